@@ -1,0 +1,48 @@
+# The two commands: `make run` (app with demo content on http://127.0.0.1:5000)
+# and `make test` (the whole suite). Both set themselves up on a fresh machine.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export FLASK_APP := wsgi.py
+# A server to create throw-away test databases on, for `make test-postgres`.
+POSTGRES_TEST_URL ?= postgresql://127.0.0.1:5432/test
+
+.PHONY: run test test-postgres lint browser bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Real-browser tests drive Debian's Chromium (Playwright never downloads one here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.dev browser lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.dev browser
+	NORMHUB_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/exposure.py
+	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/digest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

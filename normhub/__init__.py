@@ -1,0 +1,54 @@
+"""NormHub: propose, discuss and adopt community norms, with an honest exposure ledger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Feature packages, each with a ``views.bp`` blueprint.
+FEATURES = (
+    "accounts",
+    "communities",
+    "norms",
+    "responses",
+    "discussion",
+    "exposure",
+    "search",
+    "digest",
+    "api",
+)
+
+
+def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
+    from importlib import import_module
+
+    from normhub import auth, db, errors, templating
+    from normhub.cli import register_commands
+    from normhub.config import load_config
+
+    app = Flask(
+        __name__,
+        instance_path=instance_path
+        or os.environ.get("NORMHUB_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    auth.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    for feature in FEATURES:
+        module = import_module(f"normhub.{feature}.views")
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    register_commands(app)
+    return app

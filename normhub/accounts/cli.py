@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+user_cli = AppGroup("user")

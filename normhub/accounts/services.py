@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
+from normhub.services import Conflict, ValidationFailed
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+_hasher = PasswordHasher()
+
+
+def normalize_email(email: str) -> str:
+    try:
+        # Deliverability needs DNS, which tests and offline installs don't have.
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(str(exc), field="email") from exc
+
+
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise ValidationFailed(
+            f"Password must be at least {PASSWORD_MIN} characters.", field="password"
+        )
+    if len(password) > PASSWORD_MAX:
+        raise ValidationFailed(
+            f"Password must be at most {PASSWORD_MAX} characters.", field="password"
+        )
+
+
+def _check_display_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("Display name is required.", field="display_name")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise ValidationFailed(
+            f"Display name must be at most {DISPLAY_NAME_MAX} characters.", field="display_name"
+        )
+    return name
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def register_user(
+    session: Session, email: str, display_name: str, password: str, is_admin: bool = False
+) -> User:
+    email = normalize_email(email)
+    if len(email) > EMAIL_MAX:
+        raise ValidationFailed("Email address is too long.", field="email")
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", field="email")
+    _check_password(password)
+    user = User(
+        email=email,
+        display_name=_check_display_name(display_name),
+        password_hash=_hasher.hash(password),
+        is_admin=is_admin,
+        bio="",
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with these credentials, or None. Same answer for unknown email and bad password."""
+    user = find_user_by_email(session, email)
+    if user is None:
+        _hasher.hash(password)  # spend the same time as a real check
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def update_profile(session: Session, user: User, display_name: str, bio: str) -> User:
+    user.display_name = _check_display_name(display_name)
+    if len(bio) > 2000:
+        raise ValidationFailed("Bio must be at most 2000 characters.", field="bio")
+    user.bio = bio
+    session.flush()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if authenticate(session, user.email, current) is None:
+        raise ValidationFailed("Current password is wrong.", field="current_password")
+    _check_password(new)
+    user.password_hash = _hasher.hash(new)
+    session.flush()

@@ -1,0 +1,224 @@
+"""Communities, memberships, invites, and the access policy every feature uses.
+
+Policy in one place: a members-only community does not exist for non-members
+(``NotFound``, never ``Forbidden``, so even its name does not leak).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.communities.models import (
+    JOIN_POLICIES,
+    ROLES,
+    VISIBILITIES,
+    Community,
+    Invite,
+    Membership,
+)
+from normhub.db import utcnow
+from normhub.services import Conflict, Forbidden, NotFound, ValidationFailed
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "item"
+
+
+def create_community(
+    session: Session,
+    creator: User,
+    name: str,
+    slug: str | None = None,
+    description: str = "",
+    visibility: str = "public",
+    join_policy: str = "open",
+) -> Community:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("Name is required.", field="name")
+    if len(name) > 120:
+        raise ValidationFailed("Name must be at most 120 characters.", field="name")
+    slug = slug or slugify(name)
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed(
+            "Address must be lowercase letters, digits and dashes.", field="slug"
+        )
+    if visibility not in VISIBILITIES:
+        raise ValidationFailed("Unknown visibility.", field="visibility")
+    if join_policy not in JOIN_POLICIES:
+        raise ValidationFailed("Unknown join policy.", field="join_policy")
+    if session.scalar(select(Community.id).where(Community.slug == slug)) is not None:
+        raise Conflict("A community with this address already exists.", field="slug")
+    community = Community(
+        name=name,
+        slug=slug,
+        description=description,
+        visibility=visibility,
+        join_policy=join_policy,
+    )
+    session.add(community)
+    session.flush()
+    session.add(Membership(community_id=community.id, user_id=creator.id, role="admin"))
+    session.flush()
+    return community
+
+
+def get_membership(session: Session, community: Community, user: User | None) -> Membership | None:
+    """The user's membership row (active or left), or None."""
+    if user is None:
+        return None
+    return session.scalar(
+        select(Membership).where(
+            Membership.community_id == community.id, Membership.user_id == user.id
+        )
+    )
+
+
+def active_membership(
+    session: Session, community: Community, user: User | None
+) -> Membership | None:
+    membership = get_membership(session, community, user)
+    return membership if membership is not None and membership.is_active else None
+
+
+def can_view(community: Community, membership: Membership | None, user: User | None) -> bool:
+    if community.is_public:
+        return True
+    if user is not None and user.is_admin:
+        return True
+    return membership is not None and membership.is_active
+
+
+def is_steward(membership: Membership | None, user: User | None = None) -> bool:
+    if user is not None and user.is_admin:
+        return True
+    return membership is not None and membership.has_role("steward")
+
+
+def get_visible_community(session: Session, slug: str, user: User | None) -> Community:
+    """The community at ``slug`` if ``user`` may see it; otherwise NotFound."""
+    community = session.scalar(select(Community).where(Community.slug == slug))
+    if community is None or not can_view(
+        community, active_membership(session, community, user), user
+    ):
+        raise NotFound("No such community.")
+    return community
+
+
+def visible_communities_clause(user: User | None):
+    """A WHERE clause on Community limiting to what ``user`` may see (for queries)."""
+    if user is not None and user.is_admin:
+        return Community.id.is_not(None)
+    public = Community.visibility == "public"
+    if user is None:
+        return public
+    member_of = select(Membership.community_id).where(
+        Membership.user_id == user.id, Membership.left_at.is_(None)
+    )
+    return or_(public, Community.id.in_(member_of))
+
+
+def list_visible_communities(session: Session, user: User | None) -> list[Community]:
+    return list(
+        session.scalars(
+            select(Community).where(visible_communities_clause(user)).order_by(Community.name)
+        )
+    )
+
+
+def active_member_ids(session: Session, community: Community) -> list[int]:
+    return list(
+        session.scalars(
+            select(Membership.user_id).where(
+                Membership.community_id == community.id, Membership.left_at.is_(None)
+            )
+        )
+    )
+
+
+def _add_member(session: Session, community: Community, user: User) -> Membership:
+    membership = get_membership(session, community, user)
+    if membership is not None:
+        if membership.is_active:
+            raise Conflict("You are already a member of this community.")
+        membership.left_at = None
+        membership.role = "member"
+        membership.joined_at = utcnow()
+    else:
+        membership = Membership(community_id=community.id, user_id=user.id, role="member")
+        session.add(membership)
+    session.flush()
+    return membership
+
+
+def join_open(session: Session, community: Community, user: User) -> Membership:
+    if community.join_policy != "open":
+        raise Forbidden("This community can only be joined with an invite link.")
+    return _add_member(session, community, user)
+
+
+def create_invite(session: Session, community: Community, steward: User) -> Invite:
+    if not is_steward(active_membership(session, community, steward), steward):
+        raise Forbidden("Only stewards can create invite links.")
+    invite = Invite(
+        community_id=community.id, token=secrets.token_urlsafe(24), created_by_id=steward.id
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def revoke_invite(session: Session, invite: Invite, steward: User) -> None:
+    community = invite.community
+    if not is_steward(active_membership(session, community, steward), steward):
+        raise Forbidden("Only stewards can revoke invite links.")
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+    session.flush()
+
+
+def find_usable_invite(session: Session, token: str) -> Invite:
+    invite = session.scalar(select(Invite).where(Invite.token == token))
+    if invite is None or not invite.is_usable:
+        raise NotFound("This invite link is not valid. It may have been revoked.")
+    return invite
+
+
+def join_by_invite(session: Session, token: str, user: User) -> Membership:
+    invite = find_usable_invite(session, token)
+    membership = _add_member(session, invite.community, user)
+    invite.uses += 1
+    session.flush()
+    return membership
+
+
+def leave(session: Session, community: Community, user: User) -> None:
+    membership = active_membership(session, community, user)
+    if membership is None:
+        raise NotFound("You are not a member of this community.")
+    membership.left_at = utcnow()
+    session.flush()
+
+
+def set_role(
+    session: Session, community: Community, actor: User, member: User, role: str
+) -> Membership:
+    if role not in ROLES:
+        raise ValidationFailed("Unknown role.", field="role")
+    actor_membership = active_membership(session, community, actor)
+    if not (actor.is_admin or (actor_membership and actor_membership.has_role("admin"))):
+        raise Forbidden("Only community admins can change roles.")
+    membership = active_membership(session, community, member)
+    if membership is None:
+        raise NotFound("That person is not a member of this community.")
+    membership.role = role
+    session.flush()
+    return membership

@@ -1,0 +1,78 @@
+"""Configuration read from NORMHUB_* environment variables.
+
+Development needs no settings at all: the database is a SQLite file under
+``instance/`` and a secret key is generated there on first run. Production
+(``NORMHUB_ENV=production``) refuses to start without an explicit secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the app cannot start safely with the given environment."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"NORMHUB_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"NORMHUB_{name} must be a whole number, got {raw!r}") from exc
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    if production:
+        raise ConfigurationError(
+            "NORMHUB_SECRET_KEY is not set. In production the secret key signs sessions, "
+            "CSRF tokens and unsubscribe links, so it must be set explicitly and kept "
+            "stable across restarts, e.g. NORMHUB_SECRET_KEY=$(python -c "
+            "'import secrets; print(secrets.token_hex(32))')"
+        )
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    env = _env("ENV", "development")
+    production = env == "production"
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": _secret_key(instance, production),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'normhub.sqlite3'}"),
+        "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance / "search-index")),
+        "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": _env_int("SMTP_PORT", 587),
+        "SMTP_SECURITY": _env("SMTP_SECURITY", "starttls"),  # starttls | ssl | none
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 20),
+        "MAIL_FROM": _env("MAIL_FROM", "NormHub <digest@normhub.invalid>"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "PAGE_SIZE": _env_int("PAGE_SIZE", 20),
+    }

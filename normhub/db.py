@@ -1,0 +1,132 @@
+"""Database engine, sessions and the declarative base.
+
+Every feature package defines its models on :class:`Base`; Alembic migrations
+under ``migrations/`` are the only thing that creates or changes the schema.
+
+Services take a ``Session`` argument and never commit: the caller (a view, a
+CLI command, a test) owns the transaction. In a request, :func:`get_session`
+returns the session of the current app context; it is rolled back and closed
+when the context ends, so a failed request never leaves half a change behind.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: both SQLite and PostgreSQL store it the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# SQLite has a single writer. A transaction that starts as a reader and later
+# writes cannot upgrade its lock if another writer committed meanwhile, and
+# busy_timeout does not help then. So write transactions begin IMMEDIATE; a
+# request that only reads (GET) begins deferred and never takes the lock.
+_sqlite_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_immediate", default=True
+)
+
+
+def set_write_intent(immediate: bool) -> None:
+    _sqlite_immediate.set(immediate)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        mode = "BEGIN IMMEDIATE" if _sqlite_immediate.get() else "BEGIN"
+        connection.exec_driver_sql(mode)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    app.extensions["normhub.engine"] = engine
+    app.extensions["normhub.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.before_request
+    def _declare_write_intent():
+        from flask import request
+
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions["normhub.engine"]
+
+
+def get_session() -> Session:
+    """The session of the current app context (one per request or CLI command)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["normhub.sessionmaker"]()
+    return g.db_session
+
+
+def begin_write(session: Session) -> None:
+    """End any read transaction so the next statement opens a write transaction.
+
+    For GET requests that must record something (e.g. an "opened" exposure
+    event): on SQLite the new transaction begins IMMEDIATE.
+    """
+    session.commit()
+    set_write_intent(True)
+
+
+@contextmanager
+def session_scope(app: Flask):
+    """A standalone transaction for CLI commands and scripts: commit or roll back."""
+    session = app.extensions["normhub.sessionmaker"]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

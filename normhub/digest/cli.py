@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+digest_cli = AppGroup("digest")

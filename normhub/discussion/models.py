@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from normhub.accounts.models import User
+from normhub.db import Base, utcnow
+
+COMMENT_MAX = 20_000
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_norm_created", "norm_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # The version current when the comment was written, and optionally the
+    # assumption (by its cross-version key) the comment is about.
+    version_id: Mapped[int] = mapped_column(ForeignKey("norm_versions.id"))
+    assumption_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community
+from normhub.db import Base, utcnow
+
+TITLE_MAX = 160
+SUMMARY_MAX = 1000
+BODY_MAX = 100_000
+TAG_MAX = 40
+STATEMENT_MAX = 300
+EXPLANATION_MAX = 4000
+CHANGE_SUMMARY_MAX = 500
+
+STATUSES = ("draft", "open", "in_force", "retired", "withdrawn")
+STATUS_LABELS = {
+    "draft": "Draft",
+    "open": "Open for discussion",
+    "in_force": "In force",
+    "retired": "Retired",
+    "withdrawn": "Withdrawn",
+}
+
+
+class Norm(Base):
+    __tablename__ = "norms"
+    __table_args__ = (
+        UniqueConstraint("community_id", "slug"),
+        Index("ix_norms_community_status", "community_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(80))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # Mirrors of the current version, so lists never join the versions table.
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    summary: Mapped[str] = mapped_column(Text)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("norm_versions.id", use_alter=True, name="fk_norms_current_version"),
+        nullable=True,
+    )
+    current_version_number: Mapped[int] = mapped_column(Integer, default=1)
+    # Number of the newest *material* version: exposure to anything older is stale.
+    last_material_version_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    community: Mapped[Community] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    current_version: Mapped[NormVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+    tags: Mapped[list[NormTag]] = relationship(cascade="all, delete-orphan", order_by="NormTag.tag")
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
+
+
+class NormVersion(Base):
+    """An immutable snapshot of a norm's text and assumptions."""
+
+    __tablename__ = "norm_versions"
+    __table_args__ = (UniqueConstraint("norm_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    change_summary: Mapped[str] = mapped_column(String(CHANGE_SUMMARY_MAX), default="")
+    is_material: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    norm: Mapped[Norm] = relationship(foreign_keys=[norm_id])
+    editor: Mapped[User] = relationship()
+    assumptions: Mapped[list[Assumption]] = relationship(
+        cascade="all, delete-orphan", order_by="Assumption.position"
+    )
+
+
+class Assumption(Base):
+    """One numbered assumption of one version.
+
+    ``key`` identifies the same assumption across versions (it survives
+    rewording and reordering), so diffs can say added / removed / reworded.
+    """
+
+    __tablename__ = "assumptions"
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        UniqueConstraint("version_id", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("norm_versions.id", ondelete="CASCADE"))
+    key: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    statement: Mapped[str] = mapped_column(String(STATEMENT_MAX))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+
+class NormTag(Base):
+    __tablename__ = "norm_tags"
+
+    norm_id: Mapped[int] = mapped_column(
+        ForeignKey("norms.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True, index=True)
+
+
+class NormPrerequisite(Base):
+    """``norm`` builds on ``prerequisite``."""
+
+    __tablename__ = "norm_prerequisites"
+
+    norm_id: Mapped[int] = mapped_column(
+        ForeignKey("norms.id", ondelete="CASCADE"), primary_key=True
+    )
+    prerequisite_id: Mapped[int] = mapped_column(
+        ForeignKey("norms.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class StatusChange(Base):
+    __tablename__ = "norm_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    changed_by: Mapped[User] = relationship()

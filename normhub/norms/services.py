@@ -1,0 +1,357 @@
+"""Norm proposals: creation, versioned revision, lifecycle."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community
+from normhub.communities.services import active_membership, is_steward, slugify
+from normhub.db import utcnow
+from normhub.norms.models import (
+    BODY_MAX,
+    CHANGE_SUMMARY_MAX,
+    EXPLANATION_MAX,
+    STATEMENT_MAX,
+    SUMMARY_MAX,
+    TAG_MAX,
+    TITLE_MAX,
+    Assumption,
+    Norm,
+    NormTag,
+    NormVersion,
+    StatusChange,
+)
+from normhub.services import Forbidden, NotFound, ValidationFailed
+
+MAX_ASSUMPTIONS = 30
+MAX_TAGS = 10
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# Who may move a norm where. "author" means the author or a steward.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("draft", "open"): "author",
+    ("open", "draft"): "author",
+    ("open", "in_force"): "steward",
+    ("in_force", "retired"): "steward",
+    ("draft", "withdrawn"): "author",
+    ("open", "withdrawn"): "author",
+}
+
+
+@dataclass(frozen=True)
+class AssumptionInput:
+    statement: str
+    explanation: str = ""
+    # The cross-version key of the assumption this one continues, if any.
+    key: int | None = None
+
+
+@dataclass(frozen=True)
+class NormDraft:
+    title: str
+    summary: str
+    body: str
+    assumptions: list[AssumptionInput]
+    tags: list[str]
+
+
+def _clean_draft(draft: NormDraft) -> NormDraft:
+    title = " ".join(draft.title.split())
+    summary = draft.summary.strip()
+    body = draft.body.strip()
+    if not title:
+        raise ValidationFailed("Title is required.", field="title")
+    if len(title) > TITLE_MAX:
+        raise ValidationFailed(f"Title must be at most {TITLE_MAX} characters.", field="title")
+    if not summary:
+        raise ValidationFailed("Summary is required.", field="summary")
+    if len(summary) > SUMMARY_MAX:
+        raise ValidationFailed(
+            f"Summary must be at most {SUMMARY_MAX} characters.", field="summary"
+        )
+    if not body:
+        raise ValidationFailed("The essay is required.", field="body")
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(f"The essay must be at most {BODY_MAX} characters.", field="body")
+    assumptions = []
+    for position, item in enumerate(draft.assumptions, start=1):
+        statement = " ".join(item.statement.split())
+        explanation = item.explanation.strip()
+        if not statement and not explanation:
+            continue
+        if not statement:
+            raise ValidationFailed(
+                f"Assumption {position} has an explanation but no statement.", field="assumptions"
+            )
+        if len(statement) > STATEMENT_MAX:
+            raise ValidationFailed(
+                f"Assumption {position} must be at most {STATEMENT_MAX} characters.",
+                field="assumptions",
+            )
+        if len(explanation) > EXPLANATION_MAX:
+            raise ValidationFailed(
+                f"The explanation of assumption {position} must be at most "
+                f"{EXPLANATION_MAX} characters.",
+                field="assumptions",
+            )
+        assumptions.append(AssumptionInput(statement, explanation, item.key))
+    if not assumptions:
+        raise ValidationFailed(
+            "State at least one assumption: what must be true for this norm to make sense?",
+            field="assumptions",
+        )
+    if len(assumptions) > MAX_ASSUMPTIONS:
+        raise ValidationFailed(
+            f"At most {MAX_ASSUMPTIONS} assumptions, please.", field="assumptions"
+        )
+    return NormDraft(title, summary, body, assumptions, clean_tags(draft.tags))
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in tags:
+        tag = raw.strip().lower().lstrip("#")
+        if not tag:
+            continue
+        tag = re.sub(r"\s+", "-", tag)
+        if len(tag) > TAG_MAX or not TAG_RE.match(tag):
+            raise ValidationFailed(
+                f"Tag “{raw.strip()}” must be lowercase letters, digits and dashes, "
+                f"at most {TAG_MAX} characters.",
+                field="tags",
+            )
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationFailed(f"At most {MAX_TAGS} tags, please.", field="tags")
+    return cleaned
+
+
+def parse_tags(text: str) -> list[str]:
+    return [part for part in re.split(r"[,\s]+", text or "") if part.strip()]
+
+
+def _unique_slug(session: Session, community: Community, title: str) -> str:
+    base = slugify(title, max_length=70)
+    slug, n = base, 2
+    while session.scalar(
+        select(Norm.id).where(Norm.community_id == community.id, Norm.slug == slug)
+    ):
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def can_propose(session: Session, community: Community, user: User | None) -> bool:
+    return user is not None and active_membership(session, community, user) is not None
+
+
+def can_edit(session: Session, norm: Norm, user: User | None) -> bool:
+    if user is None or norm.status in ("retired", "withdrawn"):
+        return False
+    membership = active_membership(session, norm.community, user)
+    if norm.author_id == user.id and membership is not None:
+        return True
+    return is_steward(membership, user)
+
+
+def _add_version(
+    session: Session,
+    norm: Norm,
+    editor: User,
+    draft: NormDraft,
+    number: int,
+    change_summary: str,
+    is_material: bool,
+) -> NormVersion:
+    if len(change_summary) > CHANGE_SUMMARY_MAX:
+        raise ValidationFailed(
+            f"Change summary must be at most {CHANGE_SUMMARY_MAX} characters.",
+            field="change_summary",
+        )
+    previous_keys = (
+        set(
+            session.scalars(
+                select(Assumption.key).join(NormVersion).where(NormVersion.norm_id == norm.id)
+            )
+        )
+        if norm.id
+        else set()
+    )
+    next_key = max(previous_keys, default=0) + 1
+    version = NormVersion(
+        norm_id=norm.id,
+        number=number,
+        title=draft.title,
+        summary=draft.summary,
+        body=draft.body,
+        editor_id=editor.id,
+        change_summary=change_summary.strip(),
+        is_material=is_material,
+    )
+    used: set[int] = set()
+    for position, item in enumerate(draft.assumptions, start=1):
+        key = item.key if item.key in previous_keys and item.key not in used else None
+        if key is None:
+            key, next_key = next_key, next_key + 1
+        used.add(key)
+        version.assumptions.append(
+            Assumption(
+                key=key, position=position, statement=item.statement, explanation=item.explanation
+            )
+        )
+    session.add(version)
+    session.flush()
+    norm.current_version_id = version.id
+    norm.current_version_number = number
+    if is_material:
+        norm.last_material_version_number = number
+    norm.title = draft.title
+    norm.summary = draft.summary
+    norm.last_activity_at = utcnow()
+    return version
+
+
+def _set_tags(norm: Norm, tags: list[str]) -> None:
+    wanted = set(tags)
+    norm.tags[:] = [t for t in norm.tags if t.tag in wanted]
+    present = {t.tag for t in norm.tags}
+    norm.tags.extend(NormTag(tag=tag) for tag in tags if tag not in present)
+
+
+def create_norm(session: Session, community: Community, author: User, draft: NormDraft) -> Norm:
+    if not can_propose(session, community, author):
+        raise Forbidden("Only members of this community can propose norms.")
+    draft = _clean_draft(draft)
+    norm = Norm(
+        community_id=community.id,
+        slug=_unique_slug(session, community, draft.title),
+        author_id=author.id,
+        status="draft",
+        title=draft.title,
+        summary=draft.summary,
+    )
+    norm.community = community
+    session.add(norm)
+    session.flush()
+    _set_tags(norm, draft.tags)
+    _add_version(session, norm, author, draft, 1, "First version.", True)
+    session.flush()
+    return norm
+
+
+def _same_text(version: NormVersion, draft: NormDraft) -> bool:
+    old = [(a.key, a.statement, a.explanation) for a in version.assumptions]
+    new = [(a.key, a.statement, a.explanation) for a in draft.assumptions]
+    return (version.title, version.summary, version.body, old) == (
+        draft.title,
+        draft.summary,
+        draft.body,
+        new,
+    )
+
+
+def revise_norm(
+    session: Session,
+    norm: Norm,
+    editor: User,
+    draft: NormDraft,
+    change_summary: str,
+    is_material: bool,
+) -> NormVersion | None:
+    """Save an edit. Returns the new version, or None if only the tags changed."""
+    if not can_edit(session, norm, editor):
+        raise Forbidden("Only the author or a steward can edit this norm.")
+    draft = _clean_draft(draft)
+    _set_tags(norm, draft.tags)
+    current = session.get(NormVersion, norm.current_version_id)
+    if _same_text(current, draft):
+        session.flush()
+        return None
+    if not change_summary.strip():
+        raise ValidationFailed(
+            "Say in a sentence what changed: readers of earlier versions will see it.",
+            field="change_summary",
+        )
+    version = _add_version(
+        session, norm, editor, draft, current.number + 1, change_summary, is_material
+    )
+    session.flush()
+    return version
+
+
+def allowed_transitions(session: Session, norm: Norm, user: User | None) -> list[str]:
+    if user is None:
+        return []
+    membership = active_membership(session, norm.community, user)
+    steward = is_steward(membership, user)
+    author = norm.author_id == user.id and membership is not None
+    result = []
+    for (src, dst), who in TRANSITIONS.items():
+        if src == norm.status and (steward or (who == "author" and author)):
+            result.append(dst)
+    return result
+
+
+def change_status(
+    session: Session, norm: Norm, actor: User, to_status: str, note: str = ""
+) -> StatusChange:
+    if (norm.status, to_status) not in TRANSITIONS:
+        raise ValidationFailed(
+            f"A norm that is {norm.status_label.lower()} cannot move to “{to_status}”."
+        )
+    if to_status not in allowed_transitions(session, norm, actor):
+        raise Forbidden("You may not make this change to this norm.")
+    change = StatusChange(
+        norm_id=norm.id,
+        from_status=norm.status,
+        to_status=to_status,
+        changed_by_id=actor.id,
+        note=note.strip()[:500],
+    )
+    session.add(change)
+    norm.status = to_status
+    norm.status_changed_at = norm.last_activity_at = utcnow()
+    session.flush()
+    return change
+
+
+def get_norm(session: Session, community: Community, ref: str) -> Norm:
+    """A norm of ``community`` by slug or numeric id; NotFound otherwise.
+
+    Drafts are visible to the whole community: proposing in the open is the point.
+    """
+    query = select(Norm).where(Norm.community_id == community.id)
+    norm = session.scalar(query.where(Norm.slug == ref))
+    if norm is None and ref.isdigit():
+        norm = session.scalar(query.where(Norm.id == int(ref)))
+    if norm is None:
+        raise NotFound("No such norm in this community.")
+    return norm
+
+
+def get_version(session: Session, norm: Norm, number: int) -> NormVersion:
+    version = session.scalar(
+        select(NormVersion).where(NormVersion.norm_id == norm.id, NormVersion.number == number)
+    )
+    if version is None:
+        raise NotFound(f"This norm has no version {number}.")
+    return version
+
+
+def list_versions(session: Session, norm: Norm) -> list[NormVersion]:
+    return list(
+        session.scalars(
+            select(NormVersion)
+            .where(NormVersion.norm_id == norm.id)
+            .order_by(NormVersion.number.desc())
+        )
+    )
+
+
+def count_versions(session: Session, norm: Norm) -> int:
+    return session.scalar(select(func.count()).where(NormVersion.norm_id == norm.id)) or 0

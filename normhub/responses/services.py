@@ -1,0 +1,195 @@
+"""Recording and summarising reader responses.
+
+History is append-only: every change of mind adds a Response row with its
+per-assumption answers; the newest row per (user, norm) is their current say.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from normhub.accounts.models import User
+from normhub.communities.services import active_membership
+from normhub.norms.models import Assumption, Norm, NormVersion
+from normhub.responses.models import (
+    AGREEMENTS,
+    ENDORSEMENTS,
+    REASON_MAX,
+    UNDERSTOOD,
+    AssumptionResponse,
+    Response,
+)
+from normhub.services import Forbidden, ValidationFailed
+
+
+@dataclass(frozen=True)
+class AssumptionAnswer:
+    understood: str
+    agreement: str
+    reason: str = ""
+
+
+def can_respond(session: Session, norm: Norm, user: User | None) -> bool:
+    return (
+        user is not None
+        and norm.status in ("open", "in_force")
+        and active_membership(session, norm.community, user) is not None
+    )
+
+
+def _check_reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(f"The reason for {what} must be at most {REASON_MAX} characters.")
+    return reason
+
+
+def record_response(
+    session: Session,
+    norm: Norm,
+    user: User,
+    understood: str,
+    endorsement: str,
+    reason: str = "",
+    answers: dict[int, AssumptionAnswer] | None = None,
+) -> Response:
+    """Record ``user``'s response to the current version of ``norm``.
+
+    ``answers`` maps assumption ids of the current version to answers; an
+    assumption left out is simply not answered.
+    """
+    if not can_respond(session, norm, user):
+        raise Forbidden(
+            "Only members can respond, and only to norms open for discussion or in force."
+        )
+    if understood not in UNDERSTOOD:
+        raise ValidationFailed("Say whether you understood the norm.", field="understood")
+    if endorsement not in ENDORSEMENTS:
+        raise ValidationFailed("Say whether you endorse the norm.", field="endorsement")
+    version = session.get(NormVersion, norm.current_version_id)
+    valid_ids = {a.id: a for a in version.assumptions}
+    response = Response(
+        user_id=user.id,
+        norm_id=norm.id,
+        version_id=version.id,
+        understood=understood,
+        endorsement=endorsement,
+        reason=_check_reason(reason, "the norm"),
+    )
+    for assumption_id, answer in (answers or {}).items():
+        assumption = valid_ids.get(assumption_id)
+        if assumption is None:
+            raise ValidationFailed("That assumption is not part of the current version.")
+        if answer.understood not in UNDERSTOOD or answer.agreement not in AGREEMENTS:
+            raise ValidationFailed(f"Answer both questions for assumption {assumption.position}.")
+        response.assumption_responses.append(
+            AssumptionResponse(
+                assumption_id=assumption_id,
+                understood=answer.understood,
+                agreement=answer.agreement,
+                reason=_check_reason(answer.reason, f"assumption {assumption.position}"),
+            )
+        )
+    session.add(response)
+    session.flush()
+    return response
+
+
+def latest_response(session: Session, norm: Norm, user: User | None) -> Response | None:
+    if user is None:
+        return None
+    return session.scalar(
+        select(Response)
+        .where(Response.norm_id == norm.id, Response.user_id == user.id)
+        .order_by(Response.id.desc())
+        .limit(1)
+        .options(selectinload(Response.assumption_responses))
+    )
+
+
+def response_history(session: Session, norm: Norm, user: User) -> list[Response]:
+    return list(
+        session.scalars(
+            select(Response)
+            .where(Response.norm_id == norm.id, Response.user_id == user.id)
+            .order_by(Response.id.desc())
+            .options(
+                selectinload(Response.assumption_responses).selectinload(
+                    AssumptionResponse.assumption
+                ),
+                selectinload(Response.version),
+            )
+        )
+    )
+
+
+def latest_response_ids(norm_ids_clause, version_only: bool = True):
+    """Subquery of the newest Response id per (user, norm) for the given norms."""
+    return (
+        select(func.max(Response.id).label("id"))
+        .where(norm_ids_clause)
+        .group_by(Response.user_id, Response.norm_id)
+    )
+
+
+@dataclass
+class AssumptionTally:
+    assumption: Assumption
+    understood: Counter = field(default_factory=Counter)
+    agreement: Counter = field(default_factory=Counter)
+
+    @property
+    def disagree_share(self) -> float:
+        total = sum(self.agreement.values())
+        return self.agreement["disagree"] / total if total else 0.0
+
+
+@dataclass
+class ResponseAggregate:
+    respondents: int
+    understood: Counter
+    endorsement: Counter
+    assumptions: list[AssumptionTally]
+
+    @property
+    def crux(self) -> AssumptionTally | None:
+        """The assumption most disagreed with, if anyone disagrees with any."""
+        contested = [t for t in self.assumptions if t.agreement["disagree"]]
+        return max(
+            contested, key=lambda t: (t.agreement["disagree"], t.disagree_share), default=None
+        )
+
+
+def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
+    """Tallies over each member's latest response *on the current version*."""
+    version = session.get(NormVersion, norm.current_version_id)
+    latest = latest_response_ids(Response.norm_id == norm.id)
+    rows = session.execute(
+        select(Response.id, Response.understood, Response.endorsement).where(
+            Response.id.in_(latest), Response.version_id == version.id
+        )
+    ).all()
+    response_ids = [r.id for r in rows]
+    tallies = {a.id: AssumptionTally(a) for a in version.assumptions}
+    if response_ids:
+        for answer in session.execute(
+            select(
+                AssumptionResponse.assumption_id,
+                AssumptionResponse.understood,
+                AssumptionResponse.agreement,
+            ).where(AssumptionResponse.response_id.in_(response_ids))
+        ):
+            tally = tallies.get(answer.assumption_id)
+            if tally is not None:
+                tally.understood[answer.understood] += 1
+                tally.agreement[answer.agreement] += 1
+    return ResponseAggregate(
+        respondents=len(rows),
+        understood=Counter(r.understood for r in rows),
+        endorsement=Counter(r.endorsement for r in rows),
+        assumptions=list(tallies.values()),
+    )

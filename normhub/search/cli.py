@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+search_cli = AppGroup("search")

@@ -1,0 +1,133 @@
+"""Test fixtures: a real SQLite file by default, or a real PostgreSQL server.
+
+Set NORMHUB_TEST_DATABASE_URL to a PostgreSQL URL (``make test-postgres``) and
+each test run creates its own database on that server, migrates it with
+Alembic, and drops it at the end, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from normhub import create_app
+from normhub.cli import upgrade_database
+from normhub.db import Base, make_engine
+from tests.factories import Factory
+
+POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if not POSTGRES_SERVER_URL:
+        path = tmp_path_factory.mktemp("db") / "normhub-test.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade_database(url)
+        yield url
+        return
+    server = make_url(POSTGRES_SERVER_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"normhub_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+def _empty_all_tables(engine) -> None:
+    import normhub.models  # noqa: F401
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("UPDATE norms SET current_version_id = NULL"))
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (table names from metadata)
+
+
+@pytest.fixture
+def instance_path(tmp_path) -> Path:
+    path = tmp_path / "instance"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, instance_path, app_overrides):
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SEARCH_INDEX_DIR": str(instance_path / "search-index"),
+        "OUTBOX_DIR": str(instance_path / "outbox"),
+        "SERVER_NAME": "normhub.test",
+        "BASE_URL": "http://normhub.test",
+    }
+    settings.update(app_overrides)
+    app = create_app(settings, instance_path=str(instance_path))
+    yield app
+    engine = app.extensions["normhub.engine"]
+    _empty_all_tables(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A session outside any request; tests commit through it like a CLI command would."""
+    with app.app_context():
+        session = app.extensions["normhub.sessionmaker"]()
+        yield session
+        session.rollback()
+        session.close()
+
+
+@pytest.fixture
+def factory(session) -> Factory:
+    return Factory(session)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, user, password: str = Factory.PASSWORD):
+    """Log ``user`` in through the real login form."""
+    response = client.post(
+        "/login", data={"email": user.email, "password": password}, follow_redirects=False
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(user):
+        return login(client, user)
+
+    return _login
