@@ -6,6 +6,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from normhub.services import DomainError
+
 MESSAGES = {
     400: "The request could not be understood.",
     403: "You don't have permission to see or change this.",
@@ -46,6 +48,12 @@ def init_app(app: Flask) -> None:
         message = exc.description if exc.description != default else None
         response = error_response(exc.code or 500, message)
         return response
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        # Services raise NotFound / Forbidden / ValidationFailed; a view that
+        # does not catch one shows its message with the matching status.
+        return error_response(exc.status, exc.message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
