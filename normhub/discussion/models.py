@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from normhub.accounts.models import User
 from normhub.db import Base, utcnow
+from normhub.norms.models import Norm
 
 COMMENT_MAX = 20_000
 
@@ -32,6 +33,8 @@ class Comment(Base):
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    norm: Mapped[Norm] = relationship()
+    parent: Mapped[Comment | None] = relationship(remote_side=[id])
 
     @property
     def is_hidden(self) -> bool:

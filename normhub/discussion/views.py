@@ -1,8 +1,183 @@
-from flask import Blueprint
+"""Comment threads on norms: the norm page's discussion panel and its forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+
+from normhub.accounts.models import User
+from normhub.auth import current_user_or_none, require
+from normhub.communities.models import Community
+from normhub.communities.services import get_visible_community
+from normhub.db import get_session
+from normhub.discussion import services
+from normhub.discussion.forms import CommentForm, EditCommentForm
+from normhub.discussion.models import Comment
+from normhub.norms.models import Norm
+from normhub.norms.services import get_norm
+from normhub.services import DomainError
+from normhub.web import attach_error
 
 bp = Blueprint("discussion", __name__)
 
 
-def norm_page_context(session, norm, viewer) -> dict:
-    """Template variables for the discussion panel of the norm page (filled in by discussion)."""
-    return {}
+@dataclass
+class DiscussionPanel:
+    norm: Norm
+    community: Community
+    thread: services.Thread
+    viewer: User | None
+    can_comment: bool
+    can_moderate: bool
+    form: CommentForm | None
+
+    @property
+    def post_url(self) -> str:
+        return url_for("discussion.post", slug=self.community.slug, norm_ref=self.norm.slug)
+
+    @property
+    def norm_url(self) -> str:
+        return norm_url(self.norm)
+
+    def can_edit(self, comment: Comment) -> bool:
+        return (
+            self.can_comment
+            and self.viewer is not None
+            and comment.author_id == self.viewer.id
+            and not comment.is_hidden
+        )
+
+    def shows_text(self, comment: Comment) -> bool:
+        return not comment.is_hidden or self.can_moderate
+
+
+def norm_url(norm: Norm, anchor: str | None = None) -> str:
+    # The norm page belongs to the norms feature; fall back to its documented path.
+    try:
+        url = url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
+    except BuildError:
+        url = f"/c/{norm.community.slug}/norms/{norm.slug}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _comment_form(session: Session, norm: Norm, formdata=None) -> CommentForm:
+    form = CommentForm(formdata=formdata)
+    form.set_assumptions(services.current_assumptions(session, norm))
+    return form
+
+
+def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None) -> dict:
+    """Template variables for the discussion panel of the norm page."""
+    can_comment = services.can_comment(session, norm, viewer)
+    if can_comment and form is None:
+        form = _comment_form(session, norm)
+    panel = DiscussionPanel(
+        norm=norm,
+        community=norm.community,
+        thread=services.load_thread(session, norm),
+        viewer=viewer,
+        can_comment=can_comment,
+        can_moderate=services.can_moderate(session, norm, viewer),
+        form=form if can_comment else None,
+    )
+    return {"discussion": panel}
+
+
+@bp.route("/c/<slug>/norms/<norm_ref>/comments", methods=["POST"])
+@login_required
+def post(slug: str, norm_ref: str):
+    session = get_session()
+    user = current_user_or_none()
+    community = get_visible_community(session, slug, user)
+    norm = get_norm(session, community, norm_ref)
+    require(services.can_comment(session, norm, user))
+    form = _comment_form(session, norm, formdata=request.form)
+    if form.validate_on_submit():
+        parent = None
+        try:
+            if form.parent_comment_id is not None:
+                parent = services.get_comment(session, community, form.parent_comment_id)
+            comment = services.post_comment(
+                session,
+                norm,
+                user,
+                form.body.data,
+                parent=parent,
+                assumption_key=form.assumption_key,
+            )
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+        else:
+            session.commit()
+            flash("Your comment is posted.", "success")
+            return redirect(norm_url(norm, f"comment-{comment.id}"))
+    parent = None
+    if form.parent_comment_id is not None:
+        parent = session.get(Comment, form.parent_comment_id)
+        if parent is not None and parent.norm_id != norm.id:
+            parent = None
+    context = norm_page_context(session, norm, user, form=form)
+    return (
+        render_template("discussion/post_failed.html", norm=norm, parent=parent, **context),
+        422,
+    )
+
+
+def _load_comment(slug: str, comment_id: int) -> tuple[Session, User | None, Comment]:
+    session = get_session()
+    user = current_user_or_none()
+    community = get_visible_community(session, slug, user)
+    return session, user, services.get_comment(session, community, comment_id)
+
+
+@bp.route("/c/<slug>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, comment_id: int):
+    session, user, comment = _load_comment(slug, comment_id)
+    require(services.can_edit_comment(session, comment, user))
+    form = EditCommentForm(obj=comment)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.edit_comment(session, comment, user, form.body.data)
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+            status = 422
+        else:
+            session.commit()
+            flash("Your comment is updated.", "success")
+            return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+    elif form.is_submitted():
+        status = 422
+    return (
+        render_template(
+            "discussion/edit.html", form=form, comment=comment, norm_url=norm_url(comment.norm)
+        ),
+        status,
+    )
+
+
+@bp.route("/c/<slug>/comments/<int:comment_id>/hide", methods=["POST"])
+@login_required
+def hide(slug: str, comment_id: int):
+    session, user, comment = _load_comment(slug, comment_id)
+    services.hide_comment(session, comment, user)
+    session.commit()
+    flash("The comment is hidden. Its text stays visible to stewards only.", "success")
+    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+
+
+@bp.route("/c/<slug>/comments/<int:comment_id>/unhide", methods=["POST"])
+@login_required
+def unhide(slug: str, comment_id: int):
+    session, user, comment = _load_comment(slug, comment_id)
+    services.unhide_comment(session, comment, user)
+    session.commit()
+    flash("The comment is visible again.", "success")
+    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))

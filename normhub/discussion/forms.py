@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from normhub.discussion.models import COMMENT_MAX
+from normhub.norms.models import Assumption
+
+WHOLE_NORM = ""
+ABOUT_LABEL_MAX = 80
+
+_body_validators = [
+    DataRequired(message="Write something before posting."),
+    Length(max=COMMENT_MAX, message=f"A comment must be at most {COMMENT_MAX:,} characters."),
+]
+
+
+def _short(text: str, limit: int = ABOUT_LABEL_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class CommentForm(FlaskForm):
+    """A new top-level comment or a reply (``parent_id`` set)."""
+
+    body = TextAreaField("Your comment (Markdown)", validators=_body_validators)
+    about = SelectField("About", choices=[(WHOLE_NORM, "the norm as a whole")], default=WHOLE_NORM)
+    parent_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,18}$", message="Bad reply.")])
+
+    def set_assumptions(self, assumptions: list[Assumption]) -> None:
+        self.about.choices = [(WHOLE_NORM, "the norm as a whole")] + [
+            (str(a.key), f"Assumption {a.position}: {_short(a.statement)}") for a in assumptions
+        ]
+
+    @property
+    def assumption_key(self) -> int | None:
+        return int(self.about.data) if self.about.data else None
+
+    @property
+    def parent_comment_id(self) -> int | None:
+        return int(self.parent_id.data) if self.parent_id.data else None
+
+
+class EditCommentForm(FlaskForm):
+    body = TextAreaField("Your comment (Markdown)", validators=_body_validators)

@@ -1,0 +1,274 @@
+"""Threaded discussion of a norm: posting, editing, moderation, and thread loading.
+
+Comments are never deleted by stewards: hiding keeps the row (and the replies
+that answer it) and only replaces the text with a placeholder for readers who
+are not stewards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community
+from normhub.communities.services import active_membership, is_steward, visible_communities_clause
+from normhub.db import utcnow
+from normhub.discussion.models import COMMENT_MAX, Comment
+from normhub.norms.models import Assumption, Norm, NormVersion
+from normhub.services import Forbidden, NotFound, ValidationFailed
+
+# Replies deeper than this are shown at this depth, marked with whom they answer,
+# so a long back-and-forth stays readable on a phone.
+MAX_DISPLAY_DEPTH = 4
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed("Write something before posting.", field="body")
+    if len(body) > COMMENT_MAX:
+        raise ValidationFailed(
+            f"A comment must be at most {COMMENT_MAX:,} characters.", field="body"
+        )
+    return body
+
+
+def can_comment(session: Session, norm: Norm, user: User | None) -> bool:
+    return user is not None and active_membership(session, norm.community, user) is not None
+
+
+def can_moderate(session: Session, norm: Norm, user: User | None) -> bool:
+    if user is None:
+        return False
+    return is_steward(active_membership(session, norm.community, user), user)
+
+
+def current_assumptions(session: Session, norm: Norm) -> list[Assumption]:
+    if norm.current_version_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Assumption)
+            .where(Assumption.version_id == norm.current_version_id)
+            .order_by(Assumption.position)
+        )
+    )
+
+
+def post_comment(
+    session: Session,
+    norm: Norm,
+    author: User,
+    body: str,
+    parent: Comment | None = None,
+    assumption_key: int | None = None,
+) -> Comment:
+    if not can_comment(session, norm, author):
+        raise Forbidden("Only members of this community can comment.")
+    body = _clean_body(body)
+    if parent is not None:
+        if parent.norm_id != norm.id:
+            raise ValidationFailed("You can only reply to a comment on this norm.")
+        if parent.is_hidden:
+            raise ValidationFailed("That comment was hidden by a steward; it takes no replies.")
+    if assumption_key is not None and assumption_key not in {
+        a.key for a in current_assumptions(session, norm)
+    }:
+        raise ValidationFailed("That assumption is not part of the current version.", field="about")
+    comment = Comment(
+        norm_id=norm.id,
+        author_id=author.id,
+        parent_id=parent.id if parent is not None else None,
+        version_id=norm.current_version_id,
+        assumption_key=assumption_key,
+        body=body,
+        created_at=utcnow(),
+    )
+    session.add(comment)
+    norm.last_activity_at = comment.created_at
+    session.flush()
+    return comment
+
+
+def can_edit_comment(session: Session, comment: Comment, user: User | None) -> bool:
+    return (
+        user is not None
+        and comment.author_id == user.id
+        and not comment.is_hidden
+        and can_comment(session, comment.norm, user)
+    )
+
+
+def edit_comment(session: Session, comment: Comment, editor: User, body: str) -> Comment:
+    if comment.author_id != editor.id:
+        raise Forbidden("Only the author can edit a comment.")
+    if comment.is_hidden:
+        raise Forbidden("A steward hid this comment, so it can no longer be edited.")
+    if not can_comment(session, comment.norm, editor):
+        raise Forbidden("Only members of this community can edit their comments.")
+    body = _clean_body(body)
+    if body != comment.body:
+        comment.body = body
+        comment.edited_at = utcnow()
+    session.flush()
+    return comment
+
+
+def _require_steward(session: Session, comment: Comment, user: User) -> None:
+    if not can_moderate(session, comment.norm, user):
+        raise Forbidden("Only stewards can hide or restore comments.")
+
+
+def hide_comment(session: Session, comment: Comment, steward: User) -> Comment:
+    _require_steward(session, comment, steward)
+    if comment.hidden_at is None:
+        comment.hidden_at = utcnow()
+        comment.hidden_by_id = steward.id
+    session.flush()
+    return comment
+
+
+def unhide_comment(session: Session, comment: Comment, steward: User) -> Comment:
+    _require_steward(session, comment, steward)
+    comment.hidden_at = None
+    comment.hidden_by_id = None
+    session.flush()
+    return comment
+
+
+def get_comment(session: Session, community: Community, comment_id: int) -> Comment:
+    """A comment on a norm of ``community``; NotFound otherwise."""
+    comment = session.scalar(
+        select(Comment)
+        .join(Norm, Norm.id == Comment.norm_id)
+        .where(Comment.id == comment_id, Norm.community_id == community.id)
+        .options(joinedload(Comment.norm))
+    )
+    if comment is None:
+        raise NotFound("No such comment.")
+    return comment
+
+
+@dataclass
+class AssumptionRef:
+    """Which assumption a comment is about, as numbered in the version it was written on."""
+
+    key: int
+    position: int
+    statement: str
+    version_number: int
+    is_current: bool
+
+
+@dataclass
+class ThreadNode:
+    comment: Comment
+    depth: int
+    children: list[ThreadNode] = field(default_factory=list)
+    about: AssumptionRef | None = None
+    # Set when the node is shown shallower than its real depth (see MAX_DISPLAY_DEPTH).
+    replying_to: str | None = None
+
+
+@dataclass
+class Thread:
+    roots: list[ThreadNode]
+    count: int
+
+    def walk(self):
+        stack = list(reversed(self.roots))
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+def load_thread(session: Session, norm: Norm, max_depth: int = MAX_DISPLAY_DEPTH) -> Thread:
+    """All comments of ``norm`` as a tree, oldest first at every level. Two queries."""
+    comments = list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.norm_id == norm.id)
+            .order_by(Comment.created_at, Comment.id)
+            .options(joinedload(Comment.author))
+        )
+    )
+    refs: dict[tuple[int, int], AssumptionRef] = {}
+    if any(c.assumption_key is not None for c in comments):
+        rows = session.execute(
+            select(
+                Assumption.version_id,
+                Assumption.key,
+                Assumption.position,
+                Assumption.statement,
+                NormVersion.number,
+            )
+            .join(NormVersion, NormVersion.id == Assumption.version_id)
+            .where(NormVersion.norm_id == norm.id)
+        )
+        for row in rows:
+            refs[(row.version_id, row.key)] = AssumptionRef(
+                key=row.key,
+                position=row.position,
+                statement=row.statement,
+                version_number=row.number,
+                is_current=row.version_id == norm.current_version_id,
+            )
+
+    nodes: dict[int, ThreadNode] = {}
+    roots: list[ThreadNode] = []
+    for comment in comments:
+        about = (
+            refs.get((comment.version_id, comment.assumption_key))
+            if comment.assumption_key is not None
+            else None
+        )
+        parent = nodes.get(comment.parent_id) if comment.parent_id is not None else None
+        if parent is None:
+            node = ThreadNode(comment, depth=0, about=about)
+            roots.append(node)
+        else:
+            holder, replying_to = parent, None
+            if parent.depth + 1 > max_depth:
+                # Walk up to the deepest shown level and say whom this answers.
+                replying_to = parent.comment.author.display_name
+                while holder.depth + 1 > max_depth:
+                    holder = nodes[holder.comment.parent_id]
+            node = ThreadNode(comment, holder.depth + 1, about=about, replying_to=replying_to)
+            holder.children.append(node)
+        nodes[comment.id] = node
+    return Thread(roots=roots, count=len(comments))
+
+
+def replies_to(session: Session, user: User, since: datetime) -> list[Comment]:
+    """Visible replies by others to ``user``'s comments, created at or after ``since``.
+
+    For the digest: one query, with each reply's author, parent, norm and community
+    loaded, limited to communities ``user`` can still see.
+    """
+    parent = aliased(Comment)
+    return list(
+        session.scalars(
+            select(Comment)
+            .join(parent, parent.id == Comment.parent_id)
+            .join(Norm, Norm.id == Comment.norm_id)
+            .join(Community, Community.id == Norm.community_id)
+            .where(
+                parent.author_id == user.id,
+                Comment.author_id != user.id,
+                Comment.hidden_at.is_(None),
+                Comment.created_at >= since,
+                visible_communities_clause(user),
+            )
+            .order_by(Comment.created_at, Comment.id)
+            .options(
+                joinedload(Comment.author),
+                joinedload(Comment.parent),
+                joinedload(Comment.norm).joinedload(Norm.community),
+            )
+        ).unique()
+    )
