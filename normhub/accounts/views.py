@@ -86,7 +86,7 @@ def register():
             session.commit()
             login_user(user)
             flash("Welcome to NormHub. Your account is ready.", "success")
-            return redirect(url_for("communities.index"))
+            return redirect(safe_next(request.values.get("next")) or url_for("communities.index"))
     elif request.method == "POST":
         status = 400
     return render_template("accounts/register.html", form=form), status

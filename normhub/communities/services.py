@@ -205,6 +205,12 @@ def leave(session: Session, community: Community, user: User) -> None:
     membership = active_membership(session, community, user)
     if membership is None:
         raise NotFound("You are not a member of this community.")
+    if (
+        membership.role == "admin"
+        and count_active_admins(session, community) == 1
+        and len(active_member_ids(session, community)) > 1
+    ):
+        raise Conflict("You are the only admin: make another member an admin before leaving.")
     membership.left_at = utcnow()
     session.flush()
 
@@ -220,6 +226,12 @@ def set_role(
     membership = active_membership(session, community, member)
     if membership is None:
         raise NotFound("That person is not a member of this community.")
+    if (
+        membership.role == "admin"
+        and role != "admin"
+        and count_active_admins(session, community) == 1
+    ):
+        raise Conflict("A community needs at least one admin: appoint another one first.")
     membership.role = role
     session.flush()
     return membership
@@ -277,3 +289,125 @@ def community_summaries(session: Session, viewer: User | None) -> list[Community
         CommunitySummary(c, m or 0, n or 0, o or 0, f or 0, c.id in my_ids)
         for c, m, n, o, f in rows
     ]
+
+
+def count_active_admins(session: Session, community: Community) -> int:
+    return (
+        session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.community_id == community.id,
+                Membership.left_at.is_(None),
+                Membership.role == "admin",
+            )
+        )
+        or 0
+    )
+
+
+def can_manage(session: Session, community: Community, user: User | None) -> bool:
+    """Stewards and admins (and site admins) edit settings and invites."""
+    return user is not None and is_steward(active_membership(session, community, user), user)
+
+
+def can_manage_roles(session: Session, community: Community, user: User | None) -> bool:
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    membership = active_membership(session, community, user)
+    return membership is not None and membership.has_role("admin")
+
+
+@dataclass(frozen=True)
+class CommunitySettings:
+    name: str
+    description: str
+    visibility: str
+    join_policy: str
+    coverage_threshold_pct: int
+    coverage_min_responses: int
+    max_open_norms: int | None
+    max_open_per_author: int | None
+
+
+DESCRIPTION_MAX = 5000
+
+
+def update_settings(
+    session: Session, community: Community, actor: User, settings: CommunitySettings
+) -> Community:
+    if not can_manage(session, community, actor):
+        raise Forbidden("Only stewards and admins can change community settings.")
+    name = " ".join(settings.name.split())
+    if not name:
+        raise ValidationFailed("Name is required.", field="name")
+    if len(name) > 120:
+        raise ValidationFailed("Name must be at most 120 characters.", field="name")
+    if len(settings.description) > DESCRIPTION_MAX:
+        raise ValidationFailed(
+            f"Description must be at most {DESCRIPTION_MAX} characters.", field="description"
+        )
+    if settings.visibility not in VISIBILITIES:
+        raise ValidationFailed("Unknown visibility.", field="visibility")
+    if settings.join_policy not in JOIN_POLICIES:
+        raise ValidationFailed("Unknown join policy.", field="join_policy")
+    if not 0 <= settings.coverage_threshold_pct <= 100:
+        raise ValidationFailed(
+            "The coverage threshold is a percentage from 0 to 100.", field="coverage_threshold_pct"
+        )
+    if settings.coverage_min_responses < 0:
+        raise ValidationFailed(
+            "The minimum number of responses cannot be negative.", field="coverage_min_responses"
+        )
+    for field_name in ("max_open_norms", "max_open_per_author"):
+        value = getattr(settings, field_name)
+        if value is not None and value < 1:
+            raise ValidationFailed(
+                "A cap must be at least 1; leave it blank for no cap.", field_name
+            )
+    community.name = name
+    community.description = settings.description.strip()
+    community.visibility = settings.visibility
+    community.join_policy = settings.join_policy
+    community.coverage_threshold_pct = settings.coverage_threshold_pct
+    community.coverage_min_responses = settings.coverage_min_responses
+    community.max_open_norms = settings.max_open_norms
+    community.max_open_per_author = settings.max_open_per_author
+    session.flush()
+    return community
+
+
+def list_members(session: Session, community: Community) -> list[Membership]:
+    """Active members, admins first, then stewards, then by name."""
+    from sqlalchemy import case
+    from sqlalchemy.orm import selectinload
+
+    rank = case({"admin": 0, "steward": 1}, value=Membership.role, else_=2)
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.community_id == community.id, Membership.left_at.is_(None))
+            .order_by(rank, func.lower(User.display_name), User.id)
+            .options(selectinload(Membership.user))
+        )
+    )
+
+
+def list_invites(session: Session, community: Community) -> list[Invite]:
+    return list(
+        session.scalars(
+            select(Invite)
+            .where(Invite.community_id == community.id)
+            .order_by(Invite.revoked_at.is_not(None), Invite.id.desc())
+        )
+    )
+
+
+def get_invite(session: Session, community: Community, invite_id: int) -> Invite:
+    invite = session.scalar(
+        select(Invite).where(Invite.id == invite_id, Invite.community_id == community.id)
+    )
+    if invite is None:
+        raise NotFound("No such invite link.")
+    return invite

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import login_required
 
-from normhub.auth import current_user_or_none
-from normhub.communities import services
+from normhub.accounts.models import User
+from normhub.auth import current_user_or_none, require
+from normhub.communities import browse, services
+from normhub.communities.feed import build_feed
+from normhub.communities.forms import CommunityForm, RoleForm, SettingsForm
 from normhub.db import get_session
+from normhub.norms.models import STATUS_LABELS, STATUSES
+from normhub.norms.services import can_propose
+from normhub.pagination import page_number
+from normhub.services import DomainError, NotFound
+from normhub.web import attach_error
 
 bp = Blueprint("communities", __name__)
 
@@ -16,11 +35,11 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
-def norm_url(norm) -> str:
+def norm_url(norm, **kwargs) -> str:
     """The norm's page, or its community's index while the norm pages are absent."""
     if has_endpoint("norms.show"):
-        return url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
-    return url_for("communities.show", slug=norm.community.slug)
+        return url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug, **kwargs)
+    return url_for("communities.show", slug=norm.community.slug, **kwargs)
 
 
 def init_app(app: Flask) -> None:
@@ -34,9 +53,238 @@ def index():
     return render_template("communities/index.html", summaries=summaries)
 
 
+@bp.route("/communities/new", methods=["GET", "POST"])
+@login_required
+def create():
+    form = CommunityForm()
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            community = services.create_community(
+                session,
+                current_user_or_none(),
+                form.name.data,
+                slug=form.slug.data or None,
+                description=(form.description.data or "").strip(),
+                visibility=form.visibility.data,
+                join_policy=form.join_policy.data,
+            )
+        except DomainError as error:
+            attach_error(form, error)
+            status = 400
+        else:
+            session.commit()
+            flash("Your community is ready. You are its admin.", "success")
+            return redirect(url_for("communities.show", slug=community.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("communities/create.html", form=form), status
+
+
 @bp.route("/c/<slug>")
 def show(slug: str):
     session = get_session()
     viewer = current_user_or_none()
     community = services.get_visible_community(session, slug, viewer)
-    return render_template("communities/show.html", community=community)
+    membership = services.active_membership(session, community, viewer)
+    filters = browse.NormFilters.from_args(request.args, viewer)
+    page = browse.norm_index(
+        session,
+        community,
+        viewer,
+        filters,
+        page_number(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "communities/show.html",
+        community=community,
+        membership=membership,
+        can_manage=services.can_manage(session, community, viewer),
+        can_propose=can_propose(session, community, viewer),
+        filters=filters,
+        page=page,
+        tags=browse.community_tags(session, community),
+        statuses=STATUSES,
+        status_labels=STATUS_LABELS,
+        sorts=browse.SORTS,
+    )
+
+
+@bp.route("/c/<slug>/feed.atom")
+def feed(slug: str):
+    session = get_session()
+    # Feed readers carry no login, so a feed shows only what anyone may see.
+    community = services.get_visible_community(session, slug, None)
+    items = browse.feed_items(session, community)
+    body = build_feed(community, items, lambda norm: norm_url(norm, _external=True))
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/c/<slug>/join", methods=["POST"])
+@login_required
+def join(slug: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    try:
+        services.join_open(session, community, viewer)
+    except DomainError as error:
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
+    else:
+        session.commit()
+        flash(f"Welcome to {community.name}.", "success")
+    return redirect(url_for("communities.show", slug=community.slug))
+
+
+@bp.route("/c/<slug>/leave", methods=["POST"])
+@login_required
+def leave(slug: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    try:
+        services.leave(session, community, viewer)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("communities.show", slug=community.slug))
+    session.commit()
+    flash(f"You left {community.name}.", "info")
+    # A members-only community is now invisible to the one who left.
+    if services.can_view(community, None, viewer):
+        return redirect(url_for("communities.show", slug=community.slug))
+    return redirect(url_for("communities.index"))
+
+
+def _managed_community(slug: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    require(services.can_manage(session, community, viewer))
+    return session, viewer, community
+
+
+@bp.route("/c/<slug>/invites", methods=["GET", "POST"])
+@login_required
+def invites(slug: str):
+    session, viewer, community = _managed_community(slug)
+    if request.method == "POST":
+        invite = services.create_invite(session, community, viewer)
+        session.commit()
+        flash("New invite link created. Send it to the people you want to invite.", "success")
+        return redirect(url_for("communities.invites", slug=community.slug, new=invite.id))
+    return render_template(
+        "communities/invites.html",
+        community=community,
+        invites=services.list_invites(session, community),
+        new_invite_id=request.args.get("new", type=int),
+    )
+
+
+@bp.route("/c/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
+@login_required
+def revoke_invite(slug: str, invite_id: int):
+    session, viewer, community = _managed_community(slug)
+    invite = services.get_invite(session, community, invite_id)
+    services.revoke_invite(session, invite, viewer)
+    session.commit()
+    flash("The invite link is revoked; it no longer lets anyone join.", "info")
+    return redirect(url_for("communities.invites", slug=community.slug))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    found = services.find_usable_invite(session, token)
+    community = found.community
+    membership = services.active_membership(session, community, viewer)
+    if request.method == "POST":
+        if viewer is None:
+            return redirect(url_for("accounts.login", next=request.path))
+        if membership is None:
+            services.join_by_invite(session, token, viewer)
+            session.commit()
+            flash(f"Welcome to {community.name}.", "success")
+        return redirect(url_for("communities.show", slug=community.slug))
+    return render_template(
+        "communities/invite.html", invite=found, community=community, membership=membership
+    )
+
+
+def _settings_values(form: SettingsForm) -> services.CommunitySettings:
+    return services.CommunitySettings(
+        name=form.name.data or "",
+        description=form.description.data or "",
+        visibility=form.visibility.data,
+        join_policy=form.join_policy.data,
+        coverage_threshold_pct=form.coverage_threshold_pct.data,
+        coverage_min_responses=form.coverage_min_responses.data,
+        max_open_norms=form.max_open_norms.data,
+        max_open_per_author=form.max_open_per_author.data,
+    )
+
+
+@bp.route("/c/<slug>/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str):
+    session, viewer, community = _managed_community(slug)
+    form = SettingsForm(obj=community) if request.method == "GET" else SettingsForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_settings(session, community, viewer, _settings_values(form))
+        except DomainError as error:
+            attach_error(form, error)
+            status = 400
+        else:
+            session.commit()
+            flash("Community settings saved.", "success")
+            return redirect(url_for("communities.settings", slug=community.slug))
+    elif request.method == "POST":
+        status = 400
+    can_manage_roles = services.can_manage_roles(session, community, viewer)
+    members = services.list_members(session, community)
+    role_forms = {
+        m.user_id: RoleForm(formdata=None, role=m.role, prefix=f"m{m.user_id}") for m in members
+    }
+    return (
+        render_template(
+            "communities/settings.html",
+            community=community,
+            form=form,
+            members=members,
+            role_forms=role_forms,
+            can_manage_roles=can_manage_roles,
+        ),
+        status,
+    )
+
+
+@bp.route("/c/<slug>/members/<int:user_id>/role", methods=["POST"])
+@login_required
+def set_role(slug: str, user_id: int):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    require(services.can_manage_roles(session, community, viewer))
+    member = session.get(User, user_id)
+    if member is None:
+        raise NotFound("No such member.")
+    form = RoleForm(prefix=f"m{user_id}")
+    if not form.validate_on_submit():
+        flash("Choose one of the listed roles.", "error")
+    else:
+        try:
+            services.set_role(session, community, viewer, member, form.role.data)
+        except DomainError as error:
+            if error.status in (403, 404):
+                raise
+            flash(error.message, "error")
+        else:
+            session.commit()
+            flash(f"{member.display_name} is now {form.role.data}.", "success")
+    return redirect(url_for("communities.settings", slug=community.slug) + "#members")

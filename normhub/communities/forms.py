@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from normhub.communities.models import ROLES
+from normhub.communities.services import DESCRIPTION_MAX
+
+VISIBILITY_CHOICES = [
+    ("public", "Public: anyone can read it, even without an account"),
+    ("members", "Members only: invisible to everyone else, even its name"),
+]
+JOIN_POLICY_CHOICES = [
+    ("open", "Open: any logged-in person can join"),
+    ("invite", "Invite only: people join through an invite link"),
+]
+
+
+class CommunityForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        "Address",
+        validators=[
+            Optional(),
+            Length(max=60),
+            Regexp(
+                r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+                message="Use lowercase letters, digits and dashes.",
+            ),
+        ],
+    )
+    description = TextAreaField("Description", validators=[Length(max=DESCRIPTION_MAX)])
+    visibility = SelectField("Who can see it", choices=VISIBILITY_CHOICES, default="public")
+    join_policy = SelectField("Who can join", choices=JOIN_POLICY_CHOICES, default="open")
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Length(max=DESCRIPTION_MAX)])
+    visibility = SelectField("Who can see it", choices=VISIBILITY_CHOICES)
+    join_policy = SelectField("Who can join", choices=JOIN_POLICY_CHOICES)
+    coverage_threshold_pct = IntegerField(
+        "Coverage threshold (%)",
+        validators=[
+            InputRequired(message="Enter a percentage from 0 to 100."),
+            NumberRange(0, 100, message="Enter a percentage from 0 to 100."),
+        ],
+    )
+    coverage_min_responses = IntegerField(
+        "Minimum responses",
+        validators=[
+            InputRequired(message="Enter 0 or more."),
+            NumberRange(min=0, message="Enter 0 or more."),
+        ],
+    )
+    max_open_norms = IntegerField(
+        "Most norms open for discussion at once",
+        validators=[Optional(), NumberRange(min=1, message="Enter 1 or more, or leave blank.")],
+    )
+    max_open_per_author = IntegerField(
+        "Most open norms per author",
+        validators=[Optional(), NumberRange(min=1, message="Enter 1 or more, or leave blank.")],
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[(role, role.capitalize()) for role in ROLES])
