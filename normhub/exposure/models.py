@@ -1,1 +1,143 @@
+"""The exposure ledger: who was shown, opened, read, understood or endorsed which version.
+
+``ExposureEvent`` is append-only history. ``ExposureSummary`` holds one row per
+(user, norm), updated in the same transaction as every event, so questions like
+"has Charlie read the current version?" are a primary-key lookup and coverage
+is one GROUP BY over members.
+"""
+
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from normhub.accounts.models import User
+from normhub.db import Base, utcnow
+from normhub.norms.models import Norm
+
+# Ordered: a higher index is deeper engagement.
+LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+EVENT_KINDS = ("delivered", "opened", "read", "responded")
+ANSWER_MAX = 1000
+
+
+class ExposureEvent(Base):
+    __tablename__ = "exposure_events"
+    __table_args__ = (
+        Index("ix_exposure_events_user_norm", "user_id", "norm_id", "id"),
+        # A version is read once: a second report of the same reading is noise.
+        Index(
+            "uq_exposure_events_read_once",
+            "user_id",
+            "norm_id",
+            "version_number",
+            unique=True,
+            sqlite_where=text("kind = 'read'"),
+            postgresql_where=text("kind = 'read'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExposureSummary(Base):
+    """Where one member stands with one norm.
+
+    Two views of the same history:
+
+    * ``highest_*``: the deepest level ever reached, on which version, when.
+    * ``level*`` with ``material_base``: the deepest level reached on the
+      newest "material family" seen, i.e. on versions whose newest material
+      ancestor is ``material_base``. A minor revision keeps the family, so
+      exposure survives it; a material revision starts a new family, so until
+      the member engages with it their exposure is stale.
+    """
+
+    __tablename__ = "exposure_summaries"
+    __table_args__ = (
+        Index("ix_exposure_summaries_norm_level", "norm_id", "material_base", "level"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    norm_id: Mapped[int] = mapped_column(
+        ForeignKey("norms.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    material_base: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    level_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    level_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    highest_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    highest_level_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    highest_level_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def level_name(self) -> str:
+        return LEVELS[self.level]
+
+    @property
+    def highest_level_name(self) -> str:
+        return LEVELS[self.highest_level]
+
+
+class ExposureCheck(Base):
+    """Someone asked whether ``subject`` had been exposed to ``norm``: the subject may see it."""
+
+    __tablename__ = "exposure_checks"
+    __table_args__ = (Index("ix_exposure_checks_subject", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    level: Mapped[str] = mapped_column(String(16))
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer: Mapped[str] = mapped_column(String(ANSWER_MAX))
+
+    checker: Mapped[User] = relationship(foreign_keys=[checker_id])
+    subject: Mapped[User] = relationship(foreign_keys=[subject_id])
+    norm: Mapped[Norm] = relationship()
+
+
+class Nudge(Base):
+    """A steward asked the digest to point ``member`` at ``norm``."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (Index("ix_nudges_member_pending", "member_id", "delivered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    norm: Mapped[Norm] = relationship()
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+
+__all__ = ["ExposureCheck", "ExposureEvent", "ExposureSummary", "Nudge"]

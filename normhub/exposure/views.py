@@ -1,8 +1,302 @@
-from flask import Blueprint
+"""Exposure pages: the check, coverage, the reading queue, read reports, checks about me.
+
+The access rules are written out in :mod:`normhub.exposure.services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import login_required
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.auth import current_user_or_none
+from normhub.communities.models import Community, Membership
+from normhub.communities.services import (
+    active_membership,
+    get_visible_community,
+    is_steward,
+)
+from normhub.db import begin_write, get_session, set_write_intent, utcnow
+from normhub.exposure import services
+from normhub.exposure.models import ExposureSummary
+from normhub.norms.models import Norm, NormVersion
+from normhub.norms.services import get_norm
+from normhub.services import DomainError, Forbidden, NotFound
 
 bp = Blueprint("exposure", __name__)
 
+NORM_URL = "/c/<slug>/norms/<norm_ref>"
 
-def norm_page_context(session, norm, viewer, version) -> dict:
+
+def _norm_page(norm: Norm, anchor: str | None = None) -> str:
+    if "norms.show" in current_app.view_functions:
+        url = url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
+    else:
+        url = f"/c/{norm.community.slug}/norms/{norm.slug}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _min_read_seconds(body: str) -> int:
+    """How long the page must be open before the end-of-essay marker counts as read."""
+    cap = int(current_app.config.get("EXPOSURE_MIN_READ_SECONDS", 20))
+    words = len(body.split())
+    return max(0, min(cap, max(2, words // 60)))
+
+
+@dataclass
+class ExposurePanel:
+    norm: Norm
+    version_number: int
+    viewer: User | None
+    is_member: bool = False
+    token: str | None = None
+    status: services.ExposureReport | None = None
+    already_read: bool = False
+    min_seconds: int = 2
+
+    @property
+    def read_url(self) -> str:
+        return url_for("exposure.read", slug=self.norm.community.slug, norm_ref=self.norm.slug)
+
+    @property
+    def coverage_url(self) -> str:
+        return url_for("exposure.coverage", slug=self.norm.community.slug, norm_ref=self.norm.slug)
+
+    @property
+    def check_url(self) -> str:
+        return url_for(
+            "exposure.check_form", community=self.norm.community.slug, norm=self.norm.slug
+        )
+
+
+def _record_opened(session: Session, viewer: User, norm: Norm, number: int) -> None:
+    summary = session.get(ExposureSummary, (viewer.id, norm.id))
+    if (
+        summary is not None
+        and summary.latest_version == number
+        and summary.level >= services.OPENED
+        and utcnow() - summary.last_seen_at < services.OPENED_DEBOUNCE
+    ):
+        return  # a reload: nothing new to record, and no write transaction on GET
+    try:
+        begin_write(session)
+        services.record_event(session, viewer, norm, number, "opened")
+        session.commit()
+    except SQLAlchemyError:
+        # The page matters more than the ledger row; say so in the log.
+        session.rollback()
+        current_app.logger.warning(
+            "Could not record that user %s opened norm %s", viewer.id, norm.id
+        )
+    finally:
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def norm_page_context(session: Session, norm: Norm, viewer: User | None, version) -> dict:
     """Template variables for the exposure panel of the norm page; records "opened"."""
-    return {}
+    number = version.number if isinstance(version, NormVersion) else int(version)
+    body = version.body if isinstance(version, NormVersion) else ""
+    panel = ExposurePanel(norm=norm, version_number=number, viewer=viewer)
+    panel.min_seconds = _min_read_seconds(body)
+    if viewer is not None and active_membership(session, norm.community, viewer) is not None:
+        panel.is_member = True
+        if request.method == "GET":
+            _record_opened(session, viewer, norm, number)
+        panel.token = services.read_report_token(viewer, norm, number)
+        panel.status = services.check_exposure(session, norm, viewer, timeline_limit=0)
+        summary = session.get(ExposureSummary, (viewer.id, norm.id))
+        panel.already_read = (
+            summary is not None
+            and summary.level >= services.READ
+            and summary.latest_version >= number
+            and not panel.status.stale
+        )
+    return {"exposure_panel": panel}
+
+
+@bp.post(f"{NORM_URL}/read")
+def read(slug: str, norm_ref: str):
+    """A read report: the page's script (204) or the "I have read this" button (303)."""
+    from_script = request.headers.get("X-Requested-With") == "fetch"
+    session = get_session()
+    viewer = current_user_or_none()
+    community = get_visible_community(session, slug, viewer)
+    norm = get_norm(session, community, norm_ref)
+    recorded = False
+    if viewer is not None:
+        try:
+            recorded = services.record_read_report(
+                session, viewer, norm, request.form.get("version"), request.form.get("token")
+            )
+            session.commit()
+        except SQLAlchemyError:
+            session.rollback()
+            current_app.logger.warning("Could not record a read report for norm %s", norm.id)
+            recorded = False
+    if from_script:
+        return "", 204
+    if viewer is None:
+        return redirect(url_for("accounts.login", next=_norm_page(norm)), 303)
+    if recorded:
+        flash("Thank you. Noted that you read this version to the end.", "success")
+    else:
+        flash(
+            "Nothing new to note: this reading was already recorded, or the page was out of date.",
+            "info",
+        )
+    return redirect(_norm_page(norm, "exposure"), 303)
+
+
+def _my_communities(session: Session, viewer: User) -> list[Community]:
+    return list(
+        session.scalars(
+            select(Community)
+            .join(Membership, Membership.community_id == Community.id)
+            .where(Membership.user_id == viewer.id, Membership.left_at.is_(None))
+            .order_by(func.lower(Community.name))
+        )
+    )
+
+
+@bp.route("/exposure/check")
+@login_required
+def check_form():
+    session = get_session()
+    viewer = current_user_or_none()
+    communities = _my_communities(session, viewer)
+    community = norm = subject = report = None
+    norms: list[Norm] = []
+    members: list[Membership] = []
+    slug = request.args.get("community", "").strip()
+    if slug:
+        community = get_visible_community(session, slug, viewer)
+        if active_membership(session, community, viewer) is None:
+            raise Forbidden("Only members of this community can check who has seen its norms.")
+        norms = list(
+            session.scalars(
+                select(Norm)
+                .where(Norm.community_id == community.id)
+                .order_by(func.lower(Norm.title), Norm.id)
+            )
+        )
+        members = list(
+            session.scalars(
+                select(Membership)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.community_id == community.id)
+                .order_by(Membership.left_at.is_not(None), func.lower(User.display_name))
+            )
+        )
+        norm_ref = request.args.get("norm", "").strip()
+        if norm_ref:
+            norm = get_norm(session, community, norm_ref)
+        member = request.args.get("member", "").strip()
+        if norm is not None and member:
+            subject = session.get(User, int(member)) if member.isdigit() else None
+            if subject is None:
+                raise NotFound("There is no such person.")
+            report = services.check_exposure(session, norm, subject)
+            begin_write(session)
+            services.record_check(session, viewer, subject, norm, report)
+            session.commit()
+    return render_template(
+        "exposure/check.html",
+        communities=communities,
+        community=community,
+        norms=norms,
+        members=members,
+        norm=norm,
+        subject=subject,
+        report=report,
+        norm_page=_norm_page,
+    )
+
+
+@bp.route("/queue")
+@login_required
+def reading_queue():
+    session = get_session()
+    viewer = current_user_or_none()
+    community = None
+    slug = request.args.get("community", "").strip()
+    if slug:
+        community = get_visible_community(session, slug, viewer)
+    items = services.reading_queue(session, viewer, community=community, limit=200)
+    return render_template(
+        "exposure/queue.html",
+        items=items,
+        community=community,
+        communities=_my_communities(session, viewer),
+        norm_page=_norm_page,
+    )
+
+
+@bp.route(f"{NORM_URL}/coverage", endpoint="coverage")
+def coverage_page(slug: str, norm_ref: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = get_visible_community(session, slug, viewer)
+    norm = get_norm(session, community, norm_ref)
+    result = services.coverage(session, norm)
+    steward = is_steward(active_membership(session, community, viewer), viewer)
+    unexposed = services.unexposed_members(session, norm) if steward else []
+    return render_template(
+        "exposure/coverage.html",
+        community=community,
+        norm=norm,
+        coverage=result,
+        levels=services.LEVELS,
+        steward=steward,
+        unexposed=unexposed,
+        can_nudge=steward and norm.status in services.ACTIVE_STATUSES,
+        norm_page=_norm_page,
+    )
+
+
+@bp.post(f"{NORM_URL}/nudge")
+@login_required
+def nudge_members(slug: str, norm_ref: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = get_visible_community(session, slug, viewer)
+    norm = get_norm(session, community, norm_ref)
+    try:
+        created = services.nudge(session, viewer, norm)
+    except DomainError as error:
+        session.rollback()
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
+    else:
+        session.commit()
+        if created:
+            flash(
+                f"Queued a reminder for {len(created)} member{'s' if len(created) != 1 else ''}; "
+                "it goes out with their next digest.",
+                "success",
+            )
+        else:
+            flash("Everyone not yet exposed already has a reminder waiting.", "info")
+    return redirect(url_for("exposure.coverage", slug=community.slug, norm_ref=norm.slug), 303)
+
+
+@bp.route("/exposure/about-me")
+@login_required
+def checks_about_me():
+    session = get_session()
+    viewer = current_user_or_none()
+    checks = services.checks_about(session, viewer, viewer)
+    return render_template("exposure/about_me.html", checks=checks, norm_page=_norm_page)

@@ -306,6 +306,13 @@ def change_status(
         )
     if to_status not in allowed_transitions(session, norm, actor):
         raise Forbidden("You may not make this change to this norm.")
+    # Imported here: the exposure feature builds on this module.
+    from normhub.exposure.services import check_attention_budget, in_force_gate
+
+    if to_status == "open":
+        check_attention_budget(session, norm)
+    elif to_status == "in_force":
+        in_force_gate(session, norm)
     change = StatusChange(
         norm_id=norm.id,
         from_status=norm.status,

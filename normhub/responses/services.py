@@ -96,6 +96,10 @@ def record_response(
         )
     session.add(response)
     session.flush()
+    # Imported here: the exposure feature builds on this module.
+    from normhub.exposure.services import record_event
+
+    record_event(session, user, norm, version, "responded", response=response)
     return response
 
 

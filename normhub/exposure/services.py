@@ -1,0 +1,1105 @@
+"""The exposure ledger and everything that reads it.
+
+Levels, in order: none < delivered < opened < read < understood < endorsed.
+Events: ``delivered`` (a digest or nudge reached the member), ``opened`` (the
+norm page was shown to them), ``read`` (the page reported they reached the end
+of the essay, or they pressed "I have read this"), ``responded`` (they recorded
+a response: understood=yes gives "understood", understood=yes with endorse gives
+"endorsed", understood=partly/no gives "read": they engaged but did not
+understand; a member who understood and rejects is at "understood").
+
+Staleness. Every version belongs to the "material family" of its newest
+material ancestor. Exposure counts for the current version only if it was on
+the current family: a minor revision keeps exposure, a material one makes it
+stale until the member engages again.
+
+"Fully exposed" to a norm means: an active member who has *read* (or better)
+a version of the current material family, and the same, transitively, for
+every open or in-force norm it builds on.
+
+Visibility rules:
+
+* An exposure check can be made by active members of the norm's community,
+  about anyone; a subject who is not a member gets the answer "not a member"
+  (or "left this community on …").
+* Individual exposure and responses are visible to fellow active members of
+  the community; aggregate coverage counts are visible to whoever can see the
+  norm; the list of members not yet exposed, and nudging them, is for stewards.
+* Nothing of a members-only community leaks to non-members: every page and API
+  answer about it is a 404 for them.
+* Every check is recorded, and the person checked sees every check made about
+  them (who asked, about which norm, when, and the answer they got).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community, Membership
+from normhub.communities.services import active_membership, get_membership, is_steward
+from normhub.db import utcnow
+from normhub.exposure.models import (
+    EVENT_KINDS,
+    LEVEL_RANK,
+    LEVELS,
+    ExposureCheck,
+    ExposureEvent,
+    ExposureSummary,
+    Nudge,
+)
+from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
+from normhub.responses.models import Response
+from normhub.services import Forbidden, NotFound, ValidationFailed
+
+__all__ = [
+    "LEVELS",
+    "Coverage",
+    "ExposureReport",
+    "QueueItem",
+    "can_check",
+    "check_attention_budget",
+    "check_exposure",
+    "checks_about",
+    "coverage",
+    "coverage_for_norms",
+    "in_force_gate",
+    "mark_nudges_delivered",
+    "nudge",
+    "pending_nudges",
+    "prerequisites_of",
+    "read_report_token",
+    "reading_queue",
+    "record_check",
+    "record_event",
+    "record_read_report",
+    "set_prerequisites",
+]
+
+NONE, DELIVERED, OPENED, READ, UNDERSTOOD, ENDORSED = range(len(LEVELS))
+EXPOSED = READ  # "fully exposed" means read or better on the current family
+ACTIVE_STATUSES = ("open", "in_force")
+# Reloading the page should not write a new ledger row each time.
+OPENED_DEBOUNCE = timedelta(minutes=10)
+READ_TOKEN_SALT = "read-report"  # noqa: S105 (a salt, not a secret)
+READ_TOKEN_MAX_AGE = 14 * 24 * 3600
+TIMELINE_LIMIT = 50
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def response_level(understood: str, endorsement: str) -> int:
+    if understood != "yes":
+        return READ
+    return ENDORSED if endorsement == "endorse" else UNDERSTOOD
+
+
+def _version_number(version: NormVersion | int) -> int:
+    return version.number if isinstance(version, NormVersion) else int(version)
+
+
+def _material_base(session: Session, norm: Norm, number: int) -> int:
+    """The newest material version at or before ``number``."""
+    if number >= norm.last_material_version_number:
+        return norm.last_material_version_number
+    base = session.scalar(
+        select(func.max(NormVersion.number)).where(
+            NormVersion.norm_id == norm.id,
+            NormVersion.number <= number,
+            NormVersion.is_material.is_(True),
+        )
+    )
+    return base or number
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _locked_summary(session: Session, user_id: int, norm_id: int, at: datetime):
+    """The (user, norm) summary row, created if missing, locked until commit.
+
+    On PostgreSQL the insert waits for a concurrent insert of the same key and
+    the FOR UPDATE serialises every event of one member on one norm; SQLite
+    write transactions are already serialised (BEGIN IMMEDIATE).
+    """
+    insert = _insert(session)
+    session.execute(
+        insert(ExposureSummary)
+        .values(
+            user_id=user_id,
+            norm_id=norm_id,
+            first_seen_at=at,
+            last_seen_at=at,
+            latest_version=0,
+            material_base=0,
+            level=NONE,
+            highest_level=NONE,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "norm_id"])
+    )
+    return session.execute(
+        select(ExposureSummary)
+        .where(ExposureSummary.user_id == user_id, ExposureSummary.norm_id == norm_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _apply(
+    summary: ExposureSummary, number: int, base: int, level: int, kind: str, at: datetime
+) -> None:
+    summary.last_seen_at = max(summary.last_seen_at or at, at)
+    summary.latest_version = max(summary.latest_version or 0, number)
+    if level > summary.highest_level or (
+        level == summary.highest_level and number > (summary.highest_level_version or 0)
+    ):
+        summary.highest_level = level
+        summary.highest_level_version = number
+        summary.highest_level_at = at
+    if base > summary.material_base:
+        # A newer material family: what was reached on older text no longer counts.
+        summary.material_base = base
+        summary.level, summary.level_version, summary.level_at = level, number, at
+        return
+    if base < summary.material_base:
+        return
+    if kind == "responded":
+        # The newest response decides understood/endorsed; reading stays.
+        new_level = max(min(summary.level, READ), level)
+        if new_level == level:
+            summary.level, summary.level_version, summary.level_at = level, number, at
+        else:
+            summary.level = new_level
+    elif level > summary.level or (
+        level == summary.level and number > (summary.level_version or 0)
+    ):
+        summary.level, summary.level_version, summary.level_at = level, number, at
+
+
+def record_event(
+    session: Session,
+    user: User,
+    norm: Norm,
+    version: NormVersion | int,
+    kind: str,
+    at: datetime | None = None,
+    *,
+    response: Response | None = None,
+) -> ExposureEvent | None:
+    """Append one event to the ledger and update the member's summary with it.
+
+    Returns None when the event adds nothing: a second "read" of the same
+    version, or the same version "opened" again within a few minutes.
+    For ``responded`` the level comes from ``response`` (default: the member's
+    latest response to the norm).
+    """
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"Unknown exposure event kind {kind!r}")
+    at = at or utcnow()
+    number = _version_number(version)
+    if kind == "responded":
+        if response is None:
+            response = session.scalar(
+                select(Response)
+                .where(Response.norm_id == norm.id, Response.user_id == user.id)
+                .order_by(Response.id.desc())
+                .limit(1)
+            )
+        if response is None:
+            raise ValueError("A 'responded' event needs a response")
+        level = response_level(response.understood, response.endorsement)
+    else:
+        level = LEVEL_RANK[kind]
+    base = _material_base(session, norm, number)
+    summary = _locked_summary(session, user.id, norm.id, at)
+    if kind == "read" and session.scalar(
+        select(ExposureEvent.id).where(
+            ExposureEvent.user_id == user.id,
+            ExposureEvent.norm_id == norm.id,
+            ExposureEvent.version_number == number,
+            ExposureEvent.kind == "read",
+        )
+    ):
+        return None
+    if (
+        kind == "opened"
+        and summary.latest_version == number
+        and summary.material_base == base
+        and summary.level >= OPENED
+        and summary.last_seen_at is not None
+        and at - summary.last_seen_at < OPENED_DEBOUNCE
+    ):
+        return None
+    event = ExposureEvent(
+        user_id=user.id,
+        norm_id=norm.id,
+        version_number=number,
+        kind=kind,
+        level=LEVELS[level],
+        created_at=at,
+    )
+    session.add(event)
+    _apply(summary, number, base, level, kind, at)
+    session.flush()
+    return event
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=READ_TOKEN_SALT)
+
+
+def read_report_token(user: User, norm: Norm, version_number: int) -> str:
+    """Signed proof that this page (norm, version) was rendered for this user."""
+    return _serializer().dumps({"u": user.id, "n": norm.id, "v": int(version_number)})
+
+
+def record_read_report(
+    session: Session, user: User | None, norm: Norm, version_number: Any, token: Any
+) -> bool:
+    """Record that ``user`` read ``version_number`` if the page's token vouches for it.
+
+    Anything doubtful (forged, expired or someone else's token, an unknown
+    version, a non-member, a repeat) is ignored: returns False, never raises.
+    """
+    if user is None or not isinstance(token, str) or not token:
+        return False
+    try:
+        number = int(version_number)
+        claims = _serializer().loads(token, max_age=READ_TOKEN_MAX_AGE)
+    except (TypeError, ValueError, BadData):
+        return False
+    if claims != {"u": user.id, "n": norm.id, "v": number}:
+        return False
+    if active_membership(session, norm.community, user) is None:
+        return False
+    version = session.scalar(
+        select(NormVersion).where(NormVersion.norm_id == norm.id, NormVersion.number == number)
+    )
+    if version is None:
+        return False
+    return record_event(session, user, norm, version, "read") is not None
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def norm_ref(norm: Norm) -> dict:
+    return {"id": norm.id, "slug": norm.slug, "title": norm.title}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+@dataclass
+class ExposureReport:
+    subject: User
+    norm: Norm
+    level: str
+    level_version: int | None
+    latest_version_seen: int | None
+    current_version: int
+    stale: bool
+    is_member: bool
+    left_community: bool
+    left_at: datetime | None
+    highest_level: str
+    highest_level_version: int | None
+    first_seen_at: datetime | None
+    level_at: datetime | None
+    last_seen_at: datetime | None
+    material_changes_since: list[dict] = field(default_factory=list)
+    understood: str | None = None
+    endorsement: str | None = None
+    response_version: int | None = None
+    response_at: datetime | None = None
+    response_is_current: bool = False
+    assumption_answers: list[dict] = field(default_factory=list)
+    rejected_assumptions: list[dict] = field(default_factory=list)
+    unmet_prerequisites: list[Norm] = field(default_factory=list)
+    timeline: list[ExposureEvent] = field(default_factory=list)
+    fully_exposed: bool = False
+    answer: str = ""
+
+    @property
+    def current_level(self) -> str:
+        """The level that counts for the current version ("none" when stale)."""
+        return "none" if self.stale else self.level
+
+    def to_dict(self) -> dict:
+        return {
+            "subject": {"id": self.subject.id, "display_name": self.subject.display_name},
+            "norm": norm_ref(self.norm),
+            "answer": self.answer,
+            "level": self.level,
+            "current_level": self.current_level,
+            "level_version": self.level_version,
+            "latest_version_seen": self.latest_version_seen,
+            "current_version": self.current_version,
+            "stale": self.stale,
+            "fully_exposed": self.fully_exposed,
+            "highest_level": self.highest_level,
+            "highest_level_version": self.highest_level_version,
+            "material_changes_since": self.material_changes_since,
+            "understood": self.understood,
+            "endorsement": self.endorsement,
+            "response_version": self.response_version,
+            "response_at": _iso(self.response_at),
+            "response_is_current": self.response_is_current,
+            "assumption_answers": self.assumption_answers,
+            "rejected_assumptions": self.rejected_assumptions,
+            "unmet_prerequisites": [norm_ref(n) for n in self.unmet_prerequisites],
+            "is_member": self.is_member,
+            "left_community": self.left_community,
+            "left_at": _iso(self.left_at),
+            "first_seen_at": _iso(self.first_seen_at),
+            "level_at": _iso(self.level_at),
+            "last_seen_at": _iso(self.last_seen_at),
+            "timeline": [
+                {
+                    "kind": e.kind,
+                    "level": e.level,
+                    "version": e.version_number,
+                    "at": _iso(e.created_at),
+                }
+                for e in self.timeline
+            ],
+        }
+
+
+def can_check(session: Session, norm: Norm, checker: User | None) -> bool:
+    return checker is not None and active_membership(session, norm.community, checker) is not None
+
+
+def _is_exposed(summary: ExposureSummary | None, norm: Norm) -> bool:
+    return (
+        summary is not None
+        and summary.material_base >= norm.last_material_version_number
+        and summary.level >= EXPOSED
+    )
+
+
+def _material_changes(session: Session, norm: Norm, seen: int) -> list[dict]:
+    """Each material version after ``seen``, with its assumption changes."""
+    versions = list(
+        session.scalars(
+            select(NormVersion)
+            .where(NormVersion.norm_id == norm.id, NormVersion.number >= max(seen, 1))
+            .order_by(NormVersion.number)
+            .options(selectinload(NormVersion.assumptions))
+        )
+    )
+    changes = []
+    for previous, version in zip(versions, versions[1:], strict=False):
+        if not version.is_material:
+            continue
+        before = {a.key: a for a in previous.assumptions}
+        after = {a.key: a for a in version.assumptions}
+        changes.append(
+            {
+                "number": version.number,
+                "change_summary": version.change_summary,
+                "created_at": _iso(version.created_at),
+                "assumptions_added": [a.statement for k, a in after.items() if k not in before],
+                "assumptions_reworded": [
+                    a.statement
+                    for k, a in after.items()
+                    if k in before and before[k].statement != a.statement
+                ],
+                "assumptions_removed": [a.statement for k, a in before.items() if k not in after],
+            }
+        )
+    return changes
+
+
+def _prerequisite_ids_cte(norm: Norm):
+    """Every norm ``norm`` builds on, transitively; UNION makes cycles terminate."""
+    reached = (
+        select(NormPrerequisite.prerequisite_id.label("id"))
+        .where(NormPrerequisite.norm_id == norm.id)
+        .cte("reached", recursive=True)
+    )
+    return reached.union(
+        select(NormPrerequisite.prerequisite_id).join(
+            reached, NormPrerequisite.norm_id == reached.c.id
+        )
+    )
+
+
+def unmet_prerequisites(session: Session, norm: Norm, subject: User) -> list[Norm]:
+    """Open or in-force norms that ``norm`` builds on (transitively) and ``subject`` hasn't read."""
+    reached = _prerequisite_ids_cte(norm)
+    rows = session.execute(
+        select(Norm, ExposureSummary)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == subject.id),
+        )
+        .where(
+            Norm.id.in_(select(reached.c.id)),
+            Norm.id != norm.id,
+            Norm.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Norm.title, Norm.id)
+    ).all()
+    return [n for n, summary in rows if not _is_exposed(summary, n)]
+
+
+def _answer(report: ExposureReport, membership: Membership | None) -> str:
+    name = report.subject.display_name
+    current = report.current_version
+    if not report.is_member:
+        if report.left_community and report.left_at is not None:
+            sentence = f"{name} left this community on {report.left_at:%Y-%m-%d}."
+            if report.level_version is not None and LEVEL_RANK[report.level] >= READ:
+                sentence += (
+                    f" Before leaving, they had reached “{report.level}”"
+                    f" on version {report.level_version}."
+                )
+            return sentence
+        return f"{name} is not a member of this community."
+    level = LEVEL_RANK[report.level]
+    if report.stale and level >= OPENED:
+        verb = {OPENED: "opened", READ: "read"}.get(level, "read and responded to")
+        changes = "; ".join(
+            f"v{c['number']}: {c['change_summary']}"
+            for c in report.material_changes_since
+            if c["change_summary"]
+        )
+        text = (
+            f"{name} {verb} version {report.level_version}, but the norm has changed "
+            f"materially since (now version {current})"
+        )
+        return text + (f": {changes}" if changes else ".")
+    if level == NONE or report.stale:
+        return (
+            f"{name} has never opened this norm. "
+            "Consider sharing it with them instead of calling them out."
+        )
+    if level == DELIVERED:
+        return (
+            f"{name} was sent this norm (version {report.level_version}) but has never "
+            "opened it. Consider sharing it with them instead of calling them out."
+        )
+    if level == OPENED:
+        return f"{name} opened version {report.level_version} but has not read it to the end."
+    prerequisites = ""
+    if report.unmet_prerequisites:
+        titles = ", ".join(f"“{n.title}”" for n in report.unmet_prerequisites)
+        prerequisites = f" It builds on norms they have not read: {titles}."
+    if level == READ:
+        if report.response_is_current and report.understood in ("partly", "no"):
+            how = (
+                "only partly understood" if report.understood == "partly" else "did not understand"
+            )
+            return (
+                f"{name} read version {report.level_version} but said they {how} it.{prerequisites}"
+            )
+        return (
+            f"{name} read version {report.level_version} but has not said whether they "
+            f"understood it.{prerequisites}"
+        )
+    if report.rejected_assumptions:
+        parts = "; ".join(
+            f"assumption {a['position']}: “{a['statement']}”" for a in report.rejected_assumptions
+        )
+        text = f"{name} understood this norm and rejects {parts}."
+        if report.endorsement == "endorse":
+            text += " They endorse the norm nonetheless."
+        elif report.endorsement == "reject":
+            text += " They reject the norm as a whole."
+        return text + prerequisites
+    if report.endorsement == "endorse":
+        return f"{name} understood and endorses this norm.{prerequisites}"
+    if report.endorsement == "reject":
+        return f"{name} understood this norm and rejects it.{prerequisites}"
+    return f"{name} understood this norm and is undecided about endorsing it.{prerequisites}"
+
+
+def check_exposure(
+    session: Session, norm: Norm, subject: User, *, timeline_limit: int = TIMELINE_LIMIT
+) -> ExposureReport:
+    """What ``subject`` has seen of ``norm``, in plain words first.
+
+    Indexed lookups only: the summary row, the versions since the one seen,
+    the latest response, the prerequisite closure, and a bounded timeline.
+    """
+    membership = get_membership(session, norm.community, subject)
+    is_member = membership is not None and membership.is_active
+    summary = session.get(ExposureSummary, (subject.id, norm.id))
+    level = summary.level if summary else NONE
+    stale = summary is not None and summary.material_base < norm.last_material_version_number
+    report = ExposureReport(
+        subject=subject,
+        norm=norm,
+        level=LEVELS[level],
+        level_version=summary.level_version if summary else None,
+        latest_version_seen=summary.latest_version if summary else None,
+        current_version=norm.current_version_number,
+        stale=stale and level > NONE,
+        is_member=is_member,
+        left_community=membership is not None and not membership.is_active,
+        left_at=membership.left_at if membership is not None else None,
+        highest_level=LEVELS[summary.highest_level] if summary else "none",
+        highest_level_version=summary.highest_level_version if summary else None,
+        first_seen_at=summary.first_seen_at if summary else None,
+        level_at=summary.level_at if summary else None,
+        last_seen_at=summary.last_seen_at if summary else None,
+    )
+    if report.stale:
+        report.material_changes_since = _material_changes(session, norm, summary.latest_version)
+
+    response = session.scalar(
+        select(Response)
+        .where(Response.norm_id == norm.id, Response.user_id == subject.id)
+        .order_by(Response.id.desc())
+        .limit(1)
+        .options(selectinload(Response.assumption_responses))
+    )
+    if response is not None:
+        version = session.get(NormVersion, response.version_id)
+        report.understood = response.understood
+        report.endorsement = response.endorsement
+        report.response_version = version.number
+        report.response_at = response.created_at
+        report.response_is_current = version.number >= norm.last_material_version_number
+        assumptions = {
+            a.id: a
+            for a in session.scalars(
+                select(Assumption).where(
+                    Assumption.id.in_([ar.assumption_id for ar in response.assumption_responses])
+                )
+            )
+        }
+        for answer in sorted(
+            response.assumption_responses, key=lambda ar: assumptions[ar.assumption_id].position
+        ):
+            assumption = assumptions[answer.assumption_id]
+            item = {
+                "position": assumption.position,
+                "statement": assumption.statement,
+                "understood": answer.understood,
+                "agreement": answer.agreement,
+                "reason": answer.reason,
+            }
+            report.assumption_answers.append(item)
+            if answer.agreement == "disagree" and report.response_is_current:
+                report.rejected_assumptions.append(
+                    {k: item[k] for k in ("position", "statement", "reason")}
+                )
+
+    report.unmet_prerequisites = unmet_prerequisites(session, norm, subject)
+    if timeline_limit:
+        report.timeline = list(
+            session.scalars(
+                select(ExposureEvent)
+                .where(ExposureEvent.user_id == subject.id, ExposureEvent.norm_id == norm.id)
+                .order_by(ExposureEvent.id.desc())
+                .limit(timeline_limit)
+            )
+        )
+    report.fully_exposed = (
+        is_member and not stale and level >= EXPOSED and not report.unmet_prerequisites
+    )
+    report.answer = _answer(report, membership)
+    return report
+
+
+def record_check(
+    session: Session, checker: User, subject: User, norm: Norm, report: ExposureReport
+) -> ExposureCheck:
+    check = ExposureCheck(
+        checker_id=checker.id,
+        subject_id=subject.id,
+        norm_id=norm.id,
+        level=report.current_level,
+        stale=report.stale,
+        answer=report.answer[:1000],
+    )
+    session.add(check)
+    session.flush()
+    return check
+
+
+def checks_about(
+    session: Session, subject: User, viewer: User | None, limit: int = 200
+) -> list[ExposureCheck]:
+    """Checks made about ``subject``, newest first; only they (or a site admin) may look."""
+    if viewer is None or (viewer.id != subject.id and not viewer.is_admin):
+        raise Forbidden("Only the person checked can see the checks made about them.")
+    return list(
+        session.scalars(
+            select(ExposureCheck)
+            .where(ExposureCheck.subject_id == subject.id)
+            .order_by(ExposureCheck.id.desc())
+            .limit(limit)
+            .options(
+                selectinload(ExposureCheck.checker),
+                selectinload(ExposureCheck.norm).selectinload(Norm.community),
+            )
+        )
+    )
+
+
+# --------------------------------------------------------------------------- prerequisites
+
+
+def _can_manage(session: Session, norm: Norm, actor: User | None) -> bool:
+    if actor is None:
+        return False
+    membership = active_membership(session, norm.community, actor)
+    return (norm.author_id == actor.id and membership is not None) or is_steward(membership, actor)
+
+
+def set_prerequisites(
+    session: Session, norm: Norm, prerequisite_norms: list[Norm], actor: User
+) -> list[Norm]:
+    """Replace the norms ``norm`` builds on (author or steward; same community only)."""
+    if not _can_manage(session, norm, actor):
+        raise Forbidden("Only the author or a steward can change what this norm builds on.")
+    wanted: dict[int, Norm] = {}
+    for other in prerequisite_norms:
+        if other.id == norm.id:
+            raise ValidationFailed("A norm cannot build on itself.", field="prerequisites")
+        if other.community_id != norm.community_id:
+            raise ValidationFailed(
+                "A norm can only build on norms of its own community.", field="prerequisites"
+            )
+        wanted[other.id] = other
+    existing = set(
+        session.scalars(
+            select(NormPrerequisite.prerequisite_id).where(NormPrerequisite.norm_id == norm.id)
+        )
+    )
+    for stale_id in existing - wanted.keys():
+        session.execute(
+            NormPrerequisite.__table__.delete().where(
+                NormPrerequisite.norm_id == norm.id,
+                NormPrerequisite.prerequisite_id == stale_id,
+            )
+        )
+    for new_id in wanted.keys() - existing:
+        session.add(NormPrerequisite(norm_id=norm.id, prerequisite_id=new_id))
+    session.flush()
+    return prerequisites_of(session, norm)
+
+
+def prerequisites_of(session: Session, norm: Norm) -> list[Norm]:
+    """The norms ``norm`` directly builds on."""
+    return list(
+        session.scalars(
+            select(Norm)
+            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
+            .where(NormPrerequisite.norm_id == norm.id)
+            .order_by(Norm.title, Norm.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass
+class Coverage:
+    """How far the community has come with the *current* version of a norm.
+
+    Counting rule: each active member counts once, at the level they reached
+    on the current material family (see the module docstring). A member whose
+    exposure is on an older material version counts as "none" for the current
+    version, and is also counted in ``stale`` so the page can say how many
+    have seen an older text. "Understood" means understood or endorsed.
+    """
+
+    norm: Norm
+    active_members: int
+    levels: dict[str, int]
+    stale: int
+    responses: int
+    threshold_pct: int
+    min_responses: int
+
+    @property
+    def understood(self) -> int:
+        return self.levels["understood"] + self.levels["endorsed"]
+
+    @property
+    def exposed(self) -> int:
+        return sum(self.levels[name] for name in LEVELS[EXPOSED:])
+
+    @property
+    def understood_pct(self) -> int:
+        return self.understood * 100 // self.active_members if self.active_members else 0
+
+    @property
+    def members_needed(self) -> int:
+        return -(-self.threshold_pct * self.active_members // 100)
+
+    @property
+    def more_members_needed(self) -> int:
+        return max(0, self.members_needed - self.understood)
+
+    @property
+    def more_responses_needed(self) -> int:
+        return max(0, self.min_responses - self.responses)
+
+    @property
+    def gap(self) -> int:
+        """How many more people must act before the gate opens."""
+        return max(self.more_members_needed, self.more_responses_needed)
+
+    @property
+    def meets_threshold(self) -> bool:
+        return (
+            self.active_members > 0
+            and self.more_members_needed == 0
+            and self.more_responses_needed == 0
+        )
+
+    def share(self, level: str) -> int:
+        return self.levels[level] * 100 // self.active_members if self.active_members else 0
+
+    @property
+    def shortfall_message(self) -> str:
+        more = self.more_members_needed
+        members = (
+            f"{self.understood_pct}% of members understood the current version; "
+            f"{self.threshold_pct}% needed"
+        )
+        if more:
+            members += f" ({more} more member{'s' if more != 1 else ''})"
+        responses = f"{self.responses} response{'s' if self.responses != 1 else ''}"
+        return f"{members}. {responses}; {self.min_responses} needed."
+
+    def to_dict(self) -> dict:
+        return {
+            "norm": norm_ref(self.norm),
+            "current_version": self.norm.current_version_number,
+            "active_members": self.active_members,
+            "levels": dict(self.levels),
+            "stale": self.stale,
+            "understood": self.understood,
+            "understood_pct": self.understood_pct,
+            "responses": self.responses,
+            "threshold_pct": self.threshold_pct,
+            "min_responses": self.min_responses,
+            "more_members_needed": self.more_members_needed,
+            "more_responses_needed": self.more_responses_needed,
+            "meets_threshold": self.meets_threshold,
+            "shortfall_message": self.shortfall_message,
+        }
+
+
+def _current_level_expr():
+    return case(
+        (ExposureSummary.material_base >= Norm.last_material_version_number, ExposureSummary.level),
+        else_=NONE,
+    )
+
+
+def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverage]:
+    """Coverage of several norms: two GROUP BY queries, whatever the number of members."""
+    if not norms:
+        return {}
+    ids = [n.id for n in norms]
+    per_member = (
+        select(
+            Norm.id.label("norm_id"),
+            func.coalesce(_current_level_expr(), NONE).label("level"),
+            case(
+                (
+                    and_(
+                        ExposureSummary.material_base < Norm.last_material_version_number,
+                        ExposureSummary.level > NONE,
+                    ),
+                    1,
+                ),
+                else_=0,
+            ).label("stale"),
+        )
+        .join(
+            Membership,
+            and_(Membership.community_id == Norm.community_id, Membership.left_at.is_(None)),
+        )
+        .outerjoin(
+            ExposureSummary,
+            and_(
+                ExposureSummary.norm_id == Norm.id,
+                ExposureSummary.user_id == Membership.user_id,
+            ),
+        )
+        .where(Norm.id.in_(ids))
+        .subquery()
+    )
+    counts = session.execute(
+        select(per_member.c.norm_id, per_member.c.level, per_member.c.stale, func.count()).group_by(
+            per_member.c.norm_id, per_member.c.level, per_member.c.stale
+        )
+    ).all()
+    responders = dict(
+        session.execute(
+            select(Response.norm_id, func.count(func.distinct(Response.user_id)))
+            .join(NormVersion, NormVersion.id == Response.version_id)
+            .join(Norm, Norm.id == Response.norm_id)
+            .join(
+                Membership,
+                and_(
+                    Membership.community_id == Norm.community_id,
+                    Membership.user_id == Response.user_id,
+                    Membership.left_at.is_(None),
+                ),
+            )
+            .where(
+                Response.norm_id.in_(ids),
+                NormVersion.number >= Norm.last_material_version_number,
+            )
+            .group_by(Response.norm_id)
+        ).all()
+    )
+    result = {}
+    for norm in norms:
+        community = norm.community
+        result[norm.id] = Coverage(
+            norm=norm,
+            active_members=0,
+            levels=dict.fromkeys(LEVELS, 0),
+            stale=0,
+            responses=responders.get(norm.id, 0),
+            threshold_pct=community.coverage_threshold_pct,
+            min_responses=community.coverage_min_responses,
+        )
+    for norm_id, level, stale, count in counts:
+        item = result[norm_id]
+        item.active_members += count
+        item.levels[LEVELS[level]] += count
+        item.stale += count if stale else 0
+    return result
+
+
+def coverage(session: Session, norm: Norm) -> Coverage:
+    return coverage_for_norms(session, [norm])[norm.id]
+
+
+def unexposed_members(session: Session, norm: Norm) -> list[tuple[User, str]]:
+    """Active members who have not read the current version, with their level on it."""
+    rows = session.execute(
+        select(User, ExposureSummary)
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.user_id == User.id, ExposureSummary.norm_id == norm.id),
+        )
+        .where(
+            Membership.community_id == norm.community_id,
+            Membership.left_at.is_(None),
+            or_(
+                ExposureSummary.user_id.is_(None),
+                ExposureSummary.material_base < norm.last_material_version_number,
+                ExposureSummary.level < EXPOSED,
+            ),
+        )
+        .order_by(func.lower(User.display_name), User.id)
+    ).all()
+    result = []
+    for user, summary in rows:
+        if summary is None or summary.level == NONE:
+            state = "never opened"
+        elif summary.material_base < norm.last_material_version_number:
+            state = f"saw version {summary.latest_version} (older text)"
+        else:
+            state = f"{LEVELS[summary.level]} version {summary.level_version}"
+        result.append((user, state))
+    return result
+
+
+def in_force_gate(session: Session, norm: Norm) -> Coverage:
+    """Refuse to put ``norm`` in force until enough members understood the current version."""
+    result = coverage(session, norm)
+    if not result.meets_threshold:
+        raise ValidationFailed(
+            "Not enough of the community has understood this version yet. "
+            + result.shortfall_message
+        )
+    return result
+
+
+def check_attention_budget(session: Session, norm: Norm) -> None:
+    """Refuse to open ``norm`` when the community (or its author) has too many open norms."""
+    community = session.execute(
+        select(Community).where(Community.id == norm.community_id).with_for_update()
+    ).scalar_one()
+    if community.max_open_norms is None and community.max_open_per_author is None:
+        return
+    open_norms = select(func.count(Norm.id)).where(
+        Norm.community_id == community.id, Norm.status == "open", Norm.id != norm.id
+    )
+    if community.max_open_norms is not None:
+        count = session.scalar(open_norms) or 0
+        if count >= community.max_open_norms:
+            raise ValidationFailed(
+                f"This community already has {count} norms open for discussion, its limit "
+                f"({community.max_open_norms}). Members' attention is finite: wait until one "
+                "is decided or withdrawn."
+            )
+    if community.max_open_per_author is not None:
+        count = session.scalar(open_norms.where(Norm.author_id == norm.author_id)) or 0
+        if count >= community.max_open_per_author:
+            raise ValidationFailed(
+                f"The author already has {count} norms open for discussion here, the limit "
+                f"per author ({community.max_open_per_author}). Wait until one is decided "
+                "or withdrawn."
+            )
+
+
+# --------------------------------------------------------------------------- reading queue
+
+
+class QueueItem(NamedTuple):
+    norm: Norm
+    reason: str  # "unread" | "opened" | "stale"
+    coverage_gap: int
+
+
+def reading_queue(
+    session: Session, user: User, community: Community | None = None, limit: int | None = None
+) -> list[QueueItem]:
+    """Open and in-force norms of ``user``'s communities they have not read as they stand now.
+
+    Reasons: "unread" (never opened the current text), "opened" (opened, not
+    finished), "stale" (read an older text that has changed materially since).
+    Open norms come first, closest to the in-force gate first.
+    """
+    my_communities = select(Membership.community_id).where(
+        Membership.user_id == user.id, Membership.left_at.is_(None)
+    )
+    query = (
+        select(Norm, ExposureSummary)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == user.id),
+        )
+        .where(
+            Norm.community_id.in_(my_communities),
+            Norm.status.in_(ACTIVE_STATUSES),
+            or_(
+                ExposureSummary.user_id.is_(None),
+                ExposureSummary.material_base < Norm.last_material_version_number,
+                ExposureSummary.level < EXPOSED,
+            ),
+        )
+        .options(selectinload(Norm.community))
+    )
+    if community is not None:
+        query = query.where(Norm.community_id == community.id)
+    rows = session.execute(query).all()
+    gaps = coverage_for_norms(session, [norm for norm, _ in rows])
+    items = []
+    for norm, summary in rows:
+        if summary is None or summary.level == NONE:
+            reason = "unread"
+        elif summary.material_base < norm.last_material_version_number:
+            reason = "stale" if summary.level >= READ else "unread"
+        else:
+            reason = "opened" if summary.level >= OPENED else "unread"
+        items.append(QueueItem(norm, reason, gaps[norm.id].gap))
+    items.sort(
+        key=lambda item: (
+            item.norm.status != "open",
+            item.coverage_gap,
+            -item.norm.last_activity_at.timestamp(),
+            item.norm.id,
+        )
+    )
+    return items[:limit] if limit is not None else items
+
+
+# --------------------------------------------------------------------------- nudges
+
+
+def nudge(
+    session: Session, steward: User, norm: Norm, members: list[User] | None = None
+) -> list[Nudge]:
+    """Queue a reminder for each of ``members`` (default: everyone) not yet exposed.
+
+    Members who have read the current version, who are not active members, or
+    who already have an undelivered nudge about this norm are skipped.
+    """
+    if not is_steward(active_membership(session, norm.community, steward), steward):
+        raise Forbidden("Only stewards can nudge members.")
+    if norm.status not in ACTIVE_STATUSES:
+        raise ValidationFailed("Only norms open for discussion or in force can be nudged about.")
+    candidates = {user.id for user, _ in unexposed_members(session, norm)}
+    if members is not None:
+        candidates &= {m.id for m in members}
+    already = set(
+        session.scalars(
+            select(Nudge.member_id).where(
+                Nudge.norm_id == norm.id,
+                Nudge.delivered_at.is_(None),
+                Nudge.member_id.in_(candidates),
+            )
+        )
+    )
+    created = [
+        Nudge(norm_id=norm.id, member_id=member_id, created_by_id=steward.id)
+        for member_id in sorted(candidates - already)
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def pending_nudges(session: Session, user_ids: list[int]) -> list[Nudge]:
+    """Undelivered nudges for these users, about norms still open or in force."""
+    if not user_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Nudge)
+            .join(Norm, Norm.id == Nudge.norm_id)
+            .where(
+                Nudge.member_id.in_(user_ids),
+                Nudge.delivered_at.is_(None),
+                Norm.status.in_(ACTIVE_STATUSES),
+            )
+            .order_by(Nudge.member_id, Nudge.id)
+            .options(
+                selectinload(Nudge.norm).selectinload(Norm.community),
+                selectinload(Nudge.created_by),
+            )
+        )
+    )
+
+
+def mark_nudges_delivered(
+    session: Session, nudge_ids: list[int], at: datetime | None = None
+) -> int:
+    if not nudge_ids:
+        return 0
+    result = session.execute(
+        update(Nudge)
+        .where(Nudge.id.in_(list(nudge_ids)), Nudge.delivered_at.is_(None))
+        .values(delivered_at=at or utcnow())
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+def get_norm_by_id(session: Session, norm_id: int) -> Norm:
+    norm = session.get(Norm, norm_id)
+    if norm is None:
+        raise NotFound("No such norm.")
+    return norm
