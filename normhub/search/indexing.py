@@ -1,0 +1,370 @@
+"""Keeping the search index in step with the database.
+
+Session events collect which norms and comments a transaction touched
+(``after_flush``) and index exactly those once the transaction has committed
+(``after_commit``), re-reading them in a fresh session. A rolled-back
+transaction indexes nothing. Indexing never raises into the caller: the
+database write stands, the failure is logged, and the ids go to the on-disk
+queue so the next successful write (or ``flask search rebuild``) repairs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, selectinload
+
+from normhub import db
+from normhub.accounts.models import User
+from normhub.discussion.models import Comment
+from normhub.markdown import plain_text
+from normhub.norms.models import Norm, NormTag, NormVersion, StatusChange
+from normhub.search import queue
+from normhub.search.queue import PendingIds
+from normhub.search.schema import (
+    IndexBusy,
+    bulk_writer,
+    commit_replacing_everything,
+    index_dir,
+    open_index,
+    rebuild_marker,
+    recreate_index,
+    write_documents,
+)
+
+logger = logging.getLogger("normhub.search")
+
+PENDING_KEY = "normhub.search.pending"
+NORM_CHILDREN = (NormVersion, NormTag, StatusChange)
+
+
+# --- documents ---------------------------------------------------------------
+
+
+def norm_document(norm: Norm) -> dict:
+    version = norm.current_version
+    assumptions = version.assumptions if version is not None else []
+    assumption_text = "\n".join(
+        " ".join(part for part in (a.statement, plain_text(a.explanation)) if part)
+        for a in assumptions
+    )
+    body = plain_text(version.body) if version is not None else ""
+    title, summary = norm.title, norm.summary
+    return {
+        "id": f"norm:{norm.id}",
+        "kind": "norm",
+        "norm_id": str(norm.id),
+        "title": title,
+        "summary": summary,
+        "body": body,
+        "assumptions": assumption_text,
+        "tag": ",".join(norm.tag_names),
+        "status": norm.status,
+        "community": norm.community.slug,
+        "community_id": str(norm.community_id),
+        "author": norm.author.display_name,
+        "norm_title": title,
+        "norm_slug": norm.slug,
+        "created": norm.created_at,
+        "updated": version.created_at if version is not None else norm.created_at,
+        "spell": "\n".join((title, summary, body, assumption_text)),
+    }
+
+
+def comment_document(comment: Comment) -> dict:
+    norm = comment.norm
+    body = plain_text(comment.body)
+    return {
+        "id": f"comment:{comment.id}",
+        "kind": "comment",
+        "norm_id": str(norm.id),
+        "comment_id": comment.id,
+        "body": body,
+        "community": norm.community.slug,
+        "community_id": str(norm.community_id),
+        "author": comment.author.display_name,
+        "norm_title": norm.title,
+        "norm_slug": norm.slug,
+        "created": comment.created_at,
+        "updated": comment.edited_at or comment.created_at,
+        "spell": body,
+    }
+
+
+def _norm_query():
+    return select(Norm).options(
+        selectinload(Norm.community),
+        selectinload(Norm.author),
+        selectinload(Norm.tags),
+        selectinload(Norm.current_version).selectinload(NormVersion.assumptions),
+    )
+
+
+def _comment_query():
+    return select(Comment).options(
+        selectinload(Comment.author),
+        selectinload(Comment.norm).selectinload(Norm.community),
+    )
+
+
+def collect_documents(
+    session: Session, pending: PendingIds
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Documents to (re)write and terms to delete for ``pending``, read from the database."""
+    norm_ids, comment_ids = set(pending.norms), set(pending.comments)
+    if pending.users:
+        user_ids = sorted(pending.users)
+        norm_ids |= set(session.scalars(select(Norm.id).where(Norm.author_id.in_(user_ids))))
+        comment_ids |= set(
+            session.scalars(select(Comment.id).where(Comment.author_id.in_(user_ids)))
+        )
+    documents: list[dict] = []
+    deletions: list[tuple[str, str]] = []
+    found_norms: set[int] = set()
+    for chunk in _chunks(sorted(norm_ids), 500):
+        for norm in session.scalars(_norm_query().where(Norm.id.in_(chunk))):
+            documents.append(norm_document(norm))
+            found_norms.add(norm.id)
+    for norm_id in norm_ids - found_norms:
+        # Deleted norm: its comments went with it (ON DELETE CASCADE).
+        deletions.append(("id", f"norm:{norm_id}"))
+        deletions.append(("norm_id", str(norm_id)))
+    found_comments: set[int] = set()
+    for chunk in _chunks(sorted(comment_ids), 500):
+        for comment in session.scalars(_comment_query().where(Comment.id.in_(chunk))):
+            found_comments.add(comment.id)
+            if comment.is_hidden:
+                deletions.append(("id", f"comment:{comment.id}"))
+            else:
+                documents.append(comment_document(comment))
+    for comment_id in comment_ids - found_comments:
+        deletions.append(("id", f"comment:{comment_id}"))
+    return documents, deletions
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- following the database -----------------------------------------------
+
+
+def _pending(session: Session) -> PendingIds:
+    pending = session.info.get(PENDING_KEY)
+    if pending is None:
+        pending = session.info[PENDING_KEY] = PendingIds()
+    return pending
+
+
+def _note_object(pending: PendingIds, obj) -> None:
+    if isinstance(obj, Norm):
+        if obj.id is not None:
+            pending.norms.add(obj.id)
+    elif isinstance(obj, NORM_CHILDREN):
+        if obj.norm_id is not None:
+            pending.norms.add(obj.norm_id)
+    elif isinstance(obj, Comment):
+        if obj.id is not None:
+            pending.comments.add(obj.id)
+    elif isinstance(obj, User):
+        # A new name changes the author shown on everything they wrote.
+        state = inspect(obj)
+        if not state.pending and state.attrs.display_name.history.has_changes():
+            pending.users.add(obj.id)
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    pending = _pending(session)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        _note_object(pending, obj)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def register(app) -> None:
+    """Index what each committed transaction of this app's sessions touched."""
+    sessionmaker = app.extensions["normhub.sessionmaker"]
+
+    def after_commit(session: Session) -> None:
+        pending = session.info.pop(PENDING_KEY, None)
+        if pending and app.config.get("SEARCH_INDEXING", True):
+            index_pending(app, pending)
+
+    event.listen(sessionmaker, "after_flush", _after_flush)
+    event.listen(sessionmaker, "after_commit", after_commit)
+    event.listen(sessionmaker, "after_rollback", _after_rollback)
+
+
+def _read_session(app) -> Session:
+    """A fresh session whose SQLite transactions begin deferred (read-only work)."""
+    return app.extensions["normhub.sessionmaker"](info={"normhub.search.reader": True})
+
+
+def index_pending(app, pending: PendingIds) -> bool:
+    """Index ``pending`` plus anything queued earlier. Never raises; True if written."""
+    directory = index_dir(app)
+    work = PendingIds()
+    work.update(pending)
+    try:
+        if rebuild_marker(directory).exists():
+            # A rebuild holds the lock for a while and drains the queue when done.
+            queue.add(directory, work)
+            return False
+        work.update(queue.take(directory))
+        previous_intent = db._sqlite_immediate.get()
+        db.set_write_intent(False)
+        try:
+            session = _read_session(app)
+            try:
+                documents, deletions = collect_documents(session, work)
+            finally:
+                session.close()
+        finally:
+            db.set_write_intent(previous_intent)
+        write_documents(directory, documents, deletions)
+        return True
+    except IndexBusy:
+        logger.warning("Search index busy; queued %s for later indexing", work.as_json()[:200])
+        _queue_quietly(directory, work)
+    except Exception:
+        logger.exception("Search indexing failed; the database change stands and is queued")
+        _queue_quietly(directory, work)
+    return False
+
+
+def _queue_quietly(directory: Path, work: PendingIds) -> None:
+    try:
+        queue.add(directory, work)
+    except Exception:
+        logger.exception("Could not queue search ids; run `flask search rebuild`")
+
+
+def process_queue(app) -> int:
+    """Index everything in the queue now; returns how many ids were taken."""
+    taken = queue.take(index_dir(app))
+    count = len(taken.norms) + len(taken.comments) + len(taken.users)
+    if taken:
+        index_pending(app, taken)
+    return count
+
+
+# --- rebuilding --------------------------------------------------------------
+
+
+def count_sources(session: Session) -> int:
+    from sqlalchemy import func
+
+    norms = session.scalar(select(func.count(Norm.id))) or 0
+    comments = session.scalar(select(func.count(Comment.id)).where(Comment.hidden_at.is_(None)))
+    return norms + (comments or 0)
+
+
+def iter_all_documents(session: Session, batch_size: int = 500) -> Iterator[dict]:
+    """Every indexable document, read in id-ordered batches (bounded memory)."""
+    last_id = 0
+    while True:
+        norms = list(
+            session.scalars(
+                _norm_query().where(Norm.id > last_id).order_by(Norm.id).limit(batch_size)
+            )
+        )
+        if not norms:
+            break
+        for norm in norms:
+            yield norm_document(norm)
+        last_id = norms[-1].id
+        session.expunge_all()
+    last_id = 0
+    while True:
+        comments = list(
+            session.scalars(
+                _comment_query()
+                .where(Comment.id > last_id, Comment.hidden_at.is_(None))
+                .order_by(Comment.id)
+                .limit(batch_size)
+            )
+        )
+        if not comments:
+            break
+        for comment in comments:
+            yield comment_document(comment)
+        last_id = comments[-1].id
+        session.expunge_all()
+
+
+def rebuild(app, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from the database; returns the number of documents.
+
+    One writer holds the lock throughout and commits with mergetype CLEAR, so
+    searches keep seeing the old index until the new one is complete and then
+    switch at once. Writes by other processes meanwhile go to the queue
+    (they see the marker file) and are applied right after.
+    """
+    directory = index_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker = rebuild_marker(directory)
+    marker.touch()
+    try:
+        ix = open_index(directory)
+        if ix is None:
+            ix = recreate_index(directory)
+        writer = bulk_writer(ix)
+        count = 0
+        try:
+            previous_intent = db._sqlite_immediate.get()
+            db.set_write_intent(False)
+            session = _read_session(app)
+            try:
+                for document in iter_all_documents(session, batch_size):
+                    writer.add_document(**document)
+                    count += 1
+                    if progress is not None:
+                        progress(1)
+            finally:
+                session.close()
+                db.set_write_intent(previous_intent)
+        except BaseException:
+            writer.cancel()
+            raise
+        commit_replacing_everything(writer)
+    finally:
+        marker.unlink(missing_ok=True)
+    # Changes committed while the rebuild ran were queued: apply them now.
+    process_queue(app)
+    return count
+
+
+def optimize(app) -> None:
+    ix = open_index(index_dir(app))
+    writer = bulk_writer(ix)
+    writer.commit(optimize=True)
+
+
+def index_stats(app) -> dict:
+    directory = index_dir(app)
+    ix = open_index(directory, create=False)
+    pending = queue.peek(directory)
+    if ix is None:
+        return {"exists": False, "documents": 0, "segments": 0, "pending": pending}
+    with ix.searcher() as searcher:
+        documents = searcher.doc_count()
+    return {
+        "exists": True,
+        "documents": documents,
+        "segments": len(ix._segments()),
+        "pending": pending,
+    }
+
+
+def ids_of(objects: Iterable) -> PendingIds:
+    """Pending ids for some model objects (used by tests and the benchmark)."""
+    pending = PendingIds()
+    for obj in objects:
+        _note_object(pending, obj)
+    return pending
