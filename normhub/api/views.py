@@ -1,3 +1,250 @@
-from flask import Blueprint
+"""The JSON API (v1) and the settings page for personal API tokens.
+
+API requests authenticate with ``Authorization: Bearer <token>`` or with the
+browser's login session. Errors are JSON ``{"error": {"status", "message"}}``
+(normhub.errors does that for every path under /api/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import login_required
+
+from normhub.accounts.models import User
+from normhub.api import services
+from normhub.api.forms import TokenForm
+from normhub.auth import current_user_or_none, login_manager
+from normhub.communities.models import Community
+from normhub.communities.services import active_membership, get_visible_community
+from normhub.db import begin_write, get_session
+from normhub.norms.models import Norm
+from normhub.norms.services import get_norm
+from normhub.services import DomainError, Forbidden
+from normhub.web import attach_error
 
 bp = Blueprint("api", __name__)
+
+API_ROOT = "/api/"
+API_PREFIX = "/api/v1"
+OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+AUTH_CHALLENGE = 'Bearer realm="NormHub API"'
+LOGIN_NEEDED = (
+    "Authentication required: send 'Authorization: Bearer <token>' "
+    "(create a token under Settings → API tokens) or log in."
+)
+BAD_HEADER = "The Authorization header must be 'Bearer <token>'."
+BAD_TOKEN = "This API token is not valid. It may have been revoked."  # noqa: S105
+
+
+# -- Authentication ---------------------------------------------------------
+
+
+def _unauthorized(message: str, invalid_token: bool = False):
+    response = jsonify({"error": {"status": 401, "message": message}})
+    response.status_code = 401
+    challenge = AUTH_CHALLENGE + (', error="invalid_token"' if invalid_token else "")
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def _authenticate_bearer():
+    """Check a bearer token on any /api/ request; a bad one is refused outright.
+
+    Refusing (rather than falling back to anonymous) tells a script at once
+    that its token is wrong instead of giving it a confusing 404 later.
+    """
+    g.pop("api_token", None)
+    if not request.path.startswith(API_ROOT):
+        return None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, secret = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return _unauthorized(BAD_HEADER, invalid_token=True)
+    token = services.authenticate_token(get_session(), secret.strip())
+    if token is None:
+        return _unauthorized(BAD_TOKEN, invalid_token=True)
+    g.api_token = token
+    return None
+
+
+def _user_from_bearer(_request) -> User | None:
+    """Flask-Login request loader, so ``current_user`` works for token requests too."""
+    token = g.get("api_token")
+    return token.user if token is not None else None
+
+
+def api_caller() -> User | None:
+    """Who is calling: the token's owner when a token was sent, else the logged-in user."""
+    token = g.get("api_token")
+    return token.user if token is not None else current_user_or_none()
+
+
+def require_api_caller() -> User:
+    caller = api_caller()
+    if caller is None:
+        abort(_unauthorized(LOGIN_NEEDED))
+    return caller
+
+
+def record_token_use(session) -> None:
+    """Refresh the token's last-used time; the caller commits.
+
+    Call inside a write transaction (after ``begin_write``) or let this open one.
+    """
+    token = g.get("api_token")
+    if token is not None and services.needs_touch(token):
+        services.touch_token(session, token)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_authenticate_bearer)
+    login_manager.request_loader(_user_from_bearer)
+
+
+@bp.after_app_request
+def _private_api_responses(response):
+    # Exposure answers are about people: never let a shared cache keep them.
+    if request.path.startswith(API_ROOT) and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- API endpoints ------------------------------------------------------------
+
+
+def _member_scope(session, caller: User, community_slug: str, norm_ref: str):
+    """The community and norm, if ``caller`` is a member (or site admin) there."""
+    community = get_visible_community(session, community_slug, caller)
+    if not caller.is_admin and active_membership(session, community, caller) is None:
+        raise Forbidden("Only members of this community can ask about its norms' exposure.")
+    norm = get_norm(session, community, norm_ref)
+    return community, norm
+
+
+def _norm_summary(community: Community, norm: Norm) -> dict:
+    return {
+        "id": norm.id,
+        "slug": norm.slug,
+        "title": norm.title,
+        "status": norm.status,
+        "community": community.slug,
+        "current_version": norm.current_version_number,
+    }
+
+
+@bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/exposure/<member_ref>")
+def exposure(community_slug: str, norm_ref: str, member_ref: str):
+    from normhub.exposure import services as exposure_services
+
+    session = get_session()
+    caller = require_api_caller()
+    community, norm = _member_scope(session, caller, community_slug, norm_ref)
+    subject = services.find_subject(session, community, member_ref)
+    report = exposure_services.check_exposure(session, norm, subject)
+    # Every check is recorded, so a member can see who asked about them.
+    begin_write(session)
+    exposure_services.record_check(session, caller, subject, norm, report)
+    record_token_use(session)
+    session.commit()
+    return jsonify(
+        {
+            "community": community.slug,
+            "norm": _norm_summary(community, norm),
+            "member": {"id": subject.id, "display_name": subject.display_name},
+            **report.to_dict(),
+        }
+    )
+
+
+@bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/coverage")
+def coverage(community_slug: str, norm_ref: str):
+    from normhub.exposure import services as exposure_services
+
+    session = get_session()
+    caller = require_api_caller()
+    community, norm = _member_scope(session, caller, community_slug, norm_ref)
+    result = exposure_services.coverage(session, norm)
+    token = g.get("api_token")
+    if token is not None and services.needs_touch(token):
+        begin_write(session)
+        record_token_use(session)
+        session.commit()
+    return jsonify({"norm": _norm_summary(community, norm), **result.to_dict()})
+
+
+@bp.get(f"{API_PREFIX}/openapi.json")
+def openapi():
+    response = current_app.response_class(_openapi_document(), mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+_openapi_cache: dict[str, bytes] = {}
+
+
+def _openapi_document() -> bytes:
+    if "document" not in _openapi_cache:
+        _openapi_cache["document"] = OPENAPI_FILE.read_bytes()
+    return _openapi_cache["document"]
+
+
+# -- Settings page: personal API tokens --------------------------------------
+
+
+def _tokens_page(form: TokenForm, new_secret: str | None = None, status: int = 200):
+    user = current_user_or_none()
+    tokens = services.list_tokens(get_session(), user)
+    response = render_template(
+        "api/tokens.html",
+        form=form,
+        tokens=tokens,
+        new_secret=new_secret,
+        api_prefix=API_PREFIX,
+    )
+    headers = {"Cache-Control": "no-store"} if new_secret else {}
+    return response, status, headers
+
+
+@bp.route("/settings/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    if request.method == "GET":
+        return _tokens_page(form)
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            _token, secret = services.create_token(session, current_user_or_none(), form.name.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            session.commit()
+            # Shown on this response only; the database keeps just the hash.
+            return _tokens_page(TokenForm(formdata=None), new_secret=secret, status=201)
+    return _tokens_page(form, status=400)
+
+
+@bp.post("/settings/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    session = get_session()
+    token = services.revoke_token(session, current_user_or_none(), token_id)
+    session.commit()
+    flash(f"Token “{token.name}” is revoked; it no longer works.", "success")
+    return redirect(url_for("api.tokens"))

@@ -1,0 +1,266 @@
+"""Personal API tokens: the settings page, hashed storage, and bearer authentication."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from normhub.api import services
+from normhub.api.models import ApiToken
+from normhub.db import utcnow
+from normhub.services import NotFound, ValidationFailed
+
+
+@pytest.fixture
+def session(app):
+    """A session with no app context kept open around the requests.
+
+    The shared fixture keeps one app context for the whole test, which each
+    test-client request then reuses, so a request's database session and
+    ``g`` would survive into the next request. Here every request gets its
+    own app context, as in production.
+    """
+    session = app.extensions["normhub.sessionmaker"]()
+    yield session
+    session.rollback()
+    session.close()
+
+
+TOKEN_RE = re.compile(r'value="(nh_[A-Za-z0-9_-]{20,})"')
+
+
+def create_through_page(client, name: str) -> str:
+    response = client.post("/settings/tokens", data={"name": name})
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    assert response.headers["Cache-Control"] == "no-store"
+    match = TOKEN_RE.search(response.get_data(as_text=True))
+    assert match, "the new token is shown once after creation"
+    return match.group(1)
+
+
+def bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+# -- Services -----------------------------------------------------------------
+
+
+def test_create_token_stores_only_the_hash(factory, session):
+    user = factory.user()
+    token, secret = services.create_token(session, user, "  laptop   script ")
+    session.commit()
+    assert secret.startswith("nh_") and len(secret) > 40
+    assert token.name == "laptop script"
+    assert token.prefix == secret[:8]
+    assert token.token_hash == services.hash_secret(secret) != secret
+    # No column of any token row holds the secret.
+    rows = session.execute(text("SELECT * FROM api_tokens")).all()
+    assert rows and all(secret not in str(value) for row in rows for value in row)
+
+
+def test_create_token_requires_a_short_name(factory, session):
+    user = factory.user()
+    with pytest.raises(ValidationFailed) as blank:
+        services.create_token(session, user, "   ")
+    assert blank.value.field == "name"
+    with pytest.raises(ValidationFailed):
+        services.create_token(session, user, "x" * 81)
+    token, _ = services.create_token(session, user, "x" * 80)
+    assert len(token.name) == 80
+
+
+def test_authenticate_and_revoke(factory, session):
+    user = factory.user()
+    token, secret = services.create_token(session, user, "ci")
+    session.commit()
+    found = services.authenticate_token(session, secret)
+    assert found is not None and found.id == token.id and found.user.id == user.id
+    assert services.authenticate_token(session, secret + "x") is None
+    assert services.authenticate_token(session, "") is None
+    assert services.authenticate_token(session, "nh_" + "a" * 500) is None
+
+    services.revoke_token(session, user, token.id)
+    session.commit()
+    assert token.revoked_at is not None
+    assert services.authenticate_token(session, secret) is None
+
+
+def test_cannot_revoke_someone_elses_token(factory, session):
+    owner, other = factory.user(), factory.user()
+    token, _ = services.create_token(session, owner, "mine")
+    session.commit()
+    with pytest.raises(NotFound):
+        services.revoke_token(session, other, token.id)
+    assert token.revoked_at is None
+
+
+def test_touch_writes_at_most_once_a_minute(factory, session):
+    user = factory.user()
+    token, _ = services.create_token(session, user, "ci")
+    start = utcnow()
+    assert services.touch_token(session, token, start) is True
+    assert token.last_used_at == start
+    assert services.touch_token(session, token, start + timedelta(seconds=59)) is False
+    assert token.last_used_at == start
+    later = start + timedelta(seconds=61)
+    assert services.touch_token(session, token, later) is True
+    assert token.last_used_at == later
+
+
+def test_list_tokens_is_per_user_usable_first(factory, session):
+    user, other = factory.user(), factory.user()
+    old, _ = services.create_token(session, user, "old")
+    revoked, _ = services.create_token(session, user, "revoked")
+    new, _ = services.create_token(session, user, "new")
+    services.create_token(session, other, "not mine")
+    services.revoke_token(session, user, revoked.id)
+    session.commit()
+    assert [t.name for t in services.list_tokens(session, user)] == ["new", "old", "revoked"]
+
+
+# -- Settings page --------------------------------------------------------------
+
+
+def test_tokens_page_needs_login(client):
+    response = client.get("/settings/tokens")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_settings_links_to_tokens_page(factory, login_as, client):
+    login_as(factory.user())
+    assert 'href="/settings/tokens"' in client.get("/settings").get_data(as_text=True)
+
+
+def test_create_list_and_revoke_through_the_page(factory, session, login_as, client):
+    user = factory.user()
+    login_as(user)
+    page = client.get("/settings/tokens").get_data(as_text=True)
+    assert "You have no tokens yet." in page
+    assert '<label for="name">Token name</label>' in page
+
+    secret = create_through_page(client, "Coverage dashboard")
+
+    # Listed by name and prefix; the full secret is never shown again.
+    listing = client.get("/settings/tokens").get_data(as_text=True)
+    assert "Coverage dashboard" in listing
+    assert secret[:8] in listing and secret not in listing
+    assert "Never" in listing  # not used yet
+
+    stored = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    assert [t.token_hash for t in stored] == [services.hash_secret(secret)]
+    raw = session.execute(text("SELECT token_hash, prefix, name FROM api_tokens")).all()
+    assert all(secret not in value for row in raw for value in row)
+
+    # The token works, then is revoked through the page, then stops working.
+    works = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
+    assert works.status_code == 404  # past authentication: the community is unknown
+    response = client.post(f"/settings/tokens/{stored[0].id}/revoke", follow_redirects=True)
+    assert response.status_code == 200
+    assert "is revoked" in response.get_data(as_text=True)
+    assert "Revoked " in response.get_data(as_text=True)
+    session.rollback()  # a fresh snapshot, with the request's commit
+    assert session.get(ApiToken, stored[0].id).revoked_at is not None
+    refused = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
+    assert refused.status_code == 401
+
+
+def test_create_rejects_missing_and_long_names(factory, session, login_as, client):
+    login_as(factory.user())
+    missing = client.post("/settings/tokens", data={"name": ""})
+    assert missing.status_code == 400
+    assert "Give the token a name" in missing.get_data(as_text=True)
+    too_long = client.post("/settings/tokens", data={"name": "n" * 81})
+    assert too_long.status_code == 400
+    assert "at most 80 characters" in too_long.get_data(as_text=True)
+    assert session.scalar(select(ApiToken.id)) is None
+
+
+def test_revoking_another_users_token_is_404(factory, session, login_as, client):
+    owner = factory.user()
+    token, _ = services.create_token(session, owner, "owner's")
+    session.commit()
+    login_as(factory.user())
+    assert client.post(f"/settings/tokens/{token.id}/revoke").status_code == 404
+    session.rollback()  # a fresh snapshot, with the request's commit
+    assert session.get(ApiToken, token.id).revoked_at is None
+
+
+@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
+def test_token_forms_need_csrf(factory, session, client, app_overrides):
+    user = factory.user()
+    token, _ = services.create_token(session, user, "keep")
+    session.commit()
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(user.id)
+        browser["_fresh"] = True
+    assert client.post("/settings/tokens", data={"name": "sneaky"}).status_code == 400
+    assert client.post(f"/settings/tokens/{token.id}/revoke").status_code == 400
+    session.rollback()  # a fresh snapshot, with the request's commit
+    assert session.get(ApiToken, token.id).revoked_at is None
+    assert session.scalars(select(ApiToken.name)).all() == ["keep"]
+    session.rollback()
+    # With the page's own CSRF token the same form works.
+    page = client.get("/settings/tokens").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    created = client.post("/settings/tokens", data={"name": "fine", "csrf_token": csrf})
+    assert created.status_code == 201
+
+
+# -- Bearer authentication --------------------------------------------------------
+
+
+def test_anonymous_api_request_is_401_with_challenge(client):
+    response = client.get("/api/v1/communities/any/norms/any/coverage")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.get_json()
+    assert body["error"]["status"] == 401
+    assert "Bearer" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer nh_not-a-real-token", "Bearer ", "Basic dXNlcjpwYXNz", "nh_missing_scheme"],
+)
+def test_bad_authorization_header_is_401(client, header):
+    response = client.get(
+        "/api/v1/communities/any/norms/any/coverage", headers={"Authorization": header}
+    )
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert response.get_json()["error"]["status"] == 401
+
+
+def test_valid_token_gets_past_authentication(factory, session, client):
+    user = factory.user()
+    _, secret = services.create_token(session, user, "ci")
+    session.commit()
+    response = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
+    # Authenticated, so the answer is about the community, not about credentials.
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "No such community."
+
+
+def test_bearer_request_sets_no_session_cookie(factory, session, client):
+    user = factory.user()
+    _, secret = services.create_token(session, user, "ci")
+    session.commit()
+    response = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
+    assert "Set-Cookie" not in response.headers
+
+
+def test_unknown_api_route_is_json_404(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"]["status"] == 404
+
+
+def test_api_post_is_json_405(client):
+    response = client.post("/api/v1/openapi.json")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["status"] == 405
