@@ -148,9 +148,10 @@ def community_tags(session: Session, community: Community) -> list[str]:
     """Tags used by the community's norms, for the tag filter."""
     return list(
         session.scalars(
-            select(distinct(NormTag.tag))
+            select(NormTag.tag)
             .join(Norm, Norm.id == NormTag.norm_id)
             .where(Norm.community_id == community.id)
+            .distinct()
             .order_by(NormTag.tag)
         )
     )

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from normhub.communities.models import ROLES
 from normhub.communities.services import DESCRIPTION_MAX
 
 VISIBILITY_CHOICES = [
-    ("public", "Public: anyone can read it, even without an account"),
-    ("members", "Members only: invisible to everyone else, even its name"),
+    SelectChoice("public", "Public: anyone can read it, even without an account"),
+    SelectChoice("members", "Members only: invisible to everyone else, even its name"),
 ]
 JOIN_POLICY_CHOICES = [
-    ("open", "Open: any logged-in person can join"),
-    ("invite", "Invite only: people join through an invite link"),
+    SelectChoice("open", "Open: any logged-in person can join"),
+    SelectChoice("invite", "Invite only: people join through an invite link"),
 ]
 
 
@@ -65,4 +65,4 @@ class SettingsForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(role, role.capitalize()) for role in ROLES])
+    role = SelectField("Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES])
