@@ -1,3 +1,85 @@
-from flask.cli import AppGroup
+"""``flask digest send``: build and send one period's digests (run it from cron or a timer)."""
 
-digest_cli = AppGroup("digest")
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from normhub.communities.models import Community
+from normhub.db import get_session
+from normhub.digest.mailer import SMTPSettingsError, transport_for
+from normhub.digest.models import PERIOD_KINDS
+from normhub.digest.sending import DigestRun
+
+digest_cli = AppGroup("digest", help="Digest emails.")
+
+
+@digest_cli.command("send")
+@click.option(
+    "--period",
+    type=click.Choice(PERIOD_KINDS),
+    default="weekly",
+    show_default=True,
+    help="Which digest to send: members get the one their settings ask for.",
+)
+@click.option("--community", "slug", help="Only this community's content and members.")
+@click.option(
+    "--dry-run", is_flag=True, help="Build every digest and count; send and record nothing."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most N digests in this run.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
+def send(period: str, slug: str | None, dry_run: bool, limit: int | None, batch_size: int):
+    """Send the PERIOD digest to every member who has something new.
+
+    Safe to rerun: nobody gets two digests for the same day (daily) or ISO week
+    (weekly), and members a failed run did not reach are sent next time.
+    """
+    app = current_app._get_current_object()
+    session = get_session()
+    community_ids = None
+    if slug:
+        community_id = session.scalar(select(Community.id).where(Community.slug == slug))
+        if community_id is None:
+            raise click.ClickException(f"No community with the address {slug!r}.")
+        community_ids = {community_id}
+
+    transport = transport_for(app)
+    if not dry_run:
+        # Fail fast on bad settings, before any member is marked in the ledger.
+        try:
+            transport.open()
+        except SMTPSettingsError as error:
+            raise click.ClickException(str(error)) from None
+    try:
+        run = DigestRun(
+            app,
+            session,
+            period,
+            transport,
+            community_ids=community_ids,
+            dry_run=dry_run,
+            limit=limit,
+            batch_size=batch_size,
+        )
+        total = run.count_due()
+        session.rollback()
+        label = f"{period.capitalize()} digest {run.key}"
+        if limit is not None:
+            label += f" (at most {limit} sent)"
+        with click.progressbar(length=total, label=label, show_pos=True, show_eta=True) as bar:
+            report = run.run(progress=bar.update)
+    finally:
+        if not dry_run:
+            transport.close()
+
+    click.echo(report.summary())
+    for problem in report.problems[:50]:
+        click.echo(f"  {problem}", err=True)
+    if len(report.problems) > 50:
+        click.echo(f"  … and {len(report.problems) - 50} more", err=True)
+    if report.stopped:
+        click.echo(f"Stopped early: {report.stopped}", err=True)
+    if report.failed or report.stopped:
+        raise SystemExit(1)

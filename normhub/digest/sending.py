@@ -1,0 +1,421 @@
+"""Sending one period's digests: exactly once per member, as far as SMTP allows.
+
+The ledger is ``DigestSend``, unique per (member, period kind, period key).
+For each batch of members:
+
+1. Build every digest (a fixed number of queries for the batch).
+2. In one transaction, record members with nothing new as ``skipped`` and the
+   rest as ``pending`` (claimed, not yet handed to SMTP). A concurrent run
+   inserting the same rows loses quietly (INSERT … ON CONFLICT DO NOTHING).
+3. Per message: move the row to ``sending`` and COMMIT, then hand the message
+   to SMTP, then in ONE transaction mark it ``sent`` and record a ``delivered``
+   exposure event for each norm version it presented, and mark its nudges
+   delivered. A refusal is recorded as ``failed`` (retried by the next run) or,
+   for a permanent 5xx refusal of the address, ``bounced`` (the address is
+   suppressed from then on).
+
+The SMTP boundary: at-least-once. If the process dies after the server
+accepted a message but before the "sent" commit, the row stays ``sending``.
+A later run treats a ``sending`` row older than ``SENDING_LEASE`` as not sent
+and sends it again, reporting it as "resent after an interrupted run". We
+chose this over at-most-once because (a) the crash window is the few
+milliseconds between the server's 250 and our commit, while a kill *during*
+the SMTP dialogue (before acceptance) leaves the same ``sending`` row, and
+there resending is right; (b) the resent message has the same Message-ID
+(``digest.<kind>.<period>.<user>@…``), so mail clients that deduplicate show it
+once; (c) the ``delivered`` events are recorded only with a ``sent`` row, so
+the exposure ledger never claims a delivery we did not see accepted. A row
+still inside the lease belongs to a run in progress and is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.communities.models import Membership
+from normhub.db import utcnow
+from normhub.digest.mailer import (
+    ConnectionLost,
+    RecipientRefused,
+    TemporaryFailure,
+    compose,
+    envelope_sender,
+)
+from normhub.digest.models import FINAL_STATUSES, DigestSend, EmailBounce
+from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
+from normhub.exposure import services as exposure
+from normhub.norms.models import Norm
+
+SENDING_LEASE = timedelta(minutes=15)
+# A member whose digest keeps failing temporarily is given up on for the
+# period after this many attempts (and reported), instead of retried forever.
+MAX_ATTEMPTS = 5
+BATCH_SIZE = 500
+
+
+@dataclass
+class RunReport:
+    period_kind: str
+    period_key: str
+    transport: str
+    dry_run: bool = False
+    candidates: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bounced: int = 0
+    suppressed: int = 0
+    resent: int = 0
+    busy: int = 0
+    would_send: int = 0
+    gave_up: int = 0
+    not_attempted: int = 0
+    stopped: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return (
+                f"Dry run for {self.period_kind} digest {self.period_key}: "
+                f"{self.would_send} would be sent, {self.skipped} skipped (nothing new), "
+                f"{self.suppressed} suppressed (bounced address). Nothing was sent or recorded."
+            )
+        parts = [
+            f"{self.period_kind.capitalize()} digest {self.period_key} via {self.transport}:",
+            f"sent {self.sent}, skipped {self.skipped} (nothing new),",
+            f"failed {self.failed}, bounced {self.bounced}.",
+        ]
+        if self.suppressed:
+            parts.append(f"{self.suppressed} not mailed: their address bounced earlier.")
+        if self.resent:
+            parts.append(f"{self.resent} resent after an interrupted run (at-least-once).")
+        if self.busy:
+            parts.append(f"{self.busy} left alone: another run is sending them now.")
+        if self.gave_up:
+            parts.append(f"{self.gave_up} given up after {MAX_ATTEMPTS} failed attempts.")
+        if self.not_attempted:
+            parts.append(f"{self.not_attempted} not attempted: rerun to send them.")
+        return " ".join(parts)
+
+
+class StopRun(Exception):
+    pass
+
+
+def _insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+class DigestRun:
+    """One ``flask digest send``: builds, records and sends a period's digests."""
+
+    def __init__(
+        self,
+        app: Flask,
+        session: Session,
+        period_kind: str,
+        transport,
+        *,
+        community_ids: set[int] | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
+        batch_size: int = BATCH_SIZE,
+        now: datetime | None = None,
+        links: Links | None = None,
+    ):
+        self.app = app
+        self.session = session
+        self.transport = transport
+        self.dry_run = dry_run
+        self.limit = limit
+        self.batch_size = batch_size
+        self.community_ids = community_ids
+        self.mail_from = app.config["MAIL_FROM"]
+        self.sender = envelope_sender(self.mail_from)
+        self.builder = DigestBuilder(
+            session, period_kind, links or Links(app), now=now, community_ids=community_ids
+        )
+        self.kind, self.key, self.now = self.builder.kind, self.builder.key, self.builder.now
+        self.report = RunReport(self.kind, self.key, transport.description, dry_run)
+        self._users: dict[int, User] = {}
+
+    # -- who is due
+
+    def _due(self):
+        """Members with a matching digest preference and no final row for this period."""
+        # A correlated EXISTS uses the index on memberships.user_id for each
+        # member, where IN (subquery) would rebuild the whole list per batch.
+        subscribed = (
+            matching_memberships(self.kind, self.community_ids)
+            .where(Membership.user_id == User.id)
+            .exists()
+        )
+        this_period = and_(
+            DigestSend.user_id == User.id,
+            DigestSend.period_kind == self.kind,
+            DigestSend.period_key == self.key,
+        )
+        # The row of this period is done when final, or failed too often.
+        unfinished = or_(
+            DigestSend.id.is_(None),
+            and_(
+                DigestSend.status.not_in(FINAL_STATUSES),
+                or_(DigestSend.status != "failed", DigestSend.attempts < MAX_ATTEMPTS),
+            ),
+        )
+        return (
+            select(
+                User.id,
+                User.email,
+                User.display_name,
+                DigestSend.status,
+                DigestSend.claimed_at,
+                EmailBounce.email.label("bounced_email"),
+            )
+            .outerjoin(DigestSend, this_period)
+            .outerjoin(EmailBounce, EmailBounce.user_id == User.id)
+            .where(subscribed, unfinished)
+        )
+
+    def count_due(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(self._due().subquery())) or 0
+
+    # -- the run
+
+    def run(self, progress=None) -> RunReport:
+        """Send everything due. ``progress(n)`` is called as members are dealt with."""
+        progress = progress or (lambda n: None)
+        self.report.candidates = self.count_due()
+        if not self.dry_run:
+            self.session.commit()  # end the read transaction before the first write
+        last_id, sent_budget = 0, self.limit
+        try:
+            while sent_budget is None or sent_budget > 0:
+                rows = self.session.execute(
+                    self._due().where(User.id > last_id).order_by(User.id).limit(self.batch_size)
+                ).all()
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                sent_budget = self._batch(rows, sent_budget, progress)
+        except StopRun:
+            pass
+        finally:
+            if not self.dry_run:
+                self.session.commit()
+        self.report.gave_up = self._given_up()
+        if self.report.stopped or (self.limit is not None and sent_budget == 0):
+            self.report.not_attempted = self.count_due() - self.report.failed
+            self.report.not_attempted = max(self.report.not_attempted, 0)
+        if self.dry_run:
+            self.session.rollback()
+        return self.report
+
+    def _given_up(self) -> int:
+        return (
+            self.session.scalar(
+                select(func.count(DigestSend.id)).where(
+                    DigestSend.period_kind == self.kind,
+                    DigestSend.period_key == self.key,
+                    DigestSend.status == "failed",
+                    DigestSend.attempts >= MAX_ATTEMPTS,
+                )
+            )
+            or 0
+        )
+
+    def _batch(self, rows, sent_budget: int | None, progress) -> int | None:
+        members, previous = [], {}
+        for row in rows:
+            if row.bounced_email is not None and row.bounced_email == row.email:
+                self.report.suppressed += 1
+                progress(1)
+                continue
+            if (
+                row.status == "sending"
+                and row.claimed_at is not None
+                and row.claimed_at > self.now - SENDING_LEASE
+            ):
+                self.report.busy += 1
+                progress(1)
+                continue
+            members.append(Member(row.id, row.email, row.display_name))
+            previous[row.id] = row.status
+        digests = self.builder.build(members)
+
+        to_send: list[Digest] = []
+        to_skip: list[Digest] = []
+        for member in members:
+            digest = digests[member.id]
+            if digest.has_news:
+                if sent_budget is not None and len(to_send) >= sent_budget:
+                    break
+                to_send.append(digest)
+            else:
+                to_skip.append(digest)
+        if self.dry_run:
+            self.report.would_send += len(to_send)
+            self.report.skipped += len(to_skip)
+            progress(len(to_send) + len(to_skip))
+            return None if sent_budget is None else sent_budget - len(to_send)
+
+        self._record_batch(to_send, to_skip, previous)
+        self.report.skipped += len(to_skip)
+        progress(len(to_skip))
+        send_ids = dict(
+            self.session.execute(
+                select(DigestSend.user_id, DigestSend.id).where(
+                    DigestSend.user_id.in_([d.user_id for d in to_send]),
+                    DigestSend.period_kind == self.kind,
+                    DigestSend.period_key == self.key,
+                )
+            ).all()
+        )
+        self.session.commit()
+        for digest in to_send:
+            self._deliver(digest, send_ids[digest.user_id], previous.get(digest.user_id))
+            progress(1)
+        return None if sent_budget is None else sent_budget - len(to_send)
+
+    def _record_batch(self, to_send, to_skip, previous) -> None:
+        """One INSERT for new rows (skipped or pending), one UPDATE for skips of retried rows."""
+        now = utcnow()
+        new_rows = [
+            {
+                "user_id": digest.user_id,
+                "period_kind": self.kind,
+                "period_key": self.key,
+                "status": status,
+                "window_start": digest.window_start,
+                "window_end": digest.window_end,
+                "norm_count": digest.norm_count,
+                "attempts": 0,
+                "last_error": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for status, digests in (("pending", to_send), ("skipped", to_skip))
+            for digest in digests
+            if previous.get(digest.user_id) is None
+        ]
+        if new_rows:
+            insert = _insert(self.session)
+            self.session.execute(
+                insert(DigestSend.__table__).on_conflict_do_nothing(
+                    index_elements=["user_id", "period_kind", "period_key"]
+                ),
+                new_rows,
+            )
+        retried_skips = [d.user_id for d in to_skip if previous.get(d.user_id) is not None]
+        if retried_skips:
+            self.session.execute(
+                update(DigestSend)
+                .where(
+                    DigestSend.user_id.in_(retried_skips),
+                    DigestSend.period_kind == self.kind,
+                    DigestSend.period_key == self.key,
+                    DigestSend.status.in_(("pending", "failed", "sending")),
+                )
+                .values(status="skipped", updated_at=now, window_end=self.now)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _set(self, send_id: int, **values) -> None:
+        self.session.execute(
+            update(DigestSend)
+            .where(DigestSend.id == send_id)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _deliver(self, digest: Digest, send_id: int, previous_status: str | None) -> None:
+        message = compose(digest, self.mail_from)
+        claimable = or_(
+            DigestSend.status.in_(("pending", "failed")),
+            and_(DigestSend.status == "sending", DigestSend.claimed_at <= self.now - SENDING_LEASE),
+        )
+        claimed = self.session.execute(
+            update(DigestSend)
+            .where(DigestSend.id == send_id, claimable)
+            .values(
+                status="sending",
+                attempts=DigestSend.attempts + 1,
+                claimed_at=utcnow(),
+                updated_at=utcnow(),
+                window_start=digest.window_start,
+                window_end=digest.window_end,
+                norm_count=digest.norm_count,
+                message_id=message["Message-ID"],
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.session.commit()
+        if claimed.rowcount != 1:
+            self.report.busy += 1  # another run took it between our read and now
+            return
+        try:
+            self.transport.send(message, self.sender, digest.email)
+        except RecipientRefused as refusal:
+            self._set(send_id, status="bounced", last_error=str(refusal)[:1000])
+            self._suppress(digest, str(refusal))
+            self.session.commit()
+            self.report.bounced += 1
+            self.report.problems.append(f"bounced: user {digest.user_id}: {refusal}")
+        except TemporaryFailure as failure:
+            self._set(send_id, status="failed", last_error=str(failure)[:1000])
+            self.session.commit()
+            self.report.failed += 1
+            self.report.problems.append(f"failed: user {digest.user_id}: {failure}")
+        except ConnectionLost as lost:
+            self._set(send_id, status="failed", last_error=str(lost)[:1000])
+            self.session.commit()
+            self.report.failed += 1
+            self.report.stopped = str(lost)
+            self.report.problems.append(f"failed: user {digest.user_id}: {lost}")
+            raise StopRun from lost
+        except BaseException:
+            # Anything unexpected (including Ctrl-C) leaves the row "sending":
+            # the next run resends it after the lease (at-least-once).
+            self.session.rollback()
+            raise
+        else:
+            self._mark_sent(digest, send_id)
+            if previous_status == "sending":
+                self.report.resent += 1
+            self.report.sent += 1
+
+    def _mark_sent(self, digest: Digest, send_id: int) -> None:
+        """ "sent", the ``delivered`` events and the nudges: one transaction."""
+        at = utcnow()
+        self._set(send_id, status="sent", sent_at=at, last_error="")
+        user = self._user(digest.user_id)
+        for norm_id, version_number in digest.delivered_versions():
+            norm = self.session.get(Norm, norm_id)
+            exposure.record_event(self.session, user, norm, version_number, "delivered", at=at)
+        exposure.mark_nudges_delivered(self.session, digest.nudge_ids, at=at)
+        self.session.commit()
+
+    def _user(self, user_id: int) -> User:
+        return self.session.get(User, user_id)
+
+    def _suppress(self, digest: Digest, reason: str) -> None:
+        insert = _insert(self.session)
+        statement = insert(EmailBounce.__table__).values(
+            user_id=digest.user_id, email=digest.email, reason=reason[:1000], bounced_at=utcnow()
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["user_id"],
+                set_={"email": digest.email, "reason": reason[:1000], "bounced_at": utcnow()},
+            )
+        )

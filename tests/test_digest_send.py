@@ -1,0 +1,353 @@
+"""Sending digests through a real SMTP server (aiosmtpd, in-process)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from normhub.digest.mailer import SMTPSettingsError, SMTPTransport
+from normhub.digest.models import DigestSend, EmailBounce
+from normhub.digest.services import period_key
+from normhub.discussion.services import post_comment
+from normhub.exposure import services as exposure
+from normhub.exposure.models import ExposureEvent, Nudge
+from normhub.norms.services import revise_norm
+from normhub.responses.services import record_response
+from tests.test_digest_support import (
+    Collector,
+    SMTPServer,
+    outbox,
+    parts,
+    run_digests,
+)
+
+
+@pytest.fixture
+def smtp():
+    with SMTPServer(Collector()) as server:
+        yield server
+
+
+def build_scenario(factory, session) -> SimpleNamespace:
+    """Three communities, members with different news, and one with none."""
+    owner = factory.user("Olga Owner")
+    town = factory.community(owner)
+    author = factory.member(town, name="Arno Author")
+    alice = factory.member(town, name="Alice")
+    bob = factory.member(town, name="Bob")
+    quiet = factory.community(owner)
+    dora = factory.member(quiet, name="Dora")  # her only community has nothing new
+    club = factory.community(owner, visibility="members")
+    carol = factory.member(club, name="Carol")
+    club_norm = factory.norm(club, title="What the club keeps to itself")
+
+    fresh = factory.norm(town, author, title="Bring your own cup")
+    revised = factory.norm(town, author, title="Quiet hours after ten")
+    record_response(session, revised, alice, "yes", "endorse")
+    session.commit()
+    revise_norm(
+        session,
+        revised,
+        author,
+        factory.draft(title="Quiet hours after ten", body="## Why\n\nSleep matters more now."),
+        "Quiet hours now start at eleven, not ten.",
+        True,
+    )
+    comment = post_comment(session, fresh, alice, "Does a borrowed cup count?")
+    post_comment(session, fresh, bob, "Only if you wash it.", parent=comment)
+    steward = factory.member(town, role="steward", name="Stella Steward")
+    exposure.nudge(session, steward, fresh, [bob])
+    session.commit()
+    return SimpleNamespace(**locals())
+
+
+def sends(session, status=None):
+    query = select(DigestSend)
+    if status:
+        query = query.where(DigestSend.status == status)
+    return list(session.scalars(query))
+
+
+def test_digests_reach_the_right_members_with_headers_and_working_links(
+    app, session, factory, smtp, client
+):
+    s = build_scenario(factory, session)
+    report = run_digests(app, session, smtp.transport())
+
+    received = {m.recipients[0]: m.message for m in smtp.handler.messages}
+    assert s.dora.email not in received  # nothing new: no email
+    assert report.skipped >= 1 and report.failed == 0 and report.bounced == 0
+    assert report.sent == len(received)
+    assert {s.alice.email, s.bob.email, s.carol.email} <= set(received)
+
+    alice_mail = received[s.alice.email]
+    assert alice_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = alice_mail["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://normhub.test/unsubscribe/") and unsubscribe.endswith(">")
+    assert alice_mail["Message-ID"] and alice_mail["Date"] and alice_mail["From"]
+    assert s.alice.email in alice_mail["To"]
+    assert alice_mail["Subject"].startswith("Your NormHub digest — ")
+    bodies = parts(alice_mail)
+    assert set(bodies) == {"text/plain", "text/html"}
+    text, html = bodies["text/plain"], bodies["text/html"]
+    # personal content: her stale response with the change summary, the reply to her
+    assert "Your response is now stale" in text and "Your response is now stale" in html
+    assert "Quiet hours now start at eleven, not ten." in text
+    assert "Only if you wash it." in text
+    assert "Bring your own cup" in html
+    # members-only content goes only to members
+    assert "What the club keeps to itself" not in text + html
+    assert "What the club keeps to itself" in parts(received[s.carol.email])["text/plain"]
+    assert "What the club keeps to itself" not in str(parts(received[s.bob.email]))
+    # Bob: nudged, and not told his (absent) response is stale
+    bob_text = parts(received[s.bob.email])["text/plain"]
+    assert "Stella Steward asked you to read it" in bob_text
+    assert "Your response is now stale" not in bob_text
+
+    # every link in the mail works through the app
+    norm_url = f"http://normhub.test/c/{s.town.slug}/norms/{s.revised.slug}"
+    assert norm_url in text and f'href="{norm_url}"' in html
+    assert client.get(urlsplit(norm_url).path).status_code == 200
+    settings_path = "http://normhub.test/settings/digest"
+    assert settings_path in text
+
+
+def test_sent_digest_records_delivered_events_and_nudges(app, session, factory, smtp):
+    s = build_scenario(factory, session)
+    run_digests(app, session, smtp.transport())
+    session.expire_all()
+
+    delivered = {
+        (e.user_id, e.norm_id): e.version_number
+        for e in session.scalars(select(ExposureEvent).where(ExposureEvent.kind == "delivered"))
+    }
+    assert delivered[(s.alice.id, s.revised.id)] == 2  # the version the digest presented
+    assert delivered[(s.bob.id, s.fresh.id)] == 1
+    assert (s.bob.id, s.club_norm.id) not in delivered
+    assert (s.dora.id, s.fresh.id) not in delivered
+    nudge = session.scalar(select(Nudge).where(Nudge.member_id == s.bob.id))
+    assert nudge.delivered_at is not None
+    sent = {row.user_id: row for row in sends(session, "sent")}
+    assert sent[s.alice.id].period_key == period_key("weekly", sent[s.alice.id].sent_at)
+    assert {row.user_id for row in sends(session, "skipped")} >= {s.dora.id}
+
+
+def test_rerun_in_same_period_sends_nothing_twice(app, session, factory, smtp):
+    build_scenario(factory, session)
+    first = run_digests(app, session, smtp.transport())
+    count = len(smtp.handler.messages)
+    second = run_digests(app, session, smtp.transport())
+    assert first.sent == count > 0
+    assert second.sent == 0 and second.skipped == 0
+    assert len(smtp.handler.messages) == count
+
+
+def test_dry_run_sends_and_records_nothing(app, session, factory, smtp):
+    build_scenario(factory, session)
+    report = run_digests(app, session, smtp.transport(), dry_run=True)
+    assert report.would_send >= 3
+    assert smtp.handler.messages == []
+    assert session.scalar(select(func.count(DigestSend.id))) == 0
+    assert (
+        session.scalar(
+            select(func.count(ExposureEvent.id)).where(ExposureEvent.kind == "delivered")
+        )
+        == 0
+    )
+
+
+def test_limit_sends_at_most_n_and_the_rest_next_time(app, session, factory, smtp):
+    build_scenario(factory, session)
+    first = run_digests(app, session, smtp.transport(), limit=2)
+    assert first.sent == 2 and len(smtp.handler.messages) == 2
+    assert first.not_attempted >= 1
+    second = run_digests(app, session, smtp.transport())
+    counts = Counter(m.recipients[0] for m in smtp.handler.messages)
+    assert second.sent >= 1 and set(counts.values()) == {1}
+
+
+def test_without_smtp_host_messages_go_to_the_outbox(app, session, factory, tmp_path):
+    s = build_scenario(factory, session)
+    report = run_digests(app, session, outbox(app))
+    files = sorted((tmp_path / "instance" / "outbox").glob("*.eml"))
+    assert report.sent == len(files) >= 3
+    import email
+    import email.policy
+
+    messages = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files
+    ]
+    to_alice = [m for m in messages if s.alice.email in m["To"]]
+    assert len(to_alice) == 1
+    assert to_alice[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Your response is now stale" in parts(to_alice[0])["text/plain"]
+
+
+@pytest.mark.parametrize(
+    "make_transport, expected",
+    [
+        (lambda port: SMTPTransport("127.0.0.1", port, "none", timeout=5), "Could not connect"),
+        (
+            lambda port: SMTPTransport("127.0.0.1", port, "ssl", timeout=5),
+            "NORMHUB_SMTP",
+        ),
+    ],
+)
+def test_bad_smtp_settings_fail_fast(make_transport, expected):
+    from tests.test_digest_support import free_port
+
+    transport = make_transport(free_port())  # nothing listens there
+    with pytest.raises(SMTPSettingsError, match=expected):
+        transport.open()
+
+
+def test_cli_bad_settings_fail_before_anything_is_marked(app, session, factory):
+    from tests.test_digest_support import free_port
+
+    build_scenario(factory, session)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_SECURITY="none")
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--period", "weekly"])
+    assert result.exit_code == 1
+    assert "Could not connect to the SMTP server at 127.0.0.1" in result.output
+    assert session.scalar(select(func.count(DigestSend.id))) == 0
+
+
+def test_cli_auth_failure_and_starttls_missing_fail_fast(app, session, factory):
+    from aiosmtpd.smtp import AuthResult
+
+    build_scenario(factory, session)
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=False, handled=False)
+
+    with SMTPServer(Collector(), authenticator=refuse, auth_require_tls=False) as server:
+        app.config.update(server.settings(), SMTP_USER="digest", SMTP_PASSWORD="wrong password")
+        result = app.test_cli_runner().invoke(args=["digest", "send"])
+        assert result.exit_code == 1
+        assert "refused the login for 'digest'" in result.output
+        app.config.update(SMTP_USER=None, SMTP_SECURITY="starttls")
+        result = app.test_cli_runner().invoke(args=["digest", "send"])
+        assert result.exit_code == 1
+        assert "NORMHUB_SMTP_SECURITY" in result.output
+        assert server.handler.messages == []
+    assert session.scalar(select(func.count(DigestSend.id))) == 0
+
+
+def test_cli_sends_with_progress_and_summary(app, session, factory, smtp):
+    build_scenario(factory, session)
+    app.config.update(smtp.settings())
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--period", "weekly"])
+    assert result.exit_code == 0, result.output
+    assert "Weekly digest" in result.output
+    sent = len(smtp.handler.messages)
+    assert f"sent {sent}, skipped" in result.output and "failed 0, bounced 0" in result.output
+    dry = app.test_cli_runner().invoke(args=["digest", "send", "--dry-run"])
+    assert "0 would be sent" in dry.output
+
+
+def test_refused_address_is_bounced_suppressed_and_not_retried(app, session, factory):
+    s = build_scenario(factory, session)
+    with SMTPServer(Collector(refuse={s.bob.email})) as server:
+        report = run_digests(app, session, server.transport())
+        assert report.bounced == 1 and report.failed == 0
+        assert server.handler.to(s.bob.email) == []
+        assert server.handler.to(s.alice.email)  # the others still went out
+    bob_row = session.scalar(select(DigestSend).where(DigestSend.user_id == s.bob.id))
+    assert bob_row.status == "bounced" and "550" in bob_row.last_error
+    assert session.get(EmailBounce, s.bob.id).email == s.bob.email
+    # the nudge was not delivered, so it is still pending
+    assert session.scalar(select(Nudge.delivered_at).where(Nudge.member_id == s.bob.id)) is None
+    with SMTPServer(Collector()) as healthy:
+        again = run_digests(app, session, healthy.transport())
+        assert healthy.handler.messages == []
+        assert again.sent == 0
+        # next week: still suppressed, and said so
+        from datetime import timedelta
+
+        from normhub.db import utcnow
+
+        later = run_digests(app, session, healthy.transport(), now=utcnow() + timedelta(days=7))
+        assert healthy.handler.to(s.bob.email) == []
+        assert later.suppressed == 1
+
+
+def test_temporary_refusal_is_failed_and_retried_next_run(app, session, factory):
+    s = build_scenario(factory, session)
+    with SMTPServer(Collector(defer={s.alice.email})) as server:
+        report = run_digests(app, session, server.transport())
+        assert report.failed == 1 and server.handler.to(s.alice.email) == []
+    row = session.scalar(select(DigestSend).where(DigestSend.user_id == s.alice.id))
+    assert row.status == "failed" and "451" in row.last_error
+    with SMTPServer(Collector()) as server:
+        retry = run_digests(app, session, server.transport())
+        assert retry.sent == 1 and len(server.handler.to(s.alice.email)) == 1
+
+
+def test_killed_run_then_rerun_gives_everyone_exactly_one_digest(app, session, factory):
+    s = build_scenario(factory, session)
+    town_members = [factory.member(s.town, name=f"Extra {n}") for n in range(6)]
+    expected = {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in town_members}
+
+    with SMTPServer(Collector(drop_after=3)) as dying:
+        first = run_digests(app, session, dying.transport())
+        assert first.sent == 3
+        assert first.failed == 1 and first.stopped and "reconnecting did not help" in first.stopped
+        assert first.not_attempted >= 1
+        assert dying.handler.drops == 2  # the message, then once more after reconnecting
+    with SMTPServer(Collector()) as healthy:
+        second = run_digests(app, session, healthy.transport())
+        assert second.failed == 0 and second.stopped is None
+
+    per_recipient = Counter(
+        m.recipients[0] for m in dying.handler.messages + healthy.handler.messages
+    )
+    assert expected <= set(per_recipient)
+    assert set(per_recipient.values()) == {1}
+    assert s.dora.email not in per_recipient
+    statuses = Counter(row.status for row in sends(session))
+    assert statuses["sent"] == len(per_recipient)
+    assert set(statuses) <= {"sent", "skipped"}
+
+
+def test_interrupted_sending_row_is_resent_after_the_lease(app, session, factory, smtp):
+    """At-least-once: a row left "sending" by a dead process is sent again, once."""
+    from datetime import timedelta
+
+    from normhub.db import utcnow
+
+    s = build_scenario(factory, session)
+    now = utcnow()
+    session.add(
+        DigestSend(
+            user_id=s.alice.id,
+            period_kind="weekly",
+            period_key=period_key("weekly", now),
+            status="sending",
+            window_start=now - timedelta(days=7),
+            window_end=now,
+            attempts=1,
+            claimed_at=now - timedelta(hours=1),
+        )
+    )
+    # and one claimed a moment ago: another run is on it, leave it alone
+    session.add(
+        DigestSend(
+            user_id=s.bob.id,
+            period_kind="weekly",
+            period_key=period_key("weekly", now),
+            status="sending",
+            window_start=now - timedelta(days=7),
+            window_end=now,
+            attempts=1,
+            claimed_at=now,
+        )
+    )
+    session.commit()
+    report = run_digests(app, session, smtp.transport())
+    assert report.resent == 1 and report.busy == 1
+    assert len(smtp.handler.to(s.alice.email)) == 1
+    assert smtp.handler.to(s.bob.email) == []

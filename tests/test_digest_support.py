@@ -1,0 +1,107 @@
+"""Shared pieces of the digest tests: a real SMTP server in-process, and a scenario.
+
+The SMTP server is aiosmtpd's ``Controller`` on 127.0.0.1 and a free port. Its
+handler keeps every accepted message, can refuse chosen addresses with 5xx or
+4xx, and can drop the connection instead of accepting (a "killed" server).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+from normhub.digest.mailer import OutboxTransport, SMTPTransport
+from normhub.digest.sending import DigestRun
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
+
+
+@dataclass
+class Collector:
+    """aiosmtpd handler: collects messages; refuses or drops on request."""
+
+    messages: list[Received] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    defer: set[str] = field(default_factory=set)
+    drop_after: int | None = None
+    drops: int = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        if address in self.defer:
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.drop_after is not None and len(self.messages) >= self.drop_after:
+            # Like a server killed mid-dialogue: the message is never accepted.
+            self.drops += 1
+            server.transport.close()
+            return "421 4.3.2 Going away"
+        self.messages.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        )
+        return "250 2.0.0 Accepted"
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.messages if address in m.recipients]
+
+
+class SMTPServer:
+    def __init__(self, handler: Collector, **kwargs):
+        self.handler = handler
+        self.port = free_port()
+        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port, **kwargs)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+    def settings(self) -> dict:
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.port, "SMTP_SECURITY": "none"}
+
+    def transport(self) -> SMTPTransport:
+        return SMTPTransport("127.0.0.1", self.port, "none", timeout=5)
+
+
+def run_digests(app, session, transport, period="weekly", **kwargs):
+    """What ``flask digest send`` does, minus the progress bar."""
+    transport.open()
+    try:
+        return DigestRun(app, session, period, transport, **kwargs).run()
+    finally:
+        transport.close()
+
+
+def outbox(app) -> OutboxTransport:
+    return OutboxTransport(app.config["OUTBOX_DIR"])
+
+
+def parts(message) -> dict[str, str]:
+    """{content type: decoded text} of a multipart/alternative digest."""
+    assert message.get_content_type() == "multipart/alternative"
+    return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
