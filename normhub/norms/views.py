@@ -1,3 +1,252 @@
-from flask import Blueprint
+"""Norm pages: propose, edit, read, versions, diffs and status changes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from normhub.auth import current_user_or_none, require
+from normhub.communities.models import Community
+from normhub.communities.services import get_visible_community, visible_communities_clause
+from normhub.db import get_session
+from normhub.norms import services
+from normhub.norms.diff import diff_versions
+from normhub.norms.forms import EditNormForm, NormForm, transition_label
+from normhub.norms.models import Norm, NormPrerequisite, NormVersion
+from normhub.responses import services as responses
+from normhub.responses.forms import ResponseForm
+from normhub.services import DomainError
+from normhub.web import attach_error
 
 bp = Blueprint("norms", __name__)
+
+NORM_URL = "/c/<slug>/norms/<norm_ref>"
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["transition_label"] = transition_label
+
+
+def load_norm(slug: str, norm_ref: str) -> tuple[Session, Community, Norm]:
+    """The norm at this address, if the viewer may see its community (else 404)."""
+    session = get_session()
+    community = get_visible_community(session, slug, current_user_or_none())
+    norm = services.get_norm(session, community, norm_ref)
+    return session, community, norm
+
+
+def norm_url(norm: Norm, endpoint: str = "norms.show", **kwargs) -> str:
+    return url_for(endpoint, slug=norm.community.slug, norm_ref=norm.slug, **kwargs)
+
+
+def prerequisites(session: Session, norm: Norm, viewer) -> list[Norm]:
+    """The norms this one builds on, limited to communities the viewer can see."""
+    return list(
+        session.scalars(
+            select(Norm)
+            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
+            .join(Community, Community.id == Norm.community_id)
+            .where(NormPrerequisite.norm_id == norm.id, visible_communities_clause(viewer))
+            .order_by(Norm.title)
+        )
+    )
+
+
+def render_norm_page(
+    session: Session,
+    community: Community,
+    norm: Norm,
+    response_form: ResponseForm | None = None,
+    status: int = 200,
+):
+    """The norm page; the responses view re-renders it when an answer is refused."""
+    from normhub.discussion.views import norm_page_context as discussion_context
+    from normhub.exposure.views import norm_page_context as exposure_context
+
+    viewer = current_user_or_none()
+    version = session.get(NormVersion, norm.current_version_id)
+    latest = responses.latest_response(session, norm, viewer)
+    can_respond = responses.can_respond(session, norm, viewer)
+    if can_respond and response_form is None:
+        response_form = ResponseForm(formdata=None)
+        on_current = latest is not None and latest.version_id == version.id
+        response_form.load(version, latest if on_current else None)
+    answered_version = None
+    if latest is not None and latest.version_id != version.id:
+        answered_version = session.get(NormVersion, latest.version_id)
+    ctx = {
+        "community": community,
+        "norm": norm,
+        "version": version,
+        "can_edit": services.can_edit(session, norm, viewer),
+        "transitions": services.allowed_transitions(session, norm, viewer),
+        "prerequisites": prerequisites(session, norm, viewer),
+        "aggregate": responses.aggregate_responses(session, norm),
+        "latest_response": latest,
+        "answered_version": answered_version,
+        "can_respond": can_respond,
+        "response_form": response_form if can_respond else None,
+        "answer_rows": list(
+            zip(version.assumptions, response_form.assumptions.entries, strict=False)
+        )
+        if can_respond
+        else [],
+    }
+    ctx.update(exposure_context(session, norm, viewer, version))
+    ctx.update(discussion_context(session, norm, viewer))
+    html = render_template("norms/show.html", **ctx)
+    # A panel may have recorded something (e.g. that the viewer opened the norm).
+    session.commit()
+    return html, status
+
+
+@bp.route("/c/<slug>/norms/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = get_visible_community(session, slug, viewer)
+    require(services.can_propose(session, community, viewer))
+    form = NormForm()
+    if request.method == "GET":
+        form.add_blank_rows()
+        return render_template("norms/form.html", form=form, community=community, norm=None)
+    if form.add_rows.data:
+        form.add_blank_rows()
+        return render_template("norms/form.html", form=form, community=community, norm=None)
+    if form.validate():
+        try:
+            norm = services.create_norm(session, community, viewer, form.to_draft())
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+        else:
+            session.commit()
+            flash(
+                "Saved as a draft. Open it for discussion when you are ready for readers.",
+                "success",
+            )
+            return redirect(norm_url(norm))
+    return render_template("norms/form.html", form=form, community=community, norm=None), 400
+
+
+@bp.route(f"{NORM_URL}/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    viewer = current_user_or_none()
+    require(services.can_edit(session, norm, viewer))
+    version = session.get(NormVersion, norm.current_version_id)
+    form = EditNormForm()
+    page = {"form": form, "community": community, "norm": norm, "version": version}
+    if request.method == "GET":
+        form.title.data = version.title
+        form.summary.data = version.summary
+        form.body.data = version.body
+        form.tags.data = ", ".join(norm.tag_names)
+        form.load_assumptions(version.assumptions)
+        return render_template("norms/form.html", **page)
+    if form.add_rows.data:
+        form.add_blank_rows()
+        return render_template("norms/form.html", **page)
+    if form.validate():
+        try:
+            new_version = services.revise_norm(
+                session,
+                norm,
+                viewer,
+                form.to_draft(),
+                form.change_summary.data or "",
+                form.is_material,
+            )
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+        else:
+            session.commit()
+            if new_version is None:
+                flash("The text is unchanged, so there is no new version.", "info")
+            else:
+                kind = "material" if new_version.is_material else "minor"
+                flash(f"Saved version {new_version.number} ({kind} change).", "success")
+            return redirect(norm_url(norm))
+    return render_template("norms/form.html", **page), 400
+
+
+@bp.route(NORM_URL)
+def show(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    return render_norm_page(session, community, norm)
+
+
+@bp.route(f"{NORM_URL}/status", methods=["POST"])
+@login_required
+def change_status(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    to_status = request.form.get("to_status", "")
+    try:
+        services.change_status(
+            session, norm, current_user_or_none(), to_status, request.form.get("note", "")
+        )
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "error")
+    else:
+        session.commit()
+        flash(f"The norm is now: {norm.status_label.lower()}.", "success")
+    return redirect(norm_url(norm))
+
+
+@bp.route(f"{NORM_URL}/versions")
+def versions(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    return render_template(
+        "norms/versions.html",
+        community=community,
+        norm=norm,
+        versions=services.list_versions(session, norm),
+    )
+
+
+@bp.route(f"{NORM_URL}/v/<int:number>")
+def version(slug: str, norm_ref: str, number: int):
+    session, community, norm = load_norm(slug, norm_ref)
+    shown = services.get_version(session, norm, number)
+    return render_template("norms/version.html", community=community, norm=norm, version=shown)
+
+
+def _version_number(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        abort(400, description=f"“{name}” must be a version number, like 1 or 2.")
+    return int(raw)
+
+
+@bp.route(f"{NORM_URL}/diff")
+def diff(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    to_number = _version_number("to") or norm.current_version_number
+    from_number = _version_number("from")
+    if from_number is None:
+        from_number = to_number - 1
+        if from_number < 1:
+            abort(
+                404, description="This is the first version: there is nothing earlier to compare."
+            )
+    if from_number == to_number:
+        abort(400, description="Pick two different versions to compare.")
+    old = services.get_version(session, norm, from_number)
+    new = services.get_version(session, norm, to_number)
+    return render_template(
+        "norms/diff.html",
+        community=community,
+        norm=norm,
+        old=old,
+        new=new,
+        changes=diff_versions(old, new),
+        versions=services.list_versions(session, norm),
+    )

@@ -1,0 +1,131 @@
+"""Forms for proposing and editing norms.
+
+Length and format rules live in ``norms.services`` (the API uses them too);
+the forms only collect input, so a refusal always comes back as the
+service's message next to the field it is about.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import NumberRange, Optional
+
+from normhub.norms.models import STATUS_LABELS
+from normhub.norms.services import AssumptionInput, NormDraft, parse_tags
+
+BLANK_ROWS = 3
+# Generous, but bounded: a form can't make the server build thousands of rows.
+MAX_ROWS = 60
+
+
+class AssumptionRowForm(Form):
+    """One assumption row. Plain ``Form``: the outer FlaskForm carries the CSRF token."""
+
+    key = HiddenField()
+    position = IntegerField(
+        "Position", validators=[Optional(), NumberRange(min=1, max=999)], render_kw={"min": 1}
+    )
+    statement = StringField("Statement")
+    explanation = TextAreaField("Explanation (optional)", render_kw={"rows": 2})
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.statement.data or "").strip() and not (self.explanation.data or "").strip()
+
+
+class NormForm(FlaskForm):
+    title = StringField("Title")
+    summary = TextAreaField("Summary", render_kw={"rows": 3})
+    body = TextAreaField("Essay (Markdown)", render_kw={"rows": 18})
+    tags = StringField("Tags (comma separated)")
+    assumptions = FieldList(FormField(AssumptionRowForm), max_entries=MAX_ROWS)
+    add_rows = SubmitField("Add more assumption rows")
+    save = SubmitField("Save")
+
+    def add_blank_rows(self, count: int = BLANK_ROWS) -> None:
+        next_position = len(self.assumptions.entries) + 1
+        for offset in range(count):
+            if len(self.assumptions.entries) >= MAX_ROWS:
+                break
+            self.assumptions.append_entry({"position": next_position + offset})
+
+    def load_assumptions(self, assumptions) -> None:
+        """Rows for existing assumptions (keeping their keys), then blank rows."""
+        while self.assumptions.entries:
+            self.assumptions.pop_entry()
+        for item in assumptions:
+            self.assumptions.append_entry(
+                {
+                    "key": str(item.key),
+                    "position": item.position,
+                    "statement": item.statement,
+                    "explanation": item.explanation,
+                }
+            )
+        self.add_blank_rows()
+
+    def to_draft(self) -> NormDraft:
+        rows = [
+            (row.position.data, index, row)
+            for index, row in enumerate(entry.form for entry in self.assumptions.entries)
+            if not row.is_blank
+        ]
+        # Rows without a position keep their place after the numbered ones.
+        rows.sort(key=lambda item: (item[0] if item[0] is not None else 10_000, item[1]))
+        assumptions = [
+            AssumptionInput(
+                statement=row.statement.data or "",
+                explanation=row.explanation.data or "",
+                key=int(row.key.data) if (row.key.data or "").isdigit() else None,
+            )
+            for _, _, row in rows
+        ]
+        return NormDraft(
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            body=self.body.data or "",
+            assumptions=assumptions,
+            tags=parse_tags(self.tags.data or ""),
+        )
+
+
+class EditNormForm(NormForm):
+    change_summary = StringField("What changed, in a sentence")
+    significance = RadioField(
+        "Kind of change",
+        choices=[
+            SelectChoice("material", "Material: the meaning changed"),
+            SelectChoice("minor", "Minor: wording only"),
+        ],
+        default="material",
+        validate_choice=False,
+    )
+
+    @property
+    def is_material(self) -> bool:
+        return self.significance.data != "minor"
+
+
+TRANSITION_LABELS = {
+    "open": "Open for discussion",
+    "draft": "Move back to draft",
+    "in_force": "Put in force",
+    "retired": "Retire",
+    "withdrawn": "Withdraw",
+}
+
+
+def transition_label(status: str) -> str:
+    return TRANSITION_LABELS.get(status, STATUS_LABELS.get(status, status))

@@ -1,0 +1,92 @@
+"""The reader's response form: the norm as a whole, then each assumption."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
+
+from normhub.responses.services import AssumptionAnswer
+
+UNDERSTOOD_CHOICES = [
+    SelectChoice("yes", "Yes"),
+    SelectChoice("partly", "Partly"),
+    SelectChoice("no", "No"),
+]
+ENDORSEMENT_CHOICES = [
+    SelectChoice("endorse", "Endorse"),
+    SelectChoice("undecided", "Undecided"),
+    SelectChoice("reject", "Reject"),
+]
+AGREEMENT_CHOICES = [
+    SelectChoice("agree", "Agree"),
+    SelectChoice("unsure", "Unsure"),
+    SelectChoice("disagree", "Disagree"),
+]
+
+
+class AssumptionAnswerForm(Form):
+    assumption_id = HiddenField()
+    # The service checks the values; an unanswered row is simply skipped.
+    understood = RadioField("Understood?", choices=UNDERSTOOD_CHOICES, validate_choice=False)
+    agreement = RadioField("Do you agree?", choices=AGREEMENT_CHOICES, validate_choice=False)
+    reason = TextAreaField("Why? (optional)", render_kw={"rows": 2})
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.understood.data and not self.agreement.data and not self.reason.data
+
+
+class ResponseForm(FlaskForm):
+    # The version the reader saw: answers to an older one must not be filed
+    # under a newer one.
+    version_number = HiddenField()
+    understood = RadioField(
+        "Did you understand the norm?", choices=UNDERSTOOD_CHOICES, validate_choice=False
+    )
+    endorsement = RadioField(
+        "Do you endorse it?", choices=ENDORSEMENT_CHOICES, validate_choice=False
+    )
+    reason = TextAreaField("Why? (optional)", render_kw={"rows": 3})
+    assumptions = FieldList(FormField(AssumptionAnswerForm), max_entries=100)
+
+    def load(self, version, previous=None) -> None:
+        """One row per assumption of ``version``, prefilled from ``previous`` if given."""
+        by_assumption = {}
+        if previous is not None:
+            self.understood.data = previous.understood
+            self.endorsement.data = previous.endorsement
+            self.reason.data = previous.reason
+            by_assumption = {a.assumption_id: a for a in previous.assumption_responses}
+        self.version_number.data = str(version.number)
+        while self.assumptions.entries:
+            self.assumptions.pop_entry()
+        for assumption in version.assumptions:
+            answer = by_assumption.get(assumption.id)
+            self.assumptions.append_entry(
+                {
+                    "assumption_id": str(assumption.id),
+                    "understood": answer.understood if answer else None,
+                    "agreement": answer.agreement if answer else None,
+                    "reason": answer.reason if answer else "",
+                }
+            )
+
+    def matches(self, version) -> bool:
+        """Whether the posted rows are exactly the assumptions of ``version``."""
+        posted = [entry.form.assumption_id.data for entry in self.assumptions.entries]
+        return self.version_number.data == str(version.number) and posted == [
+            str(a.id) for a in version.assumptions
+        ]
+
+    def answers(self) -> dict[int, AssumptionAnswer]:
+        result = {}
+        for entry in self.assumptions.entries:
+            row = entry.form
+            if row.is_blank or not (row.assumption_id.data or "").isdigit():
+                continue
+            result[int(row.assumption_id.data)] = AssumptionAnswer(
+                understood=row.understood.data or "",
+                agreement=row.agreement.data or "",
+                reason=row.reason.data or "",
+            )
+        return result
