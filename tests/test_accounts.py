@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from normhub.accounts import services
@@ -278,3 +280,14 @@ def test_responded_norms_service_keeps_latest_response_per_norm(session, factory
     session.commit()
     rows = services.responded_norms(session, reader, None)
     assert [(n.id, r.id) for n, r in rows] == [(norm.id, latest.id)]
+
+
+def test_register_form_marks_only_invalid_fields(client):
+    blank = client.get("/register").get_data(as_text=True)
+    assert "aria-invalid" not in blank
+    assert 'for="email"' in blank and 'aria-describedby="email-hint"' in blank
+    failed = _register(client, email="not an email").get_data(as_text=True)
+    email_input = re.search(r'<input[^>]*name="email"[^>]*>', failed).group(0)
+    assert 'aria-invalid="true"' in email_input
+    name_input = re.search(r'<input[^>]*name="display_name"[^>]*>', failed).group(0)
+    assert "aria-invalid" not in name_input
