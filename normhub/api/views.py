@@ -29,8 +29,9 @@ from normhub.api import services
 from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
 from normhub.communities.models import Community
-from normhub.communities.services import active_membership, get_visible_community
+from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
+from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
 from normhub.services import DomainError, Forbidden
@@ -128,64 +129,54 @@ def _private_api_responses(response):
 # -- API endpoints ------------------------------------------------------------
 
 
-def _member_scope(session, caller: User, community_slug: str, norm_ref: str):
-    """The community and norm, if ``caller`` is a member (or site admin) there."""
+def _community_and_norm(session, caller: User, community_slug: str, norm_ref: str):
+    """Both looked up under the shared visibility policy (members-only: 404 to outsiders)."""
     community = get_visible_community(session, community_slug, caller)
-    if not caller.is_admin and active_membership(session, community, caller) is None:
-        raise Forbidden("Only members of this community can ask about its norms' exposure.")
-    norm = get_norm(session, community, norm_ref)
-    return community, norm
+    return community, get_norm(session, community, norm_ref)
 
 
-def _norm_summary(community: Community, norm: Norm) -> dict:
-    return {
-        "id": norm.id,
-        "slug": norm.slug,
-        "title": norm.title,
-        "status": norm.status,
-        "community": community.slug,
-        "current_version": norm.current_version_number,
-    }
+def _community_ref(community: Community) -> dict:
+    return {"slug": community.slug, "name": community.name}
+
+
+def _with_context(document: dict, community: Community, norm: Norm) -> dict:
+    document["community"] = _community_ref(community)
+    document["norm"] = {**document.get("norm", {}), "status": norm.status}
+    return document
 
 
 @bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/exposure/<member_ref>")
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
-    from normhub.exposure import services as exposure_services
-
     session = get_session()
     caller = require_api_caller()
-    community, norm = _member_scope(session, caller, community_slug, norm_ref)
+    community, norm = _community_and_norm(session, caller, community_slug, norm_ref)
+    if not (caller.is_admin or exposure_services.can_check(session, norm, caller)):
+        raise Forbidden("Only active members of this community can check exposure to its norms.")
     subject = services.find_subject(session, community, member_ref)
     report = exposure_services.check_exposure(session, norm, subject)
-    # Every check is recorded, so a member can see who asked about them.
+    # Every check is recorded, so the person checked can see who asked.
     begin_write(session)
-    exposure_services.record_check(session, caller, subject, norm, report)
+    check = exposure_services.record_check(session, caller, subject, norm, report)
     record_token_use(session)
     session.commit()
-    return jsonify(
-        {
-            "community": community.slug,
-            "norm": _norm_summary(community, norm),
-            "member": {"id": subject.id, "display_name": subject.display_name},
-            **report.to_dict(),
-        }
-    )
+    document = _with_context(report.to_dict(), community, norm)
+    document["checked_at"] = check.created_at.isoformat() + "Z"
+    return jsonify(document)
 
 
 @bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/coverage")
 def coverage(community_slug: str, norm_ref: str):
-    from normhub.exposure import services as exposure_services
-
     session = get_session()
     caller = require_api_caller()
-    community, norm = _member_scope(session, caller, community_slug, norm_ref)
+    # Aggregate counts are for anyone who may see the norm (no individual data).
+    community, norm = _community_and_norm(session, caller, community_slug, norm_ref)
     result = exposure_services.coverage(session, norm)
     token = g.get("api_token")
     if token is not None and services.needs_touch(token):
         begin_write(session)
         record_token_use(session)
         session.commit()
-    return jsonify({"norm": _norm_summary(community, norm), **result.to_dict()})
+    return jsonify(_with_context(result.to_dict(), community, norm))
 
 
 @bp.get(f"{API_PREFIX}/openapi.json")

@@ -1,0 +1,387 @@
+"""The JSON API: exposure checks, coverage, errors, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from sqlalchemy import select
+
+from normhub.api import services as api_services
+from normhub.api.models import ApiToken
+from normhub.api.views import OPENAPI_FILE
+from normhub.communities.services import leave
+from normhub.exposure import services as exposure
+from normhub.exposure.models import ExposureCheck
+from normhub.norms.services import AssumptionInput, revise_norm
+from normhub.responses.services import AssumptionAnswer, record_response
+
+
+@pytest.fixture
+def session(app):
+    """A session with no app context kept open around the requests.
+
+    The shared fixture keeps one app context for the whole test, which each
+    test-client request then reuses, so a request's database session and
+    ``g`` would survive into the next request. Here every request gets its
+    own app context, as in production.
+    """
+    session = app.extensions["normhub.sessionmaker"]()
+    yield session
+    session.rollback()
+    session.close()
+
+
+OPENAPI = json.loads(OPENAPI_FILE.read_text())
+_REGISTRY = Registry().with_resource(
+    "urn:normhub-openapi", Resource.from_contents(OPENAPI, default_specification=DRAFT202012)
+)
+
+
+def assert_matches_schema(document: dict, schema_name: str) -> None:
+    """``document`` is valid against the schema of that name in openapi.json."""
+    validator = Draft202012Validator(
+        {"$ref": f"urn:normhub-openapi#/components/schemas/{schema_name}"}, registry=_REGISTRY
+    )
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def token_for(session, user) -> dict:
+    _, secret = api_services.create_token(session, user, "tests")
+    session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def exposure_url(community, norm, member) -> str:
+    ref = member if isinstance(member, str) else member.id
+    return f"/api/v1/communities/{community.slug}/norms/{norm.slug}/exposure/{ref}"
+
+
+def coverage_url(community, norm) -> str:
+    return f"/api/v1/communities/{community.slug}/norms/{norm.slug}/coverage"
+
+
+@pytest.fixture
+def scene(factory, session):
+    """A community with an open norm, a checker, and a reader who read and responded."""
+    community = factory.community()
+    norm = factory.norm(community)
+    checker = factory.member(community, name="Checker")
+    reader = factory.member(community, name="Reader")
+    version = norm.current_version
+    exposure.record_event(session, reader, norm, version, "opened")
+    exposure.record_event(session, reader, norm, version, "read")
+    first, second = version.assumptions
+    record_response(
+        session,
+        norm,
+        reader,
+        "yes",
+        "endorse",
+        answers={
+            first.id: AssumptionAnswer("yes", "agree"),
+            second.id: AssumptionAnswer("yes", "disagree", "Corrections do travel."),
+        },
+    )
+    session.commit()
+    return community, norm, checker, reader
+
+
+# -- Exposure checks ---------------------------------------------------------------
+
+
+def test_exposure_matches_the_service_and_is_recorded(scene, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    response = client.get(exposure_url(community, norm, reader), headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+
+    expected = exposure.check_exposure(session, norm, reader).to_dict()
+    session.rollback()
+    for key, value in expected.items():
+        if key == "norm":
+            continue
+        assert body[key] == value, key
+    assert body["norm"] | {"status": "open"} == body["norm"]
+    assert body["norm"]["id"] == norm.id and body["norm"]["slug"] == norm.slug
+    assert body["community"] == {"slug": community.slug, "name": community.name}
+    assert body["subject"] == {"id": reader.id, "display_name": "Reader"}
+
+    # The scenario itself: read, understood, endorsed, one assumption rejected.
+    assert body["level"] == body["current_level"] == "endorsed"
+    assert body["stale"] is False and body["is_member"] is True
+    assert body["understood"] == "yes" and body["endorsement"] == "endorse"
+    assert body["current_version"] == 1 and body["level_version"] == 1
+    assert [a["position"] for a in body["rejected_assumptions"]] == [2]
+    assert body["rejected_assumptions"][0]["reason"] == "Corrections do travel."
+    assert body["unmet_prerequisites"] == []
+    assert body["answer"].startswith("Reader understood this norm and rejects assumption 2")
+    assert {e["kind"] for e in body["timeline"]} == {"opened", "read", "responded"}
+    assert_matches_schema(body, "ExposureReport")
+
+    checks = session.scalars(select(ExposureCheck)).all()
+    assert [(c.checker_id, c.subject_id, c.norm_id) for c in checks] == [
+        (checker.id, reader.id, norm.id)
+    ]
+    assert checks[0].level == "endorsed" and checks[0].answer == body["answer"]
+    token = session.scalar(select(ApiToken).where(ApiToken.user_id == checker.id))
+    assert token.last_used_at is not None
+
+
+def test_every_check_is_recorded(scene, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    for _ in range(3):
+        assert client.get(exposure_url(community, norm, reader), headers=headers).status_code == 200
+    assert len(session.scalars(select(ExposureCheck.id)).all()) == 3
+
+
+def test_session_login_works_without_a_token(scene, login_as, client, session):
+    community, norm, checker, reader = scene
+    login_as(checker)
+    response = client.get(exposure_url(community, norm, reader))
+    assert response.status_code == 200
+    assert response.get_json()["level"] == "endorsed"
+    check = session.scalar(select(ExposureCheck))
+    assert check.checker_id == checker.id
+
+
+def test_member_by_email(scene, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    response = client.get(exposure_url(community, norm, reader.email.upper()), headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["subject"]["id"] == reader.id
+
+
+def test_never_opened_and_stale_answers(scene, factory, session, client):
+    community, norm, checker, reader = scene
+    newcomer = factory.member(community, name="Newcomer")
+    headers = token_for(session, checker)
+    fresh = client.get(exposure_url(community, norm, newcomer), headers=headers).get_json()
+    assert fresh["level"] == "none" and fresh["latest_version_seen"] is None
+    assert "never opened" in fresh["answer"]
+
+    draft = factory.draft(
+        assumptions=[AssumptionInput("Readers rarely check a number's base.", key=1)]
+    )
+    revise_norm(session, norm, norm.author, draft, "Dropped the trust assumption", True)
+    session.commit()
+    stale = client.get(exposure_url(community, norm, reader), headers=headers).get_json()
+    assert stale["stale"] is True and stale["current_level"] == "none"
+    assert stale["current_version"] == 2 and stale["level_version"] == 1
+    assert [c["number"] for c in stale["material_changes_since"]] == [2]
+    assert "changed materially" in stale["answer"]
+    assert_matches_schema(stale, "ExposureReport")
+
+
+def test_subject_outside_the_community_is_answered(scene, factory, session, client):
+    community, norm, checker, _ = scene
+    outsider = factory.user("Outsider")
+    headers = token_for(session, checker)
+    response = client.get(exposure_url(community, norm, outsider), headers=headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["level"] == "none" and body["is_member"] is False
+    assert body["answer"] == "Outsider is not a member of this community."
+    assert_matches_schema(body, "ExposureReport")
+
+
+def test_subject_who_left_is_answered(scene, session, client):
+    community, norm, checker, reader = scene
+    leave(session, community, reader)
+    session.commit()
+    headers = token_for(session, checker)
+    body = client.get(exposure_url(community, norm, reader), headers=headers).get_json()
+    assert body["is_member"] is False and body["left_community"] is True
+    assert body["answer"].startswith("Reader left this community on ")
+
+
+# -- Who may ask ---------------------------------------------------------------------
+
+
+def test_members_only_community_is_404_for_non_members(factory, session, client):
+    community = factory.community(visibility="members")
+    norm = factory.norm(community)
+    member = factory.member(community)
+    outsider = factory.user()
+    outsider_headers = token_for(session, outsider)
+    for url in (exposure_url(community, norm, member), coverage_url(community, norm)):
+        response = client.get(url, headers=outsider_headers)
+        assert response.status_code == 404
+        assert response.get_json() == {"error": {"status": 404, "message": "No such community."}}
+    member_headers = token_for(session, member)
+    assert client.get(coverage_url(community, norm), headers=member_headers).status_code == 200
+    assert session.scalar(select(ExposureCheck.id)) is None
+
+
+def test_public_community_non_member_may_see_coverage_but_not_check(
+    scene, factory, session, client
+):
+    community, norm, _, reader = scene
+    headers = token_for(session, factory.user())
+    refused = client.get(exposure_url(community, norm, reader), headers=headers)
+    assert refused.status_code == 403
+    assert "members" in refused.get_json()["error"]["message"]
+    assert client.get(coverage_url(community, norm), headers=headers).status_code == 200
+    assert session.scalar(select(ExposureCheck.id)) is None
+
+
+def test_site_admin_may_check_a_members_only_community(factory, session, client):
+    community = factory.community(visibility="members")
+    norm = factory.norm(community)
+    member = factory.member(community)
+    headers = token_for(session, factory.user(admin=True))
+    response = client.get(exposure_url(community, norm, member), headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["level"] == "none"
+
+
+def test_anonymous_is_401(scene, client):
+    community, norm, _, reader = scene
+    for url in (exposure_url(community, norm, reader), coverage_url(community, norm)):
+        response = client.get(url)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="NormHub API"'
+        assert_matches_schema(response.get_json(), "Error")
+
+
+def test_revoked_token_is_401(scene, session, client):
+    community, norm, checker, reader = scene
+    token, secret = api_services.create_token(session, checker, "old")
+    api_services.revoke_token(session, checker, token.id)
+    session.commit()
+    response = client.get(
+        exposure_url(community, norm, reader), headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 401
+    assert "revoked" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/communities/nope/norms/{norm}/exposure/{member}", "No such community."),
+        (
+            "/communities/{community}/norms/nope/exposure/{member}",
+            "No such norm in this community.",
+        ),
+        ("/communities/{community}/norms/{norm}/exposure/987654", "No member with id 987654."),
+        (
+            "/communities/{community}/norms/{norm}/exposure/nobody@example.org",
+            "No member of this community has that email address.",
+        ),
+        (
+            "/communities/{community}/norms/{norm}/exposure/somebody",
+            "A member is named by their numeric id or their email address.",
+        ),
+        ("/communities/nope/norms/{norm}/coverage", "No such community."),
+        ("/communities/{community}/norms/nope/coverage", "No such norm in this community."),
+    ],
+)
+def test_unknown_things_are_404_saying_which(scene, session, client, path, message):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    url = "/api/v1" + path.format(community=community.slug, norm=norm.slug, member=reader.id)
+    response = client.get(url, headers=headers)
+    assert response.status_code == 404
+    assert response.get_json() == {"error": {"status": 404, "message": message}}
+    assert_matches_schema(response.get_json(), "Error")
+
+
+def test_outsiders_email_is_not_looked_up(scene, factory, session, client):
+    community, norm, checker, _ = scene
+    outsider = factory.user()
+    headers = token_for(session, checker)
+    response = client.get(exposure_url(community, norm, outsider.email), headers=headers)
+    assert response.status_code == 404
+
+
+def test_norm_by_numeric_id(scene, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    url = f"/api/v1/communities/{community.slug}/norms/{norm.id}/exposure/{reader.id}"
+    assert client.get(url, headers=headers).get_json()["norm"]["id"] == norm.id
+
+
+# -- Coverage ------------------------------------------------------------------------
+
+
+def test_coverage_counts(scene, factory, session, client):
+    community, norm, checker, reader = scene
+    opener = factory.member(community, name="Opener")
+    partial = factory.member(community, name="Partial")
+    exposure.record_event(session, opener, norm, norm.current_version, "opened")
+    record_response(session, norm, partial, "partly", "undecided")
+    session.commit()
+    headers = token_for(session, checker)
+    response = client.get(coverage_url(community, norm), headers=headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    # Owner, author, checker, reader, opener, partial.
+    assert body["active_members"] == 6
+    assert body["levels"] == {
+        "none": 3,
+        "delivered": 0,
+        "opened": 1,
+        "read": 1,
+        "understood": 0,
+        "endorsed": 1,
+    }
+    assert body["understood"] == 1 and body["responses"] == 2
+    assert body["threshold_pct"] == community.coverage_threshold_pct
+    assert body["min_responses"] == community.coverage_min_responses
+    assert body["meets_threshold"] is False
+    assert body["community"]["slug"] == community.slug
+    expected = exposure.coverage(session, norm).to_dict()
+    session.rollback()
+    assert {k: v for k, v in body.items() if k not in ("norm", "community")} == {
+        k: v for k, v in expected.items() if k != "norm"
+    }
+    assert_matches_schema(body, "Coverage")
+    # Coverage is not a check of anyone: nothing recorded.
+    assert session.scalar(select(ExposureCheck.id)) is None
+
+
+# -- The OpenAPI document --------------------------------------------------------------
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}|<[^>]+>", "{}", path)
+
+
+def test_openapi_document_is_valid_and_served(client):
+    validate_openapi(OPENAPI)
+    assert OPENAPI["openapi"].startswith("3.1")
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.get_json() == OPENAPI
+
+
+def test_openapi_lists_the_endpoints_and_each_exists(app):
+    paths = OPENAPI["paths"]
+    assert "/api/v1/communities/{community}/norms/{norm}/exposure/{member}" in paths
+    assert "/api/v1/communities/{community}/norms/{norm}/coverage" in paths
+    routes = {_shape(rule.rule) for rule in app.url_map.iter_rules()}
+    for path, operations in paths.items():
+        assert _shape(path) in routes, f"{path} is documented but not served"
+        rules = [r for r in app.url_map.iter_rules() if _shape(r.rule) == _shape(path)]
+        served = {m.lower() for r in rules for m in r.methods}
+        assert set(operations) <= served | {"parameters", "summary", "description"}
+
+
+def test_openapi_documents_bearer_auth_and_errors():
+    schemes = OPENAPI["components"]["securitySchemes"]
+    assert schemes["bearerToken"] == {**schemes["bearerToken"], "type": "http", "scheme": "bearer"}
+    exposure_op = OPENAPI["paths"]["/api/v1/communities/{community}/norms/{norm}/exposure/{member}"]
+    for status in ("401", "403", "404"):
+        assert status in exposure_op["get"]["responses"]
+    assert OPENAPI["components"]["schemas"]["Error"]["required"] == ["error"]
