@@ -115,11 +115,10 @@ def test_members_only_community_is_404_to_outsiders_everywhere(client, factory, 
     ]
     for path in paths:
         response = client.get(path)
-        # Anonymous visitors to login-only pages are sent to log in first; none see content.
-        assert response.status_code in (404, 302), path
+        assert response.status_code == 404, path
         assert hidden.name not in response.get_data(as_text=True)
-    assert client.get(f"/c/{hidden.slug}").status_code == 404
-    assert client.get(f"/c/{hidden.slug}/feed.atom").status_code == 404
+    for path in (f"/c/{hidden.slug}/join", f"/c/{hidden.slug}/leave"):
+        assert client.post(path).status_code == 404
 
     login_as(factory.user("Outsider"))
     for path in paths:
@@ -140,6 +139,18 @@ def test_members_only_community_visible_to_members(client, factory, login_as):
 
 def test_unknown_community_is_404(client):
     assert client.get("/c/no-such-place").status_code == 404
+    assert client.get("/c/no-such-place/settings").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in_for_member_actions(client, factory):
+    community = factory.community()
+    settings = client.get(f"/c/{community.slug}/settings")
+    assert settings.status_code == 302
+    assert "/login?next=" in settings.headers["Location"]
+    assert "settings" in settings.headers["Location"]
+    join = client.post(f"/c/{community.slug}/join")
+    assert join.status_code == 302
+    assert join.headers["Location"].endswith(f"/login?next=/c/{community.slug}")
 
 
 # --- creating -------------------------------------------------------------------------------

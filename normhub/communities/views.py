@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -123,11 +124,8 @@ def feed(slug: str):
 
 
 @bp.route("/c/<slug>/join", methods=["POST"])
-@login_required
 def join(slug: str):
-    session = get_session()
-    viewer = current_user_or_none()
-    community = services.get_visible_community(session, slug, viewer)
+    session, viewer, community = _community_for_user(slug)
     try:
         services.join_open(session, community, viewer)
     except DomainError as error:
@@ -141,11 +139,8 @@ def join(slug: str):
 
 
 @bp.route("/c/<slug>/leave", methods=["POST"])
-@login_required
 def leave(slug: str):
-    session = get_session()
-    viewer = current_user_or_none()
-    community = services.get_visible_community(session, slug, viewer)
+    session, viewer, community = _community_for_user(slug)
     try:
         services.leave(session, community, viewer)
     except DomainError as error:
@@ -159,16 +154,28 @@ def leave(slug: str):
     return redirect(url_for("communities.index"))
 
 
-def _managed_community(slug: str):
+def _community_for_user(slug: str):
+    """(session, viewer, community) for pages that need a login.
+
+    The visibility check comes first, so a members-only community is a 404 for
+    everyone outside it, logged in or not; only then are visitors asked to log in.
+    """
     session = get_session()
     viewer = current_user_or_none()
     community = services.get_visible_community(session, slug, viewer)
+    if viewer is None:
+        back = request.path if request.method == "GET" else url_for("communities.show", slug=slug)
+        abort(redirect(url_for("accounts.login", next=back)))
+    return session, viewer, community
+
+
+def _managed_community(slug: str):
+    session, viewer, community = _community_for_user(slug)
     require(services.can_manage(session, community, viewer))
     return session, viewer, community
 
 
 @bp.route("/c/<slug>/invites", methods=["GET", "POST"])
-@login_required
 def invites(slug: str):
     session, viewer, community = _managed_community(slug)
     if request.method == "POST":
@@ -185,7 +192,6 @@ def invites(slug: str):
 
 
 @bp.route("/c/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
-@login_required
 def revoke_invite(slug: str, invite_id: int):
     session, viewer, community = _managed_community(slug)
     invite = services.get_invite(session, community, invite_id)
@@ -229,7 +235,6 @@ def _settings_values(form: SettingsForm) -> services.CommunitySettings:
 
 
 @bp.route("/c/<slug>/settings", methods=["GET", "POST"])
-@login_required
 def settings(slug: str):
     session, viewer, community = _managed_community(slug)
     form = SettingsForm(obj=community) if request.method == "GET" else SettingsForm()
@@ -265,11 +270,8 @@ def settings(slug: str):
 
 
 @bp.route("/c/<slug>/members/<int:user_id>/role", methods=["POST"])
-@login_required
 def set_role(slug: str, user_id: int):
-    session = get_session()
-    viewer = current_user_or_none()
-    community = services.get_visible_community(session, slug, viewer)
+    session, viewer, community = _community_for_user(slug)
     require(services.can_manage_roles(session, community, viewer))
     member = session.get(User, user_id)
     if member is None:
