@@ -141,8 +141,10 @@ def recreate_index(directory: Path):
         return whoosh_index.create_in(str(directory), SCHEMA)
 
 
-def acquire_writer(ix, attempts: int = LOCK_ATTEMPTS, timeout: float = LOCK_TIMEOUT_SECONDS):
+def acquire_writer(ix, attempts: int | None = None, timeout: float | None = None):
     """A writer, waiting up to ``attempts * timeout`` seconds for the lock."""
+    attempts = attempts or LOCK_ATTEMPTS
+    timeout = timeout if timeout is not None else LOCK_TIMEOUT_SECONDS
     for attempt in range(attempts):
         try:
             return ix.writer(timeout=timeout, delay=LOCK_POLL_SECONDS)
@@ -155,7 +157,7 @@ def write_documents(
     directory: Path,
     documents: list[dict],
     deletions: list[tuple[str, str]],
-    attempts: int = LOCK_ATTEMPTS,
+    attempts: int | None = None,
 ) -> None:
     """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit."""
     ix = open_index(directory)

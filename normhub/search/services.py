@@ -138,7 +138,11 @@ def clean_query(text: str | None) -> tuple[str, list[str]]:
     notices: list[str] = []
     text = _CONTROL_CHARS.sub(" ", text or "")
     if len(text) > MAX_QUERY_LENGTH:
-        text = text[:MAX_QUERY_LENGTH]
+        cut = text[:MAX_QUERY_LENGTH]
+        # Drop a word cut in half: "night nig" would look for "nig".
+        if not text[MAX_QUERY_LENGTH].isspace() and " " in cut:
+            cut = cut.rsplit(" ", 1)[0]
+        text = cut
         notices.append(
             f"Your search was very long, so only its first {MAX_QUERY_LENGTH} characters were used."
         )
@@ -154,16 +158,15 @@ def _rewrite_field_names(text: str) -> str:
     """Map friendly field names to index fields; unknown ``name:`` becomes plain words."""
 
     def replace(match: re.Match) -> str:
+        if text.count('"', 0, match.start()) % 2:
+            return match.group(0)  # inside a phrase: leave the words alone
         name = match.group(1).lower()
-        rest = match.string[match.end() : match.end() + 1]
+        rest = text[match.end() : match.end() + 1]
         if name in FIELD_ALIASES and rest and not rest.isspace():
             return FIELD_ALIASES[name] + ":"
         return match.group(1) + " "
 
-    parts = text.split('"')
-    for position in range(0, len(parts), 2):  # even parts lie outside quotes
-        parts[position] = _FIELD_PREFIX.sub(replace, parts[position])
-    return '"'.join(parts)
+    return _FIELD_PREFIX.sub(replace, text)
 
 
 @lru_cache(maxsize=1)
@@ -209,6 +212,9 @@ class _Normalizer:
     def __call__(self, q: wq.Query) -> wq.Query:
         if isinstance(q, wq.Phrase) and q.fieldname in ("status", "community", "kind"):
             q = wq.Term(q.fieldname, " ".join(q.words), boost=q.boost)
+        elif isinstance(q, wq.Phrase) and q.fieldname == "tag":
+            # Tags have no word positions; "open data" as a tag is open-data.
+            return wq.Term("tag", "-".join(q.words), boost=q.boost)
         if isinstance(q, wq.Term) and isinstance(q.text, str):
             if q.fieldname == "status":
                 status = normalize_status(q.text)

@@ -1,0 +1,41 @@
+"""Helpers shared by the search tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from normhub.discussion.models import Comment
+from normhub.norms.services import AssumptionInput, NormDraft
+from normhub.search.schema import open_index
+
+
+def indexed(app) -> dict[str, dict]:
+    """Every document in the app's index, by id, with its stored fields."""
+    ix = open_index(Path(app.config["SEARCH_INDEX_DIR"]), create=False)
+    if ix is None:
+        return {}
+    with ix.searcher() as searcher:
+        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
+
+
+def add_comment(session, norm, author, body: str) -> Comment:
+    """A comment through the discussion service, committed."""
+    from normhub.discussion.services import post_comment
+
+    comment = post_comment(session, norm, author, body)
+    session.commit()
+    return comment
+
+
+def draft_like(norm_version, **changes) -> NormDraft:
+    fields = {
+        "title": norm_version.title,
+        "summary": norm_version.summary,
+        "body": norm_version.body,
+        "assumptions": [
+            AssumptionInput(a.statement, a.explanation, a.key) for a in norm_version.assumptions
+        ],
+        "tags": [],
+    }
+    fields.update(changes)
+    return NormDraft(**fields)
