@@ -14,7 +14,7 @@ from normhub.norms.services import change_status, revise_norm
 from normhub.search import indexing, queue, schema
 from normhub.search.schema import open_index, write_documents
 from normhub.search.services import search
-from tests.search_helpers import add_comment, draft_like, indexed
+from tests.test_search_support import add_comment, draft_like, indexed
 
 
 def test_new_norm_is_indexed_after_commit(app, factory):
