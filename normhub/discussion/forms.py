@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from normhub.discussion.models import COMMENT_MAX
@@ -24,12 +24,18 @@ class CommentForm(FlaskForm):
     """A new top-level comment or a reply (``parent_id`` set)."""
 
     body = TextAreaField("Your comment (Markdown)", validators=_body_validators)
-    about = SelectField("About", choices=[(WHOLE_NORM, "the norm as a whole")], default=WHOLE_NORM)
+    about = SelectField(
+        "About",
+        choices=[SelectChoice(WHOLE_NORM, "the norm as a whole")],
+        default=WHOLE_NORM,
+        invalid_choice_message="Choose the norm as a whole or one of its current assumptions.",
+    )
     parent_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,18}$", message="Bad reply.")])
 
     def set_assumptions(self, assumptions: list[Assumption]) -> None:
-        self.about.choices = [(WHOLE_NORM, "the norm as a whole")] + [
-            (str(a.key), f"Assumption {a.position}: {_short(a.statement)}") for a in assumptions
+        self.about.choices = [SelectChoice(WHOLE_NORM, "the norm as a whole")] + [
+            SelectChoice(str(a.key), f"Assumption {a.position}: {_short(a.statement)}")
+            for a in assumptions
         ]
 
     @property
@@ -38,7 +44,8 @@ class CommentForm(FlaskForm):
 
     @property
     def parent_comment_id(self) -> int | None:
-        return int(self.parent_id.data) if self.parent_id.data else None
+        data = self.parent_id.data or ""
+        return int(data) if data.isdigit() else None
 
 
 class EditCommentForm(FlaskForm):
