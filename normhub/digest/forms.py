@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 from normhub.digest.models import FREQUENCIES, FREQUENCY_LABELS
 from normhub.digest.services import PreferenceRow
 
-CHOICES = [(value, FREQUENCY_LABELS[value]) for value in FREQUENCIES]
+CHOICES = [SelectChoice(value, FREQUENCY_LABELS[value]) for value in FREQUENCIES]
 
 
 def field_name(community_id: int) -> str:

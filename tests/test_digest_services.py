@@ -1,0 +1,266 @@
+"""What goes into a member's digest, built without SMTP or HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import event
+
+from normhub.db import utcnow
+from normhub.digest.models import DigestSend
+from normhub.digest.services import (
+    DigestBuilder,
+    Links,
+    Member,
+    make_unsubscribe_token,
+    period_key,
+    preview_digest,
+    read_unsubscribe_token,
+    set_preference,
+    subject_line,
+)
+from normhub.discussion.services import hide_comment, post_comment
+from normhub.exposure import services as exposure
+from normhub.responses.services import record_response
+
+
+def build(app, session, users, period="weekly", now=None, community_ids=None):
+    builder = DigestBuilder(session, period, Links(app), now=now, community_ids=community_ids)
+    return builder.build([Member(u.id, u.email, u.display_name) for u in users])
+
+
+def titles(digest) -> dict[str, list[str]]:
+    return {s.key: [e.norm.title for e in s.entries] for s in digest.sections}
+
+
+def test_period_keys():
+    monday = datetime(2026, 11, 23, 7, 0)
+    assert period_key("daily", monday) == "2026-11-23"
+    assert period_key("weekly", monday) == "2026-W48"
+    assert period_key("weekly", datetime(2027, 1, 1)) == "2026-W53"
+
+
+def test_subject_counts_norms():
+    from types import SimpleNamespace
+
+    one = SimpleNamespace(norm_count=1)
+    three = SimpleNamespace(norm_count=3)
+    assert subject_line(one) == "Your NormHub digest — 1 norm needs you"
+    assert subject_line(three) == "Your NormHub digest — 3 norms need you"
+
+
+def test_unsubscribe_token_binds_user_and_communities(app):
+    token = make_unsubscribe_token(app.config["SECRET_KEY"], 7, [3, 2, 3])
+    request = read_unsubscribe_token(app.config["SECRET_KEY"], token)
+    assert request.user_id == 7 and request.community_ids == (2, 3)
+
+
+def test_new_norms_except_own_and_only_matching_preferences(app, session, factory):
+    town, club = factory.community(), factory.community()
+    reader = factory.member(town, name="Reader")
+    factory.member(club, reader)
+    author = factory.member(town, name="Author")
+    factory.norm(town, author, title="Town norm")
+    factory.norm(club, title="Club norm")
+    factory.norm(town, author, title="Still a draft", status="draft")
+    set_preference(session, reader.id, club.id, "daily")
+    session.commit()
+
+    weekly = build(app, session, [reader, author])
+    assert titles(weekly[reader.id]) == {"opened": ["Town norm"]}
+    assert weekly[author.id].is_empty and not weekly[author.id].has_news  # own norm
+    daily = build(app, session, [reader], period="daily")
+    assert titles(daily[reader.id]) == {"opened": ["Club norm"]}
+    set_preference(session, reader.id, town.id, "off")
+    session.commit()
+    assert build(app, session, [reader])[reader.id].is_empty
+
+
+def test_members_who_left_get_nothing_from_that_community(app, session, factory):
+    from normhub.communities.services import leave
+
+    town = factory.community()
+    reader = factory.member(town)
+    factory.norm(town, title="After I left")
+    leave(session, town, reader)
+    session.commit()
+    assert build(app, session, [reader])[reader.id].is_empty
+
+
+def test_material_revision_after_response_is_reported_with_changes(app, session, factory):
+    from normhub.norms.services import revise_norm
+
+    town = factory.community()
+    reader = factory.member(town)
+    norm = factory.norm(town, title="Share the car")
+    record_response(session, norm, reader, "yes", "endorse")
+    session.commit()
+    revise_norm(
+        session,
+        norm,
+        norm.author,
+        factory.draft(title="Share the car", body="Typo."),
+        "Typo",
+        False,
+    )
+    session.commit()
+    digest = build(app, session, [reader])[reader.id]
+    assert "revised" not in titles(digest)  # a minor change does not make a response stale
+    revise_norm(
+        session,
+        norm,
+        norm.author,
+        factory.draft(title="Share the car", body="Weekends too."),
+        "Now covers weekends",
+        True,
+    )
+    session.commit()
+    digest = build(app, session, [reader])[reader.id]
+    (entry,) = [e for e in digest.entries if e.section == "revised"]
+    assert entry.responded_version == 1
+    assert [(c.number, c.change_summary, c.is_material) for c in entry.changes] == [
+        (2, "Typo", False),
+        (3, "Now covers weekends", True),
+    ]
+    assert entry.reasons == ["revised", "opened"]
+    assert digest.delivered_versions() == [(norm.id, 3)]
+
+
+def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory):
+    town = factory.community(coverage_threshold_pct=50, coverage_min_responses=1)
+    author = factory.member(town)
+    norm = factory.norm(town, author, title="Close to the gate")
+    understood = [factory.member(town) for _ in range(2)]
+    for user in understood:
+        record_response(session, norm, user, "yes", "endorse")
+        exposure.record_event(session, user, norm, 1, "responded")
+    reader, unread = factory.member(town), factory.member(town)
+    exposure.record_event(session, reader, norm, 1, "read")
+    session.commit()
+    # 6 active members (owner, author, 2 understood, reader, unread): 33%, gate 50%
+    digests = build(app, session, [reader, unread], now=utcnow() + timedelta(days=30))
+    assert titles(digests[unread.id]) == {"approaching": ["Close to the gate"]}
+    assert digests[unread.id].entries[0].coverage_pct == 33
+    assert digests[unread.id].has_news
+    assert digests[reader.id].is_empty
+    # Once a digest delivered it, it is a reminder: no digest for it alone.
+    exposure.record_event(session, unread, norm, 1, "delivered")
+    session.commit()
+    later = build(app, session, [unread], now=utcnow() + timedelta(days=30))[unread.id]
+    assert titles(later) == {"approaching": ["Close to the gate"]}
+    assert not later.has_news
+
+
+def test_window_starts_at_the_last_sent_digest(app, session, factory):
+    town = factory.community()
+    reader = factory.member(town)
+    factory.norm(town, title="Old news")
+    now = utcnow()
+    session.add(
+        DigestSend(
+            user_id=reader.id,
+            period_kind="weekly",
+            period_key=period_key("weekly", now),
+            status="sent",
+            window_start=now - timedelta(days=7),
+            window_end=now,
+        )
+    )
+    session.commit()
+    next_week = build(app, session, [reader], now=now + timedelta(days=7))[reader.id]
+    assert next_week.window_start == now and next_week.is_empty
+    # the daily digest has its own window
+    assert titles(build(app, session, [reader], period="daily")[reader.id]) == {}
+    set_preference(session, reader.id, town.id, "daily")
+    session.commit()
+    assert titles(build(app, session, [reader], period="daily")[reader.id]) == {
+        "opened": ["Old news"]
+    }
+
+
+def test_replies_to_my_comments_but_not_hidden_or_my_own(app, session, factory):
+    town = factory.community()
+    me, other = factory.member(town, name="Me"), factory.member(town, name="Other")
+    steward = factory.member(town, role="steward")
+    norm = factory.norm(town)
+    mine = post_comment(session, norm, me, "A question.")
+    post_comment(session, norm, me, "Answering myself.", parent=mine)
+    post_comment(session, norm, other, "An answer.", parent=mine)
+    rude = post_comment(session, norm, other, "A rude answer.", parent=mine)
+    hide_comment(session, rude, steward)
+    session.commit()
+    digest = build(app, session, [me])[me.id]
+    assert [(r.author_name, r.excerpt) for r in digest.replies] == [("Other", "An answer.")]
+    assert digest.replies[0].url.endswith(f"#comment-{digest.replies[0].id}")
+
+
+def test_nudges_only_from_matching_communities(app, session, factory):
+    town = factory.community()
+    member = factory.member(town)
+    steward = factory.member(town, role="steward", name="Stew")
+    norm = factory.norm(town, title="Please read")
+    (nudge,) = exposure.nudge(session, steward, norm, [member])
+    session.commit()
+    digest = build(app, session, [member], now=utcnow() + timedelta(days=30))[member.id]
+    assert titles(digest) == {"nudged": ["Please read"]} and digest.nudge_ids == [nudge.id]
+    assert digest.entries[0].nudged_by == ["Stew"]
+    set_preference(session, member.id, town.id, "daily")
+    session.commit()
+    assert build(app, session, [member])[member.id].nudge_ids == []
+
+
+def test_steward_preview_limits_communities(app, session, factory):
+    town, club = factory.community(), factory.community()
+    member = factory.member(town)
+    factory.member(club, member)
+    factory.norm(town, title="Town")
+    factory.norm(club, title="Club")
+    digest = preview_digest(session, Links(app), member, "weekly", community_ids={town.id})
+    assert titles(digest) == {"opened": ["Town"]}
+
+
+def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
+    """Constant number of queries per batch: 3 members or 12 cost the same."""
+    from normhub.discussion.services import post_comment as comment
+
+    town, club = factory.community(), factory.community()
+    steward = factory.member(town, role="steward")
+    members = []
+    for _ in range(12):
+        user = factory.member(town)
+        factory.member(club, user)
+        members.append(user)
+    norms = [factory.norm(town, title=f"Norm {n}") for n in range(3)]
+    factory.norm(club, title="Club norm")
+    for user in members:
+        record_response(session, norms[0], user, "yes", "endorse")
+        parent = comment(session, norms[1], user, "Mine")
+        comment(session, norms[1], steward, "Reply", parent=parent)
+    exposure.nudge(session, steward, norms[2], members)
+    session.commit()
+    from normhub.norms.services import revise_norm
+
+    revise_norm(
+        session, norms[0], norms[0].author, factory.draft(title="Norm 0", body="New."), "New", True
+    )
+    session.commit()
+
+    engine = session.get_bind()
+    counts = []
+    for batch in (members[:3], members):
+        builder = DigestBuilder(session, "weekly", Links(app))
+        builder.communities(), builder.approaching()  # per run, not per batch
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany, seen=statements):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            digests = builder.build([Member(u.id, u.email, u.display_name) for u in batch])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert all(d.has_news and d.replies and d.nudge_ids for d in digests.values())
+        assert all(any(e.section == "revised" for e in d.entries) for d in digests.values())
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
