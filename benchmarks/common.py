@@ -1,0 +1,311 @@
+"""Helpers shared by the HTTP benchmarks: serve an app with gunicorn, load it, measure.
+
+Client-side figures come from ``wrk --latency`` (or a threaded Python generator
+when wrk is not installed). Server-side latency comes from gunicorn's access log
+with the request time in microseconds (``%(D)s``), parsed after the run, so the
+server's own view of p50/p99 is reported next to the client's.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+ACCESS_LOG_FORMAT = "%(s)s %(D)s"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+@dataclass
+class Server:
+    """A gunicorn process serving ``app_spec``; access log with request times."""
+
+    app_spec: str
+    env: dict
+    workers: int = 2
+    threads: int = 1
+    chdir: Path = ROOT
+    port: int = field(default_factory=free_port)
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-log-")))
+    process: subprocess.Popen | None = None
+
+    @property
+    def access_log(self) -> Path:
+        return self.log_dir / f"access-{self.port}.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/", timeout: float = 60) -> None:
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(self.chdir),
+            "--access-logfile",
+            str(self.access_log),
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "--error-logfile",
+            str(self.log_dir / f"error-{self.port}.log"),
+            "--backlog",
+            "2048",
+            self.app_spec,
+        ]
+        self.process = subprocess.Popen(
+            command, env={**os.environ, **self.env}, cwd=self.chdir, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: see {self.log_dir}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", ready_path)
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def log_mark(self) -> int:
+        """The access log's current line count: pass it to server_latencies()."""
+        if not self.access_log.exists():
+            return 0
+        with self.access_log.open() as log:
+            return sum(1 for _ in log)
+
+    def server_latencies(self, since_line: int) -> tuple[list[float], dict[str, int]]:
+        """Request times in ms logged after ``since_line``, and a count per status."""
+        times: list[float] = []
+        statuses: dict[str, int] = {}
+        # gunicorn flushes its access log on its own schedule: give it a moment.
+        time.sleep(1.0)
+        with self.access_log.open() as log:
+            for number, line in enumerate(log):
+                if number < since_line:
+                    continue
+                parts = line.split()
+                if len(parts) != 2:
+                    continue
+                statuses[parts[0]] = statuses.get(parts[0], 0) + 1
+                times.append(int(parts[1]) / 1000.0)
+        times.sort()
+        return times, statuses
+
+
+@dataclass
+class LoadResult:
+    requests_per_second: float
+    requests: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    non_2xx: int
+    tool: str
+    raw: str = ""
+
+
+def write_wrk_script(path: Path, entries: list[tuple[str, str | None]]) -> None:
+    """A wrk Lua script cycling through (path, Authorization header) pairs."""
+
+    def lua_string(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["local entries = {"]
+    for url, auth in entries:
+        lines.append(f"  {{{lua_string(url)}, {lua_string(auth or '')}}},")
+    lines += [
+        "}",
+        "local count = #entries",
+        "local position = 0",
+        "local thread_number = 0",
+        "setup = function(thread)",
+        "  thread_number = thread_number + 1",
+        "  thread:set('offset', thread_number * 7919)",
+        "end",
+        "init = function(args)",
+        "  position = (offset or 0) % count",
+        "end",
+        "request = function()",
+        "  position = position % count + 1",
+        "  local entry = entries[position]",
+        "  local headers = {}",
+        "  if entry[2] ~= '' then headers['Authorization'] = entry[2] end",
+        "  return wrk.format('GET', entry[1], headers)",
+        "end",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+_DURATION_RE = re.compile(r"([\d.]+)(us|ms|s|m)\b")
+
+
+def _to_ms(text: str) -> float:
+    match = _DURATION_RE.match(text.strip())
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(
+    base_url: str, script: Path, duration: int, connections: int, threads: int = 1
+) -> LoadResult:
+    command = [
+        shutil.which("wrk") or "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        base_url,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.MULTILINE))
+    errors = 0
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors:
+        errors = sum(int(n) for n in socket_errors.groups())
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return LoadResult(
+        requests_per_second=rps,
+        requests=total,
+        p50_ms=_to_ms(latency.get("50", "nan")),
+        p90_ms=_to_ms(latency.get("90", "nan")),
+        p99_ms=_to_ms(latency.get("99", "nan")),
+        errors=errors,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        tool="wrk",
+        raw=output,
+    )
+
+
+def run_python_load(
+    base_url: str, entries: list[tuple[str, str | None]], duration: int, connections: int
+) -> LoadResult:
+    """Fallback when wrk is missing: one thread per connection, closed loop."""
+    host, port = base_url.removeprefix("http://").split(":")
+    stop_at = time.monotonic() + duration
+    latencies: list[float] = []
+    counters = {"errors": 0, "non_2xx": 0}
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        mine: list[float] = []
+        errors = non_2xx = 0
+        while time.monotonic() < stop_at:
+            url, auth = entries[rng.randrange(len(entries))]
+            headers = {"Authorization": auth} if auth else {}
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                conn.request("GET", url, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+            except OSError:
+                errors += 1
+                continue
+            mine.append((time.perf_counter() - started) * 1000)
+            if not 200 <= response.status < 400:
+                non_2xx += 1
+        with lock:
+            latencies.extend(mine)
+            counters["errors"] += errors
+            counters["non_2xx"] += non_2xx
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return LoadResult(
+        requests_per_second=len(latencies) / elapsed,
+        requests=len(latencies),
+        p50_ms=percentile(latencies, 0.50),
+        p90_ms=percentile(latencies, 0.90),
+        p99_ms=percentile(latencies, 0.99),
+        errors=counters["errors"],
+        non_2xx=counters["non_2xx"],
+        tool="python",
+    )
+
+
+def load(
+    base_url: str,
+    entries: list[tuple[str, str | None]],
+    script: Path,
+    duration: int,
+    connections: int,
+) -> LoadResult:
+    if shutil.which("wrk"):
+        return run_wrk(base_url, script, duration, connections)
+    return run_python_load(base_url, entries, duration, connections)
+
+
+def machine_description() -> str:
+    cpus = os.cpu_count()
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpus} CPUs{f' ({model})' if model else ''}, Python {sys.version.split()[0]}"

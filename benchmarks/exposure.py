@@ -1,0 +1,738 @@
+"""Benchmark: the exposure check API against a bare Flask endpoint.
+
+Not a test; run by hand (``make bench`` runs it with the defaults):
+
+    .venv/bin/python benchmarks/exposure.py --scale 0.02   # quick, SQLite
+    .venv/bin/python benchmarks/exposure.py                # 100k members, 2k norms, 5M events
+    .venv/bin/python benchmarks/exposure.py --database postgresql://127.0.0.1:5432/postgres
+
+It builds a synthetic dataset with bulk inserts (executemany on SQLite, COPY on
+PostgreSQL) after migrating an empty database, then serves the real app and a
+bare Flask app (benchmarks/bare_app.py) with the same gunicorn settings and
+replays the same URLs and Authorization headers against both. Every check is
+recorded (an INSERT and a commit per request), as in production.
+
+With a PostgreSQL URL, a throw-away database is created on that server and
+dropped at the end (unless --keep). Figures are printed and written to
+benchmarks/results/exposure-<backend>.md.
+
+Floors (from the issue): the check reaches >= 60% of the bare endpoint's
+requests per second, and the server-side p99 is under 15 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import secrets
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (  # noqa: E402
+    ROOT,
+    LoadResult,
+    Server,
+    load,
+    machine_description,
+    percentile,
+    write_wrk_script,
+)
+
+FULL_MEMBERS = 100_000
+FULL_NORMS = 2_000
+FULL_EVENTS = 5_000_000
+MEMBERS_PER_COMMUNITY = 5_000
+LOAD_USERS_PER_COMMUNITY = 10
+URLS_IN_SCRIPT = 20_000
+# Kinds in ledger order; a member's engagement with a norm stops at one of them.
+KINDS = ("delivered", "opened", "read", "responded")
+LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
+FLOOR_RATIO = 0.60
+FLOOR_SERVER_P99_MS = 15.0
+# Any argon2 hash will do: nobody logs in as a synthetic member.
+PASSWORD_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c3ludGhldGlj$ZmFrZWZha2VmYWtlZmFrZWZha2VmYWtlZmFrZWZha2U"
+)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------- database
+
+
+class Writer:
+    """Bulk row insertion: executemany on SQLite, COPY on PostgreSQL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.is_postgres = url.startswith("postgresql")
+        if self.is_postgres:
+            import psycopg
+
+            self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        else:
+            self.conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+            # A throw-away file: durability during the build buys nothing.
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+            self.conn.execute("PRAGMA cache_size=-200000")
+
+    def insert(self, table: str, columns: tuple[str, ...], rows) -> int:
+        count = 0
+        if self.is_postgres:
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with self.conn.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            self.conn.commit()
+            return count
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 50_000:
+                self.conn.executemany(sql, batch)
+                count += len(batch)
+                batch.clear()
+        if batch:
+            self.conn.executemany(sql, batch)
+            count += len(batch)
+        self.conn.commit()
+        return count
+
+    def execute(self, sql: str, params=()) -> None:
+        self.conn.execute(sql, params)
+        self.conn.commit()
+
+    def finish(self, tables_with_ids: list[str]) -> None:
+        if self.is_postgres:
+            with self.conn.cursor() as cur:
+                for table in tables_with_ids:
+                    cur.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                        f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                    )
+            self.conn.commit()
+            self.conn.autocommit = True
+            self.conn.execute("VACUUM ANALYZE")
+        else:
+            self.conn.execute("ANALYZE")
+            self.conn.commit()
+        self.conn.close()
+
+
+def create_postgres_database(server_url: str) -> str:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from normhub.db import make_engine
+
+    server = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"normhub_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from normhub.db import make_engine
+
+    target = make_url(url)
+    admin = make_engine(
+        target.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
+    """Fill a freshly migrated database; returns the plan the load generator needs."""
+    rng = random.Random(seed)
+    members = max(200, int(FULL_MEMBERS * scale))
+    norm_count = max(10, int(FULL_NORMS * scale))
+    event_target = max(1000, int(FULL_EVENTS * scale))
+    community_count = max(2, round(members / MEMBERS_PER_COMMUNITY))
+    epoch = datetime(2026, 1, 1)
+    writer = Writer(url)
+    started = time.monotonic()
+
+    def timed(label: str, count: int) -> None:
+        log(f"  {label}: {count:,} rows ({time.monotonic() - started:.0f}s so far)")
+
+    # Users and communities: member i belongs to community i % C.
+    count = writer.insert(
+        "users",
+        ("id", "email", "display_name", "password_hash", "bio", "is_admin", "created_at"),
+        (
+            (uid, f"member{uid}@bench.invalid", f"Member {uid}", PASSWORD_HASH, "", False, epoch)
+            for uid in range(1, members + 1)
+        ),
+    )
+    timed("users", count)
+    writer.insert(
+        "communities",
+        (
+            "id",
+            "slug",
+            "name",
+            "description",
+            "visibility",
+            "join_policy",
+            "coverage_threshold_pct",
+            "coverage_min_responses",
+            "created_at",
+        ),
+        (
+            (
+                cid,
+                f"bench-{cid}",
+                f"Bench community {cid}",
+                "",
+                "members" if cid % 2 else "public",
+                "open",
+                75,
+                3,
+                epoch,
+            )
+            for cid in range(1, community_count + 1)
+        ),
+    )
+    community_members: dict[int, list[int]] = {cid: [] for cid in range(1, community_count + 1)}
+    for uid in range(1, members + 1):
+        community_members[(uid - 1) % community_count + 1].append(uid)
+    count = writer.insert(
+        "memberships",
+        ("id", "community_id", "user_id", "role", "joined_at", "left_at"),
+        (
+            (
+                uid,
+                (uid - 1) % community_count + 1,
+                uid,
+                "admin" if uid <= community_count else "member",
+                epoch,
+                None,
+            )
+            for uid in range(1, members + 1)
+        ),
+    )
+    timed("memberships", count)
+
+    # Norms: every fifth has a material second version, so some exposure is stale.
+    norms = []  # (norm_id, community_id, versions, status)
+    versions = []  # (version_id, norm_id, number)
+    version_id = 0
+    for nid in range(1, norm_count + 1):
+        cid = (nid - 1) % community_count + 1
+        version_count = 2 if nid % 5 == 0 else 1
+        status = "in_force" if nid % 3 == 0 else "open"
+        norms.append((nid, cid, version_count, status))
+        for number in range(1, version_count + 1):
+            version_id += 1
+            versions.append((version_id, nid, number))
+    current_version_id = {}
+    for vid, nid, _number in versions:
+        current_version_id[nid] = vid
+    writer.insert(
+        "norms",
+        (
+            "id",
+            "community_id",
+            "slug",
+            "author_id",
+            "status",
+            "title",
+            "summary",
+            "current_version_id",
+            "current_version_number",
+            "last_material_version_number",
+            "created_at",
+            "status_changed_at",
+            "last_activity_at",
+        ),
+        (
+            (
+                nid,
+                cid,
+                f"norm-{nid}",
+                community_members[cid][0],
+                status,
+                f"Bench norm {nid}",
+                "A synthetic norm.",
+                None,
+                vc,
+                vc,
+                epoch,
+                epoch,
+                epoch,
+            )
+            for nid, cid, vc, status in norms
+        ),
+    )
+    author = {nid: community_members[cid][0] for nid, cid, _vc, _s in norms}
+    writer.insert(
+        "norm_versions",
+        (
+            "id",
+            "norm_id",
+            "number",
+            "title",
+            "summary",
+            "body",
+            "editor_id",
+            "created_at",
+            "change_summary",
+            "is_material",
+        ),
+        (
+            (
+                vid,
+                nid,
+                number,
+                f"Bench norm {nid}",
+                "A synthetic norm.",
+                "## Why\n\nBecause.\n",
+                author[nid],
+                epoch + timedelta(days=number),
+                "" if number == 1 else "Reworded the second assumption",
+                True,
+            )
+            for vid, nid, number in versions
+        ),
+    )
+    writer.insert(
+        "assumptions",
+        ("id", "version_id", "key", "position", "statement", "explanation"),
+        (
+            (vid * 2 - 1 + k, vid, k + 1, k + 1, f"Assumption {k + 1} of version {vid}.", "")
+            for vid, _nid, _number in versions
+            for k in range(2)
+        ),
+    )
+    if writer.is_postgres:
+        with writer.conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE current_versions (norm_id int, version_id int) ON COMMIT DROP"
+            )
+            with cur.copy("COPY current_versions FROM STDIN") as copy:
+                for row in current_version_id.items():
+                    copy.write_row(row)
+            cur.execute(
+                "UPDATE norms SET current_version_id = cv.version_id "
+                "FROM current_versions cv WHERE norms.id = cv.norm_id"
+            )
+        writer.conn.commit()
+    else:
+        writer.conn.executemany(
+            "UPDATE norms SET current_version_id = ? WHERE id = ?",
+            [(vid, nid) for nid, vid in current_version_id.items()],
+        )
+        writer.conn.commit()
+    # Every tenth norm builds on the norm before it in the same community.
+    prerequisites = [
+        (nid, nid - community_count)
+        for nid, _cid, _vc, _s in norms
+        if nid % 10 == 0 and nid - community_count >= 1
+    ]
+    writer.insert("norm_prerequisites", ("norm_id", "prerequisite_id"), prerequisites)
+    timed("norms, versions, assumptions", len(norms))
+
+    # The ledger. Each engaged (member, norm) pair got 1-4 events in ledger
+    # order; its summary row and (for "responded") its response are derived
+    # from the same draw, so summaries are consistent with events.
+    pairs_per_norm = max(1, round(event_target / 2.5 / norm_count))
+    version_ids = {(nid, number): vid for vid, nid, number in versions}
+    plan_pairs: list[tuple[int, int]] = []
+    events: list[tuple] = []
+    summaries: list[tuple] = []
+    responses: list[tuple] = []
+    event_id = response_id = 0
+    for nid, cid, version_count, _status in norms:
+        pool = community_members[cid]
+        engaged = rng.sample(pool, min(len(pool), pairs_per_norm))
+        for uid in engaged:
+            depth = rng.randint(1, 4)
+            # On two-version norms, a third of members only saw version 1: stale.
+            number = 1 if version_count == 2 and rng.random() < 0.33 else version_count
+            at = epoch + timedelta(days=number, minutes=rng.randrange(60 * 24 * 200))
+            first_at = at
+            level = 0
+            for kind in KINDS[:depth]:
+                if kind == "responded":
+                    understood = rng.choice(("yes", "yes", "yes", "partly"))
+                    endorsement = rng.choice(("endorse", "endorse", "undecided", "reject"))
+                    level = 3 if understood != "yes" else (5 if endorsement == "endorse" else 4)
+                    response_id += 1
+                    responses.append(
+                        (
+                            response_id,
+                            uid,
+                            nid,
+                            version_ids[(nid, number)],
+                            understood,
+                            endorsement,
+                            "",
+                            at,
+                        )
+                    )
+                else:
+                    level = LEVELS.index(kind)
+                event_id += 1
+                events.append((event_id, uid, nid, number, kind, LEVELS[level], at))
+                at += timedelta(minutes=rng.randrange(1, 600))
+            last_at = at - timedelta(minutes=1)
+            summaries.append(
+                (
+                    uid,
+                    nid,
+                    first_at,
+                    last_at,
+                    number,
+                    number,
+                    level,
+                    number,
+                    last_at,
+                    level,
+                    number,
+                    last_at,
+                )
+            )
+            if len(plan_pairs) < 200_000:
+                plan_pairs.append((nid, uid))
+    count = writer.insert(
+        "exposure_events",
+        ("id", "user_id", "norm_id", "version_number", "kind", "level", "created_at"),
+        events,
+    )
+    events.clear()
+    timed("exposure_events", count)
+    count = writer.insert(
+        "exposure_summaries",
+        (
+            "user_id",
+            "norm_id",
+            "first_seen_at",
+            "last_seen_at",
+            "latest_version",
+            "material_base",
+            "level",
+            "level_version",
+            "level_at",
+            "highest_level",
+            "highest_level_version",
+            "highest_level_at",
+        ),
+        summaries,
+    )
+    summary_count = count
+    summaries.clear()
+    timed("exposure_summaries", count)
+    count = writer.insert(
+        "responses",
+        (
+            "id",
+            "user_id",
+            "norm_id",
+            "version_id",
+            "understood",
+            "endorsement",
+            "reason",
+            "created_at",
+        ),
+        responses,
+    )
+    responses.clear()
+    timed("responses", count)
+
+    # Load users: a few members of each community, each with an API token.
+    tokens = []
+    token_rows = []
+    for cid, pool in community_members.items():
+        for uid in pool[1 : 1 + LOAD_USERS_PER_COMMUNITY]:
+            secret = "nh_" + secrets.token_urlsafe(32)
+            token_rows.append(
+                (
+                    len(token_rows) + 1,
+                    uid,
+                    "benchmark",
+                    hashlib.sha256(secret.encode()).hexdigest(),
+                    secret[:8],
+                    epoch,
+                    None,
+                    None,
+                )
+            )
+            tokens.append((cid, uid, secret))
+    writer.insert(
+        "api_tokens",
+        (
+            "id",
+            "user_id",
+            "name",
+            "token_hash",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ),
+        token_rows,
+    )
+    writer.finish(
+        [
+            "users",
+            "communities",
+            "memberships",
+            "norms",
+            "norm_versions",
+            "assumptions",
+            "exposure_events",
+            "responses",
+            "api_tokens",
+        ]
+    )
+    timed("tokens and ANALYZE", len(token_rows))
+
+    # URLs: mostly members who engaged, some who never opened, a few outsiders.
+    norm_community = {nid: cid for nid, cid, _vc, _s in norms}
+    tokens_by_community: dict[int, list[str]] = {}
+    for cid, _uid, secret in tokens:
+        tokens_by_community.setdefault(cid, []).append(secret)
+    entries = []
+    for _ in range(URLS_IN_SCRIPT):
+        roll = rng.random()
+        nid, uid = rng.choice(plan_pairs)
+        cid = norm_community[nid]
+        if roll < 0.15:
+            uid = rng.choice(community_members[cid])
+        elif roll < 0.18:
+            other = cid % community_count + 1
+            uid = rng.choice(community_members[other])
+        secret = rng.choice(tokens_by_community[cid])
+        entries.append(
+            (f"/api/v1/communities/bench-{cid}/norms/norm-{nid}/exposure/{uid}", f"Bearer {secret}")
+        )
+    return {
+        "members": members,
+        "norms": norm_count,
+        "communities": community_count,
+        "events": event_id,
+        "summaries": summary_count,
+        "responses": response_id,
+        "tokens": len(tokens),
+        "build_seconds": round(time.monotonic() - started, 1),
+        "entries": entries,
+    }
+
+
+# --------------------------------------------------------------------------- run
+
+
+def measure(server: Server, entries, script: Path, duration: int, connections: int):
+    # Warm up (imports, connection pools, caches), then measure.
+    load(server.base_url, entries, script, min(5, duration), connections)
+    mark = server.log_mark()
+    result = load(server.base_url, entries, script, duration, connections)
+    server_times, statuses = server.server_latencies(mark)
+    return result, server_times, statuses
+
+
+def describe(name: str, result: LoadResult, server_times: list[float], statuses: dict) -> dict:
+    figures = {
+        "name": name,
+        "rps": result.requests_per_second,
+        "requests": result.requests,
+        "client_p50": result.p50_ms,
+        "client_p90": result.p90_ms,
+        "client_p99": result.p99_ms,
+        "server_p50": percentile(server_times, 0.50),
+        "server_p90": percentile(server_times, 0.90),
+        "server_p99": percentile(server_times, 0.99),
+        "server_count": len(server_times),
+        "statuses": statuses,
+        "errors": result.errors,
+        "non_2xx": result.non_2xx,
+        "tool": result.tool,
+    }
+    log(
+        f"{name}: {figures['rps']:.0f} req/s; client p50 {figures['client_p50']:.2f} ms, "
+        f"p99 {figures['client_p99']:.2f} ms; server p50 {figures['server_p50']:.2f} ms, "
+        f"p99 {figures['server_p99']:.2f} ms; statuses {statuses}; socket errors {result.errors}"
+    )
+    return figures
+
+
+def write_report(path: Path, args, backend: str, plan: dict, app: dict, bare: dict) -> str:
+    ratio = app["rps"] / bare["rps"] if bare["rps"] else 0.0
+    ratio_ok = ratio >= FLOOR_RATIO
+    p99_ok = app["server_p99"] < FLOOR_SERVER_P99_MS
+    rows = "\n".join(
+        f"| {f['name']} | {f['rps']:.0f} | {f['client_p50']:.2f} | {f['client_p99']:.2f} "
+        f"| {f['server_p50']:.2f} | {f['server_p99']:.2f} | {f['requests']:,} "
+        f"| {', '.join(f'{k}: {v:,}' for k, v in sorted(f['statuses'].items()))} |"
+        for f in (app, bare)
+    )
+    dataset_table = "\n".join(
+        [
+            "| members | communities | norms | ledger events | summary rows | responses "
+            "| API tokens | build time |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| {plan['members']:,} | {plan['communities']} | {plan['norms']:,} "
+            f"| {plan['events']:,} | {plan['summaries']:,} | {plan['responses']:,} "
+            f"| {plan['tokens']} | {plan['build_seconds']} s |",
+        ]
+    )
+    header = (
+        "| app | req/s | client p50 ms | client p99 ms | server p50 ms | server p99 ms "
+        "| requests | statuses (server log) |\n|---|---|---|---|---|---|---|---|"
+    )
+    verdicts = "\n".join(
+        [
+            f"- Throughput ratio (exposure / bare): **{ratio:.1%}** "
+            f"(floor {FLOOR_RATIO:.0%}): **{'met' if ratio_ok else 'NOT met'}**",
+            f"- Exposure server-side p99: **{app['server_p99']:.2f} ms** "
+            f"(floor < {FLOOR_SERVER_P99_MS:.0f} ms): **{'met' if p99_ok else 'NOT met'}**",
+        ]
+    )
+    text = f"""# Exposure check API benchmark ({backend})
+
+Run: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {machine_description()}.
+
+Command: `python benchmarks/exposure.py {" ".join(sys.argv[1:])}`
+
+## Dataset (scale {args.scale})
+
+{dataset_table}
+
+## Load
+
+gunicorn `--workers {args.workers} --threads {args.threads}` for both apps; load from
+`{app["tool"]}` with {args.connections} connections for {args.duration} s (after a warm-up),
+cycling through {len(plan["entries"]):,} exposure URLs (engaged members, members who never
+opened the norm, and ~3% people outside the community), each with its checker's
+`Authorization: Bearer` token. The bare app is Flask with one JSON route answering the same
+URLs. Every exposure check is recorded (INSERT + COMMIT per request).
+
+Server-side times are gunicorn's own request times (`%(D)s` in the access log).
+
+{header}
+{rows}
+
+## Against the floors
+
+{verdicts}
+"""
+    path.write_text(text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 100k members, 2k norms, 5M events"
+    )
+    parser.add_argument(
+        "--database", default="sqlite", help="'sqlite' (a temp file) or a postgresql:// server URL"
+    )
+    parser.add_argument("--duration", type=int, default=20, help="seconds of measured load per app")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workdir", help="keep the database and plan here (default: a temp dir)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="skip the build: use --workdir's plan.json"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="normhub-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan_file = workdir / "plan.json"
+    if args.reuse:
+        plan = json.loads(plan_file.read_text())
+        url = plan["url"]
+        log(f"Reusing {url}")
+    else:
+        if args.database == "sqlite":
+            url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        else:
+            url = create_postgres_database(args.database)
+        from normhub.cli import upgrade_database
+
+        log(f"Migrating {url}")
+        upgrade_database(url)
+        log(f"Building the dataset at scale {args.scale}")
+        plan = build_dataset(url, args.scale)
+        plan["url"] = url
+        plan_file.write_text(json.dumps(plan))
+        log(f"Built in {plan['build_seconds']} s")
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    instance = workdir / "instance"
+    instance.mkdir(exist_ok=True)
+    script = workdir / "exposure.lua"
+    entries = [tuple(e) for e in plan["entries"]]
+    write_wrk_script(script, entries)
+    settings = dict(workers=args.workers, threads=args.threads)
+    env = {
+        "NORMHUB_DATABASE_URL": url,
+        "NORMHUB_SECRET_KEY": secrets.token_hex(32),
+        "NORMHUB_INSTANCE_PATH": str(instance),
+        "NORMHUB_ENV": "production",
+    }
+    figures = {}
+    try:
+        for name, spec, chdir in (
+            ("exposure check", "wsgi:app", ROOT),
+            ("bare Flask", "bare_app:app", ROOT / "benchmarks"),
+        ):
+            server = Server(spec, env=env, chdir=chdir, **settings)
+            log(f"Serving {name} on {server.base_url}")
+            server.start(ready_path="/api/v1/openapi.json")
+            try:
+                result, times, statuses = measure(
+                    server, entries, script, args.duration, args.connections
+                )
+            finally:
+                server.stop()
+            figures[name] = describe(name, result, times, statuses)
+    finally:
+        if not args.keep and not args.reuse:
+            if backend == "postgresql":
+                drop_postgres_database(url)
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+    app, bare = figures["exposure check"], figures["bare Flask"]
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, app, bare)
+    print()
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
