@@ -264,3 +264,27 @@ def test_replies_to_skips_communities_the_user_can_no_longer_see(factory, sessio
     leave(session, community, alice)
     session.commit()
     assert replies_to(session, alice, since) == []
+
+
+def test_assumption_label_stays_current_through_a_minor_revision(setting, factory, session):
+    _, norm, alice, _ = setting
+    first, second = norm.current_version.assumptions
+    post_comment(session, norm, alice, "About the second", assumption_key=second.key)
+    revise_norm(
+        session,
+        norm,
+        norm.author,
+        factory.draft(
+            body="A reworded essay.",
+            assumptions=[
+                AssumptionInput(first.statement, first.explanation, key=first.key),
+                AssumptionInput(second.statement, second.explanation, key=second.key),
+            ],
+        ),
+        "Tidied the essay.",
+        False,
+    )
+    session.commit()
+    about = load_thread(session, norm).roots[0].about
+    assert about.version_number == 1 and about.position == 2
+    assert about.is_current

@@ -155,7 +155,11 @@ def get_comment(session: Session, community: Community, comment_id: int) -> Comm
 
 @dataclass
 class AssumptionRef:
-    """Which assumption a comment is about, as numbered in the version it was written on."""
+    """Which assumption a comment is about, as numbered in the version it was written on.
+
+    ``is_current`` says whether the current version still has it at the same number
+    with the same wording (minor revisions usually keep both).
+    """
 
     key: int
     position: int
@@ -210,13 +214,19 @@ def load_thread(session: Session, norm: Norm, max_depth: int = MAX_DISPLAY_DEPTH
             .join(NormVersion, NormVersion.id == Assumption.version_id)
             .where(NormVersion.norm_id == norm.id)
         )
+        rows = list(rows)
+        current = {
+            row.key: (row.position, row.statement)
+            for row in rows
+            if row.version_id == norm.current_version_id
+        }
         for row in rows:
             refs[(row.version_id, row.key)] = AssumptionRef(
                 key=row.key,
                 position=row.position,
                 statement=row.statement,
                 version_number=row.number,
-                is_current=row.version_id == norm.current_version_id,
+                is_current=current.get(row.key) == (row.position, row.statement),
             )
 
     nodes: dict[int, ThreadNode] = {}
