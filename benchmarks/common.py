@@ -308,4 +308,8 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    return f"{cpus} CPUs{f' ({model})' if model else ''}, Python {sys.version.split()[0]}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{cpus} CPUs{f' ({model})' if model else ''}, Python {sys.version.split()[0]}, "
+        f"load average {load} when the report was written"
+    )

@@ -551,13 +551,41 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
 # --------------------------------------------------------------------------- run
 
 
-def measure(server: Server, entries, script: Path, duration: int, connections: int):
-    # Warm up (imports, connection pools, caches), then measure.
-    load(server.base_url, entries, script, min(5, duration), connections)
-    mark = server.log_mark()
-    result = load(server.base_url, entries, script, duration, connections)
-    server_times, statuses = server.server_latencies(mark)
-    return result, server_times, statuses
+def combine(results: list[LoadResult]) -> LoadResult:
+    """Several rounds as one: overall req/s, median p50, worst p90/p99."""
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.requests / r.requests_per_second for r in results if r.requests_per_second)
+    p50s = sorted(r.p50_ms for r in results)
+    return LoadResult(
+        requests_per_second=requests / seconds if seconds else 0.0,
+        requests=requests,
+        p50_ms=p50s[len(p50s) // 2],
+        p90_ms=max(r.p90_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        tool=results[0].tool,
+    )
+
+
+def measure_alternating(servers: dict[str, Server], entries, script: Path, args) -> dict:
+    """Load each app in turn, round after round, so both see the same machine conditions."""
+    for server in servers.values():
+        load(server.base_url, entries, script, 5, args.connections)  # warm-up
+    rounds: dict[str, list[LoadResult]] = {name: [] for name in servers}
+    marks = {name: server.log_mark() for name, server in servers.items()}
+    per_round = max(1, args.duration // args.rounds)
+    for number in range(1, args.rounds + 1):
+        for name, server in servers.items():
+            result = load(server.base_url, entries, script, per_round, args.connections)
+            rounds[name].append(result)
+            log(f"  round {number}, {name}: {result.requests_per_second:.0f} req/s")
+    figures = {}
+    for name, server in servers.items():
+        times, statuses = server.server_latencies(marks[name])
+        figures[name] = describe(name, combine(rounds[name]), times, statuses)
+        figures[name]["rounds"] = [r.requests_per_second for r in rounds[name]]
+    return figures
 
 
 def describe(name: str, result: LoadResult, server_times: list[float], statuses: dict) -> dict:
@@ -630,13 +658,17 @@ Command: `python benchmarks/exposure.py {" ".join(sys.argv[1:])}`
 ## Load
 
 gunicorn `--workers {args.workers} --threads {args.threads}` for both apps; load from
-`{app["tool"]}` with {args.connections} connections for {args.duration} s (after a warm-up),
-cycling through {len(plan["entries"]):,} exposure URLs (engaged members, members who never
-opened the norm, and ~3% people outside the community), each with its checker's
+`{app["tool"]}` with {args.connections} connections, {args.duration} s per app in {args.rounds}
+alternating rounds (exposure, bare, exposure, ...) after a 5 s warm-up of each, cycling
+through {len(plan["entries"]):,} exposure URLs (engaged members, members who never opened
+the norm, and ~3% people outside the community), each with its checker's
 `Authorization: Bearer` token. The bare app is Flask with one JSON route answering the same
 URLs. Every exposure check is recorded (INSERT + COMMIT per request).
 
-Server-side times are gunicorn's own request times (`%(D)s` in the access log).
+Server-side times are gunicorn's own request times (`%(D)s` in the access log), pooled
+over all rounds. Client p50 is the median round's, client p99 the worst round's.
+Req/s per round: exposure {", ".join(f"{x:.0f}" for x in app.get("rounds", []))};
+bare {", ".join(f"{x:.0f}" for x in bare.get("rounds", []))}.
 
 {header}
 {rows}
@@ -657,8 +689,13 @@ def main() -> int:
     parser.add_argument(
         "--database", default="sqlite", help="'sqlite' (a temp file) or a postgresql:// server URL"
     )
-    parser.add_argument("--duration", type=int, default=20, help="seconds of measured load per app")
+    parser.add_argument(
+        "--duration", type=int, default=40, help="seconds of measured load per app (all rounds)"
+    )
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternate the two apps this many times"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", help="keep the database and plan here (default: a temp dir)")
@@ -703,22 +740,19 @@ def main() -> int:
         "NORMHUB_INSTANCE_PATH": str(instance),
         "NORMHUB_ENV": "production",
     }
-    figures = {}
+    servers = {
+        "exposure check": Server("wsgi:app", env=env, chdir=ROOT, **settings),
+        "bare Flask": Server("bare_app:app", env=env, chdir=ROOT / "benchmarks", **settings),
+    }
     try:
-        for name, spec, chdir in (
-            ("exposure check", "wsgi:app", ROOT),
-            ("bare Flask", "bare_app:app", ROOT / "benchmarks"),
-        ):
-            server = Server(spec, env=env, chdir=chdir, **settings)
-            log(f"Serving {name} on {server.base_url}")
-            server.start(ready_path="/api/v1/openapi.json")
-            try:
-                result, times, statuses = measure(
-                    server, entries, script, args.duration, args.connections
-                )
-            finally:
+        try:
+            for name, server in servers.items():
+                log(f"Serving {name} on {server.base_url}")
+                server.start(ready_path="/api/v1/openapi.json")
+            figures = measure_alternating(servers, entries, script, args)
+        finally:
+            for server in servers.values():
                 server.stop()
-            figures[name] = describe(name, result, times, statuses)
     finally:
         if not args.keep and not args.reuse:
             if backend == "postgresql":
