@@ -1,0 +1,339 @@
+"""Exposure check stories: what the check answers, in plain words, for each situation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from normhub.communities.services import leave
+from normhub.db import utcnow
+from normhub.exposure import services as exposure
+from normhub.exposure.models import ExposureEvent, ExposureSummary
+from normhub.norms.models import NormPrerequisite
+from normhub.norms.services import AssumptionInput, revise_norm
+from normhub.responses.services import AssumptionAnswer, record_response
+from normhub.services import Forbidden, ValidationFailed
+
+
+@pytest.fixture
+def world(factory):
+    community = factory.community()
+    author = factory.member(community, name="Ada")
+    charlie = factory.member(community, name="Charlie")
+    norm = factory.norm(community, author)
+    return community, author, charlie, norm
+
+
+def revise(session, factory, norm, *, material, summary, assumptions=None):
+    version = norm.current_version
+    draft = factory.draft(
+        body=version.body + f"\n\nRevision note {version.number + 1}.",
+        assumptions=assumptions
+        or [AssumptionInput(a.statement, a.explanation, a.key) for a in version.assumptions],
+    )
+    new = revise_norm(session, norm, norm.author, draft, summary, material)
+    session.commit()
+    return new
+
+
+def test_never_opened(session, world):
+    _, _, charlie, norm = world
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.level == "none"
+    assert report.latest_version_seen is None
+    assert not report.fully_exposed and not report.stale
+    assert report.answer == (
+        "Charlie has never opened this norm. "
+        "Consider sharing it with them instead of calling them out."
+    )
+    assert report.to_dict()["norm"] == {"id": norm.id, "slug": norm.slug, "title": norm.title}
+
+
+def test_delivered_only(session, world):
+    _, _, charlie, norm = world
+    exposure.record_event(session, charlie, norm, 1, "delivered")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.level == "delivered" and report.level_version == 1
+    assert "was sent this norm (version 1) but has never opened it" in report.answer
+    assert [e.kind for e in report.timeline] == ["delivered"]
+    assert not report.fully_exposed
+
+
+def test_opened_old_version_then_material_revision_is_stale(session, factory, world):
+    _, _, charlie, norm = world
+    exposure.record_event(session, charlie, norm, 1, "opened")
+    exposure.record_event(session, charlie, norm, 1, "read")
+    session.commit()
+    v1 = norm.current_version
+    first, second = v1.assumptions
+    revise(session, factory, norm, material=False, summary="Fixed a typo.")
+    revise(
+        session,
+        factory,
+        norm,
+        material=True,
+        summary="Now also covers charts.",
+        assumptions=[
+            AssumptionInput("Most readers cannot check a chart's base themselves.", key=first.key),
+            AssumptionInput(second.statement, second.explanation, second.key),
+            AssumptionInput("Charts mislead more quietly than numbers."),
+        ],
+    )
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.stale
+    assert report.level == "read" and report.level_version == 1
+    assert report.latest_version_seen == 1 and report.current_version == 3
+    assert report.current_level == "none"
+    assert not report.fully_exposed
+    assert report.answer.startswith(
+        "Charlie read version 1, but the norm has changed materially since (now version 3)"
+    )
+    assert "Now also covers charts." in report.answer
+    assert "Fixed a typo." not in report.answer  # minor changes are not news
+    [change] = report.material_changes_since
+    assert change["number"] == 3
+    assert change["assumptions_added"] == ["Charts mislead more quietly than numbers."]
+    assert change["assumptions_reworded"] == [
+        "Most readers cannot check a chart's base themselves."
+    ]
+    assert change["assumptions_removed"] == []
+    # Reading the new text makes them current again.
+    exposure.record_event(session, charlie, norm, 3, "read")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert not report.stale and report.fully_exposed
+    assert report.answer.startswith("Charlie read version 3 but has not said")
+    summary = session.get(ExposureSummary, (charlie.id, norm.id))
+    assert summary.highest_level_name == "read" and summary.highest_level_version == 3
+
+
+def test_minor_revision_keeps_exposure(session, factory, world):
+    _, _, charlie, norm = world
+    exposure.record_event(session, charlie, norm, 1, "read")
+    session.commit()
+    revise(session, factory, norm, material=False, summary="Clearer wording.")
+    report = exposure.check_exposure(session, norm, charlie)
+    assert norm.current_version_number == 2
+    assert not report.stale and report.fully_exposed
+    assert report.level == "read" and report.level_version == 1
+    assert report.latest_version_seen == 1 and report.current_version == 2
+    assert report.answer.startswith("Charlie read version 1")
+    cov = exposure.coverage(session, norm)
+    assert cov.levels["read"] == 1 and cov.stale == 0
+
+
+def test_read_and_rejects_assumption_two(session, world):
+    _, _, charlie, norm = world
+    version = norm.current_version
+    a1, a2 = version.assumptions
+    record_response(
+        session,
+        norm,
+        charlie,
+        "yes",
+        "undecided",
+        answers={
+            a1.id: AssumptionAnswer("yes", "agree"),
+            a2.id: AssumptionAnswer("yes", "disagree", "Corrections travel fine here."),
+        },
+    )
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.level == "understood"
+    assert report.understood == "yes" and report.endorsement == "undecided"
+    assert report.rejected_assumptions == [
+        {"position": 2, "statement": a2.statement, "reason": "Corrections travel fine here."}
+    ]
+    assert report.answer == (
+        f"Charlie understood this norm and rejects assumption 2: “{a2.statement}”."
+    )
+    assert [a["agreement"] for a in report.assumption_answers] == ["agree", "disagree"]
+
+
+def test_response_levels(session, factory, world):
+    community, _, charlie, norm = world
+    dana = factory.member(community, name="Dana")
+    erin = factory.member(community, name="Erin")
+    record_response(session, norm, charlie, "yes", "endorse")
+    record_response(session, norm, dana, "yes", "reject")
+    record_response(session, norm, erin, "partly", "undecided")
+    session.commit()
+    levels = {
+        u.display_name: exposure.check_exposure(session, norm, u).level
+        for u in (charlie, dana, erin)
+    }
+    assert levels == {"Charlie": "endorsed", "Dana": "understood", "Erin": "read"}
+    assert exposure.check_exposure(session, norm, dana).answer == (
+        "Dana understood this norm and rejects it."
+    )
+    assert "only partly understood" in exposure.check_exposure(session, norm, erin).answer
+    # A change of mind from endorse to reject lowers the level on this version,
+    # while the deepest level ever reached is kept.
+    record_response(session, norm, charlie, "yes", "reject")
+    session.commit()
+    summary = session.get(ExposureSummary, (charlie.id, norm.id))
+    assert summary.level_name == "understood" and summary.highest_level_name == "endorsed"
+    kinds = session.scalars(
+        select(ExposureEvent.kind).where(ExposureEvent.user_id == charlie.id)
+    ).all()
+    assert kinds == ["responded", "responded"]
+
+
+def test_unread_prerequisite_is_transitive(session, factory, world):
+    community, author, charlie, norm = world
+    middle = factory.norm(community, author, title="Cite primary sources")
+    base = factory.norm(community, author, title="Say where a claim comes from")
+    exposure.set_prerequisites(session, norm, [middle], author)
+    exposure.set_prerequisites(session, middle, [base], author)
+    exposure.record_event(session, charlie, norm, 1, "read")
+    exposure.record_event(session, charlie, middle, 1, "read")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert [n.id for n in report.unmet_prerequisites] == [base.id]
+    assert not report.fully_exposed
+    assert "Say where a claim comes from" in report.answer
+    assert [n.id for n in exposure.prerequisites_of(session, norm)] == [middle.id]
+    exposure.record_event(session, charlie, base, 1, "read")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.unmet_prerequisites == [] and report.fully_exposed
+
+
+def test_prerequisite_cycle_does_not_hang(session, factory, world):
+    community, author, charlie, norm = world
+    other = factory.norm(community, author, title="Another norm")
+    exposure.set_prerequisites(session, norm, [other], author)
+    # set_prerequisites refuses only self-reference; a longer cycle is possible.
+    exposure.set_prerequisites(session, other, [norm], author)
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert [n.id for n in report.unmet_prerequisites] == [other.id]
+    report = exposure.check_exposure(session, other, charlie)
+    assert [n.id for n in report.unmet_prerequisites] == [norm.id]
+    with pytest.raises(ValidationFailed):
+        exposure.set_prerequisites(session, norm, [norm], author)
+
+
+def test_prerequisites_rules(session, factory, world):
+    community, author, charlie, norm = world
+    elsewhere = factory.norm(factory.community(), title="Elsewhere")
+    with pytest.raises(ValidationFailed):
+        exposure.set_prerequisites(session, norm, [elsewhere], author)
+    other = factory.norm(community, author, title="Other")
+    with pytest.raises(Forbidden):
+        exposure.set_prerequisites(session, norm, [other], charlie)
+    exposure.set_prerequisites(session, norm, [other], author)
+    exposure.set_prerequisites(session, norm, [], author)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(NormPrerequisite)) == 0
+
+
+def test_member_who_left(session, world):
+    community, _, charlie, norm = world
+    exposure.record_event(session, charlie, norm, 1, "read")
+    leave(session, community, charlie)
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert not report.is_member and report.left_community
+    assert report.answer.startswith(f"Charlie left this community on {utcnow():%Y-%m-%d}.")
+    assert "read" in report.answer
+    assert not report.fully_exposed
+
+
+def test_not_a_member(session, factory, world):
+    _, _, _, norm = world
+    stranger = factory.user("Stranger")
+    report = exposure.check_exposure(session, norm, stranger)
+    assert report.answer == "Stranger is not a member of this community."
+    assert not report.is_member and not report.left_community
+
+
+def test_read_reports_forged_duplicate_unknown_version(app, session, factory, world):
+    community, author, charlie, norm = world
+    stranger = factory.user("Stranger")
+    with app.test_request_context():
+        good = exposure.read_report_token(charlie, norm, 1)
+        assert not exposure.record_read_report(session, charlie, norm, 1, good + "x")
+        assert not exposure.record_read_report(session, charlie, norm, 1, "garbage")
+        assert not exposure.record_read_report(session, charlie, norm, 1, None)
+        # Someone else's token cannot be replayed as Charlie's, and vice versa.
+        assert not exposure.record_read_report(session, author, norm, 1, good)
+        # The token binds the version: claiming another one fails.
+        assert not exposure.record_read_report(session, charlie, norm, 2, good)
+        assert not exposure.record_read_report(session, charlie, norm, "two", good)
+        # A version that does not exist, even with a validly signed token.
+        ghost = exposure.read_report_token(charlie, norm, 9)
+        assert not exposure.record_read_report(session, charlie, norm, 9, ghost)
+        # A non-member with their own valid token.
+        outsider = exposure.read_report_token(stranger, norm, 1)
+        assert not exposure.record_read_report(session, stranger, norm, 1, outsider)
+        # A token signed with another key.
+        from itsdangerous import URLSafeTimedSerializer
+
+        forged = URLSafeTimedSerializer("not the key", salt="read-report").dumps(
+            {"u": charlie.id, "n": norm.id, "v": 1}
+        )
+        assert not exposure.record_read_report(session, charlie, norm, 1, forged)
+        assert session.scalar(select(func.count()).select_from(ExposureEvent)) == 0
+        assert exposure.record_read_report(session, charlie, norm, "1", good)
+        assert not exposure.record_read_report(session, charlie, norm, 1, good)
+    session.commit()
+    reads = session.scalars(select(ExposureEvent).where(ExposureEvent.kind == "read")).all()
+    assert [(e.user_id, e.version_number) for e in reads] == [(charlie.id, 1)]
+
+
+def test_opened_is_debounced_but_a_new_version_is_not(session, factory, world):
+    _, _, charlie, norm = world
+    start = utcnow()
+    assert exposure.record_event(session, charlie, norm, 1, "opened", at=start)
+    assert exposure.record_event(session, charlie, norm, 1, "opened", at=start) is None
+    later = start + exposure.OPENED_DEBOUNCE + timedelta(seconds=1)
+    assert exposure.record_event(session, charlie, norm, 1, "opened", at=later)
+    session.commit()
+    summary = session.get(ExposureSummary, (charlie.id, norm.id))
+    assert summary.first_seen_at == start and summary.last_seen_at == later
+
+
+def test_record_event_rejects_unknown_kind(session, world):
+    _, _, charlie, norm = world
+    with pytest.raises(ValueError):
+        exposure.record_event(session, charlie, norm, 1, "glanced")
+
+
+def test_old_version_event_does_not_undo_current_exposure(session, factory, world):
+    _, _, charlie, norm = world
+    revise(session, factory, norm, material=True, summary="Rewritten.")
+    exposure.record_event(session, charlie, norm, 2, "read")
+    # Looking at the old version afterwards (the versions page) changes nothing current.
+    exposure.record_event(session, charlie, norm, 1, "opened")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert not report.stale and report.level == "read" and report.latest_version_seen == 2
+
+
+def test_check_recorded_and_visible_to_subject_only(session, factory, world):
+    community, author, charlie, norm = world
+    report = exposure.check_exposure(session, norm, charlie)
+    check = exposure.record_check(session, author, charlie, norm, report)
+    session.commit()
+    assert check.level == "none" and check.answer == report.answer
+    [seen] = exposure.checks_about(session, charlie, charlie)
+    assert seen.checker_id == author.id and seen.norm_id == norm.id
+    assert exposure.checks_about(session, author, author) == []
+    with pytest.raises(Forbidden):
+        exposure.checks_about(session, charlie, author)
+
+
+def test_report_to_dict_is_json_ready(session, world):
+    import json
+
+    _, _, charlie, norm = world
+    exposure.record_event(session, charlie, norm, 1, "opened")
+    session.commit()
+    data = exposure.check_exposure(session, norm, charlie).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["level"] == "opened" and data["timeline"][0]["kind"] == "opened"
+    assert data["first_seen_at"].endswith("Z")
