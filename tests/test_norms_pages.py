@@ -342,6 +342,32 @@ def test_anonymous_status_change_goes_to_login(factory, session, client):
     assert norm.status == "draft"
 
 
+def test_builds_on_is_set_through_the_forms(factory, session, client, login_as):
+    community = factory.community()
+    author = factory.member(community)
+    base = factory.norm(community, author, title="Cite your sources")
+    login_as(author)
+    response = client.post(
+        f"/c/{community.slug}/norms/new", data=norm_form(prerequisites="no-such-norm")
+    )
+    assert response.status_code == 400
+    assert "There is no norm “no-such-norm” in this community." in response.get_data(as_text=True)
+    response = client.post(
+        f"/c/{community.slug}/norms/new", data=norm_form(prerequisites=base.slug)
+    )
+    assert response.status_code == 302
+    norm = session.scalar(select(Norm).where(Norm.title == "Say who decided"))
+    html = client.get(show_url(norm)).get_data(as_text=True)
+    assert "Builds on" in html and "Cite your sources" in html
+    assert f'value="{base.slug}"' in client.get(show_url(norm) + "/edit").get_data(as_text=True)
+    response = client.post(show_url(base) + "/edit", data=edit_form(base, prerequisites=norm.slug))
+    assert response.status_code == 400
+    assert "go in a circle" in response.get_data(as_text=True)
+    response = client.post(show_url(norm) + "/edit", data=edit_form(norm, prerequisites=""))
+    assert response.status_code == 302
+    assert "Builds on" not in client.get(show_url(norm)).get_data(as_text=True)
+
+
 def test_prerequisites_are_listed(factory, session, client):
     community = factory.community()
     base = factory.norm(community, title="Cite your sources")

@@ -9,8 +9,11 @@ from normhub.norms.services import (
     change_status,
     create_norm,
     get_version,
+    list_prerequisites,
     list_versions,
+    resolve_norm_refs,
     revise_norm,
+    set_prerequisites,
 )
 from normhub.services import Forbidden, NotFound, ValidationFailed
 
@@ -111,3 +114,32 @@ def test_status_transitions_by_role(factory, session):
     change_status(session, norm, author, "open")
     assert norm.status == "open"
     assert "in_force" not in allowed_transitions(session, norm, author)
+
+
+def test_prerequisites_are_checked(factory, session):
+    community = factory.community()
+    author = factory.member(community)
+    base = factory.norm(community, author, title="Cite your sources")
+    middle = factory.norm(community, author, title="Quote with denominators")
+    top = factory.norm(community, author, title="Publish the data")
+    assert resolve_norm_refs(session, community, f"{base.slug}, {base.id}") == [base]
+    pasted = f"https://normhub.test/c/{community.slug}/norms/{base.slug}/"
+    assert resolve_norm_refs(session, community, pasted) == [base]
+    with pytest.raises(ValidationFailed) as caught:
+        resolve_norm_refs(session, community, "no-such-norm")
+    assert caught.value.field == "prerequisites"
+
+    set_prerequisites(session, middle, author, [base])
+    set_prerequisites(session, top, author, [middle])
+    assert list_prerequisites(session, top) == [middle]
+    with pytest.raises(ValidationFailed, match="circle"):
+        set_prerequisites(session, base, author, [top])
+    with pytest.raises(ValidationFailed, match="itself"):
+        set_prerequisites(session, base, author, [base])
+    elsewhere = factory.norm(factory.community(), title="Elsewhere")
+    with pytest.raises(ValidationFailed, match="same community"):
+        set_prerequisites(session, base, author, [elsewhere])
+    with pytest.raises(Forbidden):
+        set_prerequisites(session, top, factory.member(community), [base])
+    set_prerequisites(session, top, author, [base])
+    assert list_prerequisites(session, top) == [base]

@@ -50,6 +50,7 @@ class NormForm(FlaskForm):
     summary = TextAreaField("Summary", render_kw={"rows": 3})
     body = TextAreaField("Essay (Markdown)", render_kw={"rows": 18})
     tags = StringField("Tags (comma separated)")
+    prerequisites = StringField("Builds on (optional)")
     assumptions = FieldList(FormField(AssumptionRowForm), max_entries=MAX_ROWS)
     add_rows = SubmitField("Add more assumption rows")
     save = SubmitField("Save")

@@ -22,6 +22,7 @@ from normhub.norms.models import (
     TITLE_MAX,
     Assumption,
     Norm,
+    NormPrerequisite,
     NormTag,
     NormVersion,
     StatusChange,
@@ -362,3 +363,93 @@ def list_versions(session: Session, norm: Norm) -> list[NormVersion]:
 
 def count_versions(session: Session, norm: Norm) -> int:
     return session.scalar(select(func.count()).where(NormVersion.norm_id == norm.id)) or 0
+
+
+MAX_PREREQUISITES = 10
+
+
+def list_prerequisites(session: Session, norm: Norm) -> list[Norm]:
+    """The norms ``norm`` builds on, by title."""
+    return list(
+        session.scalars(
+            select(Norm)
+            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
+            .where(NormPrerequisite.norm_id == norm.id)
+            .order_by(Norm.title)
+        )
+    )
+
+
+def resolve_norm_refs(session: Session, community: Community, text: str) -> list[Norm]:
+    """Norms of ``community`` named in ``text``: slugs, ids or norm addresses, comma separated."""
+    norms: list[Norm] = []
+    for raw in re.split(r"[,\s]+", text or ""):
+        ref = raw.strip().rstrip("/")
+        if not ref:
+            continue
+        # Accept a pasted address such as https://host/c/slug/norms/<ref>.
+        ref = ref.rsplit("/norms/", 1)[-1].split("/", 1)[0]
+        try:
+            found = get_norm(session, community, ref)
+        except NotFound:
+            raise ValidationFailed(
+                f"There is no norm “{raw.strip()}” in this community.", field="prerequisites"
+            ) from None
+        if found not in norms:
+            norms.append(found)
+    return norms
+
+
+def _builds_on(session: Session, start: Norm, target_id: int) -> bool:
+    """Whether ``start`` builds on ``target_id``, directly or through other norms."""
+    seen: set[int] = set()
+    frontier = [start.id]
+    while frontier:
+        if target_id in frontier:
+            return True
+        seen.update(frontier)
+        frontier = [
+            n
+            for n in session.scalars(
+                select(NormPrerequisite.prerequisite_id).where(
+                    NormPrerequisite.norm_id.in_(frontier)
+                )
+            )
+            if n not in seen
+        ]
+    return False
+
+
+def set_prerequisites(session: Session, norm: Norm, actor: User, prerequisites: list[Norm]) -> None:
+    """Replace what ``norm`` builds on. Not versioned: like tags, it is filing."""
+    if not can_edit(session, norm, actor):
+        raise Forbidden("Only the author or a steward can edit this norm.")
+    if len(prerequisites) > MAX_PREREQUISITES:
+        raise ValidationFailed(
+            f"A norm can build on at most {MAX_PREREQUISITES} others.", field="prerequisites"
+        )
+    for other in prerequisites:
+        if other.id == norm.id:
+            raise ValidationFailed("A norm cannot build on itself.", field="prerequisites")
+        if other.community_id != norm.community_id:
+            raise ValidationFailed(
+                "A norm can only build on norms of the same community.", field="prerequisites"
+            )
+        if _builds_on(session, other, norm.id):
+            raise ValidationFailed(
+                f"“{other.title}” already builds on this norm; the two would go in a circle.",
+                field="prerequisites",
+            )
+    wanted = {other.id for other in prerequisites}
+    existing = {
+        row.prerequisite_id: row
+        for row in session.scalars(
+            select(NormPrerequisite).where(NormPrerequisite.norm_id == norm.id)
+        )
+    }
+    for prerequisite_id, row in existing.items():
+        if prerequisite_id not in wanted:
+            session.delete(row)
+    for prerequisite_id in wanted - existing.keys():
+        session.add(NormPrerequisite(norm_id=norm.id, prerequisite_id=prerequisite_id))
+    session.flush()

@@ -118,7 +118,9 @@ def new(slug: str):
         return render_template("norms/form.html", form=form, community=community, norm=None)
     if form.validate():
         try:
+            builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
             norm = services.create_norm(session, community, viewer, form.to_draft())
+            services.set_prerequisites(session, norm, viewer, builds_on)
         except DomainError as error:
             session.rollback()
             attach_error(form, error)
@@ -146,6 +148,9 @@ def edit(slug: str, norm_ref: str):
         form.summary.data = version.summary
         form.body.data = version.body
         form.tags.data = ", ".join(norm.tag_names)
+        form.prerequisites.data = ", ".join(
+            other.slug for other in services.list_prerequisites(session, norm)
+        )
         form.load_assumptions(version.assumptions)
         return render_template("norms/form.html", **page)
     if form.add_rows.data:
@@ -153,6 +158,7 @@ def edit(slug: str, norm_ref: str):
         return render_template("norms/form.html", **page)
     if form.validate():
         try:
+            builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
             new_version = services.revise_norm(
                 session,
                 norm,
@@ -161,13 +167,14 @@ def edit(slug: str, norm_ref: str):
                 form.change_summary.data or "",
                 form.is_material,
             )
+            services.set_prerequisites(session, norm, viewer, builds_on)
         except DomainError as error:
             session.rollback()
             attach_error(form, error)
         else:
             session.commit()
             if new_version is None:
-                flash("The text is unchanged, so there is no new version.", "info")
+                flash("Saved. The text is unchanged, so there is no new version.", "info")
             else:
                 kind = "material" if new_version.is_material else "minor"
                 flash(f"Saved version {new_version.number} ({kind} change).", "success")
