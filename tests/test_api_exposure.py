@@ -99,7 +99,8 @@ def scene(factory, session):
 def test_exposure_matches_the_service_and_is_recorded(scene, session, client):
     community, norm, checker, reader = scene
     headers = token_for(session, checker)
-    response = client.get(exposure_url(community, norm, reader), headers=headers)
+    url = exposure_url(community, norm, reader) + "?timeline=true"
+    response = client.get(url, headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
 
@@ -133,6 +134,18 @@ def test_exposure_matches_the_service_and_is_recorded(scene, session, client):
     assert checks[0].level == "endorsed" and checks[0].answer == body["answer"]
     token = session.scalar(select(ApiToken).where(ApiToken.user_id == checker.id))
     assert token.last_used_at is not None
+
+
+def test_timeline_only_when_asked(scene, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    plain = client.get(exposure_url(community, norm, reader), headers=headers).get_json()
+    assert "timeline" not in plain
+    assert plain["level"] == "endorsed"
+    url = exposure_url(community, norm, reader) + "?timeline=1"
+    timeline = client.get(url, headers=headers).get_json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["responded", "read", "opened"]
+    assert all(e["version"] == 1 for e in timeline)
 
 
 def test_every_check_is_recorded(scene, session, client):

@@ -10,15 +10,17 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import and_, case, select
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
 from normhub.accounts.services import normalize_email
 from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
 from normhub.communities.models import Community, Membership
+from normhub.communities.services import can_view
 from normhub.db import utcnow
-from normhub.services import NotFound, ValidationFailed
+from normhub.norms.models import Norm
+from normhub.services import Forbidden, NotFound, ValidationFailed
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -134,3 +136,50 @@ def find_subject(session: Session, community: Community, ref: str) -> User:
             raise NotFound("No member of this community has that email address.")
         return user
     raise NotFound("A member is named by their numeric id or their email address.")
+
+
+def resolve_check(
+    session: Session, caller: User, community_slug: str, norm_ref: str, member_ref: str
+) -> tuple[Community, Norm, User]:
+    """Community, norm and subject of an exposure check, if ``caller`` may make it.
+
+    The policy is the shared one (``can_view``: members-only communities are
+    404 to outsiders; checks are for active members and site admins), but
+    asked in one query: this runs on every API check, and each round trip to
+    the database counts there.
+    """
+    subject_id = int(member_ref) if member_ref.isdigit() else None
+    subject_alias = aliased(User)
+    norm_match = Norm.slug == norm_ref
+    if norm_ref.isdigit():
+        norm_match = norm_match | (Norm.id == int(norm_ref))
+    row = session.execute(
+        select(Community, Membership, Norm, subject_alias)
+        .select_from(Community)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.community_id == Community.id,
+                Membership.user_id == caller.id,
+                Membership.left_at.is_(None),
+            ),
+        )
+        .outerjoin(Norm, and_(Norm.community_id == Community.id, norm_match))
+        .outerjoin(subject_alias, subject_alias.id == (subject_id or 0))
+        .where(Community.slug == community_slug)
+        # A slug wins over an id that happens to be spelled the same (as in get_norm).
+        .order_by(case((Norm.slug == norm_ref, 0), else_=1))
+        .limit(1)
+    ).first()
+    community, membership, norm, subject = row if row is not None else (None,) * 4
+    if community is None or not can_view(community, membership, caller):
+        raise NotFound("No such community.")
+    if membership is None and not caller.is_admin:
+        raise Forbidden("Only active members of this community can check exposure to its norms.")
+    if norm is None:
+        raise NotFound("No such norm in this community.")
+    if subject_id is None:
+        subject = find_subject(session, community, member_ref)
+    elif subject is None:
+        raise NotFound(f"No member with id {member_ref}.")
+    return community, norm, subject

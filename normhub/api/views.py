@@ -23,24 +23,24 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
-from sqlalchemy import select
 
 from normhub.accounts.models import User
 from normhub.api import services
 from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
 from normhub.communities.models import Community
-from normhub.communities.services import active_membership, can_view, get_visible_community
+from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.services import DomainError, Forbidden, NotFound
+from normhub.services import DomainError
 from normhub.web import attach_error
 
 bp = Blueprint("api", __name__)
 
 API_ROOT = "/api/"
+TIMELINE_LIMIT = 50
 API_PREFIX = "/api/v1"
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 AUTH_CHALLENGE = 'Bearer realm="NormHub API"'
@@ -136,22 +136,6 @@ def _community_and_norm(session, caller: User, community_slug: str, norm_ref: st
     return community, get_norm(session, community, norm_ref)
 
 
-def _checkable_norm(session, caller: User, community_slug: str, norm_ref: str):
-    """The community and norm, if ``caller`` may check exposure to it.
-
-    The same policy as get_visible_community and exposure's can_check (active
-    members, and site admins), asked with one membership lookup instead of
-    three: this runs on every check.
-    """
-    community = session.scalar(select(Community).where(Community.slug == community_slug))
-    membership = active_membership(session, community, caller) if community else None
-    if community is None or not can_view(community, membership, caller):
-        raise NotFound("No such community.")
-    if membership is None and not caller.is_admin:
-        raise Forbidden("Only active members of this community can check exposure to its norms.")
-    return community, get_norm(session, community, norm_ref)
-
-
 def _community_ref(community: Community) -> dict:
     return {"slug": community.slug, "name": community.name}
 
@@ -166,15 +150,22 @@ def _with_context(document: dict, community: Community, norm: Norm) -> dict:
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
     session = get_session()
     caller = require_api_caller()
-    community, norm = _checkable_norm(session, caller, community_slug, norm_ref)
-    subject = services.find_subject(session, community, member_ref)
-    report = exposure_services.check_exposure(session, norm, subject)
+    community, norm, subject = services.resolve_check(
+        session, caller, community_slug, norm_ref, member_ref.strip()
+    )
+    # The ledger timeline costs a query per check: only when asked for.
+    with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
+    report = exposure_services.check_exposure(
+        session, norm, subject, timeline_limit=TIMELINE_LIMIT if with_timeline else 0
+    )
     # Every check is recorded, so the person checked can see who asked.
     begin_write(session)
     check = exposure_services.record_check(session, caller, subject, norm, report)
     record_token_use(session)
     session.commit()
     document = _with_context(report.to_dict(), community, norm)
+    if not with_timeline:
+        del document["timeline"]
     document["checked_at"] = check.created_at.isoformat() + "Z"
     return jsonify(document)
 
