@@ -382,7 +382,10 @@ class ExposureReport:
 
 
 def can_check(session: Session, norm: Norm, checker: User | None) -> bool:
-    return checker is not None and active_membership(session, norm.community, checker) is not None
+    """Active members of the norm's community (and site admins) may check anyone."""
+    if checker is None:
+        return False
+    return checker.is_admin or active_membership(session, norm.community, checker) is not None
 
 
 def _is_exposed(summary: ExposureSummary | None, norm: Norm) -> bool:
@@ -577,14 +580,15 @@ def check_exposure(
         report.response_version = version.number
         report.response_at = response.created_at
         report.response_is_current = version.number >= norm.last_material_version_number
-        assumptions = {
-            a.id: a
-            for a in session.scalars(
-                select(Assumption).where(
-                    Assumption.id.in_([ar.assumption_id for ar in response.assumption_responses])
-                )
-            )
-        }
+        answered = [ar.assumption_id for ar in response.assumption_responses]
+        assumptions = (
+            {
+                a.id: a
+                for a in session.scalars(select(Assumption).where(Assumption.id.in_(answered)))
+            }
+            if answered
+            else {}
+        )
         for answer in sorted(
             response.assumption_responses, key=lambda ar: assumptions[ar.assumption_id].position
         ):

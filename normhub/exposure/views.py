@@ -183,7 +183,7 @@ def check_form():
     slug = request.args.get("community", "").strip()
     if slug:
         community = get_visible_community(session, slug, viewer)
-        if active_membership(session, community, viewer) is None:
+        if active_membership(session, community, viewer) is None and not viewer.is_admin:
             raise Forbidden("Only members of this community can check who has seen its norms.")
         norms = list(
             session.scalars(
@@ -212,6 +212,8 @@ def check_form():
             begin_write(session)
             services.record_check(session, viewer, subject, norm, report)
             session.commit()
+            # The rest of this GET only reads: don't hold SQLite's write lock for it.
+            set_write_intent(False)
     return render_template(
         "exposure/check.html",
         communities=communities,
