@@ -32,11 +32,22 @@ def test_inline_diff_of_lines_added_and_removed():
 
 
 def test_inline_diff_escapes_html_in_every_part():
-    html = str(inline_diff("<b>old</b> & same\n", "& same\n<script>alert(1)</script>\n"))
+    html = str(inline_diff("<b>old</b>\n& same\n", "& same\n<script>alert(1)</script>\n"))
     assert "<script>" not in html and "<b>" not in html
-    assert "<del>&lt;b&gt;old&lt;/b&gt; </del>" in html
+    assert html.startswith("<del>&lt;b&gt;old&lt;/b&gt;\n</del>&amp; same\n")
     assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt;\n</ins>" in html
     assert "&amp; same" in html
+
+
+def test_neighbouring_word_changes_merge_into_one_edit():
+    html = str(inline_diff("cannot check a number's base", "cannot verify the base of a figure"))
+    assert html.startswith("cannot <del>check</del><ins>verify the base of</ins> a ")
+    assert html.endswith("<del>number&#39;s base</del><ins>figure</ins>")
+
+
+def test_a_rewritten_line_is_removed_then_added_whole():
+    html = str(inline_diff("| Figure | Base |\n", "## What we ask\n"))
+    assert html == "<del>| Figure | Base |</del><ins>## What we ask</ins>\n"
 
 
 def test_identical_texts_give_no_markup():

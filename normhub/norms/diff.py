@@ -34,18 +34,36 @@ def _wrap(tag: str, text: str) -> Markup:
     return _WRAPPERS[tag].format(text) if text else Markup("")
 
 
+# Below this share of common words a rewritten block reads better as
+# "all old text removed, all new text added" than as interleaved fragments.
+_MIN_WORD_SIMILARITY = 0.3
+
+
 def _word_diff(old: str, new: str) -> Markup:
     old_tokens, new_tokens = _tokens(old), _tokens(new)
     matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-    parts: list[Markup] = []
+    if matcher.ratio() < _MIN_WORD_SIMILARITY:
+        return _wrap("del", old) + _wrap("ins", new)
+    segments: list[tuple[bool, str, str]] = []  # (changed, old text, new text)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        removed = "".join(old_tokens[i1:i2])
-        added = "".join(new_tokens[j1:j2])
-        if op == "equal":
-            parts.append(escape(removed))
+        segments.append((op != "equal", "".join(old_tokens[i1:i2]), "".join(new_tokens[j1:j2])))
+    # A lone space between two changes is part of one edit: "<del>a b</del><ins>c d</ins>"
+    # reads better than "<del>a</del><ins>c</ins> <del>b</del><ins>d</ins>".
+    merged: list[tuple[bool, str, str]] = []
+    for index, (changed, removed, added) in enumerate(segments):
+        between_changes = 0 < index < len(segments) - 1 and (
+            segments[index - 1][0] and segments[index + 1][0]
+        )
+        if not changed and between_changes and not removed.strip():
+            changed = True
+        if changed and merged and merged[-1][0]:
+            merged[-1] = (True, merged[-1][1] + removed, merged[-1][2] + added)
         else:
-            parts.append(_wrap("del", removed))
-            parts.append(_wrap("ins", added))
+            merged.append((changed, removed, added))
+    parts = [
+        _wrap("del", removed) + _wrap("ins", added) if changed else escape(removed)
+        for changed, removed, added in merged
+    ]
     return Markup("").join(parts)
 
 
