@@ -12,7 +12,7 @@ from werkzeug.routing import BuildError
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
 from normhub.communities.models import Community
-from normhub.communities.services import get_visible_community
+from normhub.communities.services import active_membership, get_visible_community, is_steward
 from normhub.db import get_session
 from normhub.discussion import services
 from normhub.discussion.forms import CommentForm, EditCommentForm
@@ -72,7 +72,8 @@ def _comment_form(session: Session, norm: Norm, formdata=None) -> CommentForm:
 
 def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None) -> dict:
     """Template variables for the discussion panel of the norm page."""
-    can_comment = services.can_comment(session, norm, viewer)
+    membership = active_membership(session, norm.community, viewer)
+    can_comment = membership is not None
     if can_comment and form is None:
         form = _comment_form(session, norm)
     panel = DiscussionPanel(
@@ -81,7 +82,7 @@ def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None)
         thread=services.load_thread(session, norm),
         viewer=viewer,
         can_comment=can_comment,
-        can_moderate=services.can_moderate(session, norm, viewer),
+        can_moderate=viewer is not None and is_steward(membership, viewer),
         form=form if can_comment else None,
     )
     return {"discussion": panel}
