@@ -8,10 +8,9 @@ viewer is not in.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -21,7 +20,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from whoosh import highlight, qparser, sorting
+from whoosh import highlight, qparser
 from whoosh import query as wq
 
 from normhub.accounts.models import User
@@ -29,12 +28,13 @@ from normhub.communities.models import Community
 from normhub.communities.services import slugify, visible_communities_clause
 from normhub.discussion.models import Comment
 from normhub.norms.models import STATUS_LABELS, STATUSES, Norm
+from normhub.search import matching
 from normhub.search.schema import SCHEMA, index_dir, searcher_for
 
 logger = logging.getLogger("normhub.search")
 
 MAX_QUERY_LENGTH = 500
-PER_PAGE = 20
+PER_PAGE = 10
 MAX_TAG_FACETS = 15
 SNIPPET_CHARS = 220
 
@@ -244,91 +244,27 @@ def parse_query(text: str, communities: dict[int, Community]) -> tuple[wq.Query,
 
 # --- facets --------------------------------------------------------------------
 
-# Tags of each document, per immutable segment: building these lists costs one
-# pass over the tag postings, so do it once per segment, not once per query.
-_tag_lists: OrderedDict[str, list[list[str]]] = OrderedDict()
-_tag_lists_lock = threading.Lock()
 
+def _facet_values(
+    counts: dict[str, dict[str, int]], communities: dict[int, Community]
+) -> dict[str, list[FacetValue]]:
+    def by_count(item: FacetValue):
+        return (-item.count, item.label.lower())
 
-class _TagCategorizer(sorting.Categorizer):
-    allow_overlap = True
-
-    def __init__(self, fieldname: str):
-        self.fieldname = fieldname
-        self.lists: list[list[str]] = []
-
-    def set_searcher(self, segment_searcher, docoffset):
-        reader = segment_searcher.reader()
-        segment = reader.segment() if hasattr(reader, "segment") else None
-        key = f"{getattr(reader, '_storage', '')}:{segment.segment_id()}" if segment else None
-        with _tag_lists_lock:
-            cached = _tag_lists.get(key) if key else None
-            if cached is not None:
-                _tag_lists.move_to_end(key)
-        if cached is None:
-            cached = [[] for _ in range(reader.doc_count_all())]
-            if self.fieldname in reader.indexed_field_names():
-                for btext in reader.lexicon(self.fieldname):
-                    text = btext.decode("utf-8")
-                    for docid in reader.postings(self.fieldname, btext).all_ids():
-                        cached[docid].append(text)
-            if key:
-                with _tag_lists_lock:
-                    _tag_lists[key] = cached
-                    while len(_tag_lists) > 64:
-                        _tag_lists.popitem(last=False)
-        self.lists = cached
-
-    def keys_for(self, matcher, docid):
-        return self.lists[docid]
-
-    def key_for(self, matcher, docid):
-        tags = self.lists[docid]
-        return tags[0] if tags else None
-
-
-class _TagFacet(sorting.FacetType):
-    def __init__(self, fieldname: str):
-        self.fieldname = fieldname
-        self.allow_overlap = True
-        self.maptype = None
-
-    def categorizer(self, global_searcher):
-        return _TagCategorizer(self.fieldname)
-
-
-def _facets() -> sorting.Facets:
-    facets = sorting.Facets()
-    facets.add_field("community_id")
-    facets.add_field("status")
-    facets.add_field("kind")
-    facets.add_facet("tag", _TagFacet("tag"))
-    return facets
-
-
-def _facet_values(results, communities: dict[int, Community]) -> dict[str, list[FacetValue]]:
-    def counts(name: str) -> dict[str, int]:
-        groups = results.groups(name)
-        return {
-            (k.decode() if isinstance(k, bytes) else str(k)): v
-            for k, v in groups.items()
-            if k not in (None, "", b"")
-        }
-
-    by_count = lambda item: (-item.count, item.label.lower())  # noqa: E731
     community_values = []
-    for key, count in counts("community_id").items():
+    for key, count in counts.get("community_id", {}).items():
         community = communities.get(int(key)) if key.isdigit() else None
         if community is not None:
             community_values.append(FacetValue(community.slug, community.name, count))
     status_values = [
         FacetValue(key, STATUS_LABELS.get(key, key), count)
-        for key, count in counts("status").items()
+        for key, count in counts.get("status", {}).items()
     ]
     kind_values = [
-        FacetValue(key, KIND_LABELS.get(key, key), count) for key, count in counts("kind").items()
+        FacetValue(key, KIND_LABELS.get(key, key), count)
+        for key, count in counts.get("kind", {}).items()
     ]
-    tag_values = [FacetValue(key, key, count) for key, count in counts("tag").items()]
+    tag_values = [FacetValue(key, key, count) for key, count in counts.get("tag", {}).items()]
     return {
         "type": sorted(kind_values, key=by_count),
         "community": sorted(community_values, key=by_count),
@@ -359,8 +295,17 @@ def _highlighter() -> highlight.Highlighter:
     )
 
 
-def _snippet(hit, fields: tuple[str, ...], fallback: str) -> Markup:
+def _mentions(text: str, stems: set[str]) -> bool:
+    """Cheap test whether highlighting ``text`` can find anything (it re-analyzes it all)."""
+    lowered = text.lower()
+    return any(stem[: max(3, len(stem) - 1)] in lowered for stem in stems)
+
+
+def _snippet(hit, fields: tuple[str, ...], fallback: str, stems: dict[str, set[str]]) -> Markup:
     for fieldname in fields:
+        text = hit.get(fieldname) or ""
+        if not text or not _mentions(text, stems.get(fieldname, set())):
+            continue
         try:
             fragment = hit.highlights(fieldname, top=2)
         except Exception:  # a highlighting bug must not lose the whole result page
@@ -492,29 +437,15 @@ def search(
                 )
                 return result
             parsed = wq.Every()
+        result.searched = True
         if not communities:
-            result.searched = True
             return result
-        visibility = wq.Or([wq.Term("community_id", str(cid)) for cid in communities])
-        allowed = wq.And([visibility, *extra_terms]) if extra_terms else visibility
         searcher = searcher_for(directory or index_dir(current_app))
         if searcher is None:
             result.notices.append("The search index is empty; it is being built.")
             return result
-        results = searcher.search(
-            parsed,
-            limit=page * per_page,
-            filter=allowed,
-            groupedby=_facets(),
-            maptype=sorting.Count,
-        )
-        results.highlighter = _highlighter()
-        result.searched = True
-        result.total = len(results)
-        result.facets = _facet_values(results, communities)
-        offset = (page - 1) * per_page
-        hits = [_hit(hit, communities) for hit in results[offset : offset + per_page]]
-        result.hits = _refresh_from_database(session, hits)
+        _run(searcher, parsed, communities, extra_terms, result)
+        result.hits = _refresh_from_database(session, result.hits)
         if cleaned and result.total < max(per_page, 5):
             result.suggestion = suggest(searcher, cleaned)
     except Exception:
@@ -527,15 +458,91 @@ def search(
     return result
 
 
-def _hit(hit, communities: dict[int, Community]) -> SearchHit:
+def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> None:
+    """Total, facets and the ranked page, all over the same visible matches."""
+    allowed_ids = {str(cid) for cid in communities}
+    allowed: set[int] = set()
+    counts: dict[str, dict[str, int]] = {name: {} for name in matching.FACET_FIELDS}
+    for evaluate, offset, docs in matching.matching_sets(searcher, parsed, extra_terms):
+        if not docs:
+            continue
+        # Visibility: drop the documents of every community the viewer may not see.
+        by_community = evaluate.sets.field_values(evaluate.reader, "community_id")
+        hidden = [posted for cid, posted in by_community.items() if cid not in allowed_ids]
+        if hidden:
+            docs = set(docs)
+            for posted in hidden:
+                docs -= posted
+        if not docs:
+            continue
+        for fieldname, values in matching.facet_counts(evaluate, docs).items():
+            for value, n in values.items():
+                counts[fieldname][value] = counts[fieldname].get(value, 0) + n
+        allowed.update(map(offset.__add__, docs))
+    result.total = len(allowed)
+    result.facets = _facet_values(counts, communities)
+    start = (result.page - 1) * result.per_page
+    if not allowed or start >= result.total:
+        return
+    if _unranked(parsed):
+        # Nothing to score (only filters or exclusions): newest documents first.
+        docnums = heapq.nlargest(start + result.per_page, allowed)[start:]
+        result.hits = [
+            _hit(_StoredHit(searcher.stored_fields(n)), communities, {}) for n in docnums
+        ]
+        return
+    results = searcher.search(parsed, limit=start + result.per_page, filter=allowed)
+    results.highlighter = _highlighter()
+    stems = _stems(parsed)
+    result.hits = [
+        _hit(hit, communities, stems) for hit in results[start : start + result.per_page]
+    ]
+
+
+def _unranked(parsed: wq.Query) -> bool:
+    return isinstance(parsed, wq.Every) or (
+        isinstance(parsed, wq.AndNot) and isinstance(parsed.a, wq.Every)
+    )
+
+
+def _stems(parsed: wq.Query) -> dict[str, set[str]]:
+    stems: dict[str, set[str]] = {}
+    for fieldname, text in parsed.iter_all_terms():
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        stems.setdefault(fieldname, set()).add(str(text).lower())
+    return stems
+
+
+class _StoredHit:
+    """Stored fields shaped like a Whoosh hit, for pages that need no highlighting."""
+
+    score = 0.0
+
+    def __init__(self, fields: dict):
+        self._fields = fields
+
+    def fields(self) -> dict:
+        return self._fields
+
+    def get(self, name, default=None):
+        return self._fields.get(name, default)
+
+    def highlights(self, *args, **kwargs) -> str:
+        return ""
+
+
+def _hit(hit, communities: dict[int, Community], stems: dict[str, set[str]]) -> SearchHit:
     stored = hit.fields()
     community = communities.get(int(stored["community_id"]))
     kind = stored["kind"]
     if kind == "norm":
-        snippet = _snippet(hit, ("summary", "body", "assumptions"), stored.get("summary", ""))
+        snippet = _snippet(
+            hit, ("summary", "body", "assumptions"), stored.get("summary", ""), stems
+        )
         title = stored.get("title", "")
     else:
-        snippet = _snippet(hit, ("body",), stored.get("body", ""))
+        snippet = _snippet(hit, ("body",), stored.get("body", ""), stems)
         title = stored.get("norm_title", "")
     tags = [t for t in (stored.get("tag") or "").split(",") if t]
     return SearchHit(
