@@ -198,7 +198,10 @@ def test_check_page_shows_stale_and_rejected_assumption(client, session, factory
     login(client, author)
     url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
     page = html.unescape(client.get(url).get_data(as_text=True))
-    assert f"Charlie understood this norm and rejects assumption 2: “{a2.statement}”." in page
+    assert (
+        f"Charlie understood this norm and rejects assumption 2: “{a2.statement.rstrip('.')}”."
+        in page
+    )
     revise_norm(session, norm, author, factory.draft(body="New reasoning."), "New reasoning.", True)
     session.commit()
     page = html.unescape(client.get(url).get_data(as_text=True))

@@ -148,7 +148,7 @@ def test_read_and_rejects_assumption_two(session, world):
         {"position": 2, "statement": a2.statement, "reason": "Corrections travel fine here."}
     ]
     assert report.answer == (
-        f"Charlie understood this norm and rejects assumption 2: “{a2.statement}”."
+        f"Charlie understood this norm and rejects assumption 2: “{a2.statement.rstrip('.')}”."
     )
     assert [a["agreement"] for a in report.assumption_answers] == ["agree", "disagree"]
 

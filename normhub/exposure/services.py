@@ -518,7 +518,8 @@ def _answer(report: ExposureReport, membership: Membership | None) -> str:
         )
     if report.rejected_assumptions:
         parts = "; ".join(
-            f"assumption {a['position']}: “{a['statement']}”" for a in report.rejected_assumptions
+            f"assumption {a['position']}: “{a['statement'].rstrip('.')}”"
+            for a in report.rejected_assumptions
         )
         text = f"{name} understood this norm and rejects {parts}."
         if report.endorsement == "endorse":
