@@ -23,14 +23,18 @@ def _short(text: str, limit: int = ABOUT_LABEL_MAX) -> str:
 class CommentForm(FlaskForm):
     """A new top-level comment or a reply (``parent_id`` set)."""
 
-    body = TextAreaField("Your comment (Markdown)", validators=_body_validators)
+    # Explicit ids: the norm page holds other forms with fields named "body".
+    body = TextAreaField("Your comment (Markdown)", validators=_body_validators, id="comment-body")
     about = SelectField(
         "About",
+        id="comment-about",
         choices=[SelectChoice(WHOLE_NORM, "the norm as a whole")],
         default=WHOLE_NORM,
         invalid_choice_message="Choose the norm as a whole or one of its current assumptions.",
     )
-    parent_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,18}$", message="Bad reply.")])
+    parent_id = HiddenField(
+        id="comment-parent", validators=[Optional(), Regexp(r"^\d{1,18}$", message="Bad reply.")]
+    )
 
     def set_assumptions(self, assumptions: list[Assumption]) -> None:
         self.about.choices = [SelectChoice(WHOLE_NORM, "the norm as a whole")] + [
