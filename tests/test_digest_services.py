@@ -264,3 +264,61 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
         assert all(any(e.section == "revised" for e in d.entries) for d in digests.values())
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
+    """ledger.record_delivered must leave the same summary as exposure.record_event."""
+    from sqlalchemy import select
+
+    from normhub.digest.ledger import Delivery, record_delivered
+    from normhub.exposure.models import ExposureEvent, ExposureSummary
+    from normhub.norms.services import revise_norm
+
+    town = factory.community()
+    norm = factory.norm(town, title="Shared history")
+    at = utcnow()
+
+    def history(user, steps):
+        for offset, (kind, number) in enumerate(steps):
+            exposure.record_event(
+                session, user, norm, number, kind, at=at - timedelta(hours=9 - offset)
+            )
+
+    def compare(steps):
+        via_service, via_bulk = factory.member(town), factory.member(town)
+        history(via_service, steps)
+        history(via_bulk, steps)
+        session.commit()
+        number, base = norm.current_version_number, norm.last_material_version_number
+        exposure.record_event(session, via_service, norm, number, "delivered", at=at)
+        record_delivered(session, via_bulk.id, [Delivery(norm.id, number, base)], at)
+        session.commit()
+        session.expire_all()
+        columns = [c.name for c in ExposureSummary.__table__.columns if c.name != "user_id"]
+
+        def state(user):
+            summary = session.get(ExposureSummary, (user.id, norm.id))
+            events = session.execute(
+                select(ExposureEvent.kind, ExposureEvent.version_number, ExposureEvent.level)
+                .where(ExposureEvent.user_id == user.id)
+                .order_by(ExposureEvent.id)
+            ).all()
+            return {c: getattr(summary, c) for c in columns}, events
+
+        assert state(via_service) == state(via_bulk), steps
+
+    compare([])
+    compare([("opened", 1)])
+    compare([("read", 1)])
+    compare([("delivered", 1), ("opened", 1)])
+    revise_norm(
+        session, norm, norm.author, factory.draft(title="Shared history", body="Minor."), "m", False
+    )
+    session.commit()
+    compare([("read", 1)])  # minor revision: same family, reading stays
+    revise_norm(
+        session, norm, norm.author, factory.draft(title="Shared history", body="Big."), "M", True
+    )
+    session.commit()
+    compare([("read", 2)])  # material revision: a new family starts at "delivered"
+    compare([("read", 3), ("delivered", 2)])

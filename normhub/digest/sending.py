@@ -7,12 +7,14 @@ For each batch of members:
 2. In one transaction, record members with nothing new as ``skipped`` and the
    rest as ``pending`` (claimed, not yet handed to SMTP). A concurrent run
    inserting the same rows loses quietly (INSERT … ON CONFLICT DO NOTHING).
-3. Per message: move the row to ``sending`` and COMMIT, then hand the message
-   to SMTP, then in ONE transaction mark it ``sent`` and record a ``delivered``
-   exposure event for each norm version it presented, and mark its nudges
-   delivered. A refusal is recorded as ``failed`` (retried by the next run) or,
-   for a permanent 5xx refusal of the address, ``bounced`` (the address is
-   suppressed from then on).
+3. Compose a chunk of messages (``CLAIM_CHUNK``), move their rows to
+   ``sending`` and COMMIT, then per message: hand it to SMTP, then in ONE
+   transaction mark it ``sent``, record a ``delivered`` exposure event for
+   each norm version it presented (see ``ledger.py``), and mark its nudges
+   delivered. A refusal is recorded as ``failed`` (retried by the next run)
+   or, for a permanent 5xx refusal of the address, ``bounced`` (the address
+   is suppressed from then on). If the connection is lost for good, the run
+   stops and gives the rest of the chunk back (``pending``).
 
 The SMTP boundary: at-least-once. If the process dies after the server
 accepted a message but before the "sent" commit, the row stays ``sending``.
@@ -20,12 +22,13 @@ A later run treats a ``sending`` row older than ``SENDING_LEASE`` as not sent
 and sends it again, reporting it as "resent after an interrupted run". We
 chose this over at-most-once because (a) the crash window is the few
 milliseconds between the server's 250 and our commit, while a kill *during*
-the SMTP dialogue (before acceptance) leaves the same ``sending`` row, and
-there resending is right; (b) the resent message has the same Message-ID
-(``digest.<kind>.<period>.<user>@…``), so mail clients that deduplicate show it
-once; (c) the ``delivered`` events are recorded only with a ``sent`` row, so
-the exposure ledger never claims a delivery we did not see accepted. A row
-still inside the lease belongs to a run in progress and is left alone.
+the SMTP dialogue (before acceptance), or before a claimed message's turn
+came, leaves the same ``sending`` row, and there resending is right; (b) the
+resent message has the same Message-ID (``digest.<kind>.<period>.<user>@…``),
+so mail clients that deduplicate show it once; (c) the ``delivered`` events
+are recorded only with a ``sent`` row, so the exposure ledger never claims a
+delivery we did not see accepted. A row still inside the lease belongs to a
+run in progress and is left alone.
 """
 
 from __future__ import annotations
@@ -40,23 +43,29 @@ from sqlalchemy.orm import Session
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
 from normhub.db import utcnow
+from normhub.digest.ledger import record_delivered
 from normhub.digest.mailer import (
     ConnectionLost,
+    Outgoing,
     RecipientRefused,
+    Renderer,
     TemporaryFailure,
     compose,
     envelope_sender,
+    message_id,
+    sender_domain,
 )
 from normhub.digest.models import FINAL_STATUSES, DigestSend, EmailBounce
 from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
 from normhub.exposure import services as exposure
-from normhub.norms.models import Norm
 
 SENDING_LEASE = timedelta(minutes=15)
 # A member whose digest keeps failing temporarily is given up on for the
 # period after this many attempts (and reported), instead of retried forever.
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 500
+# Messages claimed ("sending", committed) together before they go to SMTP.
+CLAIM_CHUNK = 50
 
 
 @dataclass
@@ -142,6 +151,8 @@ class DigestRun:
         self.community_ids = community_ids
         self.mail_from = app.config["MAIL_FROM"]
         self.sender = envelope_sender(self.mail_from)
+        self.domain = sender_domain(self.mail_from)
+        self.renderer = Renderer(app)
         self.builder = DigestBuilder(
             session, period_kind, links or Links(app), now=now, community_ids=community_ids
         )
@@ -282,10 +293,68 @@ class DigestRun:
             ).all()
         )
         self.session.commit()
-        for digest in to_send:
-            self._deliver(digest, send_ids[digest.user_id], previous.get(digest.user_id))
-            progress(1)
+        for start in range(0, len(to_send), CLAIM_CHUNK):
+            chunk = to_send[start : start + CLAIM_CHUNK]
+            outgoing = {
+                d.user_id: compose(self.builder.finish(d), self.mail_from, self.renderer)
+                for d in chunk
+            }
+            claimed = self._claim([send_ids[d.user_id] for d in chunk])
+            for position, digest in enumerate(chunk):
+                send_id = send_ids[digest.user_id]
+                if send_id not in claimed:
+                    self.report.busy += 1  # another run took it between our read and now
+                    progress(1)
+                    continue
+                try:
+                    self._deliver(
+                        digest, send_id, outgoing[digest.user_id], previous.get(digest.user_id)
+                    )
+                except StopRun:
+                    untouched = [send_ids[d.user_id] for d in chunk[position + 1 :]]
+                    self._release(claimed & set(untouched))
+                    raise
+                progress(1)
         return None if sent_budget is None else sent_budget - len(to_send)
+
+    def _release(self, send_ids: set[int]) -> None:
+        """Give back rows claimed but never handed to SMTP: the next run sends them at once."""
+        if send_ids:
+            self.session.execute(
+                update(DigestSend)
+                .where(DigestSend.id.in_(send_ids), DigestSend.status == "sending")
+                .values(status="pending", attempts=DigestSend.attempts - 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            self.session.commit()
+
+    def _claim(self, send_ids: list[int]) -> set[int]:
+        """Mark these rows "sending" and COMMIT, before any of them goes to SMTP.
+
+        A chunk at a time: a crash leaves at most the chunk in "sending", and
+        those not yet handed over are simply sent by the next run.
+        """
+        claimable = or_(
+            DigestSend.status.in_(("pending", "failed")),
+            and_(DigestSend.status == "sending", DigestSend.claimed_at <= self.now - SENDING_LEASE),
+        )
+        at = utcnow()
+        claimed = set(
+            self.session.scalars(
+                update(DigestSend)
+                .where(DigestSend.id.in_(send_ids), claimable)
+                .values(
+                    status="sending",
+                    attempts=DigestSend.attempts + 1,
+                    claimed_at=at,
+                    updated_at=at,
+                )
+                .returning(DigestSend.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        self.session.commit()
+        return claimed
 
     def _record_batch(self, to_send, to_skip, previous) -> None:
         """One INSERT for new rows (skipped or pending), one UPDATE for skips of retried rows."""
@@ -300,6 +369,7 @@ class DigestRun:
                 "window_end": digest.window_end,
                 "norm_count": digest.norm_count,
                 "attempts": 0,
+                "message_id": message_id(digest, self.domain),
                 "last_error": "",
                 "created_at": now,
                 "updated_at": now,
@@ -331,40 +401,17 @@ class DigestRun:
             )
 
     def _set(self, send_id: int, **values) -> None:
+        # Core UPDATE on the table: once per message, so skip the ORM's bookkeeping.
+        sends = DigestSend.__table__
         self.session.execute(
-            update(DigestSend)
-            .where(DigestSend.id == send_id)
-            .values(updated_at=utcnow(), **values)
-            .execution_options(synchronize_session=False)
+            update(sends).where(sends.c.id == send_id).values(updated_at=utcnow(), **values)
         )
 
-    def _deliver(self, digest: Digest, send_id: int, previous_status: str | None) -> None:
-        message = compose(digest, self.mail_from)
-        claimable = or_(
-            DigestSend.status.in_(("pending", "failed")),
-            and_(DigestSend.status == "sending", DigestSend.claimed_at <= self.now - SENDING_LEASE),
-        )
-        claimed = self.session.execute(
-            update(DigestSend)
-            .where(DigestSend.id == send_id, claimable)
-            .values(
-                status="sending",
-                attempts=DigestSend.attempts + 1,
-                claimed_at=utcnow(),
-                updated_at=utcnow(),
-                window_start=digest.window_start,
-                window_end=digest.window_end,
-                norm_count=digest.norm_count,
-                message_id=message["Message-ID"],
-            )
-            .execution_options(synchronize_session=False)
-        )
-        self.session.commit()
-        if claimed.rowcount != 1:
-            self.report.busy += 1  # another run took it between our read and now
-            return
+    def _deliver(
+        self, digest: Digest, send_id: int, outgoing: Outgoing, previous_status: str | None
+    ) -> None:
         try:
-            self.transport.send(message, self.sender, digest.email)
+            self.transport.send(outgoing, self.sender, digest.email)
         except RecipientRefused as refusal:
             self._set(send_id, status="bounced", last_error=str(refusal)[:1000])
             self._suppress(digest, str(refusal))
@@ -397,16 +444,18 @@ class DigestRun:
     def _mark_sent(self, digest: Digest, send_id: int) -> None:
         """ "sent", the ``delivered`` events and the nudges: one transaction."""
         at = utcnow()
-        self._set(send_id, status="sent", sent_at=at, last_error="")
-        user = self._user(digest.user_id)
-        for norm_id, version_number in digest.delivered_versions():
-            norm = self.session.get(Norm, norm_id)
-            exposure.record_event(self.session, user, norm, version_number, "delivered", at=at)
+        self._set(
+            send_id,
+            status="sent",
+            sent_at=at,
+            last_error="",
+            window_start=digest.window_start,
+            window_end=digest.window_end,
+            norm_count=digest.norm_count,
+        )
+        record_delivered(self.session, digest.user_id, digest.deliveries(), at)
         exposure.mark_nudges_delivered(self.session, digest.nudge_ids, at=at)
         self.session.commit()
-
-    def _user(self, user_id: int) -> User:
-        return self.session.get(User, user_id)
 
     def _suppress(self, digest: Digest, reason: str) -> None:
         insert = _insert(self.session)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
+from normhub.digest.ledger import Delivery
 from normhub.digest.models import (
     DEFAULT_FREQUENCY,
     FREQUENCIES,
@@ -348,6 +349,13 @@ class Digest:
         get no ``delivered`` event.
         """
         return [(e.norm.id, e.norm.current_version_number) for e in self.entries]
+
+    def deliveries(self) -> list[Delivery]:
+        # The current version's material family is the norm's newest material version.
+        return [
+            Delivery(e.norm.id, e.norm.current_version_number, e.norm.last_material_version_number)
+            for e in self.entries
+        ]
 
 
 def subject_line(digest: Digest) -> str:
@@ -718,21 +726,19 @@ class DigestBuilder:
                 entries.values(),
                 key=lambda e: (SECTIONS.index(e.section), e.community.name.lower(), e.norm.title),
             )
-            digests[member.id] = self._finish(
-                Digest(
-                    user_id=member.id,
-                    email=member.email,
-                    display_name=member.display_name,
-                    period_kind=self.kind,
-                    period_key=self.key,
-                    window_start=start,
-                    window_end=self.now,
-                    entries=ordered,
-                    replies=replies,
-                    nudge_ids=nudge_ids,
-                    has_news=news,
-                    community_ids=sorted(mine),
-                )
+            digests[member.id] = Digest(
+                user_id=member.id,
+                email=member.email,
+                display_name=member.display_name,
+                period_kind=self.kind,
+                period_key=self.key,
+                window_start=start,
+                window_end=self.now,
+                entries=ordered,
+                replies=replies,
+                nudge_ids=nudge_ids,
+                has_news=news,
+                community_ids=sorted(mine),
             )
         return digests
 
@@ -752,19 +758,26 @@ class DigestBuilder:
             [],
         )
 
-    def _finish(self, digest: Digest) -> Digest:
-        if digest.is_empty:
+    def finish(self, digest: Digest) -> Digest:
+        """Add the unsubscribe and settings links: only for digests that are shown or sent."""
+        if digest.is_empty or digest.footers:
             return digest
         communities = self.communities()
         shown = sorted(
             {e.community.id for e in digest.entries} | {r.community.id for r in digest.replies},
             key=lambda c: communities[c].name.lower(),
         )
+        digest.unsubscribe_url = self.links.unsubscribe(digest.user_id, shown)
         digest.footers = [
-            CommunityFooter(communities[c], self.links.unsubscribe(digest.user_id, [c]))
+            CommunityFooter(
+                communities[c],
+                # one community: the header's link is that community's link
+                digest.unsubscribe_url
+                if len(shown) == 1
+                else self.links.unsubscribe(digest.user_id, [c]),
+            )
             for c in shown
         ]
-        digest.unsubscribe_url = self.links.unsubscribe(digest.user_id, shown)
         digest.settings_url = self.links.url("digest.preferences")
         return digest
 
@@ -821,7 +834,8 @@ def preview_digest(
 ) -> Digest:
     """What ``member``'s next digest of ``period_kind`` would hold now; records nothing."""
     builder = DigestBuilder(session, period_kind, links, now=now, community_ids=community_ids)
-    return builder.build([Member(member.id, member.email, member.display_name)])[member.id]
+    digest = builder.build([Member(member.id, member.email, member.display_name)])[member.id]
+    return builder.finish(digest)
 
 
 def default_period(session: Session, user: User) -> str:

@@ -1,0 +1,148 @@
+"""``delivered`` exposure events for one sent digest, in a fixed number of statements.
+
+``exposure.services.record_event`` records one event and updates the member's
+summary row through the ORM: about four statements and an ORM flush per norm.
+A digest presents several norms, and the send loop has to keep up with the
+mail server, so this module does the same for all the norms of one message
+at once: one multi-row INSERT of the events, one INSERT … ON CONFLICT DO
+NOTHING for missing summaries, one UPDATE (executemany) that applies the
+event to each summary.
+
+The UPDATE applies exactly the rules of ``exposure.services._apply`` for a
+non-"responded" event (every SET expression reads the row as it was, like
+``_apply`` reads the summary before changing it); the digest tests run both
+paths on the same histories and compare the summaries, so a change of rules
+in the exposure service shows up as a failing test here. Row locking: the
+UPDATE locks each summary row, which is what ``record_event``'s FOR UPDATE
+achieves, so concurrent events on the same (member, norm) stay serialised.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, case, func, insert, or_, update
+from sqlalchemy.orm import Session
+
+from normhub.exposure.models import LEVEL_RANK, ExposureEvent, ExposureSummary
+
+DELIVERED = LEVEL_RANK["delivered"]
+NONE = LEVEL_RANK["none"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    norm_id: int
+    version_number: int
+    # The newest material version at or before ``version_number``: for the
+    # current version of a norm, its ``last_material_version_number``.
+    material_base: int
+
+
+def _dialect_insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+@functools.cache
+def _summary_update():
+    summary = ExposureSummary.__table__.c
+    at, number, base = bindparam("b_at"), bindparam("b_number"), bindparam("b_base")
+    level = DELIVERED
+    new_family = base > summary.material_base
+    same_family_higher = and_(
+        base == summary.material_base,
+        or_(
+            summary.level < level,
+            and_(summary.level == level, number > func.coalesce(summary.level_version, 0)),
+        ),
+    )
+    takes_level = or_(new_family, same_family_higher)
+    takes_highest = or_(
+        summary.highest_level < level,
+        and_(
+            summary.highest_level == level,
+            number > func.coalesce(summary.highest_level_version, 0),
+        ),
+    )
+    return (
+        update(ExposureSummary.__table__)
+        .where(summary.user_id == bindparam("b_user"), summary.norm_id == bindparam("b_norm"))
+        .values(
+            last_seen_at=case(
+                (or_(summary.last_seen_at.is_(None), summary.last_seen_at < at), at),
+                else_=summary.last_seen_at,
+            ),
+            latest_version=case(
+                (func.coalesce(summary.latest_version, 0) < number, number),
+                else_=summary.latest_version,
+            ),
+            highest_level=case((takes_highest, level), else_=summary.highest_level),
+            highest_level_version=case(
+                (takes_highest, number), else_=summary.highest_level_version
+            ),
+            highest_level_at=case((takes_highest, at), else_=summary.highest_level_at),
+            material_base=case((new_family, base), else_=summary.material_base),
+            level=case((takes_level, level), else_=summary.level),
+            level_version=case((takes_level, number), else_=summary.level_version),
+            level_at=case((takes_level, at), else_=summary.level_at),
+        )
+    )
+
+
+def record_delivered(
+    session: Session, user_id: int, deliveries: list[Delivery], at: datetime
+) -> None:
+    """What ``record_event(..., kind="delivered", at=at)`` does for each delivery."""
+    if not deliveries:
+        return
+    session.execute(
+        insert(ExposureEvent.__table__),
+        [
+            {
+                "user_id": user_id,
+                "norm_id": d.norm_id,
+                "version_number": d.version_number,
+                "kind": "delivered",
+                "level": "delivered",
+                "created_at": at,
+            }
+            for d in deliveries
+        ],
+    )
+    session.execute(
+        _dialect_insert(session)(ExposureSummary.__table__).on_conflict_do_nothing(
+            index_elements=["user_id", "norm_id"]
+        ),
+        [
+            {
+                "user_id": user_id,
+                "norm_id": d.norm_id,
+                "first_seen_at": at,
+                "last_seen_at": at,
+                "latest_version": 0,
+                "material_base": 0,
+                "level": NONE,
+                "highest_level": NONE,
+            }
+            for d in deliveries
+        ],
+    )
+    session.execute(
+        _summary_update(),
+        [
+            {
+                "b_user": user_id,
+                "b_norm": d.norm_id,
+                "b_at": at,
+                "b_number": d.version_number,
+                "b_base": d.material_base,
+            }
+            for d in deliveries
+        ],
+    )
