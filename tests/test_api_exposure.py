@@ -295,6 +295,14 @@ def test_revoked_token_is_401(scene, session, client):
             "/communities/{community}/norms/{norm}/exposure/somebody",
             "A member is named by their numeric id or their email address.",
         ),
+        (
+            "/communities/{community}/norms/{norm}/exposure/99999999999999999999",
+            "No member with id 99999999999999999999.",
+        ),
+        (
+            "/communities/{community}/norms/99999999999999999999/exposure/{member}",
+            "No such norm in this community.",
+        ),
         ("/communities/nope/norms/{norm}/coverage", "No such community."),
         ("/communities/{community}/norms/nope/coverage", "No such norm in this community."),
     ],

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
@@ -28,6 +29,14 @@ SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Longer than any token we issue; anything bigger is rejected before hashing.
 SECRET_MAX = 200
+
+
+INT_MAX = 2**31 - 1
+
+
+def _as_id(text: str) -> int | None:
+    """``text`` as a database id, or None when it cannot be one (too big for the column too)."""
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX else None
 
 
 def hash_secret(secret: str) -> str:
@@ -79,16 +88,23 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
+@cache
+def _token_statement():
+    # Built once: constructing and cache-keying a statement costs more CPU
+    # than running it, and this one runs on every API request.
+    return (
+        select(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+        .options(contains_eager(ApiToken.user))
+    )
+
+
 def authenticate_token(session: Session, secret: str) -> ApiToken | None:
     """The usable token with this secret, with its user loaded; None otherwise."""
     if not secret or len(secret) > SECRET_MAX:
         return None
-    return session.scalar(
-        select(ApiToken)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
-        .options(contains_eager(ApiToken.user))
-    )
+    return session.scalar(_token_statement(), {"token_hash": hash_secret(secret)})
 
 
 def needs_touch(token: ApiToken, now: datetime | None = None) -> bool:
@@ -115,7 +131,8 @@ def find_subject(session: Session, community: Community, ref: str) -> User:
     """
     ref = ref.strip()
     if ref.isdigit():
-        user = session.get(User, int(ref))
+        user_id = _as_id(ref)
+        user = session.get(User, user_id) if user_id is not None else None
         if user is None:
             raise NotFound(f"No member with id {ref}.")
         return user
@@ -138,6 +155,35 @@ def find_subject(session: Session, community: Community, ref: str) -> User:
     raise NotFound("A member is named by their numeric id or their email address.")
 
 
+@cache
+def _check_statement():
+    subject = aliased(User, name="subject")
+    return (
+        select(Community, Membership, Norm, subject)
+        .select_from(Community)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.community_id == Community.id,
+                Membership.user_id == bindparam("caller_id"),
+                Membership.left_at.is_(None),
+            ),
+        )
+        .outerjoin(
+            Norm,
+            and_(
+                Norm.community_id == Community.id,
+                or_(Norm.slug == bindparam("norm_slug"), Norm.id == bindparam("norm_id")),
+            ),
+        )
+        .outerjoin(subject, subject.id == bindparam("subject_id"))
+        .where(Community.slug == bindparam("community_slug"))
+        # A slug wins over an id that happens to be spelled the same (as in get_norm).
+        .order_by(case((Norm.slug == bindparam("norm_slug"), 0), else_=1))
+        .limit(1)
+    )
+
+
 def resolve_check(
     session: Session, caller: User, community_slug: str, norm_ref: str, member_ref: str
 ) -> tuple[Community, Norm, User]:
@@ -148,28 +194,17 @@ def resolve_check(
     asked in one query: this runs on every API check, and each round trip to
     the database counts there.
     """
-    subject_id = int(member_ref) if member_ref.isdigit() else None
-    subject_alias = aliased(User)
-    norm_match = Norm.slug == norm_ref
-    if norm_ref.isdigit():
-        norm_match = norm_match | (Norm.id == int(norm_ref))
+    subject_id = _as_id(member_ref)
     row = session.execute(
-        select(Community, Membership, Norm, subject_alias)
-        .select_from(Community)
-        .outerjoin(
-            Membership,
-            and_(
-                Membership.community_id == Community.id,
-                Membership.user_id == caller.id,
-                Membership.left_at.is_(None),
-            ),
-        )
-        .outerjoin(Norm, and_(Norm.community_id == Community.id, norm_match))
-        .outerjoin(subject_alias, subject_alias.id == (subject_id or 0))
-        .where(Community.slug == community_slug)
-        # A slug wins over an id that happens to be spelled the same (as in get_norm).
-        .order_by(case((Norm.slug == norm_ref, 0), else_=1))
-        .limit(1)
+        _check_statement(),
+        {
+            "community_slug": community_slug,
+            "caller_id": caller.id,
+            "norm_slug": norm_ref,
+            # No norm has id -1: a non-numeric reference matches by slug only.
+            "norm_id": _as_id(norm_ref) or -1,
+            "subject_id": subject_id if subject_id is not None else -1,
+        },
     ).first()
     community, membership, norm, subject = row if row is not None else (None,) * 4
     if community is None or not can_view(community, membership, caller):
@@ -178,7 +213,7 @@ def resolve_check(
         raise Forbidden("Only active members of this community can check exposure to its norms.")
     if norm is None:
         raise NotFound("No such norm in this community.")
-    if subject_id is None:
+    if subject_id is None and not member_ref.isdigit():
         subject = find_subject(session, community, member_ref)
     elif subject is None:
         raise NotFound(f"No member with id {member_ref}.")
