@@ -15,6 +15,7 @@ the resulting set, so the ranked page, the total and the facets always agree.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -190,3 +191,76 @@ def facet_counts(evaluate: SetEvaluator, docs) -> dict[str, dict[str, int]]:
                 field_counts[value] = n
         counts[fieldname] = field_counts
     return counts
+
+
+# --- ranking ---------------------------------------------------------------------
+
+# Up to this many matches are all scored with BM25F. Beyond it, candidates are
+# taken tier by tier (all words in the title, then in title/tags/summary,
+# then anywhere), newest first within a tier, and those are scored exactly.
+# Scoring every one of 100,000 matches through Whoosh's matchers would cost
+# seconds; the tiers keep a page under a few milliseconds of scoring.
+CANDIDATES = 200
+TIERS = (frozenset({"title"}), frozenset({"title", "tag", "summary"}))
+
+
+def restrict_fields(q: wq.Query, fields: frozenset[str], inside_or: bool = False) -> wq.Query:
+    """``q`` with its word alternatives limited to ``fields`` (filters are kept)."""
+    null = wq.NullQuery
+    if isinstance(q, wq.Term | wq.Phrase):
+        return q if not inside_or or q.fieldname in fields else null
+    if isinstance(q, wq.Or | wq.DisjunctionMax):
+        subs = [restrict_fields(sub, fields, True) for sub in q.subqueries]
+        subs = [sub for sub in subs if sub is not null]
+        return wq.Or(subs) if subs else null
+    if isinstance(q, wq.And):
+        subs = [restrict_fields(sub, fields, inside_or) for sub in q.subqueries]
+        if any(sub is null for sub in subs):
+            return null
+        return wq.And(subs)
+    if isinstance(q, wq.AndNot | wq.AndMaybe):
+        return restrict_fields(q.a, fields, inside_or)
+    return q
+
+
+def rank(searcher, parsed: wq.Query, segments: list, limit: int) -> list[int]:
+    """Global docnums of the best ``limit`` matches, best first."""
+    total = sum(len(docs) for _, _, docs in segments)
+    budget = max(limit, CANDIDATES)
+    if total <= budget:
+        chosen = [(evaluate, offset, set(docs)) for evaluate, offset, docs in segments]
+    else:
+        chosen = [(evaluate, offset, set()) for evaluate, offset, _ in segments]
+        remaining = budget
+        for fields in (*TIERS, None):
+            tier_query = restrict_fields(parsed, fields) if fields else None
+            if tier_query is wq.NullQuery:
+                continue
+            pool: list[int] = []
+            for (evaluate, offset, docs), (_, _, taken) in zip(segments, chosen, strict=True):
+                tier = docs if tier_query is None else (evaluate(tier_query) & docs)
+                pool.extend(offset + d for d in tier if d not in taken)
+            for docnum in heapq.nlargest(remaining, pool):
+                for _evaluate, offset, taken in reversed(chosen):
+                    if docnum >= offset:
+                        taken.add(docnum - offset)
+                        break
+            remaining = budget - sum(len(taken) for _, _, taken in chosen)
+            if remaining <= 0:
+                break
+    context = searcher.context(needs_current=True, top_query=parsed)
+    scored: list[tuple[float, int]] = []
+    for evaluate, offset, candidates in chosen:
+        if not candidates:
+            continue
+        matcher = parsed.matcher(evaluate.searcher, context)
+        for docnum in sorted(candidates):
+            if not matcher.is_active():
+                break
+            matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                scored.append((matcher.score(), offset + docnum))
+            else:
+                scored.append((0.0, offset + docnum))
+    scored.sort(key=lambda item: (-item[0], -item[1]))
+    return [docnum for _, docnum in scored[:limit]]

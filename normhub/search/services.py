@@ -288,10 +288,13 @@ class MarkFormatter(highlight.Formatter):
         return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
 
 
-def _highlighter() -> highlight.Highlighter:
-    return highlight.Highlighter(
-        fragmenter=highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60),
-        formatter=MarkFormatter(),
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+_FORMATTER = MarkFormatter()
+
+
+def _highlight(text: str, fieldname: str, terms: set[str]) -> str:
+    return highlight.highlight(
+        text, terms, SCHEMA[fieldname].analyzer, _FRAGMENTER, _FORMATTER, top=2
     )
 
 
@@ -304,10 +307,11 @@ def _mentions(text: str, stems: set[str]) -> bool:
 def _snippet(hit, fields: tuple[str, ...], fallback: str, stems: dict[str, set[str]]) -> Markup:
     for fieldname in fields:
         text = hit.get(fieldname) or ""
-        if not text or not _mentions(text, stems.get(fieldname, set())):
+        terms = stems.get(fieldname, set())
+        if not text or not _mentions(text, terms):
             continue
         try:
-            fragment = hit.highlights(fieldname, top=2)
+            fragment = _highlight(text, fieldname, terms)
         except Exception:  # a highlighting bug must not lose the whole result page
             logger.exception("Highlighting %s failed", fieldname)
             fragment = ""
@@ -324,19 +328,22 @@ def _snippet(hit, fields: tuple[str, ...], fallback: str, stems: dict[str, set[s
 
 
 def _suggest_word(searcher, word: str) -> str | None:
-    best: tuple[int, int, str] | None = None
-    for reader, _offset in searcher.reader().leaf_readers():
-        if "spell" not in reader.indexed_field_names():
-            continue
-        for candidate in reader.terms_within("spell", word, 2, prefix=1):
-            if candidate == word:
+    # Most typos are one edit away, and the distance-1 automaton is far cheaper
+    # to build than the distance-2 one, so try that first.
+    for maxdist in (1, 2):
+        best: tuple[int, int, str] | None = None
+        for reader, _offset in searcher.reader().leaf_readers():
+            if "spell" not in reader.indexed_field_names():
                 continue
-            distance = _distance(word, candidate)
-            frequency = searcher.doc_frequency("spell", candidate)
-            rank = (distance, -frequency, candidate)
-            if best is None or rank < best:
-                best = rank
-    return best[2] if best else None
+            for candidate in reader.terms_within("spell", word, maxdist, prefix=1):
+                if candidate == word:
+                    continue
+                rank = (_distance(word, candidate), -searcher.doc_frequency("spell", candidate))
+                if best is None or (*rank, candidate) < best:
+                    best = (*rank, candidate)
+        if best is not None:
+            return best[2]
+    return None
 
 
 def _distance(a: str, b: str) -> int:
@@ -446,7 +453,7 @@ def search(
             return result
         _run(searcher, parsed, communities, extra_terms, result)
         result.hits = _refresh_from_database(session, result.hits)
-        if cleaned and result.total < max(per_page, 5):
+        if cleaned and result.total < 5:
             result.suggestion = suggest(searcher, cleaned)
     except Exception:
         logger.exception("Search failed for %r", cleaned[:200])
@@ -461,7 +468,7 @@ def search(
 def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> None:
     """Total, facets and the ranked page, all over the same visible matches."""
     allowed_ids = {str(cid) for cid in communities}
-    allowed: set[int] = set()
+    segments = []
     counts: dict[str, dict[str, int]] = {name: {} for name in matching.FACET_FIELDS}
     for evaluate, offset, docs in matching.matching_sets(searcher, parsed, extra_terms):
         if not docs:
@@ -478,25 +485,22 @@ def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> No
         for fieldname, values in matching.facet_counts(evaluate, docs).items():
             for value, n in values.items():
                 counts[fieldname][value] = counts[fieldname].get(value, 0) + n
-        allowed.update(map(offset.__add__, docs))
-    result.total = len(allowed)
+        segments.append((evaluate, offset, docs))
+    result.total = sum(len(docs) for _, _, docs in segments)
     result.facets = _facet_values(counts, communities)
     start = (result.page - 1) * result.per_page
-    if not allowed or start >= result.total:
+    if not segments or start >= result.total:
         return
+    limit = start + result.per_page
     if _unranked(parsed):
         # Nothing to score (only filters or exclusions): newest documents first.
-        docnums = heapq.nlargest(start + result.per_page, allowed)[start:]
-        result.hits = [
-            _hit(_StoredHit(searcher.stored_fields(n)), communities, {}) for n in docnums
-        ]
-        return
-    results = searcher.search(parsed, limit=start + result.per_page, filter=allowed)
-    results.highlighter = _highlighter()
-    stems = _stems(parsed)
-    result.hits = [
-        _hit(hit, communities, stems) for hit in results[start : start + result.per_page]
-    ]
+        everything = (offset + d for _, offset, docs in segments for d in docs)
+        docnums = heapq.nlargest(limit, everything)[start:]
+        stems: dict[str, set[str]] = {}
+    else:
+        docnums = matching.rank(searcher, parsed, segments, limit)[start:]
+        stems = _stems(parsed)
+    result.hits = [_hit(_StoredHit(searcher.stored_fields(n)), communities, stems) for n in docnums]
 
 
 def _unranked(parsed: wq.Query) -> bool:
@@ -515,7 +519,7 @@ def _stems(parsed: wq.Query) -> dict[str, set[str]]:
 
 
 class _StoredHit:
-    """Stored fields shaped like a Whoosh hit, for pages that need no highlighting."""
+    """A matched document's stored fields and score."""
 
     score = 0.0
 
@@ -527,9 +531,6 @@ class _StoredHit:
 
     def get(self, name, default=None):
         return self._fields.get(name, default)
-
-    def highlights(self, *args, **kwargs) -> str:
-        return ""
 
 
 def _hit(hit, communities: dict[int, Community], stems: dict[str, set[str]]) -> SearchHit:
