@@ -19,7 +19,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-_TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+# A word or punctuation mark with the spaces after it: whitespace as its own
+# token would be the most common item by far, which makes matching slow.
+_TOKEN_RE = re.compile(r"\w+\s*|[^\w\s]\s*|\s+", re.UNICODE)
 
 
 def _tokens(text: str) -> list[str]:
@@ -39,31 +41,88 @@ def _wrap(tag: str, text: str) -> Markup:
 _MIN_WORD_SIMILARITY = 0.3
 
 
+# SequenceMatcher is quadratic in the worst case, so an exact word-level
+# comparison is only made for blocks up to this many token pairs (about two
+# paragraphs of 500 words). Bigger changed blocks are split into sentences
+# first; a block too big even for that is shown as removed and added whole.
+_EXACT_PAIRS_MAX = 1_000_000
+_SENTENCES_MAX = 20_000
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?=\s)")
+
+
+def _matcher(old: list[str], new: list[str]) -> SequenceMatcher:
+    # Skipping very common items (blank lines) keeps big inputs fast; small
+    # ones get the exact comparison.
+    exact = len(old) * len(new) <= _EXACT_PAIRS_MAX
+    return SequenceMatcher(None, old, new, autojunk=not exact)
+
+
+def _whole(old: str, new: str) -> Markup:
+    return _wrap("del", old) + _wrap("ins", new)
+
+
+def _split_trailing_space(removed: str, added: str) -> tuple[str, str, str]:
+    """Move whitespace both sides end with out of the change: "<del>a</del><ins>b</ins> "."""
+    old_core, new_core = removed.rstrip(), added.rstrip()
+    old_tail, new_tail = removed[len(old_core) :], added[len(new_core) :]
+    if old_tail and old_tail == new_tail:
+        return old_core, new_core, new_tail
+    return removed, added, ""
+
+
 def _word_diff(old: str, new: str) -> Markup:
     old_tokens, new_tokens = _tokens(old), _tokens(new)
-    matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+    if len(old_tokens) * len(new_tokens) > _EXACT_PAIRS_MAX:
+        return _sentence_diff(old, new)
+    # Compare words without their trailing spaces, so "base" at the end of a
+    # text still matches "base " in the middle of the other.
+    matcher = SequenceMatcher(
+        None,
+        [t.rstrip() or t for t in old_tokens],
+        [t.rstrip() or t for t in new_tokens],
+        autojunk=False,
+    )
     if matcher.ratio() < _MIN_WORD_SIMILARITY:
-        return _wrap("del", old) + _wrap("ins", new)
+        return _whole(old, new)
     segments: list[tuple[bool, str, str]] = []  # (changed, old text, new text)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         segments.append((op != "equal", "".join(old_tokens[i1:i2]), "".join(new_tokens[j1:j2])))
-    # A lone space between two changes is part of one edit: "<del>a b</del><ins>c d</ins>"
-    # reads better than "<del>a</del><ins>c</ins> <del>b</del><ins>d</ins>".
+    # Neighbouring changed words form one edit: "<del>a b</del><ins>c d</ins>"
+    # reads better than "<del>a </del><ins>c </ins><del>b</del><ins>d</ins>".
     merged: list[tuple[bool, str, str]] = []
-    for index, (changed, removed, added) in enumerate(segments):
-        between_changes = 0 < index < len(segments) - 1 and (
-            segments[index - 1][0] and segments[index + 1][0]
-        )
-        if not changed and between_changes and not removed.strip():
-            changed = True
+    for changed, removed, added in segments:
         if changed and merged and merged[-1][0]:
             merged[-1] = (True, merged[-1][1] + removed, merged[-1][2] + added)
         else:
             merged.append((changed, removed, added))
-    parts = [
-        _wrap("del", removed) + _wrap("ins", added) if changed else escape(removed)
-        for changed, removed, added in merged
-    ]
+    parts: list[Markup] = []
+    for changed, removed, added in merged:
+        if changed:
+            removed, added, tail = _split_trailing_space(removed, added)
+            parts.append(_whole(removed, added) + escape(tail))
+        else:
+            # Equal words may differ in the spaces after them: show the new text.
+            parts.append(escape(added))
+    return Markup("").join(parts)
+
+
+def _sentence_diff(old: str, new: str) -> Markup:
+    old_parts, new_parts = _SENTENCE_END_RE.split(old), _SENTENCE_END_RE.split(new)
+    # Sentences rarely repeat, so matching them is cheap even for long texts.
+    if max(len(old_parts), len(new_parts)) > _SENTENCES_MAX or (
+        len(old_parts) == 1 and len(new_parts) == 1
+    ):
+        return _whole(old, new)
+    matcher = SequenceMatcher(None, old_parts, new_parts, autojunk=False)
+    parts: list[Markup] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        removed, added = "".join(old_parts[i1:i2]), "".join(new_parts[j1:j2])
+        if op == "equal":
+            parts.append(escape(added))
+        elif op == "replace" and len(_tokens(removed)) * len(_tokens(added)) <= _EXACT_PAIRS_MAX:
+            parts.append(_word_diff(removed, added))
+        else:
+            parts.append(_whole(removed, added))
     return Markup("").join(parts)
 
 
@@ -75,7 +134,7 @@ def inline_diff(old: str, new: str) -> Markup:
     """
     old_lines = (old or "").splitlines(keepends=True)
     new_lines = (new or "").splitlines(keepends=True)
-    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = _matcher(old_lines, new_lines)
     parts: list[Markup] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         removed = "".join(old_lines[i1:i2])
@@ -85,8 +144,7 @@ def inline_diff(old: str, new: str) -> Markup:
         elif op == "replace":
             parts.append(_word_diff(removed, added))
         else:
-            parts.append(_wrap("del", removed))
-            parts.append(_wrap("ins", added))
+            parts.append(_whole(removed, added))
     return Markup("").join(parts)
 
 
