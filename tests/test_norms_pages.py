@@ -276,6 +276,14 @@ def test_edit_without_change_summary_is_400(factory, session, client, login_as):
     response = client.post(show_url(norm) + "/edit", data=edit_form(norm, title="New"))
     assert response.status_code == 400
     assert "Say in a sentence what changed" in response.get_data(as_text=True)
+    response = client.post(
+        show_url(norm) + "/edit", data=edit_form(norm, title="New", change_summary="c" * 501)
+    )
+    assert response.status_code == 400
+    assert "Change summary must be at most 500 characters." in response.get_data(as_text=True)
+    response = client.post(show_url(norm) + "/edit", data=edit_form(norm, body="b" * 100_001))
+    assert response.status_code == 400
+    assert "The essay must be at most 100000 characters." in response.get_data(as_text=True)
     session.expire_all()
     assert norm.current_version_number == 1
 

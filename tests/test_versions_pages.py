@@ -132,6 +132,7 @@ def test_bad_diff_requests_are_friendly(three_versions, factory, client):
     assert bad.status_code == 400
     assert "must be a version number" in bad.get_data(as_text=True)
     assert client.get(url + "?from=1&to=9").status_code == 404
+    assert client.get(url + "?from=1&to=0").status_code == 404
     assert client.get(url + "?from=-1&to=2").status_code == 400
     single = factory.norm(three_versions.community, title="Only one version")
     first_only = client.get(base_url(single) + "/diff")

@@ -236,7 +236,9 @@ def _version_number(name: str) -> int | None:
 @bp.route(f"{NORM_URL}/diff")
 def diff(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
-    to_number = _version_number("to") or norm.current_version_number
+    to_number = _version_number("to")
+    if to_number is None:
+        to_number = norm.current_version_number
     from_number = _version_number("from")
     if from_number is None:
         from_number = to_number - 1
