@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort
+from flask import Flask, abort, g
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -27,6 +27,12 @@ def _load_user(user_id: str):
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
+
+    @app.teardown_request
+    def _forget_user(_exc):
+        # Flask-Login caches the user on g; don't let it outlive the request
+        # when the app context is shared between requests.
+        g.pop("_login_user", None)
 
 
 def current_user_or_none():

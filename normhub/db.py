@@ -89,12 +89,20 @@ def init_app(app: Flask) -> None:
 
         set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
-    @app.teardown_appcontext
-    def _close_session(_exc):
+    def _close_session(_exc=None):
         session = g.pop("db_session", None)
         if session is not None:
             session.rollback()
             session.close()
+
+    @app.teardown_request
+    def _end_request(_exc):
+        # A request may run inside an app context that outlives it (tests,
+        # scripts); its session and write intent must still end with it.
+        _close_session()
+        set_write_intent(True)
+
+    app.teardown_appcontext(_close_session)
 
 
 def get_engine(app: Flask | None = None) -> Engine:
