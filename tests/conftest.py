@@ -23,6 +23,19 @@ from tests.factories import Factory
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2 with production cost takes ~0.2 s a hash; tests create hundreds of users."""
+    from argon2 import PasswordHasher
+
+    from normhub.accounts import services
+
+    original = services._hasher
+    services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    services._hasher = original
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     if not POSTGRES_SERVER_URL:
