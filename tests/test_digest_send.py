@@ -351,3 +351,36 @@ def test_interrupted_sending_row_is_resent_after_the_lease(app, session, factory
     assert report.resent == 1 and report.busy == 1
     assert len(smtp.handler.to(s.alice.email)) == 1
     assert smtp.handler.to(s.bob.email) == []
+
+
+def test_cli_community_option_limits_members_and_content(app, session, factory, tmp_path):
+    s = build_scenario(factory, session)
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["digest", "send", "--community", "no-such-place"])
+    assert unknown.exit_code == 1 and "No community with the address" in unknown.output
+    # no SMTP host configured: the outbox
+    result = runner.invoke(args=["digest", "send", "--community", s.club.slug])
+    assert result.exit_code == 0, result.output
+    import email
+    import email.policy
+
+    files = list((tmp_path / "instance" / "outbox").glob("*.eml"))
+    messages = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files
+    ]
+    # club members (Carol, and Olga who made it), not the author; nothing from the town
+    assert {m["To"].addresses[0].addr_spec for m in messages} == {s.carol.email, s.owner.email}
+    for message in messages:
+        assert "Bring your own cup" not in parts(message)["text/plain"]
+        assert "What the club keeps to itself" in parts(message)["text/plain"]
+
+
+def test_resent_digest_keeps_its_message_id(app, session, factory, smtp):
+    s = build_scenario(factory, session)
+    with SMTPServer(Collector(defer={s.alice.email})) as server:
+        run_digests(app, session, server.transport())
+    first_id = session.scalar(select(DigestSend.message_id).where(DigestSend.user_id == s.alice.id))
+    run_digests(app, session, smtp.transport())
+    (message,) = [m.message for m in smtp.handler.to(s.alice.email)]
+    assert message["Message-ID"] == first_id
+    assert first_id.startswith("<digest.weekly.") and first_id.endswith("@normhub.invalid>")
