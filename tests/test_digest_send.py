@@ -384,3 +384,51 @@ def test_resent_digest_keeps_its_message_id(app, session, factory, smtp):
     (message,) = [m.message for m in smtp.handler.to(s.alice.email)]
     assert message["Message-ID"] == first_id
     assert first_id.startswith("<digest.weekly.") and first_id.endswith("@normhub.invalid>")
+
+
+def test_cli_reports_a_lost_connection_and_exits_nonzero(app, session, factory):
+    build_scenario(factory, session)
+    with SMTPServer(Collector(drop_after=1)) as dying:
+        app.config.update(dying.settings())
+        result = app.test_cli_runner().invoke(args=["digest", "send"])
+    assert result.exit_code == 1
+    assert "sent 1," in result.output and "failed 1," in result.output
+    assert "not attempted: rerun to send them" in result.output
+    assert "Stopped early: Lost the connection to SMTP 127.0.0.1" in result.output
+    assert len(dying.handler.messages) == 1
+
+
+def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factory, smtp):
+    """A killed run's claimed rows need not wait for the lease: its process is gone."""
+    import socket
+    import subprocess
+    import sys
+
+    from normhub.db import utcnow
+
+    s = build_scenario(factory, session)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(finished.stdout)
+    now = utcnow()
+    session.add(
+        DigestSend(
+            user_id=s.alice.id,
+            period_kind="weekly",
+            period_key=period_key("weekly", now),
+            status="sending",
+            window_start=now,
+            window_end=now,
+            attempts=1,
+            claimed_at=now,
+            claimed_by=f"{socket.gethostname()}:{dead_pid}",
+        )
+    )
+    session.commit()
+    report = run_digests(app, session, smtp.transport())
+    assert report.resent == 1 and report.busy == 0
+    assert len(smtp.handler.to(s.alice.email)) == 1

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=200), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),

@@ -62,6 +62,9 @@ class DigestSend(Base):
     message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # "host:pid" of the run that claimed the row, so a rerun on the same host
+    # can tell a dead run's claims from a live one's.
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -18,8 +18,11 @@ For each batch of members:
 
 The SMTP boundary: at-least-once. If the process dies after the server
 accepted a message but before the "sent" commit, the row stays ``sending``.
-A later run treats a ``sending`` row older than ``SENDING_LEASE`` as not sent
-and sends it again, reporting it as "resent after an interrupted run". We
+A later run treats a ``sending`` row as not sent, and sends it again (reported
+as "resent after an interrupted run"), once the run that claimed it is known
+to be gone: its process no longer exists on this host (rows record
+``claimed_by`` = host:pid), or, for a claim from another host, the row is
+older than ``SENDING_LEASE``. We
 chose this over at-most-once because (a) the crash window is the few
 milliseconds between the server's 250 and our commit, while a kill *during*
 the SMTP dialogue (before acceptance), or before a claimed message's turn
@@ -27,12 +30,14 @@ came, leaves the same ``sending`` row, and there resending is right; (b) the
 resent message has the same Message-ID (``digest.<kind>.<period>.<user>@…``),
 so mail clients that deduplicate show it once; (c) the ``delivered`` events
 are recorded only with a ``sent`` row, so the exposure ledger never claims a
-delivery we did not see accepted. A row still inside the lease belongs to a
-run in progress and is left alone.
+delivery we did not see accepted. A row claimed by a live run (or by another
+host, within the lease) is left alone.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -117,6 +122,25 @@ class StopRun(Exception):
     pass
 
 
+RUN_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """True if ``holder`` ("host:pid") is a process on this host that no longer runs."""
+    if not holder or ":" not in holder:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine: only the lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, owned by someone else
+    return False
+
+
 def _insert(session: Session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -158,7 +182,7 @@ class DigestRun:
         )
         self.kind, self.key, self.now = self.builder.kind, self.builder.key, self.builder.now
         self.report = RunReport(self.kind, self.key, transport.description, dry_run)
-        self._users: dict[int, User] = {}
+        self._dead_holders: set[str] = set()
 
     # -- who is due
 
@@ -191,6 +215,7 @@ class DigestRun:
                 User.display_name,
                 DigestSend.status,
                 DigestSend.claimed_at,
+                DigestSend.claimed_by,
                 EmailBounce.email.label("bounced_email"),
             )
             .outerjoin(DigestSend, this_period)
@@ -257,9 +282,12 @@ class DigestRun:
                 and row.claimed_at is not None
                 and row.claimed_at > self.now - SENDING_LEASE
             ):
-                self.report.busy += 1
-                progress(1)
-                continue
+                if holder_is_dead(row.claimed_by):
+                    self._dead_holders.add(row.claimed_by)
+                else:
+                    self.report.busy += 1
+                    progress(1)
+                    continue
             members.append(Member(row.id, row.email, row.display_name))
             previous[row.id] = row.status
         digests = self.builder.build(members)
@@ -336,7 +364,13 @@ class DigestRun:
         """
         claimable = or_(
             DigestSend.status.in_(("pending", "failed")),
-            and_(DigestSend.status == "sending", DigestSend.claimed_at <= self.now - SENDING_LEASE),
+            and_(
+                DigestSend.status == "sending",
+                or_(
+                    DigestSend.claimed_at <= self.now - SENDING_LEASE,
+                    DigestSend.claimed_by.in_(self._dead_holders),
+                ),
+            ),
         )
         at = utcnow()
         claimed = set(
@@ -347,6 +381,7 @@ class DigestRun:
                     status="sending",
                     attempts=DigestSend.attempts + 1,
                     claimed_at=at,
+                    claimed_by=RUN_HOLDER,
                     updated_at=at,
                 )
                 .returning(DigestSend.id)
