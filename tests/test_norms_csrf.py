@@ -16,21 +16,14 @@ def app_overrides():
 
 
 @pytest.fixture(autouse=True)
-def isolate_requests(client, session, monkeypatch):
-    """A fresh request session per request (see tests/test_norms_pages.py)."""
-    from flask import g
-
+def isolate_requests(app, client, session, monkeypatch):
+    """Each request in its own app context (see tests/test_norms_pages.py)."""
     original = client.open
 
     def open_isolated(*args, **kwargs):
         session.commit()
-        try:
+        with app.app_context():
             return original(*args, **kwargs)
-        finally:
-            request_session = g.pop("db_session", None)
-            if request_session is not None:
-                request_session.rollback()
-                request_session.close()
 
     monkeypatch.setattr(client, "open", open_isolated)
 

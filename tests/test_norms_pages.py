@@ -9,28 +9,21 @@ from normhub.norms.models import Norm, NormPrerequisite
 
 
 @pytest.fixture(autouse=True)
-def isolate_requests(client, session, monkeypatch):
-    """Give each request a fresh database session, as in production.
+def isolate_requests(app, client, session, monkeypatch):
+    """Run each request in its own app context, as in production.
 
     The ``session`` fixture keeps an app context pushed, and Flask reuses it
-    for test requests, so the request session would otherwise live across
-    requests (stale reads; on SQLite, a held write lock). The test's own
-    transaction also ends first, so a lazy load in the test never blocks a
-    request.
+    for test requests: the request's database session and logged-in user
+    would otherwise live on across requests (stale reads; on SQLite, a held
+    write lock). The test's own transaction ends first, so a lazy load in the
+    test never blocks a request.
     """
-    from flask import g
-
     original = client.open
 
     def open_isolated(*args, **kwargs):
         session.commit()
-        try:
+        with app.app_context():
             return original(*args, **kwargs)
-        finally:
-            request_session = g.pop("db_session", None)
-            if request_session is not None:
-                request_session.rollback()
-                request_session.close()
 
     monkeypatch.setattr(client, "open", open_isolated)
 
