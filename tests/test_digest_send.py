@@ -432,3 +432,55 @@ def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factor
     report = run_digests(app, session, smtp.transport())
     assert report.resent == 1 and report.busy == 0
     assert len(smtp.handler.to(s.alice.email)) == 1
+
+
+def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
+    app, session, factory, instance_path
+):
+    """SIGKILL the real ``flask digest send`` while it waits on the server, then rerun."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    s = build_scenario(factory, session)
+    extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
+    expected = {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
+    session.close()
+
+    stalling = Collector(stall_after=3)
+    with SMTPServer(stalling) as server:
+        env = {
+            **os.environ,
+            "NORMHUB_DATABASE_URL": app.config["DATABASE_URL"],
+            "NORMHUB_INSTANCE_PATH": str(instance_path),
+            "NORMHUB_SECRET_KEY": app.config["SECRET_KEY"],
+            "NORMHUB_BASE_URL": "http://normhub.test",
+            "NORMHUB_SMTP_HOST": "127.0.0.1",
+            "NORMHUB_SMTP_PORT": str(server.port),
+            "NORMHUB_SMTP_SECURITY": "none",
+        }
+        root = Path(__file__).resolve().parent.parent
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi:app", "digest", "send"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert stalling.stalled.wait(timeout=120), process.stderr.read()
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            stalling.release.set()
+    assert len(stalling.messages) == 3
+
+    with SMTPServer(Collector()) as healthy:
+        report = run_digests(app, session, healthy.transport())
+    assert report.failed == 0 and report.busy == 0
+    per_recipient = Counter(m.recipients[0] for m in stalling.messages + healthy.handler.messages)
+    assert expected <= set(per_recipient)
+    assert set(per_recipient.values()) == {1}, per_recipient
+    assert report.resent >= 1  # the message in flight when the process died

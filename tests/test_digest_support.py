@@ -7,9 +7,11 @@ handler keeps every accepted message, can refuse chosen addresses with 5xx or
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+import threading
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -44,6 +46,11 @@ class Collector:
     defer: set[str] = field(default_factory=set)
     drop_after: int | None = None
     drops: int = 0
+    # Hold the message after this many until ``release`` is set, then refuse it:
+    # lets a test kill the sending process while it waits for the reply.
+    stall_after: int | None = None
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -54,6 +61,11 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall_after is not None and len(self.messages) >= self.stall_after:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Not accepted"
         if self.drop_after is not None and len(self.messages) >= self.drop_after:
             # Like a server killed mid-dialogue: the message is never accepted.
             self.drops += 1
