@@ -404,7 +404,7 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
                 "norm_slug": f"norm-{norm_id}",
                 "created": created,
                 "updated": created,
-                "spell": "\n".join((title, summary, body_text, *statements)),
+                "spell": indexing.spelling_text(title, summary, "\n".join(statements)),
             }
         )
     comment_rows = []
@@ -438,7 +438,6 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
                 "norm_slug": norm["slug"],
                 "created": created,
                 "updated": created,
-                "spell": body,
             }
         )
     # A reader who belongs to some members-only communities but not all.
@@ -692,7 +691,7 @@ def main() -> None:
         f"p95 {ms(updates['index'], 95):.1f} ms; whole commit incl. indexing p50 "
         f"{ms(updates['commit'], 50):.1f} ms, p95 {ms(updates['commit'], 95):.1f} ms.",
         f"- Segments after the updates: {segments} (small updates commit without merging; "
-        "the small segments are merged once there are 10).",
+        "the tiny segments are merged together once there are 8).",
         f"- Query latency, optimized index ({len(cold['rows'])} queries x {args.repeats} runs): "
         f"p50 {ms(cold['times'], 50):.1f} ms, p95 {ms(cold['times'], 95):.1f} ms.",
         f"- Query latency after the updates: p50 {ms(after['times'], 50):.1f} ms, "

@@ -70,8 +70,17 @@ def norm_document(norm: Norm) -> dict:
         "norm_slug": norm.slug,
         "created": norm.created_at,
         "updated": version.created_at if version is not None else norm.created_at,
-        "spell": "\n".join((title, summary, body, assumption_text)),
+        "spell": spelling_text(title, summary, assumption_text),
     }
+
+
+def spelling_text(*parts: str) -> str:
+    """Words offered as "did you mean" suggestions: a norm's title, summary and assumptions.
+
+    Not essays and comments: they would double the terms every update writes,
+    and the words people search for are the ones titles and summaries use.
+    """
+    return "\n".join(part for part in parts if part)
 
 
 def comment_document(comment: Comment) -> dict:
@@ -90,7 +99,6 @@ def comment_document(comment: Comment) -> dict:
         "norm_slug": norm.slug,
         "created": comment.created_at,
         "updated": comment.edited_at or comment.created_at,
-        "spell": body,
     }
 
 

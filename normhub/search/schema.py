@@ -76,9 +76,27 @@ TEXT_FIELDS = ("title", "summary", "body", "assumptions")
 LOCK_TIMEOUT_SECONDS = 1.0
 LOCK_POLL_SECONDS = 0.01
 LOCK_ATTEMPTS = 3
-# Small updates commit without merging; once this many segments pile up the
-# next commit merges the small ones (whoosh's MERGE_SMALL policy).
-MAX_SEGMENTS_BEFORE_MERGE = 10
+# Each small update commits a tiny segment without merging (merging costs
+# far more than writing one document). Once this many tiny segments pile up,
+# the next commit merges just those into one; the big segment written by the
+# last rebuild is never rewritten by an update (`flask search optimize` or a
+# rebuild folds everything together).
+SMALL_SEGMENT_DOCS = 2000
+MAX_SMALL_SEGMENTS = 8
+
+
+def merge_small_segments(writer, segments):
+    """Whoosh merge policy: fold tiny segments together once there are many of them."""
+    from whoosh.reading import SegmentReader
+
+    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
+    if len(small) < MAX_SMALL_SEGMENTS:
+        return segments
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in small]
 
 
 class IndexBusy(Exception):
@@ -170,8 +188,7 @@ def write_documents(
     except BaseException:
         writer.cancel()
         raise
-    merge = len(writer.segments) >= MAX_SEGMENTS_BEFORE_MERGE
-    writer.commit(merge=merge)
+    writer.commit(mergetype=merge_small_segments)
 
 
 def bulk_writer(ix, limitmb: int = 256):

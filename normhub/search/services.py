@@ -29,7 +29,7 @@ from normhub.communities.services import slugify, visible_communities_clause
 from normhub.discussion.models import Comment
 from normhub.norms.models import STATUS_LABELS, STATUSES, Norm
 from normhub.search import matching
-from normhub.search.schema import SCHEMA, index_dir, searcher_for
+from normhub.search.schema import SCHEMA, TEXT_FIELDS, index_dir, searcher_for
 
 logger = logging.getLogger("normhub.search")
 
@@ -352,6 +352,15 @@ def _distance(a: str, b: str) -> int:
     return distance(a, b)
 
 
+def _known(searcher, word: str) -> bool:
+    if searcher.doc_frequency("spell", word) > 0:
+        return True
+    stems = [token.text for token in SCHEMA["body"].analyzer(word)]
+    return any(
+        searcher.doc_frequency(fieldname, stem) > 0 for stem in stems for fieldname in TEXT_FIELDS
+    )
+
+
 def suggest(searcher, text: str) -> str | None:
     """The query with unknown words replaced by close words from the index, if any."""
     changed = False
@@ -365,7 +374,7 @@ def suggest(searcher, text: str) -> str | None:
         if start > 0 and match.string[start - 1] == ":":
             return word  # a filter value (tag:, status:…) is not a misspelling
         lower = word.lower()
-        if searcher.doc_frequency("spell", lower) > 0:
+        if _known(searcher, lower):
             return word
         suggestion = _suggest_word(searcher, lower)
         if suggestion is None:
