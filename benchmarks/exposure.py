@@ -636,7 +636,36 @@ def describe(name: str, result: LoadResult, server_times: list[float], statuses:
     return figures
 
 
-def write_report(path: Path, args, backend: str, plan: dict, app: dict, bare: dict) -> str:
+def cpu_per_request(url: str, instance: Path, entries, requests: int = 500) -> dict[str, float]:
+    """CPU milliseconds per request of each app, in-process (Flask test client, no HTTP).
+
+    Unlike req/s and latencies, CPU time hardly depends on what else the machine
+    is running, so this ratio stays meaningful on a busy or shared box.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bare_app import app as bare_app
+
+    from normhub import create_app
+
+    normhub_app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}, instance_path=str(instance)
+    )
+    figures = {}
+    for name, app in (("exposure check", normhub_app), ("bare Flask", bare_app)):
+        client = app.test_client()
+        for path, auth in entries[:50]:  # warm-up
+            client.get(path, headers={"Authorization": auth})
+        started = time.process_time()
+        for path, auth in entries[50 : 50 + requests]:
+            client.get(path, headers={"Authorization": auth})
+        figures[name] = (time.process_time() - started) / requests * 1000
+    normhub_app.extensions["normhub.engine"].dispose()
+    return figures
+
+
+def write_report(
+    path: Path, args, backend: str, plan: dict, app: dict, bare: dict, cpu: dict
+) -> str:
     ratio = app["rps"] / bare["rps"] if bare["rps"] else 0.0
     ratio_ok = ratio >= FLOOR_RATIO
     p99_ok = app["server_p99"] < FLOOR_SERVER_P99_MS
@@ -668,6 +697,7 @@ def write_report(path: Path, args, backend: str, plan: dict, app: dict, bare: di
             f"(floor < {FLOOR_SERVER_P99_MS:.0f} ms): **{'met' if p99_ok else 'NOT met'}**",
         ]
     )
+    work_ratio = cpu["exposure check"] / cpu["bare Flask"] if cpu["bare Flask"] else 0.0
     text = f"""# Exposure check API benchmark ({backend})
 
 Run: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {machine_description()}.
@@ -695,6 +725,14 @@ bare {", ".join(f"{x:.0f}" for x in bare.get("rounds", []))}.
 
 {header}
 {rows}
+
+## CPU per request (in-process)
+
+The same URLs through Flask's test client in this process (no HTTP server, no load
+generator), CPU time only: exposure check **{cpu["exposure check"]:.2f} ms**, bare Flask
+**{cpu["bare Flask"]:.2f} ms** per request (the check does {work_ratio:.0f}x the work).
+These figures depend little on how busy the machine is; the database server's own CPU
+(PostgreSQL) is not included.
 
 ## Against the floors
 
@@ -773,6 +811,9 @@ def main() -> int:
                 log(f"Serving {name} on {server.base_url}")
                 server.start(ready_path="/api/v1/openapi.json")
             figures = measure_alternating(servers, entries, script, args)
+            log("Measuring CPU per request in-process")
+            cpu = cpu_per_request(url, instance, entries)
+            log(f"CPU ms/request: {cpu}")
         finally:
             for server in servers.values():
                 server.stop()
@@ -785,7 +826,7 @@ def main() -> int:
     app, bare = figures["exposure check"], figures["bare Flask"]
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, app, bare)
+    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, app, bare, cpu)
     print()
     print(report)
     return 0
