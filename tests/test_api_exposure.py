@@ -304,6 +304,10 @@ def test_revoked_token_is_401(scene, session, client):
             "No such norm in this community.",
         ),
         ("/communities/nope/norms/{norm}/coverage", "No such community."),
+        (
+            "/communities/{community}/norms/99999999999999999999/coverage",
+            "No such norm in this community.",
+        ),
         ("/communities/{community}/norms/nope/coverage", "No such norm in this community."),
     ],
 )

@@ -21,6 +21,7 @@ from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import utcnow
 from normhub.norms.models import Norm
+from normhub.norms.services import get_norm
 from normhub.services import Forbidden, NotFound, ValidationFailed
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
@@ -218,3 +219,15 @@ def resolve_check(
     elif subject is None:
         raise NotFound(f"No member with id {member_ref}.")
     return community, norm, subject
+
+
+def find_norm(session: Session, community: Community, ref: str) -> Norm:
+    """``get_norm``, but a number too large to be an id is just not found (not a 500)."""
+    if ref.isdigit() and _as_id(ref) is None:
+        norm = session.scalar(
+            select(Norm).where(Norm.community_id == community.id, Norm.slug == ref)
+        )
+        if norm is None:
+            raise NotFound("No such norm in this community.")
+        return norm
+    return get_norm(session, community, ref)

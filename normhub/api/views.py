@@ -33,7 +33,6 @@ from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
-from normhub.norms.services import get_norm
 from normhub.services import DomainError
 from normhub.web import attach_error
 
@@ -133,7 +132,7 @@ def _private_api_responses(response):
 def _community_and_norm(session, caller: User, community_slug: str, norm_ref: str):
     """Both looked up under the shared visibility policy (members-only: 404 to outsiders)."""
     community = get_visible_community(session, community_slug, caller)
-    return community, get_norm(session, community, norm_ref)
+    return community, services.find_norm(session, community, norm_ref)
 
 
 def _community_ref(community: Community) -> dict:
