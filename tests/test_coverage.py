@@ -166,6 +166,11 @@ def test_reading_queue_order_and_reasons(session, factory):
     norm, reason, gap = queue[0]
     assert (norm.id, reason, gap) == (near.id, "unread", 2)
     assert len(exposure.reading_queue(session, me, limit=2)) == 2
+    # The author is not asked to read what they wrote.
+    assert exposure.reading_queue(session, author) == []
+    assert [i.norm.title for i in exposure.reading_queue(session, others[2])][:1] == [
+        "Near the gate"
+    ]
     assert exposure.reading_queue(session, me, community=elsewhere) == []
 
 

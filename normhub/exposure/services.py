@@ -985,7 +985,8 @@ def reading_queue(
 
     Reasons: "unread" (never opened the current text), "opened" (opened, not
     finished), "stale" (read an older text that has changed materially since).
-    Open norms come first, closest to the in-force gate first.
+    Norms the user wrote are left out. Open norms come first, closest to the
+    in-force gate first; ties go to the most recently active.
     """
     my_communities = select(Membership.community_id).where(
         Membership.user_id == user.id, Membership.left_at.is_(None)
@@ -999,6 +1000,7 @@ def reading_queue(
         .where(
             Norm.community_id.in_(my_communities),
             Norm.status.in_(ACTIVE_STATUSES),
+            Norm.author_id != user.id,  # they wrote it; their response is asked elsewhere
             or_(
                 ExposureSummary.user_id.is_(None),
                 ExposureSummary.material_base < Norm.last_material_version_number,
