@@ -146,3 +146,24 @@ def test_json_api_bad_input_is_not_an_error(client, content):
     data = response.get_json()
     assert data["page"] == 1
     assert data["notices"]
+
+
+def test_json_api_matches_its_openapi_schema(client, content):
+    import json
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from normhub.api.views import OPENAPI_FILE
+
+    spec = json.loads(OPENAPI_FILE.read_text())
+    assert "/api/v1/search" in spec["paths"]
+    registry = Registry().with_resource(
+        "urn:openapi", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    validator = Draft202012Validator(
+        {"$ref": "urn:openapi#/components/schemas/SearchResults"}, registry=registry
+    )
+    for query in ("meeting", "meetnig", "", "tag:meetings"):
+        validator.validate(client.get("/api/v1/search", query_string={"q": query}).get_json())
