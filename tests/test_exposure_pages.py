@@ -275,3 +275,19 @@ def test_reading_queue_page(client, session, factory, world):
     assert client.get("/queue", follow_redirects=False).status_code == 200
     client.post("/logout")
     assert client.get("/queue").status_code == 302  # log in first
+
+
+def test_former_members_and_visitors_leave_no_trace(client, session, world):
+    from normhub.communities.services import leave
+
+    community, _, charlie, norm = world
+    response = client.post(norm_path(norm, "/read"), data={"version": "1", "token": "x"})
+    assert response.status_code == 303 and "/login" in response.headers["Location"]
+    leave(session, community, charlie)
+    session.commit()
+    login(client, charlie)
+    page = client.get(norm_path(norm)).get_data(as_text=True)
+    assert 'id="read-report"' not in page
+    assert "Members of this community see here" in page
+    assert count(session) == 0
+    assert client.get(f"/exposure/check?community={community.slug}").status_code == 403
