@@ -11,13 +11,15 @@ from normhub.digest.services import Links, make_unsubscribe_token, preview_diges
 
 
 def frequency(session, user, community) -> str:
-    session.expire_all()
-    row = session.scalar(
-        select(DigestPreference).where(
+    # A column query reads the database, not the identity map; committing ends
+    # the read without expiring the test's objects (SQLite: frees the lock).
+    stored = session.scalar(
+        select(DigestPreference.frequency).where(
             DigestPreference.user_id == user.id, DigestPreference.community_id == community.id
         )
     )
-    return row.frequency if row else "weekly (default)"
+    session.commit()
+    return stored or "weekly (default)"
 
 
 def test_settings_page_lists_active_communities_with_weekly_default(

@@ -421,7 +421,8 @@ class DigestBuilder:
         self.length = period_length(self.kind)
         self.community_ids = community_ids
         self._communities: dict[int, CommunityRef] | None = None
-        self._approaching: dict[int, int] | None = None
+        self._approaching: dict[int, tuple[int, int]] | None = None
+        self._approaching_norms: dict[int, Norm] = {}
 
     # -- run-level facts (computed once, not per batch)
 
@@ -441,7 +442,11 @@ class DigestBuilder:
     def approaching(self) -> dict[int, tuple[int, int]]:
         """Open norms close to (not past) the gate: norm id → (community id, coverage %)."""
         if self._approaching is None:
-            self._approaching = approaching_gate(self.session, self.community_ids)
+            found = approaching_gate(self.session, self.community_ids)
+            self._approaching_norms = {norm.id: norm for norm, _ in found.values()}
+            self._approaching = {
+                norm_id: (norm.community_id, pct) for norm_id, (norm, pct) in found.items()
+            }
         return self._approaching
 
     # -- per batch
@@ -600,10 +605,8 @@ class DigestBuilder:
                 )
             ):
                 exposure_level[(row.user_id, row.norm_id)] = (row.material_base, row.level)
-            missing = set(approaching) - set(norms)
-            if missing:
-                for row in self.session.execute(select(*norm_columns).where(Norm.id.in_(missing))):
-                    remember(row)
+            for norm_id in approaching:
+                remember(self._approaching_norms[norm_id])
 
         # 5. replies by others to the members' comments
         parent = aliased(Comment)
@@ -803,8 +806,8 @@ def matching_memberships(kind: str, community_ids: set[int] | None = None):
 
 def approaching_gate(
     session: Session, community_ids: set[int] | None = None
-) -> dict[int, tuple[int, int]]:
-    """Open norms close to the in-force gate: norm id → (community id, understood %).
+) -> dict[int, tuple[Norm, int]]:
+    """Open norms close to the in-force gate: norm id → (norm, understood %).
 
     "Close" means the gate is not met yet (members or responses short) but the
     share of members who understood the current version is within
@@ -820,7 +823,7 @@ def approaching_gate(
         if item.meets_threshold or not item.active_members:
             continue
         if item.understood_pct >= item.threshold_pct - APPROACHING_MARGIN_PCT:
-            result[norm_id] = (item.norm.community_id, item.understood_pct)
+            result[norm_id] = (item.norm, item.understood_pct)
     return result
 
 
