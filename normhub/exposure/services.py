@@ -898,9 +898,11 @@ def coverage(session: Session, norm: Norm) -> Coverage:
     return coverage_for_norms(session, [norm])[norm.id]
 
 
-def unexposed_members(session: Session, norm: Norm) -> list[tuple[User, str]]:
+def unexposed_members(
+    session: Session, norm: Norm, limit: int | None = None
+) -> list[tuple[User, str]]:
     """Active members who have not read the current version, with their level on it."""
-    rows = session.execute(
+    query = (
         select(User, ExposureSummary)
         .join(Membership, Membership.user_id == User.id)
         .outerjoin(
@@ -917,7 +919,8 @@ def unexposed_members(session: Session, norm: Norm) -> list[tuple[User, str]]:
             ),
         )
         .order_by(func.lower(User.display_name), User.id)
-    ).all()
+    )
+    rows = session.execute(query.limit(limit) if limit is not None else query).all()
     result = []
     for user, summary in rows:
         if summary is None or summary.level == NONE:

@@ -39,6 +39,7 @@ from normhub.services import DomainError, Forbidden, NotFound
 bp = Blueprint("exposure", __name__)
 
 NORM_URL = "/c/<slug>/norms/<norm_ref>"
+UNEXPOSED_SHOWN = 300
 
 
 def _norm_page(norm: Norm, anchor: str | None = None) -> str:
@@ -254,7 +255,7 @@ def coverage_page(slug: str, norm_ref: str):
     norm = get_norm(session, community, norm_ref)
     result = services.coverage(session, norm)
     steward = is_steward(active_membership(session, community, viewer), viewer)
-    unexposed = services.unexposed_members(session, norm) if steward else []
+    unexposed = services.unexposed_members(session, norm, limit=UNEXPOSED_SHOWN) if steward else []
     return render_template(
         "exposure/coverage.html",
         community=community,
@@ -263,6 +264,7 @@ def coverage_page(slug: str, norm_ref: str):
         levels=services.LEVELS,
         steward=steward,
         unexposed=unexposed,
+        unexposed_total=result.active_members - result.exposed,
         can_nudge=steward and norm.status in services.ACTIVE_STATUSES,
         norm_page=_norm_page,
     )
