@@ -29,7 +29,9 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
 
 def slugify(text: str, max_length: int = 60) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    # "Don't" should read "dont", not "don-t".
+    text = re.sub(r"['\u2019]", "", text.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return slug[:max_length].rstrip("-") or "item"
 
 
