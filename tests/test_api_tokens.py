@@ -154,16 +154,19 @@ def test_create_list_and_revoke_through_the_page(factory, session, login_as, cli
     assert [t.token_hash for t in stored] == [services.hash_secret(secret)]
     raw = session.execute(text("SELECT token_hash, prefix, name FROM api_tokens")).all()
     assert all(secret not in value for row in raw for value in row)
+    token_id = stored[0].id
+    session.rollback()  # no transaction of ours may hold SQLite's lock during the requests
 
     # The token works, then is revoked through the page, then stops working.
     works = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
     assert works.status_code == 404  # past authentication: the community is unknown
-    response = client.post(f"/settings/tokens/{stored[0].id}/revoke", follow_redirects=True)
+    response = client.post(f"/settings/tokens/{token_id}/revoke", follow_redirects=True)
     assert response.status_code == 200
     assert "is revoked" in response.get_data(as_text=True)
     assert "Revoked " in response.get_data(as_text=True)
     session.rollback()  # a fresh snapshot, with the request's commit
-    assert session.get(ApiToken, stored[0].id).revoked_at is not None
+    assert session.get(ApiToken, token_id).revoked_at is not None
+    session.rollback()
     refused = client.get("/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret))
     assert refused.status_code == 401
 
