@@ -74,13 +74,11 @@ __all__ = [
     "mark_nudges_delivered",
     "nudge",
     "pending_nudges",
-    "prerequisites_of",
     "read_report_token",
     "reading_queue",
     "record_check",
     "record_event",
     "record_read_report",
-    "set_prerequisites",
 ]
 
 NONE, DELIVERED, OPENED, READ, UNDERSTOOD, ENDORSED = range(len(LEVELS))
@@ -661,58 +659,6 @@ def checks_about(
 
 
 # --------------------------------------------------------------------------- prerequisites
-
-
-def _can_manage(session: Session, norm: Norm, actor: User | None) -> bool:
-    if actor is None:
-        return False
-    membership = active_membership(session, norm.community, actor)
-    return (norm.author_id == actor.id and membership is not None) or is_steward(membership, actor)
-
-
-def set_prerequisites(
-    session: Session, norm: Norm, prerequisite_norms: list[Norm], actor: User
-) -> list[Norm]:
-    """Replace the norms ``norm`` builds on (author or steward; same community only)."""
-    if not _can_manage(session, norm, actor):
-        raise Forbidden("Only the author or a steward can change what this norm builds on.")
-    wanted: dict[int, Norm] = {}
-    for other in prerequisite_norms:
-        if other.id == norm.id:
-            raise ValidationFailed("A norm cannot build on itself.", field="prerequisites")
-        if other.community_id != norm.community_id:
-            raise ValidationFailed(
-                "A norm can only build on norms of its own community.", field="prerequisites"
-            )
-        wanted[other.id] = other
-    existing = set(
-        session.scalars(
-            select(NormPrerequisite.prerequisite_id).where(NormPrerequisite.norm_id == norm.id)
-        )
-    )
-    for stale_id in existing - wanted.keys():
-        session.execute(
-            NormPrerequisite.__table__.delete().where(
-                NormPrerequisite.norm_id == norm.id,
-                NormPrerequisite.prerequisite_id == stale_id,
-            )
-        )
-    for new_id in wanted.keys() - existing:
-        session.add(NormPrerequisite(norm_id=norm.id, prerequisite_id=new_id))
-    session.flush()
-    return prerequisites_of(session, norm)
-
-
-def prerequisites_of(session: Session, norm: Norm) -> list[Norm]:
-    """The norms ``norm`` directly builds on."""
-    return list(
-        session.scalars(
-            select(Norm)
-            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
-            .where(NormPrerequisite.norm_id == norm.id)
-            .order_by(Norm.title, Norm.id)
-        )
-    )
 
 
 # --------------------------------------------------------------------------- coverage
