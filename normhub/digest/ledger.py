@@ -99,7 +99,16 @@ def record_delivered(
     session: Session, user_id: int, deliveries: list[Delivery], at: datetime
 ) -> None:
     """What ``record_event(..., kind="delivered", at=at)`` does for each delivery."""
-    if not deliveries:
+    record_deliveries(session, [(user_id, d, at) for d in deliveries])
+
+
+def record_deliveries(session: Session, items: list[tuple[int, Delivery, datetime]]) -> None:
+    """The same for several members at once: (member id, delivery, when) each.
+
+    A (member, norm) pair must appear at most once: one digest per member, one
+    entry per norm.
+    """
+    if not items:
         return
     session.execute(
         insert(ExposureEvent.__table__),
@@ -112,7 +121,7 @@ def record_delivered(
                 "level": "delivered",
                 "created_at": at,
             }
-            for d in deliveries
+            for user_id, d, at in items
         ],
     )
     session.execute(
@@ -130,7 +139,7 @@ def record_delivered(
                 "level": NONE,
                 "highest_level": NONE,
             }
-            for d in deliveries
+            for user_id, d, at in items
         ],
     )
     session.execute(
@@ -143,6 +152,6 @@ def record_delivered(
                 "b_number": d.version_number,
                 "b_base": d.material_base,
             }
-            for d in deliveries
+            for user_id, d, at in items
         ],
     )
