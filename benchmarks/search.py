@@ -508,9 +508,9 @@ def bulk_index(directory: Path, documents: list[dict], procs: int) -> float:
     started = time.perf_counter()
     ix = open_index(directory)
     if procs > 1:
-        writer = ix.writer(procs=procs, limitmb=256, multisegment=False)
+        writer = ix.writer(procs=procs, limitmb=256, multisegment=False, compound=False)
     else:
-        writer = ix.writer(limitmb=512)
+        writer = ix.writer(limitmb=512, compound=False)
     for document in documents:
         writer.add_document(**document)
     writer.commit(optimize=True)

@@ -180,6 +180,7 @@ def write_documents(
     """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit."""
     ix = open_index(directory)
     writer = acquire_writer(ix, attempts=attempts)
+    writer.compound = False
     try:
         for fieldname, value in deletions:
             writer.delete_by_term(fieldname, value)
@@ -195,6 +196,10 @@ def bulk_writer(ix, limitmb: int = 256):
     """A writer for filling an index in one go (rebuilds and benchmarks)."""
     writer = acquire_writer(ix, attempts=30)
     writer.limitmb = limitmb
+    # Separate files, not one compound file: every later update opens a
+    # reader on this big segment (to delete the old copy of a document), and
+    # opening a sub-file of a large compound file costs milliseconds each time.
+    writer.compound = False
     return writer
 
 
