@@ -158,8 +158,31 @@ class SetEvaluator:
             return result
         if isinstance(q, wq.AndMaybe):
             return self(q.a)
-        # Phrases and anything unusual: ask Whoosh (their matches are narrow).
+        if isinstance(q, wq.Phrase):
+            return self.phrase(q)
+        # Anything unusual: ask Whoosh.
         return set(q.docs(self.searcher))
+
+    def phrase(self, q: wq.Phrase) -> frozenset[int]:
+        """Documents with the words in order: position checks only where all words occur.
+
+        Checking positions is the slow part (Whoosh decodes them in Python),
+        so the result is cached with the segment's term sets: a segment's
+        postings never change.
+        """
+        key = (q.fieldname, ("phrase", q.slop, *q.words))
+        with self.sets.lock:
+            found = self.sets.terms.get(key)
+        if found is not None:
+            return found
+        word_sets = sorted((self.term(q.fieldname, word) for word in q.words), key=len)
+        candidates = set(word_sets[0]) if word_sets else set()
+        for other in word_sets[1:]:
+            candidates &= other
+        found = frozenset(q.docs(self.searcher)) if candidates else frozenset()
+        with self.sets.lock:
+            self.sets.terms[key] = found
+        return found
 
 
 def matching_sets(searcher, q: wq.Query, restrictions: Iterable[wq.Query]):
@@ -239,7 +262,8 @@ def rank(searcher, parsed: wq.Query, segments: list, limit: int) -> list[int]:
             pool: list[int] = []
             for (evaluate, offset, docs), (_, _, taken) in zip(segments, chosen, strict=True):
                 tier = docs if tier_query is None else (evaluate(tier_query) & docs)
-                pool.extend(offset + d for d in tier if d not in taken)
+                # Newest first: the largest docnums of this segment, then across segments.
+                pool.extend(offset + d for d in heapq.nlargest(remaining, tier - taken))
             for docnum in heapq.nlargest(remaining, pool):
                 for _evaluate, offset, taken in reversed(chosen):
                     if docnum >= offset:
