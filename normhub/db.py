@@ -79,7 +79,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    # Recycle rather than pre-ping: a ping is a round trip on every checkout,
+    # and a connection lost to a server restart is invalidated on first use.
+    engine = make_engine(app.config["DATABASE_URL"], pool_recycle=1800)
     app.extensions["normhub.engine"] = engine
     app.extensions["normhub.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -117,11 +119,15 @@ def get_session() -> Session:
 
 
 def begin_write(session: Session) -> None:
-    """End any read transaction so the next statement opens a write transaction.
+    """Make sure what follows runs in a transaction that may write.
 
     For GET requests that must record something (e.g. an "opened" exposure
-    event): on SQLite the new transaction begins IMMEDIATE.
+    event). Only SQLite needs it: its read transaction cannot be upgraded
+    safely, so end it and begin the next one IMMEDIATE. PostgreSQL transactions
+    can simply go on to write.
     """
+    if session.get_bind().dialect.name != "sqlite":
+        return
     session.commit()
     set_write_intent(True)
 
