@@ -35,16 +35,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import active_membership, get_membership, is_steward
+from normhub.communities.services import active_membership, is_steward
 from normhub.db import utcnow
 from normhub.exposure.models import (
     EVENT_KINDS,
@@ -56,7 +57,7 @@ from normhub.exposure.models import (
     Nudge,
 )
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
-from normhub.responses.models import Response
+from normhub.responses.models import AssumptionResponse, Response
 from normhub.services import Forbidden, NotFound, ValidationFailed
 
 __all__ = [
@@ -427,40 +428,50 @@ def _material_changes(session: Session, norm: Norm, seen: int) -> list[dict]:
     return changes
 
 
-def _prerequisite_ids_cte(norm: Norm):
-    """Every norm ``norm`` builds on, transitively; UNION makes cycles terminate."""
+@cache
+def _unmet_prerequisites_statement():
+    """Every norm a norm builds on, transitively (UNION makes cycles terminate),
+    that is open or in force, with the subject's summary row if any.
+
+    Built once: a recursive CTE costs more CPU to construct than to run.
+    """
     reached = (
         select(NormPrerequisite.prerequisite_id.label("id"))
-        .where(NormPrerequisite.norm_id == norm.id)
+        .where(NormPrerequisite.norm_id == bindparam("norm_id"))
         .cte("reached", recursive=True)
     )
-    return reached.union(
+    reached = reached.union(
         select(NormPrerequisite.prerequisite_id).join(
             reached, NormPrerequisite.norm_id == reached.c.id
         )
+    )
+    return (
+        select(Norm, ExposureSummary)
+        .outerjoin(
+            ExposureSummary,
+            and_(
+                ExposureSummary.norm_id == Norm.id,
+                ExposureSummary.user_id == bindparam("subject_id"),
+            ),
+        )
+        .where(
+            Norm.id.in_(select(reached.c.id)),
+            Norm.id != bindparam("norm_id"),
+            Norm.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Norm.title, Norm.id)
     )
 
 
 def unmet_prerequisites(session: Session, norm: Norm, subject: User) -> list[Norm]:
     """Open or in-force norms that ``norm`` builds on (transitively) and ``subject`` hasn't read."""
-    reached = _prerequisite_ids_cte(norm)
     rows = session.execute(
-        select(Norm, ExposureSummary)
-        .outerjoin(
-            ExposureSummary,
-            and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == subject.id),
-        )
-        .where(
-            Norm.id.in_(select(reached.c.id)),
-            Norm.id != norm.id,
-            Norm.status.in_(ACTIVE_STATUSES),
-        )
-        .order_by(Norm.title, Norm.id)
+        _unmet_prerequisites_statement(), {"norm_id": norm.id, "subject_id": subject.id}
     ).all()
     return [n for n, summary in rows if not _is_exposed(summary, n)]
 
 
-def _answer(report: ExposureReport, membership: Membership | None) -> str:
+def _answer(report: ExposureReport) -> str:
     name = report.subject.display_name
     current = report.current_version
     if not report.is_member:
@@ -532,80 +543,140 @@ def _answer(report: ExposureReport, membership: Membership | None) -> str:
     return f"{name} understood this norm and is undecided about endorsing it.{prerequisites}"
 
 
+@cache
+def _check_facts_statement():
+    """Everything a check needs about (subject, norm) in one round trip.
+
+    One row per answered assumption of the subject's latest response (one row
+    when there is none): membership, summary, that response with its version
+    number, and whether the norm builds on anything at all. Column selects
+    rather than ORM objects, and built once, because this runs on every check.
+    """
+    latest = aliased(Response, name="latest")
+    latest_response = (
+        select(latest.id)
+        .where(latest.norm_id == bindparam("norm_id"), latest.user_id == bindparam("subject_id"))
+        .order_by(latest.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    builds_on = (
+        select(NormPrerequisite.norm_id)
+        .where(NormPrerequisite.norm_id == bindparam("norm_id"))
+        .exists()
+    )
+    return (
+        select(
+            Membership.id.label("membership_id"),
+            Membership.left_at,
+            ExposureSummary.level,
+            ExposureSummary.level_version,
+            ExposureSummary.latest_version,
+            ExposureSummary.material_base,
+            ExposureSummary.highest_level,
+            ExposureSummary.highest_level_version,
+            ExposureSummary.first_seen_at,
+            ExposureSummary.level_at,
+            ExposureSummary.last_seen_at,
+            Response.id.label("response_id"),
+            Response.understood,
+            Response.endorsement,
+            Response.created_at.label("response_at"),
+            NormVersion.number.label("response_version"),
+            Assumption.position,
+            Assumption.statement,
+            AssumptionResponse.understood.label("assumption_understood"),
+            AssumptionResponse.agreement,
+            AssumptionResponse.reason,
+            builds_on.label("builds_on"),
+        )
+        .select_from(User)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.user_id == User.id,
+                Membership.community_id == bindparam("community_id"),
+            ),
+        )
+        .outerjoin(
+            ExposureSummary,
+            and_(
+                ExposureSummary.user_id == User.id,
+                ExposureSummary.norm_id == bindparam("norm_id"),
+            ),
+        )
+        .outerjoin(Response, Response.id == latest_response)
+        .outerjoin(NormVersion, NormVersion.id == Response.version_id)
+        .outerjoin(AssumptionResponse, AssumptionResponse.response_id == Response.id)
+        .outerjoin(Assumption, Assumption.id == AssumptionResponse.assumption_id)
+        .where(User.id == bindparam("subject_id"))
+        .order_by(Assumption.position, AssumptionResponse.id)
+    )
+
+
 def check_exposure(
     session: Session, norm: Norm, subject: User, *, timeline_limit: int = TIMELINE_LIMIT
 ) -> ExposureReport:
     """What ``subject`` has seen of ``norm``, in plain words first.
 
-    Indexed lookups only: the summary row, the versions since the one seen,
-    the latest response, the prerequisite closure, and a bounded timeline.
+    Indexed lookups only: one query for membership, summary and latest
+    response; the versions since the one seen only when stale; the
+    prerequisite closure only when the norm builds on other norms; and a
+    bounded timeline only when asked for.
     """
-    membership = get_membership(session, norm.community, subject)
-    is_member = membership is not None and membership.is_active
-    summary = session.get(ExposureSummary, (subject.id, norm.id))
-    level = summary.level if summary else NONE
-    stale = summary is not None and summary.material_base < norm.last_material_version_number
+    rows = session.execute(
+        _check_facts_statement(),
+        {"subject_id": subject.id, "norm_id": norm.id, "community_id": norm.community_id},
+    ).all()
+    facts = rows[0]
+    has_summary = facts.level is not None
+    is_member = facts.membership_id is not None and facts.left_at is None
+    level = facts.level if has_summary else NONE
+    stale = has_summary and facts.material_base < norm.last_material_version_number
     report = ExposureReport(
         subject=subject,
         norm=norm,
         level=LEVELS[level],
-        level_version=summary.level_version if summary else None,
-        latest_version_seen=summary.latest_version if summary else None,
+        level_version=facts.level_version,
+        latest_version_seen=facts.latest_version,
         current_version=norm.current_version_number,
         stale=stale and level > NONE,
         is_member=is_member,
-        left_community=membership is not None and not membership.is_active,
-        left_at=membership.left_at if membership is not None else None,
-        highest_level=LEVELS[summary.highest_level] if summary else "none",
-        highest_level_version=summary.highest_level_version if summary else None,
-        first_seen_at=summary.first_seen_at if summary else None,
-        level_at=summary.level_at if summary else None,
-        last_seen_at=summary.last_seen_at if summary else None,
+        left_community=facts.membership_id is not None and facts.left_at is not None,
+        left_at=facts.left_at,
+        highest_level=LEVELS[facts.highest_level] if has_summary else "none",
+        highest_level_version=facts.highest_level_version,
+        first_seen_at=facts.first_seen_at,
+        level_at=facts.level_at,
+        last_seen_at=facts.last_seen_at,
     )
     if report.stale:
-        report.material_changes_since = _material_changes(session, norm, summary.latest_version)
+        report.material_changes_since = _material_changes(session, norm, facts.latest_version)
 
-    response = session.scalar(
-        select(Response)
-        .where(Response.norm_id == norm.id, Response.user_id == subject.id)
-        .order_by(Response.id.desc())
-        .limit(1)
-        .options(selectinload(Response.assumption_responses))
-    )
-    if response is not None:
-        version = session.get(NormVersion, response.version_id)
-        report.understood = response.understood
-        report.endorsement = response.endorsement
-        report.response_version = version.number
-        report.response_at = response.created_at
-        report.response_is_current = version.number >= norm.last_material_version_number
-        answered = [ar.assumption_id for ar in response.assumption_responses]
-        assumptions = (
-            {
-                a.id: a
-                for a in session.scalars(select(Assumption).where(Assumption.id.in_(answered)))
-            }
-            if answered
-            else {}
-        )
-        for answer in sorted(
-            response.assumption_responses, key=lambda ar: assumptions[ar.assumption_id].position
-        ):
-            assumption = assumptions[answer.assumption_id]
+    if facts.response_id is not None:
+        report.understood = facts.understood
+        report.endorsement = facts.endorsement
+        report.response_version = facts.response_version
+        report.response_at = facts.response_at
+        report.response_is_current = facts.response_version >= norm.last_material_version_number
+        for row in rows:
+            if row.position is None:
+                continue  # a response without assumption answers
             item = {
-                "position": assumption.position,
-                "statement": assumption.statement,
-                "understood": answer.understood,
-                "agreement": answer.agreement,
-                "reason": answer.reason,
+                "position": row.position,
+                "statement": row.statement,
+                "understood": row.assumption_understood,
+                "agreement": row.agreement,
+                "reason": row.reason,
             }
             report.assumption_answers.append(item)
-            if answer.agreement == "disagree" and report.response_is_current:
+            if row.agreement == "disagree" and report.response_is_current:
                 report.rejected_assumptions.append(
                     {k: item[k] for k in ("position", "statement", "reason")}
                 )
 
-    report.unmet_prerequisites = unmet_prerequisites(session, norm, subject)
+    if facts.builds_on:
+        report.unmet_prerequisites = unmet_prerequisites(session, norm, subject)
     if timeline_limit:
         report.timeline = list(
             session.scalars(
@@ -618,24 +689,35 @@ def check_exposure(
     report.fully_exposed = (
         is_member and not stale and level >= EXPOSED and not report.unmet_prerequisites
     )
-    report.answer = _answer(report, membership)
+    report.answer = _answer(report)
     return report
+
+
+@cache
+def _record_check_statement():
+    return insert(ExposureCheck.__table__)
 
 
 def record_check(
     session: Session, checker: User, subject: User, norm: Norm, report: ExposureReport
 ) -> ExposureCheck:
-    check = ExposureCheck(
-        checker_id=checker.id,
-        subject_id=subject.id,
-        norm_id=norm.id,
-        level=report.current_level,
-        stale=report.stale,
-        answer=report.answer[:1000],
-    )
-    session.add(check)
-    session.flush()
-    return check
+    """Record that ``checker`` asked about ``subject``; returns the check as written.
+
+    A plain INSERT (no unit of work, no RETURNING): it runs on every check. The
+    returned object is not attached to the session and carries no id; load the
+    check from the database (e.g. ``checks_about``) to work with the stored row.
+    """
+    values = {
+        "checker_id": checker.id,
+        "subject_id": subject.id,
+        "norm_id": norm.id,
+        "created_at": utcnow(),
+        "level": report.current_level,
+        "stale": report.stale,
+        "answer": report.answer[:1000],
+    }
+    session.execute(_record_check_statement(), values)
+    return ExposureCheck(**values)
 
 
 def checks_about(
