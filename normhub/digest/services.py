@@ -616,12 +616,16 @@ class DigestBuilder:
                 Comment.body,
                 Comment.created_at,
                 parent.author_id.label("recipient_id"),
-                User.display_name.label("author_name"),
+                # A per-row lookup by primary key: joining users instead made
+                # PostgreSQL hash the whole users table for every batch.
+                select(User.display_name)
+                .where(User.id == Comment.author_id)
+                .scalar_subquery()
+                .label("author_name"),
                 *norm_columns,
             )
             .join(parent, parent.id == Comment.parent_id)
             .join(Norm, Norm.id == Comment.norm_id)
-            .join(User, User.id == Comment.author_id)
             .where(
                 parent.author_id.in_(user_ids),
                 Comment.author_id != parent.author_id,

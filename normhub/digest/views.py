@@ -101,7 +101,7 @@ def preview():
     )
 
 
-@bp.route("/c/<slug>/members/<int:user_id>/digest-preview")
+@bp.route("/c/<slug>/members/<id:user_id>/digest-preview")
 @login_required
 def steward_preview(slug: str, user_id: int):
     session = get_session()
