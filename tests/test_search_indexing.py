@@ -305,3 +305,50 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path):
         ids = {fields["id"] for fields in searcher.all_stored_fields()}
     assert ids == {f"{name}:{n}" for name in ("alpha", "beta") for n in range(25)}
     assert not queue.peek(directory)
+
+
+def _propose_many(database_url: str, index_directory: str, prefix: str, count: int, barrier):
+    """One 'worker process': its own app, proposing norms through the real services."""
+    from normhub import create_app
+    from normhub.communities.services import create_community
+    from tests.factories import Factory
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SEARCH_INDEX_DIR": index_directory,
+            "SERVER_NAME": "normhub.test",
+        },
+        instance_path=str(Path(index_directory).parent),
+    )
+    with app.app_context():
+        session = app.extensions["normhub.sessionmaker"]()
+        factory = Factory(session)
+        # Each spawned process restarts the factory's counter: use unique names.
+        author = factory.user(prefix, email=f"{prefix.lower()}@example.org")
+        community = create_community(session, author, f"{prefix} side", slug=prefix.lower())
+        session.commit()
+        barrier.wait(timeout=120)
+        for n in range(count):
+            factory.norm(community, author, title=f"{prefix} proposal {n}")
+        session.close()
+
+
+def test_two_app_processes_committing_at_once_index_everything(app, database_url):
+    directory = app.config["SEARCH_INDEX_DIR"]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    workers = [
+        context.Process(target=_propose_many, args=(database_url, directory, prefix, 12, barrier))
+        for prefix in ("Left", "Right")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(300)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    titles = {doc.get("title") for doc in indexed(app).values()}
+    expected = {f"{prefix} proposal {n}" for prefix in ("Left", "Right") for n in range(12)}
+    assert expected <= titles
+    assert not queue.peek(Path(directory))
