@@ -717,8 +717,10 @@ def main() -> None:
         f"p95 {ms(updates['index'], 95):.1f} ms (CPU p50 {ms(updates['index_cpu'], 50):.1f} ms, "
         f"p95 {ms(updates['index_cpu'], 95):.1f} ms); whole commit incl. indexing wall p50 "
         f"{ms(updates['commit'], 50):.1f} ms, p95 {ms(updates['commit'], 95):.1f} ms.",
-        f"- Segments after the updates: {segments} (small updates commit without merging; "
-        "the tiny segments are merged together once there are 8).",
+        f"- Slowest update: {max(updates['index']) * 1000:.1f} ms wall, "
+        f"{max(updates['index_cpu']) * 1000:.1f} ms CPU (a commit that merged the tiny "
+        "segments; they are merged once there are 16, or by `flask search merge`).",
+        f"- Segments after the updates: {segments}.",
         f"- Query latency, optimized index ({len(cold['rows'])} queries x {args.repeats} runs): "
         f"wall p50 {ms(cold['times'], 50):.1f} ms, p95 {ms(cold['times'], 95):.1f} ms; "
         f"CPU p50 {ms(cold['cpu'], 50):.1f} ms, p95 {ms(cold['cpu'], 95):.1f} ms.",

@@ -352,3 +352,15 @@ def test_two_app_processes_committing_at_once_index_everything(app, database_url
     expected = {f"{prefix} proposal {n}" for prefix in ("Left", "Right") for n in range(12)}
     assert expected <= titles
     assert not queue.peek(Path(directory))
+
+
+def test_merge_command_folds_update_segments_together(app, factory):
+    community = factory.community()
+    norms = [factory.norm(community, title=f"Segment {n}") for n in range(3)]
+    ix = open_index(Path(app.config["SEARCH_INDEX_DIR"]), create=False)
+    assert len(ix._segments()) > 1
+    result = app.test_cli_runner().invoke(args=["search", "merge"])
+    assert result.exit_code == 0, result.output
+    ix = open_index(Path(app.config["SEARCH_INDEX_DIR"]), create=False)
+    assert len(ix._segments()) == 1
+    assert {f"norm:{n.id}" for n in norms} <= set(indexed(app))

@@ -52,6 +52,15 @@ def process_queue() -> None:
     click.echo(f"Processed {taken} queued id(s).")
 
 
+@search_cli.command("merge")
+def merge() -> None:
+    """Merge the small segments left by updates (cheap; run it from cron every few minutes)."""
+    from normhub.search.schema import index_dir, merge_tiny_segments
+
+    count = merge_tiny_segments(index_dir(current_app._get_current_object()))
+    click.echo(f"Merged {count} small segment(s).")
+
+
 @search_cli.command("optimize")
 def optimize() -> None:
     """Merge the index into one segment (faster searches after many small updates)."""

@@ -81,16 +81,19 @@ LOCK_ATTEMPTS = 3
 # the next commit merges just those into one; the big segment written by the
 # last rebuild is never rewritten by an update (`flask search optimize` or a
 # rebuild folds everything together).
+# Merging costs about as much as writing the merged documents again, so a
+# request that triggers it takes several times longer than usual: run
+# `flask search merge` from cron every few minutes and requests rarely do.
 SMALL_SEGMENT_DOCS = 2000
-MAX_SMALL_SEGMENTS = 8
+MAX_SMALL_SEGMENTS = 16
 
 
-def merge_small_segments(writer, segments):
+def merge_small_segments(writer, segments, threshold: int | None = None):
     """Whoosh merge policy: fold tiny segments together once there are many of them."""
     from whoosh.reading import SegmentReader
 
     small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
-    if len(small) < MAX_SMALL_SEGMENTS:
+    if len(small) < (threshold or MAX_SMALL_SEGMENTS) or len(small) < 2:
         return segments
     for segment in small:
         reader = SegmentReader(writer.storage, writer.schema, segment)
@@ -190,6 +193,16 @@ def write_documents(
         writer.cancel()
         raise
     writer.commit(mergetype=merge_small_segments)
+
+
+def merge_tiny_segments(directory: Path) -> int:
+    """Merge all tiny segments now (for cron); returns how many there were."""
+    ix = open_index(directory)
+    writer = acquire_writer(ix)
+    writer.compound = False
+    count = sum(1 for s in writer.segments if s.doc_count_all() < SMALL_SEGMENT_DOCS)
+    writer.commit(mergetype=lambda w, segments: merge_small_segments(w, segments, threshold=2))
+    return count
 
 
 def bulk_writer(ix, limitmb: int = 256):
