@@ -153,6 +153,51 @@ def test_read_and_rejects_assumption_two(session, world):
     assert [a["agreement"] for a in report.assumption_answers] == ["agree", "disagree"]
 
 
+def test_only_the_latest_response_answers_in_assumption_order(session, world):
+    _, _, charlie, norm = world
+    a1, a2 = norm.current_version.assumptions
+    record_response(
+        session,
+        norm,
+        charlie,
+        "yes",
+        "reject",
+        answers={a1.id: AssumptionAnswer("yes", "disagree", "Not here.")},
+    )
+    # Answered second assumption first: the report still lists them by position.
+    record_response(
+        session,
+        norm,
+        charlie,
+        "yes",
+        "endorse",
+        answers={
+            a2.id: AssumptionAnswer("partly", "agree"),
+            a1.id: AssumptionAnswer("yes", "agree"),
+        },
+    )
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert [
+        (a["position"], a["understood"], a["agreement"]) for a in report.assumption_answers
+    ] == [
+        (1, "yes", "agree"),
+        (2, "partly", "agree"),
+    ]
+    assert report.rejected_assumptions == [] and report.endorsement == "endorse"
+    assert report.answer == "Charlie understood and endorses this norm."
+
+
+def test_response_without_assumption_answers(session, world):
+    _, _, charlie, norm = world
+    record_response(session, norm, charlie, "no", "undecided")
+    session.commit()
+    report = exposure.check_exposure(session, norm, charlie)
+    assert report.assumption_answers == [] and report.understood == "no"
+    assert report.response_version == 1 and report.response_is_current
+    assert "did not understand" in report.answer
+
+
 def test_response_levels(session, factory, world):
     community, _, charlie, norm = world
     dana = factory.member(community, name="Dana")
