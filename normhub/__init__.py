@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     from normhub import auth, db, errors, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
+    from normhub.services import IdConverter
 
     app = Flask(
         __name__,
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     if overrides:
         app.config.update(overrides)
 
+    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     auth.init_app(app)
     templating.init_app(app)

@@ -89,7 +89,9 @@ def init_app(app: Flask) -> None:
     def _declare_write_intent():
         from flask import request
 
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        g.write_intent_token = _sqlite_immediate.set(
+            request.method not in ("GET", "HEAD", "OPTIONS")
+        )
 
     def _close_session(_exc=None):
         session = g.pop("db_session", None)
@@ -102,7 +104,9 @@ def init_app(app: Flask) -> None:
         # A request may run inside an app context that outlives it (tests,
         # scripts); its session and write intent must still end with it.
         _close_session()
-        set_write_intent(True)
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            _sqlite_immediate.reset(token)
 
     app.teardown_appcontext(_close_session)
 

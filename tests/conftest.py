@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from normhub import create_app
 from normhub.cli import upgrade_database
-from normhub.db import Base, make_engine
+from normhub.db import Base, make_engine, set_write_intent
 from tests.factories import Factory
 
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
@@ -113,8 +113,12 @@ def app(database_url, instance_path, app_overrides):
 def session(app):
     """A session outside any request; tests commit through it like a CLI command would."""
     with app.app_context():
+        # The test's own reads must not hold SQLite's write lock while the
+        # requests it makes try to write: begin deferred, like a GET does.
+        set_write_intent(False)
         session = app.extensions["normhub.sessionmaker"]()
         yield session
+        set_write_intent(True)
         session.rollback()
         session.close()
 

@@ -158,7 +158,7 @@ def change_password():
     return _settings_page(ProfileForm(formdata=None, obj=user), password_form, 400)
 
 
-@bp.route("/members/<int:user_id>")
+@bp.route("/members/<id:user_id>")
 def member(user_id: int):
     session = get_session()
     user = session.get(User, user_id)

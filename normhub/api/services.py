@@ -21,8 +21,7 @@ from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import utcnow
 from normhub.norms.models import Norm
-from normhub.norms.services import get_norm
-from normhub.services import Forbidden, NotFound, ValidationFailed
+from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -30,14 +29,6 @@ SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Longer than any token we issue; anything bigger is rejected before hashing.
 SECRET_MAX = 200
-
-
-INT_MAX = 2**31 - 1
-
-
-def _as_id(text: str) -> int | None:
-    """``text`` as a database id, or None when it cannot be one (too big for the column too)."""
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX else None
 
 
 def hash_secret(secret: str) -> str:
@@ -132,7 +123,7 @@ def find_subject(session: Session, community: Community, ref: str) -> User:
     """
     ref = ref.strip()
     if ref.isdigit():
-        user_id = _as_id(ref)
+        user_id = parse_id(ref)
         user = session.get(User, user_id) if user_id is not None else None
         if user is None:
             raise NotFound(f"No member with id {ref}.")
@@ -195,7 +186,7 @@ def resolve_check(
     asked in one query: this runs on every API check, and each round trip to
     the database counts there.
     """
-    subject_id = _as_id(member_ref)
+    subject_id = parse_id(member_ref)
     row = session.execute(
         _check_statement(),
         {
@@ -203,7 +194,7 @@ def resolve_check(
             "caller_id": caller.id,
             "norm_slug": norm_ref,
             # No norm has id -1: a non-numeric reference matches by slug only.
-            "norm_id": _as_id(norm_ref) or -1,
+            "norm_id": parse_id(norm_ref) or -1,
             "subject_id": subject_id if subject_id is not None else -1,
         },
     ).first()
@@ -219,15 +210,3 @@ def resolve_check(
     elif subject is None:
         raise NotFound(f"No member with id {member_ref}.")
     return community, norm, subject
-
-
-def find_norm(session: Session, community: Community, ref: str) -> Norm:
-    """``get_norm``, but a number too large to be an id is just not found (not a 500)."""
-    if ref.isdigit() and _as_id(ref) is None:
-        norm = session.scalar(
-            select(Norm).where(Norm.community_id == community.id, Norm.slug == ref)
-        )
-        if norm is None:
-            raise NotFound("No such norm in this community.")
-        return norm
-    return get_norm(session, community, ref)

@@ -33,6 +33,7 @@ from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
+from normhub.norms.services import get_norm
 from normhub.services import DomainError
 from normhub.web import attach_error
 
@@ -132,7 +133,7 @@ def _private_api_responses(response):
 def _community_and_norm(session, caller: User, community_slug: str, norm_ref: str):
     """Both looked up under the shared visibility policy (members-only: 404 to outsiders)."""
     community = get_visible_community(session, community_slug, caller)
-    return community, services.find_norm(session, community, norm_ref)
+    return community, get_norm(session, community, norm_ref)
 
 
 def _community_ref(community: Community) -> dict:
@@ -236,7 +237,7 @@ def tokens():
     return _tokens_page(form, status=400)
 
 
-@bp.post("/settings/tokens/<int:token_id>/revoke")
+@bp.post("/settings/tokens/<id:token_id>/revoke")
 @login_required
 def revoke(token_id: int):
     session = get_session()

@@ -191,7 +191,7 @@ def invites(slug: str):
     )
 
 
-@bp.route("/c/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
+@bp.route("/c/<slug>/invites/<id:invite_id>/revoke", methods=["POST"])
 def revoke_invite(slug: str, invite_id: int):
     session, viewer, community = _managed_community(slug)
     invite = services.get_invite(session, community, invite_id)
@@ -269,7 +269,7 @@ def settings(slug: str):
     )
 
 
-@bp.route("/c/<slug>/members/<int:user_id>/role", methods=["POST"])
+@bp.route("/c/<slug>/members/<id:user_id>/role", methods=["POST"])
 def set_role(slug: str, user_id: int):
     session, viewer, community = _community_for_user(slug)
     require(services.can_manage_roles(session, community, viewer))

@@ -136,7 +136,7 @@ def _load_comment(slug: str, comment_id: int) -> tuple[Session, User | None, Com
     return session, user, services.get_comment(session, community, comment_id)
 
 
-@bp.route("/c/<slug>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@bp.route("/c/<slug>/comments/<id:comment_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(slug: str, comment_id: int):
     session, user, comment = _load_comment(slug, comment_id)
@@ -164,7 +164,7 @@ def edit(slug: str, comment_id: int):
     )
 
 
-@bp.route("/c/<slug>/comments/<int:comment_id>/hide", methods=["POST"])
+@bp.route("/c/<slug>/comments/<id:comment_id>/hide", methods=["POST"])
 @login_required
 def hide(slug: str, comment_id: int):
     session, user, comment = _load_comment(slug, comment_id)
@@ -174,7 +174,7 @@ def hide(slug: str, comment_id: int):
     return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
 
 
-@bp.route("/c/<slug>/comments/<int:comment_id>/unhide", methods=["POST"])
+@bp.route("/c/<slug>/comments/<id:comment_id>/unhide", methods=["POST"])
 @login_required
 def unhide(slug: str, comment_id: int):
     session, user, comment = _load_comment(slug, comment_id)

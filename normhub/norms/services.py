@@ -27,7 +27,7 @@ from normhub.norms.models import (
     NormVersion,
     StatusChange,
 )
-from normhub.services import Forbidden, NotFound, ValidationFailed
+from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
 MAX_ASSUMPTIONS = 30
 MAX_TAGS = 10
@@ -335,8 +335,9 @@ def get_norm(session: Session, community: Community, ref: str) -> Norm:
     """
     query = select(Norm).where(Norm.community_id == community.id)
     norm = session.scalar(query.where(Norm.slug == ref))
-    if norm is None and ref.isdigit():
-        norm = session.scalar(query.where(Norm.id == int(ref)))
+    norm_id = parse_id(ref) if norm is None else None
+    if norm_id is not None:
+        norm = session.scalar(query.where(Norm.id == norm_id))
     if norm is None:
         raise NotFound("No such norm in this community.")
     return norm

@@ -17,7 +17,7 @@ from normhub.norms.forms import EditNormForm, NormForm, transition_label
 from normhub.norms.models import Norm, NormPrerequisite, NormVersion
 from normhub.responses import services as responses
 from normhub.responses.forms import ResponseForm
-from normhub.services import DomainError
+from normhub.services import DomainError, parse_id
 from normhub.web import attach_error
 
 bp = Blueprint("norms", __name__)
@@ -217,7 +217,7 @@ def versions(slug: str, norm_ref: str):
     )
 
 
-@bp.route(f"{NORM_URL}/v/<int:number>")
+@bp.route(f"{NORM_URL}/v/<id:number>")
 def version(slug: str, norm_ref: str, number: int):
     session, community, norm = load_norm(slug, norm_ref)
     shown = services.get_version(session, norm, number)
@@ -228,9 +228,10 @@ def _version_number(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    number = parse_id(raw)
+    if number is None:
         abort(400, description=f"“{name}” must be a version number, like 1 or 2.")
-    return int(raw)
+    return number
 
 
 @bp.route(f"{NORM_URL}/diff")
