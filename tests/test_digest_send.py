@@ -484,3 +484,46 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
     assert expected <= set(per_recipient)
     assert set(per_recipient.values()) == {1}, per_recipient
     assert report.resent >= 1  # the message in flight when the process died
+
+
+def _texts_to(server, address: str) -> list[str]:
+    return [parts(m.message)["text/plain"] for m in server.handler.to(address)]
+
+
+def test_community_run_then_full_run_gives_each_community_once_and_skips_nobody(
+    app, session, factory, smtp
+):
+    s = build_scenario(factory, session)
+    scoped = run_digests(app, session, smtp.transport(), community_ids={s.club.id})
+    # the club's members: Carol, and Olga who made it
+    assert scoped.sent == 2
+    full = run_digests(app, session, smtp.transport())
+    # Olga's club content went out already; her town content has not
+    assert full.sent >= 3
+    for member in (s.owner, s.carol, s.alice, s.bob):
+        texts = _texts_to(smtp, member.email)
+        club_copies = sum("What the club keeps to itself" in t for t in texts)
+        town_copies = sum("Bring your own cup" in t for t in texts)
+        in_club = member in (s.owner, s.carol)
+        assert club_copies == (1 if in_club else 0), member.display_name
+        if member is not s.carol:
+            assert town_copies == 1, member.display_name
+    # one message per member and run at most, and distinct Message-IDs
+    ids = [m.message["Message-ID"] for m in smtp.handler.messages]
+    assert len(ids) == len(set(ids))
+    # a rerun of either sends nothing more
+    before = len(smtp.handler.messages)
+    run_digests(app, session, smtp.transport(), community_ids={s.club.id})
+    run_digests(app, session, smtp.transport())
+    assert len(smtp.handler.messages) == before
+
+
+def test_full_run_then_community_run_sends_that_community_no_second_time(
+    app, session, factory, smtp
+):
+    s = build_scenario(factory, session)
+    run_digests(app, session, smtp.transport())
+    before = len(smtp.handler.messages)
+    again = run_digests(app, session, smtp.transport(), community_ids={s.club.id})
+    assert again.sent == 0
+    assert len(smtp.handler.messages) == before

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("period_kind", sa.String(length=8), nullable=False),
         sa.Column("period_key", sa.String(length=10), nullable=False),
+        sa.Column("scope", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("window_start", sa.DateTime(), nullable=False),
         sa.Column("window_end", sa.DateTime(), nullable=False),
@@ -72,7 +73,8 @@ def upgrade() -> None:
             "user_id",
             "period_kind",
             "period_key",
-            name=op.f("uq_digest_sends_user_id_period_kind_period_key"),
+            "scope",
+            name=op.f("uq_digest_sends_user_id_period_kind_period_key_scope"),
         ),
     )
     with op.batch_alter_table("digest_sends", schema=None) as batch_op:

@@ -66,7 +66,8 @@ class ConnectionLost(TransportError):
 def message_id(digest: Digest, domain: str) -> str:
     """Stable per member and period: a resent digest carries the same Message-ID,
     so mail clients that deduplicate show it once."""
-    return f"<digest.{digest.period_kind}.{digest.period_key}.{digest.user_id}@{domain}>"
+    scope = f".c{digest.scope}" if digest.scope else ""
+    return f"<digest.{digest.period_kind}.{digest.period_key}{scope}.{digest.user_id}@{domain}>"
 
 
 def sender_domain(mail_from: str) -> str:

@@ -21,6 +21,11 @@ PERIOD_KINDS = ("daily", "weekly")
 # next run retries.
 SEND_STATUSES = ("pending", "sending", "sent", "failed", "bounced", "skipped")
 FINAL_STATUSES = ("sent", "bounced", "skipped")
+# DigestSend.scope of a run over all of a member's communities.
+ALL_COMMUNITIES = 0
+# A row in these states covers its scope's content for the period: sent, or
+# being sent (and retried) by the run that recorded it.
+COVERING_STATUSES = ("pending", "sending", "sent", "failed", "bounced")
 
 
 class DigestPreference(Base):
@@ -39,13 +44,18 @@ class DigestPreference(Base):
 class DigestSend(Base):
     """One member's digest for one period: the exactly-once ledger.
 
-    The unique key (user, period kind, period key) is what stops a rerun from
-    sending a second digest for the same period.
+    The unique key (user, period kind, period key, scope) is what stops a rerun
+    from sending a second digest for the same period. ``scope`` is 0 for a run
+    over all communities, or the community id of a ``--community`` run: that
+    run's record covers only that community, and a full run of the same period
+    leaves that community out of the member's digest (and a ``--community``
+    run leaves out members whose full digest of the period is already under
+    way or sent).
     """
 
     __tablename__ = "digest_sends"
     __table_args__ = (
-        UniqueConstraint("user_id", "period_kind", "period_key"),
+        UniqueConstraint("user_id", "period_kind", "period_key", "scope"),
         Index("ix_digest_sends_period_status", "period_kind", "period_key", "status"),
     )
 
@@ -53,6 +63,7 @@ class DigestSend(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     period_kind: Mapped[str] = mapped_column(String(8))
     period_key: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[int] = mapped_column(Integer, default=ALL_COMMUNITIES)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     # The content window: what happened in [window_start, window_end) is news.
     window_start: Mapped[datetime] = mapped_column(DateTime)

@@ -1,6 +1,11 @@
 """Sending one period's digests: exactly once per member, as far as SMTP allows.
 
-The ledger is ``DigestSend``, unique per (member, period kind, period key).
+The ledger is ``DigestSend``, unique per (member, period kind, period key,
+scope). A run over all communities records scope 0; ``--community`` records
+that community's id as the scope, so it does not stand for the member's whole
+digest: a later full run of the period still sends the member's other
+communities (leaving out the one already covered), and a ``--community`` run
+after a full one leaves alone members whose full digest is sent or under way.
 For each batch of members:
 
 1. Build every digest (a fixed number of queries for the batch).
@@ -43,7 +48,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
@@ -60,7 +65,13 @@ from normhub.digest.mailer import (
     message_id,
     sender_domain,
 )
-from normhub.digest.models import FINAL_STATUSES, DigestSend, EmailBounce
+from normhub.digest.models import (
+    ALL_COMMUNITIES,
+    COVERING_STATUSES,
+    FINAL_STATUSES,
+    DigestSend,
+    EmailBounce,
+)
 from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
 from normhub.exposure import services as exposure
 
@@ -173,12 +184,23 @@ class DigestRun:
         self.limit = limit
         self.batch_size = batch_size
         self.community_ids = community_ids
+        if community_ids is None:
+            self.scope = ALL_COMMUNITIES
+        elif len(community_ids) == 1:
+            (self.scope,) = community_ids
+        else:
+            raise ValueError("A digest run covers all communities or exactly one.")
         self.mail_from = app.config["MAIL_FROM"]
         self.sender = envelope_sender(self.mail_from)
         self.domain = sender_domain(self.mail_from)
         self.renderer = Renderer(app)
         self.builder = DigestBuilder(
-            session, period_kind, links or Links(app), now=now, community_ids=community_ids
+            session,
+            period_kind,
+            links or Links(app),
+            now=now,
+            community_ids=community_ids,
+            scope=self.scope,
         )
         self.kind, self.key, self.now = self.builder.kind, self.builder.key, self.builder.now
         self.report = RunReport(self.kind, self.key, transport.description, dry_run)
@@ -207,6 +229,7 @@ class DigestRun:
             DigestSend.user_id == User.id,
             DigestSend.period_kind == self.kind,
             DigestSend.period_key == self.key,
+            DigestSend.scope == self.scope,
         )
         # The row of this period is done when final, or failed too often.
         unfinished = or_(
@@ -230,6 +253,21 @@ class DigestRun:
             .outerjoin(EmailBounce, EmailBounce.user_id == User.id)
             .where(unfinished)
         )
+        if self.scope != ALL_COMMUNITIES:
+            # The member's full digest of this period covers this community.
+            full = aliased(DigestSend)
+            full_digest = (
+                select(full.id)
+                .where(
+                    full.user_id == User.id,
+                    full.period_kind == self.kind,
+                    full.period_key == self.key,
+                    full.scope == ALL_COMMUNITIES,
+                    full.status.in_(COVERING_STATUSES),
+                )
+                .exists()
+            )
+            query = query.where(~full_digest)
         if user_ids is None:
             subscribed = (
                 matching_memberships(self.kind, self.community_ids)
@@ -284,6 +322,7 @@ class DigestRun:
                 select(func.count(DigestSend.id)).where(
                     DigestSend.period_kind == self.kind,
                     DigestSend.period_key == self.key,
+                    DigestSend.scope == self.scope,
                     DigestSend.status == "failed",
                     DigestSend.attempts >= MAX_ATTEMPTS,
                 )
@@ -338,6 +377,7 @@ class DigestRun:
                     DigestSend.user_id.in_([d.user_id for d in to_send]),
                     DigestSend.period_kind == self.kind,
                     DigestSend.period_key == self.key,
+                    DigestSend.scope == self.scope,
                 )
             ).all()
         )
@@ -420,6 +460,7 @@ class DigestRun:
                 "user_id": digest.user_id,
                 "period_kind": self.kind,
                 "period_key": self.key,
+                "scope": self.scope,
                 "status": status,
                 "window_start": digest.window_start,
                 "window_end": digest.window_end,
@@ -438,7 +479,7 @@ class DigestRun:
             insert = _insert(self.session)
             self.session.execute(
                 insert(DigestSend.__table__).on_conflict_do_nothing(
-                    index_elements=["user_id", "period_kind", "period_key"]
+                    index_elements=["user_id", "period_kind", "period_key", "scope"]
                 ),
                 new_rows,
             )
@@ -450,6 +491,7 @@ class DigestRun:
                     DigestSend.user_id.in_(retried_skips),
                     DigestSend.period_kind == self.kind,
                     DigestSend.period_key == self.key,
+                    DigestSend.scope == self.scope,
                     DigestSend.status.in_(("pending", "failed", "sending")),
                 )
                 .values(status="skipped", updated_at=now, window_end=self.now)

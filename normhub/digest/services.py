@@ -40,6 +40,8 @@ from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
 from normhub.digest.ledger import Delivery
 from normhub.digest.models import (
+    ALL_COMMUNITIES,
+    COVERING_STATUSES,
     DEFAULT_FREQUENCY,
     FREQUENCIES,
     PERIOD_KINDS,
@@ -322,6 +324,8 @@ class Digest:
     unsubscribe_url: str = ""
     footers: list[CommunityFooter] = field(default_factory=list)
     settings_url: str = ""
+    # DigestSend.scope: 0 for all the member's communities, else the one community.
+    scope: int = ALL_COMMUNITIES
 
     @property
     def norm_ids(self) -> set[int]:
@@ -403,6 +407,12 @@ class DigestBuilder:
 
     ``community_ids`` limits content (and, for the send command, recipients) to
     some communities: ``--community`` and the steward preview use it.
+
+    ``scope`` is the ledger scope the digests are recorded under (see
+    ``DigestSend``). The window starts at the end of the member's last sent
+    digest of the same scope, or of a full one. A full digest (scope 0) leaves
+    out the communities a ``--community`` run of the same period already
+    covers for the member, so each community's content goes out once.
     """
 
     def __init__(
@@ -412,8 +422,10 @@ class DigestBuilder:
         links: Links,
         now: datetime | None = None,
         community_ids: set[int] | None = None,
+        scope: int = ALL_COMMUNITIES,
     ):
         self.session = session
+        self.scope = scope
         self.kind = check_period(period_kind)
         self.links = links
         self.now = now or utcnow()
@@ -470,10 +482,28 @@ class DigestBuilder:
                     DigestSend.user_id.in_(user_ids),
                     DigestSend.period_kind == self.kind,
                     DigestSend.status == "sent",
+                    DigestSend.scope.in_({ALL_COMMUNITIES, self.scope}),
                 )
                 .group_by(DigestSend.user_id)
             ).all()
         )
+
+    def covered(self, user_ids: list[int]) -> dict[int, set[int]]:
+        """Communities a ``--community`` run of this period covers, per member."""
+        result: dict[int, set[int]] = defaultdict(set)
+        if self.scope != ALL_COMMUNITIES:
+            return result
+        for user_id, community_id in self.session.execute(
+            select(DigestSend.user_id, DigestSend.scope).where(
+                DigestSend.user_id.in_(user_ids),
+                DigestSend.period_kind == self.kind,
+                DigestSend.period_key == self.key,
+                DigestSend.scope != ALL_COMMUNITIES,
+                DigestSend.status.in_(COVERING_STATUSES),
+            )
+        ):
+            result[user_id].add(community_id)
+        return result
 
     def build(self, members: list[Member]) -> dict[int, Digest]:
         """Each member's digest (empty ones included; callers skip those)."""
@@ -482,6 +512,8 @@ class DigestBuilder:
         user_ids = [m.id for m in members]
         communities = self.communities()
         memberships = self.matched_communities(user_ids)
+        for user_id, done in self.covered(user_ids).items():
+            memberships[user_id] = [c for c in memberships.get(user_id, ()) if c not in done]
         last_sent = self.last_sent(user_ids)
         earliest = self.now - self.length * MAX_LOOKBACK_PERIODS
         since: dict[int, datetime] = {}
@@ -746,6 +778,7 @@ class DigestBuilder:
                 nudge_ids=nudge_ids,
                 has_news=news,
                 community_ids=sorted(mine),
+                scope=self.scope,
             )
         return digests
 
@@ -763,6 +796,7 @@ class DigestBuilder:
             [],
             False,
             [],
+            scope=self.scope,
         )
 
     def finish(self, digest: Digest) -> Digest:
