@@ -636,6 +636,9 @@ def describe(name: str, result: LoadResult, server_times: list[float], statuses:
     return figures
 
 
+CPU_PASSES = 3
+
+
 def cpu_per_request(url: str, instance: Path, entries, requests: int = 500) -> dict[str, float]:
     """CPU milliseconds per request of each app, in-process (Flask test client, no HTTP).
 
@@ -655,10 +658,15 @@ def cpu_per_request(url: str, instance: Path, entries, requests: int = 500) -> d
         client = app.test_client()
         for path, auth in entries[:50]:  # warm-up
             client.get(path, headers={"Authorization": auth})
-        started = time.process_time()
-        for path, auth in entries[50 : 50 + requests]:
-            client.get(path, headers={"Authorization": auth})
-        figures[name] = (time.process_time() - started) / requests * 1000
+        passes = []
+        for _ in range(CPU_PASSES):
+            started = time.process_time()
+            for path, auth in entries[50 : 50 + requests]:
+                client.get(path, headers={"Authorization": auth})
+            passes.append((time.process_time() - started) / requests * 1000)
+        # Other processes only ever add to a pass (cache and core contention): the
+        # fastest pass is the closest to the code's own cost.
+        figures[name] = min(passes)
     normhub_app.extensions["normhub.engine"].dispose()
     return figures
 
@@ -729,10 +737,11 @@ bare {", ".join(f"{x:.0f}" for x in bare.get("rounds", []))}.
 ## CPU per request (in-process)
 
 The same URLs through Flask's test client in this process (no HTTP server, no load
-generator), CPU time only: exposure check **{cpu["exposure check"]:.2f} ms**, bare Flask
-**{cpu["bare Flask"]:.2f} ms** per request (the check does {work_ratio:.0f}x the work).
-These figures depend little on how busy the machine is; the database server's own CPU
-(PostgreSQL) is not included.
+generator), CPU time only, fastest of {CPU_PASSES} passes of 500 requests: exposure check
+**{cpu["exposure check"]:.2f} ms**, bare Flask **{cpu["bare Flask"]:.2f} ms** per request
+(the check does {work_ratio:.0f}x the work). These figures depend less on how busy the
+machine is than req/s do, though a loaded machine still inflates them; the database
+server's own CPU (PostgreSQL) is not included.
 
 ## Against the floors
 
