@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from normhub.exposure.models import LEVEL_RANK, ExposureEvent, ExposureSummary
@@ -41,8 +42,10 @@ class Delivery:
     material_base: int
 
 
-def _dialect_insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
+def _dialect_insert(executor: Session | Connection):
+    # A Connection knows its dialect; a Session asks its bind.
+    dialect = executor.dialect if isinstance(executor, Connection) else executor.get_bind().dialect
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
@@ -102,11 +105,13 @@ def record_delivered(
     record_deliveries(session, [(user_id, d, at) for d in deliveries])
 
 
-def record_deliveries(session: Session, items: list[tuple[int, Delivery, datetime]]) -> None:
+def record_deliveries(
+    session: Session | Connection, items: list[tuple[int, Delivery, datetime]]
+) -> None:
     """The same for several members at once: (member id, delivery, when) each.
 
     A (member, norm) pair must appear at most once: one digest per member, one
-    entry per norm.
+    entry per norm. ``session`` may be a plain Connection (the send loop's).
     """
     if not items:
         return
