@@ -3,7 +3,7 @@
 One transport per run: :class:`SMTPTransport` keeps one connection open for
 every message (reconnecting once if the server drops it), and
 :class:`OutboxTransport` writes ``.eml`` files when no SMTP host is configured.
-Both take the same :class:`~email.message.EmailMessage`, so everything up to
+Both take the same :class:`Outgoing` message bytes, so everything up to
 the transport is the same code path.
 
 Errors are sorted by what the caller should do about them:
@@ -20,6 +20,7 @@ Errors are sorted by what the caller should do about them:
 
 from __future__ import annotations
 
+import binascii
 import email.policy
 import functools
 import secrets
@@ -112,11 +113,65 @@ FLATTEN_POLICY = _FlattenPolicy(linesep="\r\n", max_line_length=998)
 @dataclass
 class Outgoing:
     message_id: str
-    message: EmailMessage
     data: bytes
 
 
 def build_message(digest: Digest, mail_from: str, text: str, html: str) -> Outgoing:
+    """The multipart/alternative message (text and HTML, quoted-printable) as bytes.
+
+    Written directly: every header here is ASCII once the subject and display
+    name are RFC 2047-encoded, so the email package's objects, content
+    managers and generator (a third of the sender's CPU per message) add
+    nothing. A non-ASCII From setting takes the email package's path.
+    """
+    if not mail_from.isascii():
+        return _build_with_email_package(digest, mail_from, text, html)
+    identifier = message_id(digest, sender_domain(mail_from))
+    # "=_" never occurs in quoted-printable text, so this boundary cannot
+    # collide with the body.
+    boundary = f"=_normhub_{secrets.token_hex(12)}"
+    head = (
+        f"Subject: {_encoded_subject(subject_line(digest))}\r\n"
+        f"From: {mail_from}\r\n"
+        f"To: {formataddr((digest.display_name, digest.email), charset='utf-8')}\r\n"
+        f"Date: {format_datetime(datetime.now(UTC), usegmt=True)}\r\n"
+        f"Message-ID: {identifier}\r\n"
+        # RFC 8058 one-click unsubscribe: the mail client POSTs to this URL.
+        f"List-Unsubscribe: <{digest.unsubscribe_url}>\r\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+        "\r\n"
+    )
+    data = b"".join(
+        (
+            head.encode("ascii"),
+            _part(boundary, "plain", text),
+            _part(boundary, "html", html),
+            f"--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+    return Outgoing(identifier, data)
+
+
+def _part(boundary: str, subtype: str, body: str) -> bytes:
+    encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    if not encoded.endswith(b"\n"):
+        encoded += b"\n"
+    return (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            "\r\n"
+        ).encode("ascii")
+        + encoded.replace(b"\n", b"\r\n")
+        + b"\r\n"
+    )
+
+
+def _build_with_email_package(digest: Digest, mail_from: str, text: str, html: str) -> Outgoing:
     message = EmailMessage(policy=BUILD_POLICY)
     message["Subject"] = _encoded_subject(subject_line(digest))
     message["From"] = mail_from
@@ -135,7 +190,7 @@ def build_message(digest: Digest, mail_from: str, text: str, html: str) -> Outgo
     # "=_" never occurs in quoted-printable text, so this boundary cannot
     # collide with the body and the generator need not search for one.
     message.set_boundary(f"=_normhub_{secrets.token_hex(12)}")
-    return Outgoing(identifier, message, message.as_bytes(policy=FLATTEN_POLICY))
+    return Outgoing(identifier, message.as_bytes(policy=FLATTEN_POLICY))
 
 
 @functools.lru_cache(maxsize=256)
