@@ -4,16 +4,16 @@
 summary row through the ORM: about four statements and an ORM flush per norm.
 A digest presents several norms, and the send loop has to keep up with the
 mail server, so this module does the same for all the norms of one message
-at once: one multi-row INSERT of the events, one INSERT … ON CONFLICT DO
-NOTHING for missing summaries, one UPDATE (executemany) that applies the
-event to each summary.
+at once: one multi-row INSERT of the events, and one INSERT … ON CONFLICT DO
+UPDATE that creates each missing summary as a first delivery leaves it, or
+applies the event to the existing one.
 
-The UPDATE applies exactly the rules of ``exposure.services._apply`` for a
+The conflict branch applies exactly the rules of ``exposure.services._apply`` for a
 non-"responded" event (every SET expression reads the row as it was, like
 ``_apply`` reads the summary before changing it); the digest tests run both
 paths on the same histories and compare the summaries, so a change of rules
 in the exposure service shows up as a failing test here. Row locking: the
-UPDATE locks each summary row, which is what ``record_event``'s FOR UPDATE
+upsert locks each summary row, which is what ``record_event``'s FOR UPDATE
 achieves, so concurrent events on the same (member, norm) stay serialised.
 """
 
@@ -23,7 +23,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, update
+from sqlalchemy import and_, case, func, insert, or_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -42,20 +42,22 @@ class Delivery:
     material_base: int
 
 
-def _dialect_insert(executor: Session | Connection):
-    # A Connection knows its dialect; a Session asks its bind.
-    dialect = executor.dialect if isinstance(executor, Connection) else executor.get_bind().dialect
-    if dialect.name == "postgresql":
+@functools.cache
+def _summary_upsert(dialect_name: str):
+    """INSERT the summary as a first delivery would leave it, or apply the event to it.
+
+    The inserted row carries the event (when, version, material base), so the
+    conflict branch reads it from ``excluded``; every SET expression reads
+    the existing row as it was, like ``_apply`` reads the summary before
+    changing it.
+    """
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
-
-
-@functools.cache
-def _summary_update():
-    summary = ExposureSummary.__table__.c
-    at, number, base = bindparam("b_at"), bindparam("b_number"), bindparam("b_base")
+    statement = dialect_insert(ExposureSummary.__table__)
+    summary, new = ExposureSummary.__table__.c, statement.excluded
+    at, number, base = new.last_seen_at, new.latest_version, new.material_base
     level = DELIVERED
     new_family = base > summary.material_base
     same_family_higher = and_(
@@ -73,28 +75,27 @@ def _summary_update():
             number > func.coalesce(summary.highest_level_version, 0),
         ),
     )
-    return (
-        update(ExposureSummary.__table__)
-        .where(summary.user_id == bindparam("b_user"), summary.norm_id == bindparam("b_norm"))
-        .values(
-            last_seen_at=case(
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "norm_id"],
+        set_={
+            "last_seen_at": case(
                 (or_(summary.last_seen_at.is_(None), summary.last_seen_at < at), at),
                 else_=summary.last_seen_at,
             ),
-            latest_version=case(
+            "latest_version": case(
                 (func.coalesce(summary.latest_version, 0) < number, number),
                 else_=summary.latest_version,
             ),
-            highest_level=case((takes_highest, level), else_=summary.highest_level),
-            highest_level_version=case(
+            "highest_level": case((takes_highest, level), else_=summary.highest_level),
+            "highest_level_version": case(
                 (takes_highest, number), else_=summary.highest_level_version
             ),
-            highest_level_at=case((takes_highest, at), else_=summary.highest_level_at),
-            material_base=case((new_family, base), else_=summary.material_base),
-            level=case((takes_level, level), else_=summary.level),
-            level_version=case((takes_level, number), else_=summary.level_version),
-            level_at=case((takes_level, at), else_=summary.level_at),
-        )
+            "highest_level_at": case((takes_highest, at), else_=summary.highest_level_at),
+            "material_base": case((new_family, base), else_=summary.material_base),
+            "level": case((takes_level, level), else_=summary.level),
+            "level_version": case((takes_level, number), else_=summary.level_version),
+            "level_at": case((takes_level, at), else_=summary.level_at),
+        },
     )
 
 
@@ -129,33 +130,23 @@ def record_deliveries(
             for user_id, d, at in items
         ],
     )
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
     session.execute(
-        _dialect_insert(session)(ExposureSummary.__table__).on_conflict_do_nothing(
-            index_elements=["user_id", "norm_id"]
-        ),
+        _summary_upsert(dialect.name),
         [
             {
                 "user_id": user_id,
                 "norm_id": d.norm_id,
                 "first_seen_at": at,
                 "last_seen_at": at,
-                "latest_version": 0,
-                "material_base": 0,
-                "level": NONE,
-                "highest_level": NONE,
-            }
-            for user_id, d, at in items
-        ],
-    )
-    session.execute(
-        _summary_update(),
-        [
-            {
-                "b_user": user_id,
-                "b_norm": d.norm_id,
-                "b_at": at,
-                "b_number": d.version_number,
-                "b_base": d.material_base,
+                "latest_version": d.version_number,
+                "material_base": d.material_base,
+                "level": DELIVERED,
+                "level_version": d.version_number,
+                "level_at": at,
+                "highest_level": DELIVERED,
+                "highest_level_version": d.version_number,
+                "highest_level_at": at,
             }
             for user_id, d, at in items
         ],

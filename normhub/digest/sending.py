@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -238,6 +239,7 @@ class DigestRun:
         # Core statements built once: the ORM session's per-statement and
         # per-commit bookkeeping cost more than the statements themselves.
         self._ledger: Connection | None = None
+        self._composer_pool: ThreadPoolExecutor | None = None
 
     # -- who is due
 
@@ -344,6 +346,9 @@ class DigestRun:
             if self._ledger is not None:
                 self._ledger.close()
                 self._ledger = None
+            if self._composer_pool is not None:
+                self._composer_pool.shutdown(cancel_futures=True)
+                self._composer_pool = None
         self.report.gave_up = self._given_up()
         if self.report.stopped or (self.limit is not None and sent_budget == 0):
             self.report.not_attempted = self.count_due() - self.report.failed
@@ -418,12 +423,15 @@ class DigestRun:
             ).all()
         )
         self.session.commit()
-        for start in range(0, len(to_send), CLAIM_CHUNK):
-            chunk = to_send[start : start + CLAIM_CHUNK]
-            outgoing = {
-                d.user_id: compose(self.builder.finish(d), self.mail_from, self.renderer)
-                for d in chunk
-            }
+        chunks = [to_send[i : i + CLAIM_CHUNK] for i in range(0, len(to_send), CLAIM_CHUNK)]
+        # The next chunk's messages are composed in a helper thread while this
+        # chunk's go out: it runs while the send loop waits on SMTP replies
+        # and commits (both release the GIL).
+        composing = self._composer().submit(self._compose, chunks[0]) if chunks else None
+        for index, chunk in enumerate(chunks):
+            outgoing = composing.result()
+            if index + 1 < len(chunks):
+                composing = self._composer().submit(self._compose, chunks[index + 1])
             claimed = self._claim([send_ids[d.user_id] for d in chunk])
             for position, digest in enumerate(chunk):
                 send_id = send_ids[digest.user_id]
@@ -441,6 +449,16 @@ class DigestRun:
                     raise
                 progress(1)
         return None if sent_budget is None else sent_budget - len(to_send)
+
+    def _compose(self, chunk: list[Digest]) -> dict[int, Outgoing]:
+        return {
+            d.user_id: compose(self.builder.finish(d), self.mail_from, self.renderer) for d in chunk
+        }
+
+    def _composer(self) -> ThreadPoolExecutor:
+        if self._composer_pool is None:
+            self._composer_pool = ThreadPoolExecutor(1, thread_name_prefix="digest-compose")
+        return self._composer_pool
 
     def _release(self, send_ids: set[int]) -> None:
         """Give back rows claimed but never handed to SMTP: the next run sends them at once."""
