@@ -137,7 +137,19 @@ def open_index(directory: Path, create: bool = True):
     An index written with an older schema is replaced by an empty one: the
     log says to run ``flask search rebuild``.
     """
-    directory = Path(directory)
+    # Another process committing may delete the table of contents we just
+    # listed (it keeps only the newest): read the directory again.
+    for attempt in range(10):
+        try:
+            return _open_index(Path(directory), create)
+        except FileNotFoundError:
+            if attempt == 9:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    return None
+
+
+def _open_index(directory: Path, create: bool):
     if whoosh_index.exists_in(str(directory)):
         ix = whoosh_index.open_dir(str(directory))
         if _schema_matches(ix) or not create:
