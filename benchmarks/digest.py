@@ -614,14 +614,21 @@ def render_report(results: list[dict]) -> str:
         f"- Queries per batch do not grow with members: median "
         f"{medians} "
         f"({'constant' if flat else 'NOT constant'}). Member selection is two queries per batch; "
-        "the digest content is a fixed set of IN (...) queries; coverage of open norms is "
-        "computed once per run.",
+        "the digest content is a fixed set of IN (...) queries, one of them the communities a "
+        "`--community` run of the period already covered (left out of a full run); coverage of "
+        "open norms is computed once per run.",
         "- The first batch also runs the once-per-run queries (communities, and the coverage of "
         "open norms for the close-to-the-gate section), hence the max; a last, small batch may "
         "skip a query that has nothing to look up, hence the min.",
-        "- Send rate includes the claims (one commit per 50 messages), then per message: the SMTP "
-        'transaction on one reused connection, then "sent" + a `delivered` exposure event per '
-        "norm + nudges (one commit).",
+        "- Send rate: the aiosmtpd server runs in its own process (no shared GIL). It includes "
+        "building each batch, the claims (one commit per 50 messages), composing (in a helper "
+        "thread, a chunk ahead), then per message: the SMTP transaction on one reused "
+        'connection, then one transaction on a plain connection: "sent" (UPDATE), the '
+        "`delivered` events (one multi-row INSERT), the exposure summaries (one INSERT … ON "
+        "CONFLICT DO UPDATE), nudges if any; on PostgreSQL that commit is asynchronous "
+        "(`synchronous_commit` off on the send loop's connection, see sending.py).",
+        f"- Load average during each run is in the table; the sender's figure per CPU-second "
+        f"is what the send loop costs regardless of load ({os.cpu_count()} CPUs here).",
         "",
         "Dataset per run: "
         + "; ".join(

@@ -38,9 +38,10 @@ are recorded only with a ``sent`` row, so the exposure ledger never claims a
 delivery we did not see accepted. A row claimed by a live run (or by another
 host, within the lease) is left alone.
 
-Durability of "sent": on PostgreSQL the per-message "sent" transaction runs
-with ``SET LOCAL synchronous_commit TO OFF``: the commit returns before the
-WAL reaches the disk (the claim commits stay synchronous). A crash of the
+Durability of "sent": on PostgreSQL the per-message "sent" transactions run
+with ``synchronous_commit`` off (set on their own connection for the run, and
+reset before it returns to the pool): each commit returns before the WAL
+reaches the disk (the claim commits stay synchronous). A crash of the
 database server (not of this process) may then lose the last few "sent"
 commits, a fraction of a second's worth; those rows are still "sending" and
 the next run resends them with the same Message-ID, which is the
@@ -102,7 +103,6 @@ _MARK_SENT = (
         norm_count=bindparam("b_count"),
     )
 )
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 SENDING_LEASE = timedelta(minutes=15)
 # A member whose digest keeps failing temporarily is given up on for the
@@ -343,9 +343,7 @@ class DigestRun:
         finally:
             if not self.dry_run:
                 self.session.commit()
-            if self._ledger is not None:
-                self._ledger.close()
-                self._ledger = None
+            self._close_ledger()
             if self._composer_pool is not None:
                 self._composer_pool.shutdown(cancel_futures=True)
                 self._composer_pool = None
@@ -449,6 +447,30 @@ class DigestRun:
                     raise
                 progress(1)
         return None if sent_budget is None else sent_budget - len(to_send)
+
+    def _ledger_connection(self) -> Connection:
+        if self._ledger is None:
+            self._ledger = self.session.get_bind().connect()
+            if self.postgres:
+                # Not waiting for the WAL flush: see "Durability of "sent"" above.
+                # Set once for this connection (not SET LOCAL per transaction,
+                # a round trip per message) and reset before it goes back to
+                # the pool.
+                self._ledger.execute(text("SET synchronous_commit TO OFF"))
+                self._ledger.commit()
+        return self._ledger
+
+    def _close_ledger(self) -> None:
+        connection, self._ledger = self._ledger, None
+        if connection is None:
+            return
+        try:
+            if self.postgres and not connection.invalidated:
+                connection.rollback()
+                connection.execute(text("RESET synchronous_commit"))
+                connection.commit()
+        finally:
+            connection.close()
 
     def _compose(self, chunk: list[Digest]) -> dict[int, Outgoing]:
         return {
@@ -596,13 +618,8 @@ class DigestRun:
     def _mark_sent(self, digest: Digest, send_id: int) -> None:
         """ "sent", the ``delivered`` events and the nudges: one transaction."""
         at = utcnow()
-        if self._ledger is None:
-            self._ledger = self.session.get_bind().connect()
-        connection = self._ledger
+        connection = self._ledger_connection()
         with connection.begin():
-            if self.postgres:
-                # Not waiting for the WAL flush: see "Durability of "sent"" above.
-                connection.execute(_ASYNC_COMMIT)
             connection.execute(
                 _MARK_SENT,
                 {
