@@ -59,6 +59,8 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance, production),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'normhub.sqlite3'}"),
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance / "search-index")),
+        # Off only for bulk imports; run `flask search rebuild` afterwards.
+        "SEARCH_INDEXING": _env("SEARCH_INDEXING", "1") != "0",
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         "SMTP_HOST": _env("SMTP_HOST"),
