@@ -129,8 +129,25 @@ def factory(session) -> Factory:
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client(app, session):
+    """A test client whose requests run as in production, each in its own app context.
+
+    The ``session`` fixture keeps an app context pushed for the test's own
+    service calls; Flask would reuse it for every request, sharing ``g`` (the
+    request's database session, the logged-in user) from one request to the
+    next. Before each request the test's transaction is committed, so the
+    request sees what the test wrote, as it would after any real commit.
+    """
+    client = app.test_client()
+    send = client.open
+
+    def open_in_own_context(*args, **kwargs):
+        session.commit()
+        with app.app_context():
+            return send(*args, **kwargs)
+
+    client.open = open_in_own_context
+    return client
 
 
 def login(client, user, password: str = Factory.PASSWORD):

@@ -16,17 +16,6 @@ from tests.factories import Factory
 GOOD_PASSWORD = "a long enough password"
 
 
-@pytest.fixture
-def session(app):
-    """Like conftest's ``session`` but without an app context held open: Flask reuses an
-    active app context for test requests, so they would share one database session
-    (with a stale snapshot) and one cached logged-in user."""
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
-
-
 def _register(client, **changes):
     data = {
         "email": "new.person@example.org",

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from normhub.accounts.models import User
 from normhub.accounts.services import authenticate
-
-
-@pytest.fixture
-def session(app):
-    """Like conftest's ``session`` but without an app context held open: Flask reuses an
-    active app context for test requests, so they would share one database session
-    (with a stale snapshot) and one cached logged-in user."""
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
 
 
 def test_create_user_with_password_on_stdin(app, session):

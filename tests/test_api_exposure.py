@@ -21,22 +21,6 @@ from normhub.exposure.models import ExposureCheck
 from normhub.norms.services import AssumptionInput, revise_norm
 from normhub.responses.services import AssumptionAnswer, record_response
 
-
-@pytest.fixture
-def session(app):
-    """A session with no app context kept open around the requests.
-
-    The shared fixture keeps one app context for the whole test, which each
-    test-client request then reuses, so a request's database session and
-    ``g`` would survive into the next request. Here every request gets its
-    own app context, as in production.
-    """
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
-
-
 OPENAPI = json.loads(OPENAPI_FILE.read_text())
 _REGISTRY = Registry().with_resource(
     "urn:normhub-openapi", Resource.from_contents(OPENAPI, default_specification=DRAFT202012)

@@ -13,22 +13,6 @@ from normhub.api.models import ApiToken
 from normhub.db import utcnow
 from normhub.services import NotFound, ValidationFailed
 
-
-@pytest.fixture
-def session(app):
-    """A session with no app context kept open around the requests.
-
-    The shared fixture keeps one app context for the whole test, which each
-    test-client request then reuses, so a request's database session and
-    ``g`` would survive into the next request. Here every request gets its
-    own app context, as in production.
-    """
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
-
-
 TOKEN_RE = re.compile(r'value="(nh_[A-Za-z0-9_-]{20,})"')
 
 

@@ -19,17 +19,6 @@ def app_overrides() -> dict:
     return {"PAGE_SIZE": 2}
 
 
-@pytest.fixture
-def session(app):
-    """Like conftest's ``session`` but without an app context held open: Flask reuses an
-    active app context for test requests, so they would share one database session
-    (with a stale snapshot) and one cached logged-in user."""
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
-
-
 @dataclass
 class World:
     community: object

@@ -11,17 +11,6 @@ from normhub.norms.services import change_status
 from normhub.services import Conflict, Forbidden, NotFound, ValidationFailed
 
 
-@pytest.fixture
-def session(app):
-    """Like conftest's ``session`` but without an app context held open: Flask reuses an
-    active app context for test requests, so they would share one database session
-    (with a stale snapshot) and one cached logged-in user."""
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
-
-
 def _settings(community: Community, **changes) -> dict:
     data = {
         "name": community.name,

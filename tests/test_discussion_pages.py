@@ -1,29 +1,12 @@
 import re
 
 import pytest
-from flask import g, render_template
+from flask import render_template
 from sqlalchemy import select
 
 from normhub.discussion.models import Comment
 from normhub.discussion.services import hide_comment, post_comment
 from normhub.discussion.views import norm_page_context
-
-
-@pytest.fixture(autouse=True)
-def close_request_sessions(app):
-    """End each request's DB session when the request ends.
-
-    The ``session`` fixture keeps an app context open, and a test client request
-    reuses it, so the app's teardown (which closes the request session) would only
-    run after the test, leaving a SQLite write lock held between requests.
-    """
-
-    @app.teardown_request
-    def _close(_exc):
-        request_session = g.pop("db_session", None)
-        if request_session is not None:
-            request_session.rollback()
-            request_session.close()
 
 
 @pytest.fixture

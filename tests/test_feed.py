@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-import pytest
-
 from normhub.norms.services import change_status
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -13,17 +11,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 def parse(data: bytes) -> ET.Element:
     return ET.fromstring(data)  # noqa: S314 (the document is our own output)
-
-
-@pytest.fixture
-def session(app):
-    """Like conftest's ``session`` but without an app context held open: Flask reuses an
-    active app context for test requests, so they would share one database session
-    (with a stale snapshot) and one cached logged-in user."""
-    session = app.extensions["normhub.sessionmaker"]()
-    yield session
-    session.rollback()
-    session.close()
 
 
 def test_feed_is_valid_atom_with_proposals_and_status_changes(client, factory, session):

@@ -7,20 +7,6 @@ import pytest
 from normhub.markdown import render_markdown
 from normhub.norms.services import AssumptionInput, revise_norm
 
-
-@pytest.fixture(autouse=True)
-def isolate_requests(app, client, session, monkeypatch):
-    """Each request in its own app context (see tests/test_norms_pages.py)."""
-    original = client.open
-
-    def open_isolated(*args, **kwargs):
-        session.commit()
-        with app.app_context():
-            return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "open", open_isolated)
-
-
 HOSTILE_MARKDOWN = """\
 <script>alert("xss-raw")</script>
 

@@ -15,19 +15,6 @@ def app_overrides():
     return {"WTF_CSRF_ENABLED": True}
 
 
-@pytest.fixture(autouse=True)
-def isolate_requests(app, client, session, monkeypatch):
-    """Each request in its own app context (see tests/test_norms_pages.py)."""
-    original = client.open
-
-    def open_isolated(*args, **kwargs):
-        session.commit()
-        with app.app_context():
-            return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "open", open_isolated)
-
-
 def token_from(html: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 

@@ -2,30 +2,9 @@
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from normhub.norms.models import Norm, NormPrerequisite
-
-
-@pytest.fixture(autouse=True)
-def isolate_requests(app, client, session, monkeypatch):
-    """Run each request in its own app context, as in production.
-
-    The ``session`` fixture keeps an app context pushed, and Flask reuses it
-    for test requests: the request's database session and logged-in user
-    would otherwise live on across requests (stale reads; on SQLite, a held
-    write lock). The test's own transaction ends first, so a lazy load in the
-    test never blocks a request.
-    """
-    original = client.open
-
-    def open_isolated(*args, **kwargs):
-        session.commit()
-        with app.app_context():
-            return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "open", open_isolated)
 
 
 def norm_form(title="Say who decided", **extra):

@@ -10,19 +10,6 @@ from normhub.responses.models import Response
 from normhub.responses.services import AssumptionAnswer, record_response
 
 
-@pytest.fixture(autouse=True)
-def isolate_requests(app, client, session, monkeypatch):
-    """Each request in its own app context (see tests/test_norms_pages.py)."""
-    original = client.open
-
-    def open_isolated(*args, **kwargs):
-        session.commit()
-        with app.app_context():
-            return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "open", open_isolated)
-
-
 def url(norm, suffix=""):
     return f"/c/{norm.community.slug}/norms/{norm.slug}{suffix}"
 

@@ -5,19 +5,6 @@ import pytest
 from normhub.norms.services import AssumptionInput, revise_norm
 
 
-@pytest.fixture(autouse=True)
-def isolate_requests(app, client, session, monkeypatch):
-    """Each request in its own app context (see tests/test_norms_pages.py)."""
-    original = client.open
-
-    def open_isolated(*args, **kwargs):
-        session.commit()
-        with app.app_context():
-            return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "open", open_isolated)
-
-
 @pytest.fixture
 def three_versions(factory, session):
     """v1 by the author; v2 minor (reword + swap); v3 material by a steward."""
