@@ -298,8 +298,8 @@ def load(
     return run_python_load(base_url, entries, duration, connections)
 
 
-def machine_description() -> str:
-    cpus = os.cpu_count()
+def machine() -> str:
+    """CPUs, their model and the Python version, for the head of a results file."""
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -308,8 +308,9 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
+    return f"{os.cpu_count()} CPUs{f' ({model})' if model else ''}, Python {sys.version.split()[0]}"
+
+
+def machine_description() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{cpus} CPUs{f' ({model})' if model else ''}, Python {sys.version.split()[0]}, "
-        f"load average {load} when the report was written"
-    )
+    return f"{machine()}, load average {load} when the report was written"

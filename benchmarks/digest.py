@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import bindparam, event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.common import machine  # noqa: E402
 from normhub import create_app  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.db import make_engine, utcnow  # noqa: E402
@@ -548,23 +549,6 @@ class _NullTransport:
 
     def send(self, *_args):  # pragma: no cover - dry runs never send
         raise AssertionError("a dry run must not send")
-
-
-def machine() -> str:
-    import os
-    import platform
-
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs ({model or platform.machine()}), Python {platform.python_version()}"
-    )
 
 
 def render_report(results: list[dict]) -> str:
