@@ -270,7 +270,7 @@ def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
     """ledger.record_delivered must leave the same summary as exposure.record_event."""
     from sqlalchemy import select
 
-    from normhub.digest.ledger import Delivery, record_delivered
+    from normhub.exposure.bulk import Delivery, record_delivered
     from normhub.exposure.models import ExposureEvent, ExposureSummary
     from normhub.norms.services import revise_norm
 

@@ -67,7 +67,6 @@ from sqlalchemy.orm import Session, aliased
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
 from normhub.db import utcnow
-from normhub.digest.ledger import record_deliveries
 from normhub.digest.mailer import (
     ConnectionLost,
     Outgoing,
@@ -87,6 +86,7 @@ from normhub.digest.models import (
     EmailBounce,
 )
 from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
+from normhub.exposure.bulk import record_deliveries
 from normhub.exposure.models import Nudge
 
 _sends = DigestSend.__table__

@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
-from normhub.digest.ledger import Delivery
 from normhub.digest.models import (
     ALL_COMMUNITIES,
     COVERING_STATUSES,
@@ -51,6 +50,7 @@ from normhub.digest.models import (
 )
 from normhub.discussion.models import Comment
 from normhub.exposure import services as exposure
+from normhub.exposure.bulk import Delivery
 from normhub.exposure.models import ExposureSummary
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response

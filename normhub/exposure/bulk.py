@@ -1,5 +1,8 @@
 """``delivered`` exposure events for one sent digest, in a fixed number of statements.
 
+It lives beside ``services`` so that the exposure rules, in their one-at-a-time and
+their bulk form, stay in one package.
+
 ``exposure.services.record_event`` records one event and updates the member's
 summary row through the ORM: about four statements and an ORM flush per norm.
 A digest presents several norms, and the send loop has to keep up with the
