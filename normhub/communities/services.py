@@ -10,7 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -74,15 +74,41 @@ def create_community(
     return community
 
 
+# Every policy check asks for the viewer's membership; one page asks it several
+# times (visibility, edit rights, responding, each panel). The answer is kept on
+# the session until the transaction ends or a Membership row is flushed.
+_MEMBERSHIP_CACHE = "normhub.memberships"
+
+
 def get_membership(session: Session, community: Community, user: User | None) -> Membership | None:
     """The user's membership row (active or left), or None."""
     if user is None:
         return None
-    return session.scalar(
-        select(Membership).where(
-            Membership.community_id == community.id, Membership.user_id == user.id
+    cache = session.info.setdefault(_MEMBERSHIP_CACHE, {})
+    key = (community.id, user.id)
+    if key not in cache:
+        cache[key] = session.scalar(
+            select(Membership).where(
+                Membership.community_id == community.id, Membership.user_id == user.id
+            )
         )
-    )
+    return cache[key]
+
+
+def _forget_memberships(session: Session, *_args) -> None:
+    session.info.pop(_MEMBERSHIP_CACHE, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_memberships_on_change(session: Session, _flush_context) -> None:
+    if any(
+        isinstance(item, Membership) for item in (*session.new, *session.dirty, *session.deleted)
+    ):
+        _forget_memberships(session)
+
+
+event.listen(Session, "after_commit", _forget_memberships)
+event.listen(Session, "after_soft_rollback", _forget_memberships)
 
 
 def active_membership(
