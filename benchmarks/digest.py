@@ -411,9 +411,12 @@ def measure(
     send_count: int,
     batch_size: int,
     render_limit: int | None = None,
+    workers: int | None = None,
 ) -> dict:
     from normhub.digest.mailer import SMTPTransport, compose
-    from normhub.digest.sending import DigestRun
+    from normhub.digest.sending import SEND_WORKERS, DigestRun
+
+    workers = workers or SEND_WORKERS
 
     database = Database(database_url)
     try:
@@ -502,7 +505,13 @@ def measure(
                 transport = SMTPTransport("127.0.0.1", server.port, "none", timeout=10)
                 transport.open()
                 send_run = DigestRun(
-                    app, session, "weekly", transport, limit=send_count, batch_size=batch_size
+                    app,
+                    session,
+                    "weekly",
+                    transport,
+                    limit=send_count,
+                    batch_size=batch_size,
+                    workers=workers,
                 )
                 started, cpu = time.perf_counter(), time.process_time()
                 send_report = send_run.run()
@@ -538,6 +547,7 @@ def measure(
             "render_cpu": render_cpu,
             "send_cpu": send_cpu,
             "send_rate_cpu": send_report.sent / send_cpu if send_cpu else 0.0,
+            "workers": workers,
             "load": os.getloadavg()[0],
         }
     finally:
@@ -634,6 +644,9 @@ def main() -> None:
     parser.add_argument("--send", type=int, default=3000, help="messages for the send rate")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
+        "--workers", type=int, default=None, help="sending threads (default: the CLI's default)"
+    )
+    parser.add_argument(
         "--render", type=int, default=None, help="render only the first N messages (default all)"
     )
     parser.add_argument("--output", default=None)
@@ -646,7 +659,9 @@ def main() -> None:
     results = []
     for count in sorted({compare, members}):
         print(f"-- {count:,} members", flush=True)
-        result = measure(count, args.database, args.send, args.batch_size, args.render)
+        result = measure(
+            count, args.database, args.send, args.batch_size, args.render, args.workers
+        )
         print(
             f"   build content {result['content_s']:.1f} s, with rendering "
             f"{result['render_s']:.1f} s ({result['rendered']:,} messages); "

@@ -45,7 +45,11 @@ class Collector:
     refuse: set[str] = field(default_factory=set)
     defer: set[str] = field(default_factory=set)
     drop_after: int | None = None
+    # Drop the connection once, on the first message after this many.
+    drop_once_after: int | None = None
     drops: int = 0
+    # The client port of each accepted message: which connection carried it.
+    connections: list[int] = field(default_factory=list)
     # Hold the message after this many until ``release`` is set, then refuse it:
     # lets a test kill the sending process while it waits for the reply.
     stall_after: int | None = None
@@ -66,7 +70,12 @@ class Collector:
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 Not accepted"
-        if self.drop_after is not None and len(self.messages) >= self.drop_after:
+        dropping_once = (
+            self.drop_once_after is not None
+            and len(self.messages) >= self.drop_once_after
+            and self.drops == 0
+        )
+        if dropping_once or (self.drop_after is not None and len(self.messages) >= self.drop_after):
             # Like a server killed mid-dialogue: the message is never accepted.
             self.drops += 1
             server.transport.close()
@@ -74,6 +83,7 @@ class Collector:
         self.messages.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        self.connections.append(session.peer[1])
         return "250 2.0.0 Accepted"
 
     def to(self, address: str) -> list[Received]:

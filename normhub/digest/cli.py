@@ -11,7 +11,7 @@ from normhub.communities.models import Community
 from normhub.db import get_session
 from normhub.digest.mailer import SMTPSettingsError, transport_for
 from normhub.digest.models import PERIOD_KINDS
-from normhub.digest.sending import DigestRun
+from normhub.digest.sending import MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
 
 digest_cli = AppGroup("digest", help="Digest emails.")
 
@@ -30,7 +30,24 @@ digest_cli = AppGroup("digest", help="Digest emails.")
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most N digests in this run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
-def send(period: str, slug: str | None, dry_run: bool, limit: int | None, batch_size: int):
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_SEND_WORKERS),
+    default=SEND_WORKERS,
+    show_default=True,
+    envvar="NORMHUB_DIGEST_WORKERS",
+    show_envvar=True,
+    help="Sending threads, each with its own SMTP connection: a crash may resend "
+    "up to this many messages (at-least-once).",
+)
+def send(
+    period: str,
+    slug: str | None,
+    dry_run: bool,
+    limit: int | None,
+    batch_size: int,
+    workers: int,
+):
     """Send the PERIOD digest to every member who has something new.
 
     Safe to rerun: nobody gets two digests for the same day (daily) or ISO week
@@ -62,6 +79,7 @@ def send(period: str, slug: str | None, dry_run: bool, limit: int | None, batch_
             dry_run=dry_run,
             limit=limit,
             batch_size=batch_size,
+            workers=workers,
         )
         total = run.count_due()
         session.rollback()

@@ -1,8 +1,9 @@
 """Turning a digest into an email, and handing emails to SMTP or to the outbox.
 
-One transport per run: :class:`SMTPTransport` keeps one connection open for
-every message (reconnecting once if the server drops it), and
-:class:`OutboxTransport` writes ``.eml`` files when no SMTP host is configured.
+:class:`SMTPTransport` keeps one connection open for every message it sends
+(reconnecting once if the server drops it); a run with several sending
+threads gives each its own, made with ``another()``. :class:`OutboxTransport`
+writes ``.eml`` files when no SMTP host is configured.
 Both take the same :class:`Outgoing` message bytes, so everything up to
 the transport is the same code path.
 
@@ -237,6 +238,12 @@ class SMTPTransport:
     def description(self) -> str:
         return f"SMTP {self.host}:{self.port} ({self.security})"
 
+    def another(self) -> SMTPTransport:
+        """A second transport with these settings, not yet open: one per sending thread."""
+        return SMTPTransport(
+            self.host, self.port, self.security, self.user, self.password, self.timeout
+        )
+
     def _connect(self) -> smtplib.SMTP:
         where = f"{self.host}:{self.port}"
         context = ssl.create_default_context()
@@ -352,6 +359,9 @@ class OutboxTransport:
     @property
     def description(self) -> str:
         return f"outbox {self.directory}"
+
+    def another(self) -> OutboxTransport:
+        return OutboxTransport(self.directory)
 
     def open(self) -> None:
         try:

@@ -13,13 +13,24 @@ For each batch of members:
    rest as ``pending`` (claimed, not yet handed to SMTP). A concurrent run
    inserting the same rows loses quietly (INSERT … ON CONFLICT DO NOTHING).
 3. Compose a chunk of messages (``CLAIM_CHUNK``), move their rows to
-   ``sending`` and COMMIT, then per message: hand it to SMTP, then in ONE
-   transaction mark it ``sent``, record a ``delivered`` exposure event for
-   each norm version it presented (see ``ledger.py``), and mark its nudges
-   delivered. A refusal is recorded as ``failed`` (retried by the next run)
-   or, for a permanent 5xx refusal of the address, ``bounced`` (the address
-   is suppressed from then on). If the connection is lost for good, the run
-   stops and gives the rest of the chunk back (``pending``).
+   ``sending`` and COMMIT, then put them on a queue (at most a chunk long)
+   for the sending threads (``workers``, ``SEND_WORKERS`` by default). Each
+   sender has its own SMTP connection and its own database connection, and
+   takes one message at a time: it hands it to SMTP, then in ONE
+   transaction marks it ``sent``, records a ``delivered`` exposure event for
+   each norm version it presented (see ``exposure/bulk.py``), and marks its
+   nudges delivered, and only then takes the next. A refusal is recorded as
+   ``failed`` (retried by the next run) or, for a permanent 5xx refusal of
+   the address, ``bounced`` (the address is suppressed from then on). If a
+   connection is lost for good, the run stops: the other senders finish the
+   message in hand, and every claimed message no sender took is given back
+   (``pending``). While the senders wait on the mail server and on their
+   commits, this thread builds and claims the next batch.
+
+The senders overlap their waits: one waits for the server's reply while
+another waits for its commit. Each commit is that message's alone, so a
+message's outcome is never held back by another's. The progress callback and
+the report's counters are updated under one lock.
 
 The SMTP boundary: at-least-once. If the process dies after the server
 accepted a message but before the "sent" commit, the row stays ``sending``.
@@ -38,6 +49,14 @@ are recorded only with a ``sent`` row, so the exposure ledger never claims a
 delivery we did not see accepted. A row claimed by a live run (or by another
 host, within the lease) is left alone.
 
+The window is one message per sender: a sender commits a message's outcome
+before it takes the next, so when the process dies at most ``workers``
+messages can have been accepted without their "sent" row (one when
+``workers`` is 1: the sender's message in flight). Claimed messages no
+sender has taken yet (at most two chunks) were never handed to SMTP: a run
+that stops gives them back, and after a kill the next run sends them (it
+counts them as resent, not knowing better), so they cost no duplicate.
+
 Durability of "sent": on PostgreSQL the per-message "sent" transactions run
 with ``synchronous_commit`` off (set on their own connection for the run, and
 reset before it returns to the pool): each commit returns before the WAL
@@ -53,9 +72,13 @@ the same property already.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import queue
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,12 +89,13 @@ from sqlalchemy.orm import Session, aliased
 
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
-from normhub.db import utcnow
+from normhub.db import set_write_intent, utcnow
 from normhub.digest.mailer import (
     ConnectionLost,
     Outgoing,
     RecipientRefused,
     Renderer,
+    SMTPSettingsError,
     TemporaryFailure,
     compose,
     envelope_sender,
@@ -111,6 +135,11 @@ MAX_ATTEMPTS = 5
 BATCH_SIZE = 500
 # Messages claimed ("sending", committed) together before they go to SMTP.
 CLAIM_CHUNK = 50
+# Sending threads, each with its own SMTP and database connection: while one
+# waits on the mail server or on its commit, another sends. See
+# benchmarks/results/digest*.md for how the send rate grows with them.
+SEND_WORKERS = 3
+MAX_SEND_WORKERS = 16
 
 
 @dataclass
@@ -130,6 +159,8 @@ class RunReport:
     would_send: int = 0
     gave_up: int = 0
     not_attempted: int = 0
+    # SMTP connections the run sent over, when fewer could be opened than asked for.
+    connections: int | None = None
     stopped: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -155,11 +186,86 @@ class RunReport:
             parts.append(f"{self.gave_up} given up after {MAX_ATTEMPTS} failed attempts.")
         if self.not_attempted:
             parts.append(f"{self.not_attempted} not attempted: rerun to send them.")
+        if self.connections is not None:
+            parts.append(f"Sent over {self.connections} SMTP connection(s) only.")
         return " ".join(parts)
 
 
 class StopRun(Exception):
     pass
+
+
+@dataclass
+class _Outbound:
+    """A claimed message, composed, waiting for a sending thread."""
+
+    digest: Digest
+    send_id: int
+    outgoing: Outgoing
+    previous_status: str | None
+
+
+_NO_MORE = None  # put once per sending thread after the last message
+
+
+class _Sender:
+    """One sending thread: its own transport (SMTP connection) and database connection.
+
+    It takes one message at a time from the run's queue, hands it to SMTP and
+    commits its outcome before it takes the next, so at most one message per
+    thread has been accepted by the server without its "sent" row committed.
+    """
+
+    def __init__(self, run: DigestRun, transport, owns_transport: bool, number: int):
+        self.run = run
+        self.transport = transport
+        self.owns_transport = owns_transport
+        self._connection: Connection | None = None
+        self.thread = threading.Thread(target=self._work, name=f"digest-send-{number}", daemon=True)
+
+    def ledger(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.run.session.get_bind().connect()
+            if self.run.postgres:
+                # Not waiting for the WAL flush: see "Durability of "sent"" above.
+                # Set once for this connection (not SET LOCAL per transaction,
+                # a round trip per message) and reset before it goes back to
+                # the pool.
+                self._connection.execute(text("SET synchronous_commit TO OFF"))
+                self._connection.commit()
+        return self._connection
+
+    def _work(self) -> None:
+        run = self.run
+        try:
+            while (item := run._queue.get()) is not _NO_MORE:
+                if run._stopping.is_set():
+                    run._give_back(item)
+                    continue
+                try:
+                    run._deliver(item, self)
+                except BaseException as error:  # noqa: BLE001 - handed to the run's thread
+                    run._crashed(error)
+        finally:
+            try:
+                self._close()
+            except BaseException as error:  # noqa: BLE001
+                run._crashed(error)
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                try:
+                    if self.run.postgres and not connection.invalidated:
+                        connection.rollback()
+                        connection.execute(text("RESET synchronous_commit"))
+                        connection.commit()
+                finally:
+                    connection.close()
+        finally:
+            if self.owns_transport:
+                self.transport.close()
 
 
 RUN_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
@@ -182,7 +288,11 @@ def holder_is_dead(holder: str | None) -> bool:
 
 
 def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
+    return _dialect_insert(session.get_bind().dialect.name)
+
+
+def _dialect_insert(dialect_name: str):
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -205,7 +315,10 @@ class DigestRun:
         batch_size: int = BATCH_SIZE,
         now: datetime | None = None,
         links: Links | None = None,
+        workers: int = SEND_WORKERS,
     ):
+        if not 1 <= workers <= MAX_SEND_WORKERS:
+            raise ValueError(f"workers must be between 1 and {MAX_SEND_WORKERS}, not {workers}.")
         self.app = app
         self.session = session
         self.transport = transport
@@ -235,11 +348,20 @@ class DigestRun:
         self.report = RunReport(self.kind, self.key, transport.description, dry_run)
         self._dead_holders: set[str] = set()
         self.postgres = session.get_bind().dialect.name == "postgresql"
-        # The per-message "sent" transactions run on a plain Connection, with
-        # Core statements built once: the ORM session's per-statement and
-        # per-commit bookkeeping cost more than the statements themselves.
-        self._ledger: Connection | None = None
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self.workers = workers
         self._composer_pool: ThreadPoolExecutor | None = None
+        # The sending threads, started with the first message. This thread
+        # (the session's) builds, claims and composes; it hands claimed
+        # messages over through a queue of at most one chunk.
+        self._senders: list[_Sender] = []
+        self._queue: queue.Queue = queue.Queue(maxsize=CLAIM_CHUNK)
+        self._stopping = threading.Event()
+        # Report counters and the progress callback are shared with the senders.
+        self._lock = threading.Lock()
+        self._progress = lambda n: None
+        self._given_back: list[int] = []  # claimed, never handed to SMTP
+        self._error: BaseException | None = None
 
     # -- who is due
 
@@ -318,9 +440,19 @@ class DigestRun:
     # -- the run
 
     def run(self, progress=None) -> RunReport:
-        """Send everything due. ``progress(n)`` is called as members are dealt with."""
+        """Send everything due. ``progress(n)`` is called as members are dealt with.
+
+        ``progress`` may be called from the sending threads (one at a time).
+        """
+        # The run's write intent (see _writing) stays inside the run.
+        return contextvars.copy_context().run(self._run, progress)
+
+    def _run(self, progress) -> RunReport:
         progress = progress or (lambda n: None)
-        if self.session.get_bind().dialect.name == "postgresql":
+        self._progress = progress
+        if self.sqlite:
+            set_write_intent(False)
+        if self.postgres:
             # psycopg prepares a statement after a few runs, and PostgreSQL may
             # then reuse one generic plan for every batch's IN (...) list; for
             # the replies query that plan was 30 times slower than a fresh one.
@@ -329,8 +461,11 @@ class DigestRun:
         if not self.dry_run:
             self.session.commit()  # end the read transaction before the first write
         last_id, sent_budget = 0, self.limit
+        failing = False
         try:
             while sent_budget is None or sent_budget > 0:
+                if self._stopping.is_set():
+                    raise StopRun
                 ids = list(self.session.scalars(self._subscribed_ids(last_id, self.batch_size)))
                 if not ids:
                     break
@@ -340,13 +475,23 @@ class DigestRun:
                     sent_budget = self._batch(rows, sent_budget, progress)
         except StopRun:
             pass
+        except BaseException:
+            # Ctrl-C or an error here: each sender finishes the message it has
+            # in hand (so an accepted message gets its "sent" row) and no more.
+            failing = True
+            self._stopping.set()
+            raise
         finally:
+            if failing:
+                self.session.rollback()
+            self._stop_senders()
             if not self.dry_run:
                 self.session.commit()
-            self._close_ledger()
             if self._composer_pool is not None:
                 self._composer_pool.shutdown(cancel_futures=True)
                 self._composer_pool = None
+        if self._error is not None:
+            raise self._error
         self.report.gave_up = self._given_up()
         if self.report.stopped or (self.limit is not None and sent_budget == 0):
             self.report.not_attempted = self.count_due() - self.report.failed
@@ -373,8 +518,7 @@ class DigestRun:
         members, previous = [], {}
         for row in rows:
             if row.bounced_email is not None and row.bounced_email == row.email:
-                self.report.suppressed += 1
-                progress(1)
+                self._tally(suppressed=1)
                 continue
             if (
                 row.status == "sending"
@@ -384,8 +528,7 @@ class DigestRun:
                 if holder_is_dead(row.claimed_by):
                     self._dead_holders.add(row.claimed_by)
                 else:
-                    self.report.busy += 1
-                    progress(1)
+                    self._tally(busy=1)
                     continue
             members.append(Member(row.id, row.email, row.display_name))
             previous[row.id] = row.status
@@ -407,70 +550,133 @@ class DigestRun:
             progress(len(to_send) + len(to_skip))
             return None if sent_budget is None else sent_budget - len(to_send)
 
-        self._record_batch(to_send, to_skip, previous)
-        self.report.skipped += len(to_skip)
-        progress(len(to_skip))
-        send_ids = dict(
-            self.session.execute(
-                select(DigestSend.user_id, DigestSend.id).where(
-                    DigestSend.user_id.in_([d.user_id for d in to_send]),
-                    DigestSend.period_kind == self.kind,
-                    DigestSend.period_key == self.key,
-                    DigestSend.scope == self.scope,
-                )
-            ).all()
-        )
-        self.session.commit()
+        with self._writing():
+            self._record_batch(to_send, to_skip, previous)
+            send_ids = dict(
+                self.session.execute(
+                    select(DigestSend.user_id, DigestSend.id).where(
+                        DigestSend.user_id.in_([d.user_id for d in to_send]),
+                        DigestSend.period_kind == self.kind,
+                        DigestSend.period_key == self.key,
+                        DigestSend.scope == self.scope,
+                    )
+                ).all()
+            )
+        self._tally(skipped=len(to_skip))
         chunks = [to_send[i : i + CLAIM_CHUNK] for i in range(0, len(to_send), CLAIM_CHUNK)]
         # The next chunk's messages are composed in a helper thread while this
-        # chunk's go out: it runs while the send loop waits on SMTP replies
-        # and commits (both release the GIL).
+        # chunk's go out: it runs while the senders wait on SMTP replies and
+        # commits (both release the GIL).
         composing = self._composer().submit(self._compose, chunks[0]) if chunks else None
         for index, chunk in enumerate(chunks):
             outgoing = composing.result()
             if index + 1 < len(chunks):
                 composing = self._composer().submit(self._compose, chunks[index + 1])
+            if self._stopping.is_set():
+                raise StopRun
             claimed = self._claim([send_ids[d.user_id] for d in chunk])
-            for position, digest in enumerate(chunk):
-                send_id = send_ids[digest.user_id]
-                if send_id not in claimed:
-                    self.report.busy += 1  # another run took it between our read and now
-                    progress(1)
-                    continue
-                try:
-                    self._deliver(
-                        digest, send_id, outgoing[digest.user_id], previous.get(digest.user_id)
-                    )
-                except StopRun:
-                    untouched = [send_ids[d.user_id] for d in chunk[position + 1 :]]
-                    self._release(claimed & set(untouched))
-                    raise
-                progress(1)
+            handed = 0
+            try:
+                for digest in chunk:
+                    send_id = send_ids[digest.user_id]
+                    if send_id not in claimed:
+                        self._tally(busy=1)  # another run took it between our read and now
+                    else:
+                        self._hand_over(
+                            _Outbound(
+                                digest,
+                                send_id,
+                                outgoing[digest.user_id],
+                                previous.get(digest.user_id),
+                            )
+                        )
+                    handed += 1
+            except BaseException as stop:
+                # StopRun comes before the message reaches the queue; Ctrl-C
+                # may come after, and a sender may have it: leave that one
+                # "sending" (at-least-once) rather than give it back.
+                first = handed if isinstance(stop, StopRun) else handed + 1
+                untouched = {send_ids[d.user_id] for d in chunk[first:]}
+                with self._lock:
+                    self._given_back.extend(claimed & untouched)
+                raise
         return None if sent_budget is None else sent_budget - len(to_send)
 
-    def _ledger_connection(self) -> Connection:
-        if self._ledger is None:
-            self._ledger = self.session.get_bind().connect()
-            if self.postgres:
-                # Not waiting for the WAL flush: see "Durability of "sent"" above.
-                # Set once for this connection (not SET LOCAL per transaction,
-                # a round trip per message) and reset before it goes back to
-                # the pool.
-                self._ledger.execute(text("SET synchronous_commit TO OFF"))
-                self._ledger.commit()
-        return self._ledger
+    # -- the sending threads
 
-    def _close_ledger(self) -> None:
-        connection, self._ledger = self._ledger, None
-        if connection is None:
-            return
-        try:
-            if self.postgres and not connection.invalidated:
-                connection.rollback()
-                connection.execute(text("RESET synchronous_commit"))
-                connection.commit()
-        finally:
-            connection.close()
+    def _hand_over(self, item: _Outbound) -> None:
+        if not self._senders:
+            self._start_senders()
+        while True:
+            if self._stopping.is_set():
+                raise StopRun
+            try:
+                # Waits while the senders have a chunk in hand; wakes now and
+                # then to notice a stop (the senders may all have given up).
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _start_senders(self) -> None:
+        """One sender on the caller's (open) transport, the others on new connections.
+
+        The settings were proven by the caller's transport; a server that
+        refuses more connections from us leaves the run with fewer senders,
+        said so in the report.
+        """
+        transports = [(self.transport, False)]
+        for _ in range(1, self.workers):
+            extra = self.transport.another()
+            try:
+                extra.open()
+            except SMTPSettingsError as error:
+                self.report.connections = len(transports)
+                self.report.problems.append(
+                    f"could open only {len(transports)} of {self.workers} SMTP connections: {error}"
+                )
+                break
+            transports.append((extra, True))
+        for number, (transport, owned) in enumerate(transports, 1):
+            sender = _Sender(self, transport, owned, number)
+            self._senders.append(sender)
+            sender.thread.start()
+
+    def _stop_senders(self) -> None:
+        """Let the senders empty the queue and end; give back what none of them sent."""
+        senders, self._senders = self._senders, []
+        for _ in senders:
+            # Behind every message: each sender takes one and ends. If the run
+            # is stopping, the messages before it are given back unsent.
+            self._queue.put(_NO_MORE)
+        for sender in senders:
+            sender.thread.join()
+        given_back, self._given_back = self._given_back, []
+        self._release(set(given_back))
+
+    def _give_back(self, item: _Outbound) -> None:
+        with self._lock:
+            self._given_back.append(item.send_id)
+
+    def _crashed(self, error: BaseException) -> None:
+        """Something unexpected in a sender: stop the run, and raise it from ``run``."""
+        with self._lock:
+            if self._error is None:
+                self._error = error
+        self._stopping.set()
+
+    def _tally(self, *, problem: str | None = None, stopped: str | None = None, **counts) -> None:
+        """Add to the report's counters and move the progress bar, one thread at a time."""
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self.report, name, getattr(self.report, name) + n)
+            if problem:
+                self.report.problems.append(problem)
+            if stopped and not self.report.stopped:
+                self.report.stopped = stopped
+            done = sum(n for name, n in counts.items() if name != "resent")
+            if done:
+                self._progress(done)
 
     def _compose(self, chunk: list[Digest]) -> dict[int, Outgoing]:
         return {
@@ -485,13 +691,13 @@ class DigestRun:
     def _release(self, send_ids: set[int]) -> None:
         """Give back rows claimed but never handed to SMTP: the next run sends them at once."""
         if send_ids:
-            self.session.execute(
-                update(DigestSend)
-                .where(DigestSend.id.in_(send_ids), DigestSend.status == "sending")
-                .values(status="pending", attempts=DigestSend.attempts - 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            self.session.commit()
+            with self._writing():
+                self.session.execute(
+                    update(DigestSend)
+                    .where(DigestSend.id.in_(send_ids), DigestSend.status == "sending")
+                    .values(status="pending", attempts=DigestSend.attempts - 1, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
 
     def _claim(self, send_ids: list[int]) -> set[int]:
         """Mark these rows "sending" and COMMIT, before any of them goes to SMTP.
@@ -510,23 +716,42 @@ class DigestRun:
             ),
         )
         at = utcnow()
-        claimed = set(
-            self.session.scalars(
-                update(DigestSend)
-                .where(DigestSend.id.in_(send_ids), claimable)
-                .values(
-                    status="sending",
-                    attempts=DigestSend.attempts + 1,
-                    claimed_at=at,
-                    claimed_by=RUN_HOLDER,
-                    updated_at=at,
+        with self._writing():
+            return set(
+                self.session.scalars(
+                    update(DigestSend)
+                    .where(DigestSend.id.in_(send_ids), claimable)
+                    .values(
+                        status="sending",
+                        attempts=DigestSend.attempts + 1,
+                        claimed_at=at,
+                        claimed_by=RUN_HOLDER,
+                        updated_at=at,
+                    )
+                    .returning(DigestSend.id)
+                    .execution_options(synchronize_session=False)
                 )
-                .returning(DigestSend.id)
-                .execution_options(synchronize_session=False)
             )
-        )
-        self.session.commit()
-        return claimed
+
+    @contextmanager
+    def _writing(self):
+        """A write transaction of this thread's session, committed at the end.
+
+        On SQLite it ends the read transaction before it and begins IMMEDIATE:
+        a read transaction cannot take the write lock once a sender has
+        committed (SQLITE_BUSY at once, busy_timeout does not help), and this
+        thread's reads (a batch's digests) must not hold the lock the senders'
+        commits wait for.
+        """
+        if self.sqlite:
+            self.session.commit()
+            set_write_intent(True)
+        try:
+            yield
+            self.session.commit()
+        finally:
+            if self.sqlite:
+                set_write_intent(False)
 
     def _record_batch(self, to_send, to_skip, previous) -> None:
         """One INSERT for new rows (skipped or pending), one UPDATE for skips of retried rows."""
@@ -574,51 +799,59 @@ class DigestRun:
                 .execution_options(synchronize_session=False)
             )
 
-    def _set(self, send_id: int, **values) -> None:
-        # Core UPDATE on the table: once per message, so skip the ORM's bookkeeping.
-        sends = DigestSend.__table__
-        self.session.execute(
-            update(sends).where(sends.c.id == send_id).values(updated_at=utcnow(), **values)
-        )
-
-    def _deliver(
-        self, digest: Digest, send_id: int, outgoing: Outgoing, previous_status: str | None
-    ) -> None:
+    def _deliver(self, item: _Outbound, sender: _Sender) -> None:
+        """In a sender: SMTP, then the outcome committed on the sender's own connection."""
+        digest, send_id = item.digest, item.send_id
         try:
-            self.transport.send(outgoing, self.sender, digest.email)
+            sender.transport.send(item.outgoing, self.sender, digest.email)
         except RecipientRefused as refusal:
-            self._set(send_id, status="bounced", last_error=str(refusal)[:1000])
-            self._suppress(digest, str(refusal))
-            self.session.commit()
-            self.report.bounced += 1
-            self.report.problems.append(f"bounced: user {digest.user_id}: {refusal}")
+            self._record_refusal(sender.ledger(), send_id, "bounced", refusal, digest)
+            self._tally(bounced=1, problem=f"bounced: user {digest.user_id}: {refusal}")
         except TemporaryFailure as failure:
-            self._set(send_id, status="failed", last_error=str(failure)[:1000])
-            self.session.commit()
-            self.report.failed += 1
-            self.report.problems.append(f"failed: user {digest.user_id}: {failure}")
+            self._record_refusal(sender.ledger(), send_id, "failed", failure)
+            self._tally(failed=1, problem=f"failed: user {digest.user_id}: {failure}")
         except ConnectionLost as lost:
-            self._set(send_id, status="failed", last_error=str(lost)[:1000])
-            self.session.commit()
-            self.report.failed += 1
-            self.report.stopped = str(lost)
-            self.report.problems.append(f"failed: user {digest.user_id}: {lost}")
-            raise StopRun from lost
-        except BaseException:
-            # Anything unexpected (including Ctrl-C) leaves the row "sending":
-            # the next run resends it after the lease (at-least-once).
-            self.session.rollback()
-            raise
+            # The other senders finish the message they have in hand; the
+            # rest of the claimed messages are given back for the next run.
+            self._stopping.set()
+            self._record_refusal(sender.ledger(), send_id, "failed", lost)
+            self._tally(
+                failed=1, problem=f"failed: user {digest.user_id}: {lost}", stopped=str(lost)
+            )
         else:
-            self._mark_sent(digest, send_id)
-            if previous_status == "sending":
-                self.report.resent += 1
-            self.report.sent += 1
+            self._mark_sent(sender.ledger(), digest, send_id)
+            self._tally(sent=1, resent=int(item.previous_status == "sending"))
+        # Anything unexpected (a database error, say) leaves the row "sending":
+        # a later run resends it (at-least-once).
 
-    def _mark_sent(self, digest: Digest, send_id: int) -> None:
+    def _record_refusal(
+        self,
+        connection: Connection,
+        send_id: int,
+        status: str,
+        error: Exception,
+        bounced: Digest | None = None,
+    ) -> None:
+        at, reason = utcnow(), str(error)[:1000]
+        with connection.begin():
+            connection.execute(
+                update(_sends)
+                .where(_sends.c.id == send_id)
+                .values(status=status, last_error=reason, updated_at=at)
+            )
+            if bounced is not None:
+                # The address is suppressed from now on.
+                insert = _dialect_insert(connection.dialect.name)
+                values = {"email": bounced.email, "reason": reason, "bounced_at": at}
+                connection.execute(
+                    insert(EmailBounce.__table__)
+                    .values(user_id=bounced.user_id, **values)
+                    .on_conflict_do_update(index_elements=["user_id"], set_=values)
+                )
+
+    def _mark_sent(self, connection: Connection, digest: Digest, send_id: int) -> None:
         """ "sent", the ``delivered`` events and the nudges: one transaction."""
         at = utcnow()
-        connection = self._ledger_connection()
         with connection.begin():
             connection.execute(
                 _MARK_SENT,
@@ -638,15 +871,3 @@ class DigestRun:
                     .where(Nudge.id.in_(digest.nudge_ids), Nudge.delivered_at.is_(None))
                     .values(delivered_at=at)
                 )
-
-    def _suppress(self, digest: Digest, reason: str) -> None:
-        insert = _insert(self.session)
-        statement = insert(EmailBounce.__table__).values(
-            user_id=digest.user_id, email=digest.email, reason=reason[:1000], bounced_at=utcnow()
-        )
-        self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["user_id"],
-                set_={"email": digest.email, "reason": reason[:1000], "bounced_at": utcnow()},
-            )
-        )
