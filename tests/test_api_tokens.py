@@ -84,14 +84,20 @@ def test_cannot_revoke_someone_elses_token(factory, session):
 def test_touch_writes_at_most_once_a_minute(factory, session):
     user = factory.user()
     token, _ = services.create_token(session, user, "ci")
+    session.commit()
+
+    def stored_last_use():
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token.id))
+
     start = utcnow()
     assert services.touch_token(session, token, start) is True
-    assert token.last_used_at == start
-    assert services.touch_token(session, token, start + timedelta(seconds=59)) is False
-    assert token.last_used_at == start
+    assert stored_last_use() == start
+    recent = services.TokenUse(token.id, start)
+    assert services.touch_token(session, recent, start + timedelta(seconds=59)) is False
+    assert stored_last_use() == start
     later = start + timedelta(seconds=61)
-    assert services.touch_token(session, token, later) is True
-    assert token.last_used_at == later
+    assert services.touch_token(session, recent, later) is True
+    assert stored_last_use() == later
 
 
 def test_list_tokens_is_per_user_usable_first(factory, session):

@@ -10,8 +10,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, case, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
@@ -19,7 +20,7 @@ from normhub.accounts.services import normalize_email
 from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
-from normhub.db import utcnow
+from normhub.db import DirectStatement, utcnow
 from normhub.norms.models import Norm
 from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
@@ -92,26 +93,50 @@ def _token_statement():
     )
 
 
-def authenticate_token(session: Session, secret: str) -> ApiToken | None:
-    """The usable token with this secret, with its user loaded; None otherwise."""
+def token_hash_of(secret: str) -> str | None:
+    """The hash a token with this secret is stored under; None if no token could have it."""
     if not secret or len(secret) > SECRET_MAX:
         return None
-    return session.scalar(_token_statement(), {"token_hash": hash_secret(secret)})
+    return hash_secret(secret)
 
 
-def needs_touch(token: ApiToken, now: datetime | None = None) -> bool:
+def authenticate_token(session: Session, secret: str) -> ApiToken | None:
+    """The usable token with this secret, with its user loaded; None otherwise."""
+    token_hash = token_hash_of(secret)
+    if token_hash is None:
+        return None
+    return session.scalar(_token_statement(), {"token_hash": token_hash})
+
+
+class TokenUse(NamedTuple):
+    """What refreshing a token's last-used time needs (an ApiToken has both too)."""
+
+    id: int
+    last_used_at: datetime | None
+
+
+def needs_touch(token: TokenUse | ApiToken, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
 
 
-def touch_token(session: Session, token: ApiToken, now: datetime | None = None) -> bool:
-    """Record that the token was used; True when that needed a write."""
+def touch_token(session: Session, token: TokenUse | ApiToken, now: datetime | None = None) -> bool:
+    """Record that the token was used; True when that needed a write.
+
+    A plain UPDATE by id (no unit of work): it can run on every API request.
+    """
     now = now or utcnow()
     if not needs_touch(token, now):
         return False
-    token.last_used_at = now
-    session.flush()
+    _TOUCH.execute(session, {"token_id": token.id, "now": now})
     return True
+
+
+_TOUCH = DirectStatement(
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("now", type_=ApiToken.last_used_at.type))
+)
 
 
 def find_subject(session: Session, community: Community, ref: str) -> User:
@@ -147,17 +172,99 @@ def find_subject(session: Session, community: Community, ref: str) -> User:
     raise NotFound("A member is named by their numeric id or their email address.")
 
 
-@cache
-def _check_statement():
+# -- The parties of an exposure check ---------------------------------------
+#
+# The API check is the hottest path in NormHub, so it resolves its parties as
+# plain values from one query rather than as ORM objects. The exposure
+# services accept these wherever they take a Norm or a User: they read the
+# same attribute names.
+
+
+class CallerRef(NamedTuple):
+    id: int
+    is_admin: bool
+
+
+class CommunityRef(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    visibility: str
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == "public"
+
+
+class ActiveMembershipRef(NamedTuple):
+    id: int
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+
+class NormRef(NamedTuple):
+    id: int
+    community_id: int
+    slug: str
+    title: str
+    status: str
+    current_version_number: int
+    last_material_version_number: int
+
+
+class PersonRef(NamedTuple):
+    id: int
+    display_name: str
+
+
+class CheckParties(NamedTuple):
+    caller: CallerRef
+    token: TokenUse | None
+    community: CommunityRef
+    norm: NormRef
+    subject: PersonRef | User
+
+
+def _parties_statement(by_token: bool):
+    """Caller (by token or by id), community, caller's active membership, norm
+    and subject (by id) in one round trip."""
+    caller = aliased(User, name="caller")
     subject = aliased(User, name="subject")
+    columns = [
+        caller.id.label("caller_id"),
+        caller.is_admin.label("caller_is_admin"),
+        Community.id.label("community_id"),
+        Community.slug.label("community_slug"),
+        Community.name.label("community_name"),
+        Community.visibility,
+        Membership.id.label("membership_id"),
+        Norm.id.label("norm_id"),
+        Norm.slug.label("norm_slug"),
+        Norm.title,
+        Norm.status,
+        Norm.current_version_number,
+        Norm.last_material_version_number,
+        subject.id.label("subject_id"),
+        subject.display_name.label("subject_name"),
+    ]
+    if by_token:
+        statement = (
+            select(*columns, ApiToken.id.label("token_id"), ApiToken.last_used_at)
+            .select_from(ApiToken)
+            .join(caller, caller.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+        )
+    else:
+        statement = select(*columns).select_from(caller).where(caller.id == bindparam("caller_id"))
     return (
-        select(Community, Membership, Norm, subject)
-        .select_from(Community)
+        statement.outerjoin(Community, Community.slug == bindparam("community_slug"))
         .outerjoin(
             Membership,
             and_(
                 Membership.community_id == Community.id,
-                Membership.user_id == bindparam("caller_id"),
+                Membership.user_id == caller.id,
                 Membership.left_at.is_(None),
             ),
         )
@@ -169,44 +276,76 @@ def _check_statement():
             ),
         )
         .outerjoin(subject, subject.id == bindparam("subject_id"))
-        .where(Community.slug == bindparam("community_slug"))
         # A slug wins over an id that happens to be spelled the same (as in get_norm).
         .order_by(case((Norm.slug == bindparam("norm_slug"), 0), else_=1))
         .limit(1)
     )
 
 
-def resolve_check(
-    session: Session, caller: User, community_slug: str, norm_ref: str, member_ref: str
-) -> tuple[Community, Norm, User]:
-    """Community, norm and subject of an exposure check, if ``caller`` may make it.
+_PARTIES_BY_TOKEN = DirectStatement(_parties_statement(by_token=True))
+_PARTIES_BY_CALLER = DirectStatement(_parties_statement(by_token=False))
 
-    The policy is the shared one (``can_view``: members-only communities are
-    404 to outsiders; checks are for active members and site admins), but
-    asked in one query: this runs on every API check, and each round trip to
-    the database counts there.
+
+def resolve_check(
+    session: Session,
+    community_slug: str,
+    norm_ref: str,
+    member_ref: str,
+    *,
+    token_hash: str | None = None,
+    caller: User | None = None,
+) -> CheckParties | None:
+    """Who checks whom about which norm, if the caller may make the check.
+
+    The caller is named by a bearer token's hash or, for a browser session,
+    is the logged-in ``caller``. None means the token is not usable (the view
+    answers 401). The policy is the shared one (``can_view``: members-only
+    communities are 404 to outsiders; checks are for active members and site
+    admins), asked in one query, because each round trip counts here.
     """
     subject_id = parse_id(member_ref)
-    row = session.execute(
-        _check_statement(),
-        {
-            "community_slug": community_slug,
-            "caller_id": caller.id,
-            "norm_slug": norm_ref,
-            # No norm has id -1: a non-numeric reference matches by slug only.
-            "norm_id": parse_id(norm_ref) or -1,
-            "subject_id": subject_id if subject_id is not None else -1,
-        },
-    ).first()
-    community, membership, norm, subject = row if row is not None else (None,) * 4
-    if community is None or not can_view(community, membership, caller):
+    params = {
+        "community_slug": community_slug,
+        "norm_slug": norm_ref,
+        # No norm has id -1: a non-numeric reference matches by slug only.
+        "norm_id": parse_id(norm_ref) or -1,
+        "subject_id": subject_id if subject_id is not None else -1,
+    }
+    if token_hash is not None:
+        params["token_hash"] = token_hash
+    else:
+        params["caller_id"] = caller.id
+    parties = _PARTIES_BY_TOKEN if token_hash is not None else _PARTIES_BY_CALLER
+    row = parties.first(session, params)
+    if row is None:
+        return None
+    checker = CallerRef(row.caller_id, row.caller_is_admin)
+    membership = ActiveMembershipRef(row.membership_id) if row.membership_id else None
+    community = None
+    if row.community_id is not None:
+        community = CommunityRef(
+            row.community_id, row.community_slug, row.community_name, row.visibility
+        )
+    if community is None or not can_view(community, membership, checker):
         raise NotFound("No such community.")
-    if membership is None and not caller.is_admin:
+    if membership is None and not checker.is_admin:
         raise Forbidden("Only active members of this community can check exposure to its norms.")
-    if norm is None:
+    if row.norm_id is None:
         raise NotFound("No such norm in this community.")
+    norm = NormRef(
+        row.norm_id,
+        community.id,
+        row.norm_slug,
+        row.title,
+        row.status,
+        row.current_version_number,
+        row.last_material_version_number,
+    )
     if subject_id is None and not member_ref.isdigit():
         subject = find_subject(session, community, member_ref)
-    elif subject is None:
+    elif row.subject_id is None:
         raise NotFound(f"No member with id {member_ref}.")
-    return community, norm, subject
+    else:
+        subject = PersonRef(row.subject_id, row.subject_name)
+    token = TokenUse(row.token_id, row.last_used_at) if token_hash is not None else None
+    return CheckParties(checker, token, community, norm, subject)

@@ -30,7 +30,7 @@ from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
-from normhub.db import begin_write, get_session
+from normhub.db import begin_autocommit, begin_write, get_session
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
@@ -63,6 +63,18 @@ def _unauthorized(message: str, invalid_token: bool = False):
     return response
 
 
+def checks_token_itself(view):
+    """Mark a view that looks its bearer token up in its own first query.
+
+    For the exposure check, the hottest path: the token, the caller and
+    everything the check needs about its parties come back in one round trip
+    (``services.resolve_check``), so authentication must not cost another.
+    Such a view reads ``g.api_token_hash`` and answers 401 itself.
+    """
+    view.checks_token_itself = True
+    return view
+
+
 def _authenticate_bearer():
     """Check a bearer token on any /api/ request; a bad one is refused outright.
 
@@ -70,6 +82,7 @@ def _authenticate_bearer():
     that its token is wrong instead of giving it a confusing 404 later.
     """
     g.pop("api_token", None)
+    g.pop("api_token_hash", None)
     if not request.path.startswith(API_ROOT):
         return None
     header = request.headers.get("Authorization")
@@ -78,6 +91,13 @@ def _authenticate_bearer():
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized(BAD_HEADER, invalid_token=True)
+    token_hash = services.token_hash_of(secret.strip())
+    if token_hash is None:
+        return _unauthorized(BAD_TOKEN, invalid_token=True)
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "checks_token_itself", False):
+        g.api_token_hash = token_hash
+        return None
     token = services.authenticate_token(get_session(), secret.strip())
     if token is None:
         return _unauthorized(BAD_TOKEN, invalid_token=True)
@@ -104,13 +124,13 @@ def require_api_caller() -> User:
     return caller
 
 
-def record_token_use(session) -> None:
-    """Refresh the token's last-used time; the caller commits.
+def record_token_use(session, token: services.TokenUse | None = None) -> None:
+    """Refresh the last-used time of this request's token; the caller commits.
 
     Call inside a write transaction (after ``begin_write``) or let this open one.
     """
-    token = g.get("api_token")
-    if token is not None and services.needs_touch(token):
+    token = token or g.get("api_token")
+    if token is not None:
         services.touch_token(session, token)
 
 
@@ -147,23 +167,37 @@ def _with_context(document: dict, community: Community, norm: Norm) -> dict:
 
 
 @bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/exposure/<member_ref>")
+@checks_token_itself
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
     session = get_session()
-    caller = require_api_caller()
-    community, norm, subject = services.resolve_check(
-        session, caller, community_slug, norm_ref, member_ref.strip()
+    # Reads that need no common snapshot and one INSERT: no transaction needed.
+    begin_autocommit(session)
+    token_hash = g.get("api_token_hash")
+    parties = services.resolve_check(
+        session,
+        community_slug,
+        norm_ref,
+        member_ref.strip(),
+        token_hash=token_hash,
+        caller=None if token_hash else require_api_caller(),
     )
+    if parties is None:
+        return _unauthorized(BAD_TOKEN, invalid_token=True)
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
     report = exposure_services.check_exposure(
-        session, norm, subject, timeline_limit=TIMELINE_LIMIT if with_timeline else 0
+        session,
+        parties.norm,
+        parties.subject,
+        timeline_limit=TIMELINE_LIMIT if with_timeline else 0,
     )
-    # Every check is recorded, so the person checked can see who asked.
-    begin_write(session)
-    check = exposure_services.record_check(session, caller, subject, norm, report)
-    record_token_use(session)
-    session.commit()
-    document = _with_context(report.to_dict(), community, norm)
+    # Every check is recorded (committed by the INSERT itself), so the person
+    # checked can see who asked.
+    check = exposure_services.record_check(
+        session, parties.caller, parties.subject, parties.norm, report
+    )
+    record_token_use(session, parties.token)
+    document = _with_context(report.to_dict(), parties.community, parties.norm)
     if not with_timeline:
         del document["timeline"]
     document["checked_at"] = check.created_at.isoformat() + "Z"
@@ -180,7 +214,7 @@ def coverage(community_slug: str, norm_ref: str):
     token = g.get("api_token")
     if token is not None and services.needs_touch(token):
         begin_write(session)
-        record_token_use(session)
+        record_token_use(session, token)
         session.commit()
     return jsonify(_with_context(result.to_dict(), community, norm))
 

@@ -35,18 +35,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, is_steward
-from normhub.db import utcnow
+from normhub.db import DirectStatement, utcnow
 from normhub.exposure.models import (
     EVENT_KINDS,
     LEVEL_RANK,
@@ -387,54 +386,56 @@ def can_check(session: Session, norm: Norm, checker: User | None) -> bool:
     return checker.is_admin or active_membership(session, norm.community, checker) is not None
 
 
-def _is_exposed(summary: ExposureSummary | None, norm: Norm) -> bool:
-    return (
-        summary is not None
-        and summary.material_base >= norm.last_material_version_number
-        and summary.level >= EXPOSED
+def _is_exposed(level: int | None, material_base: int | None, last_material: int) -> bool:
+    """Exposed (read or better) on the current material version."""
+    return level is not None and material_base >= last_material and level >= EXPOSED
+
+
+_VERSIONS_SINCE = DirectStatement(
+    select(
+        NormVersion.number,
+        NormVersion.is_material,
+        NormVersion.change_summary,
+        NormVersion.created_at,
+        Assumption.key,
+        Assumption.statement,
     )
+    .outerjoin(Assumption, Assumption.version_id == NormVersion.id)
+    .where(NormVersion.norm_id == bindparam("norm_id"), NormVersion.number >= bindparam("since"))
+    .order_by(NormVersion.number, Assumption.position)
+)
 
 
 def _material_changes(session: Session, norm: Norm, seen: int) -> list[dict]:
     """Each material version after ``seen``, with its assumption changes."""
-    versions = list(
-        session.scalars(
-            select(NormVersion)
-            .where(NormVersion.norm_id == norm.id, NormVersion.number >= max(seen, 1))
-            .order_by(NormVersion.number)
-            .options(selectinload(NormVersion.assumptions))
-        )
-    )
+    versions: dict[int, tuple] = {}  # number -> (row, {assumption key: statement})
+    for row in _VERSIONS_SINCE.all(session, {"norm_id": norm.id, "since": max(seen, 1)}):
+        _version, assumptions = versions.setdefault(row.number, (row, {}))
+        if row.key is not None:
+            assumptions[row.key] = row.statement
     changes = []
-    for previous, version in zip(versions, versions[1:], strict=False):
+    ordered = list(versions.values())
+    for (_previous, before), (version, after) in zip(ordered, ordered[1:], strict=False):
         if not version.is_material:
             continue
-        before = {a.key: a for a in previous.assumptions}
-        after = {a.key: a for a in version.assumptions}
         changes.append(
             {
                 "number": version.number,
                 "change_summary": version.change_summary,
                 "created_at": _iso(version.created_at),
-                "assumptions_added": [a.statement for k, a in after.items() if k not in before],
+                "assumptions_added": [text for k, text in after.items() if k not in before],
                 "assumptions_reworded": [
-                    a.statement
-                    for k, a in after.items()
-                    if k in before and before[k].statement != a.statement
+                    text for k, text in after.items() if k in before and before[k] != text
                 ],
-                "assumptions_removed": [a.statement for k, a in before.items() if k not in after],
+                "assumptions_removed": [text for k, text in before.items() if k not in after],
             }
         )
     return changes
 
 
-@cache
 def _unmet_prerequisites_statement():
     """Every norm a norm builds on, transitively (UNION makes cycles terminate),
-    that is open or in force, with the subject's summary row if any.
-
-    Built once: a recursive CTE costs more CPU to construct than to run.
-    """
+    that is open or in force, with the subject's summary row if any."""
     reached = (
         select(NormPrerequisite.prerequisite_id.label("id"))
         .where(NormPrerequisite.norm_id == bindparam("norm_id"))
@@ -446,7 +447,15 @@ def _unmet_prerequisites_statement():
         )
     )
     return (
-        select(Norm, ExposureSummary)
+        select(
+            Norm.id,
+            Norm.slug,
+            Norm.title,
+            Norm.status,
+            Norm.last_material_version_number,
+            ExposureSummary.level,
+            ExposureSummary.material_base,
+        )
         .outerjoin(
             ExposureSummary,
             and_(
@@ -457,18 +466,27 @@ def _unmet_prerequisites_statement():
         .where(
             Norm.id.in_(select(reached.c.id)),
             Norm.id != bindparam("norm_id"),
-            Norm.status.in_(ACTIVE_STATUSES),
+            Norm.status.in_([literal(status) for status in ACTIVE_STATUSES]),
         )
         .order_by(Norm.title, Norm.id)
     )
 
 
-def unmet_prerequisites(session: Session, norm: Norm, subject: User) -> list[Norm]:
-    """Open or in-force norms that ``norm`` builds on (transitively) and ``subject`` hasn't read."""
-    rows = session.execute(
-        _unmet_prerequisites_statement(), {"norm_id": norm.id, "subject_id": subject.id}
-    ).all()
-    return [n for n, summary in rows if not _is_exposed(summary, n)]
+_UNMET_PREREQUISITES = DirectStatement(_unmet_prerequisites_statement())
+
+
+def unmet_prerequisites(session: Session, norm: Norm, subject: User) -> list:
+    """Open or in-force norms that ``norm`` builds on (transitively) and ``subject`` hasn't read.
+
+    Each is a row with the norm's id, slug, title and status (prerequisites
+    are always in the norm's own community).
+    """
+    rows = _UNMET_PREREQUISITES.all(session, {"norm_id": norm.id, "subject_id": subject.id})
+    return [
+        row
+        for row in rows
+        if not _is_exposed(row.level, row.material_base, row.last_material_version_number)
+    ]
 
 
 def _answer(report: ExposureReport) -> str:
@@ -543,14 +561,13 @@ def _answer(report: ExposureReport) -> str:
     return f"{name} understood this norm and is undecided about endorsing it.{prerequisites}"
 
 
-@cache
 def _check_facts_statement():
     """Everything a check needs about (subject, norm) in one round trip.
 
     One row per answered assumption of the subject's latest response (one row
     when there is none): membership, summary, that response with its version
-    number, and whether the norm builds on anything at all. Column selects
-    rather than ORM objects, and built once, because this runs on every check.
+    number, and whether the norm builds on anything at all. Columns rather
+    than ORM objects, run as a DirectStatement: this runs on every check.
     """
     latest = aliased(Response, name="latest")
     latest_response = (
@@ -614,6 +631,9 @@ def _check_facts_statement():
     )
 
 
+_CHECK_FACTS = DirectStatement(_check_facts_statement())
+
+
 def check_exposure(
     session: Session, norm: Norm, subject: User, *, timeline_limit: int = TIMELINE_LIMIT
 ) -> ExposureReport:
@@ -623,11 +643,15 @@ def check_exposure(
     response; the versions since the one seen only when stale; the
     prerequisite closure only when the norm builds on other norms; and a
     bounded timeline only when asked for.
+
+    ``norm`` and ``subject`` may be ORM objects or the plain values the API
+    resolves (``normhub.api.services.NormRef`` / ``PersonRef``): only their
+    columns are read, never a relationship.
     """
-    rows = session.execute(
-        _check_facts_statement(),
+    rows = _CHECK_FACTS.all(
+        session,
         {"subject_id": subject.id, "norm_id": norm.id, "community_id": norm.community_id},
-    ).all()
+    )
     facts = rows[0]
     has_summary = facts.level is not None
     is_member = facts.membership_id is not None and facts.left_at is None
@@ -693,9 +717,15 @@ def check_exposure(
     return report
 
 
-@cache
-def _record_check_statement():
-    return insert(ExposureCheck.__table__)
+_RECORD_CHECK = DirectStatement(
+    insert(ExposureCheck).values(
+        {
+            column: bindparam(column, type_=ExposureCheck.__table__.c[column].type)
+            for column in ("checker_id", "subject_id", "norm_id", "created_at")
+            + ("level", "stale", "answer")
+        }
+    )
+)
 
 
 def record_check(
@@ -716,7 +746,7 @@ def record_check(
         "stale": report.stale,
         "answer": report.answer[:1000],
     }
-    session.execute(_record_check_statement(), values)
+    _RECORD_CHECK.execute(session, values)
     return ExposureCheck(**values)
 
 
