@@ -1,67 +1,174 @@
 """Exact totals and facet counts over large result sets, fast.
 
 Whoosh finds matching documents one at a time in Python, which costs about a
-microsecond per match: fine for ranking the top hits (its block-max skipping
-avoids most documents) but far too slow to count 100,000 matches for a total
-and facets. So the *set* of matches is computed here with set algebra on
-posting lists read a block at a time (C-speed set operations), per segment:
-visibility and facet filters are set intersections, and facet counts are
-sizes of intersections with per-value document sets cached per segment
-(segments never change, apart from deletions, which are subtracted).
+microsecond per match: fine for ranking the top hits but far too slow to count
+100,000 matches for a total and facets. So the *set* of matches is computed
+here per segment as a bitset (a Python int whose bit ``n`` is document ``n``):
+terms, facet values and the visibility filter are bitsets built once per
+segment (its postings never change; deletions are applied separately), so a
+query's total, its facet counts and its visibility filter are a few big-int
+``&``/``|`` operations and ``bit_count()`` calls, whatever the number of
+matches.
 
-Ranking still goes through Whoosh (BM25F, field boosts, phrases), filtered by
-the resulting set, so the ranked page, the total and the facets always agree.
+Ranking still goes through Whoosh (BM25F, field boosts, phrases), over
+candidates taken from the same bitsets, so the ranked page, the total and the
+facets always agree.
 """
 
 from __future__ import annotations
 
 import heapq
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict, deque
+from itertools import repeat
 
 from whoosh import query as wq
+from whoosh import scoring
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 FACET_FIELDS = ("community_id", "status", "kind", "tag")
 
 _MAX_SEGMENTS = 64
-_MAX_CACHED_TERMS = 512
+# Per segment: a bitset of a 220,000-document segment is 27 kB, and a cached
+# posting 8 bytes, so these bound a process's cache near 60 MB.
+_MAX_CACHED_TERMS = 1024
+_MAX_CACHED_POSTINGS = 4_000_000
+_ONE = ord("1")
+
+
+# --- bitsets ---------------------------------------------------------------------
+
+
+def bits_of(docnums, size: int) -> int:
+    """The bitset of ``docnums`` (all below ``size``), built without a Python-level loop."""
+    digits = bytearray(b"0") * size
+    deque(map(digits.__setitem__, docnums, repeat(_ONE)), maxlen=0)
+    if not size:
+        return 0
+    digits.reverse()  # int() reads the most significant digit first
+    return int(digits, 2)
+
+
+def docnums_of(bits: int) -> list[int]:
+    """The set bits of ``bits``, in ascending order."""
+    if not bits:
+        return []
+    digits = bin(bits)[:1:-1]  # least significant first
+    found = []
+    position = digits.find("1")
+    while position >= 0:
+        found.append(position)
+        position = digits.find("1", position + 1)
+    return found
+
+
+def highest(bits: int, count: int) -> list[int]:
+    """The ``count`` largest set bits of ``bits``, largest first."""
+    if not bits or count <= 0:
+        return []
+    digits = bin(bits)
+    top = len(digits) - 1
+    found = []
+    position = digits.find("1", 2)
+    while position >= 0 and len(found) < count:
+        found.append(top - position)
+        position = digits.find("1", position + 1)
+    return found
+
+
+# --- per-segment caches ------------------------------------------------------------
+
+
+class TermPostings:
+    """One term's postings in one segment: the bitset, and docnums with their weights."""
+
+    __slots__ = ("bits", "ids", "weights")
+
+    def __init__(self, size: int, ids: array, weights: array):
+        self.bits = bits_of(ids, size)
+        self.ids = ids
+        self.weights = weights
+
+    def weight(self, docnum: int) -> float | None:
+        ids = self.ids
+        position = bisect_left(ids, docnum)
+        if position < len(ids) and ids[position] == docnum:
+            return self.weights[position]
+        return None
 
 
 class SegmentSets:
-    """Document sets of one immutable segment: per facet value, and recently used terms."""
+    """Bitsets of one immutable segment: per facet value, and recently used terms."""
 
     def __init__(self, reader):
         self.doc_count_all = reader.doc_count_all()
-        self.values: dict[str, dict[str, frozenset[int]]] = {}
-        self.terms: OrderedDict[tuple[str, bytes], frozenset[int]] = OrderedDict()
+        self.everything = (1 << self.doc_count_all) - 1
+        self.values: dict[str, dict[str, int]] = {}
+        # Term postings and phrase bitsets, least recently used first.
+        self.terms: OrderedDict[tuple, TermPostings | int] = OrderedDict()
+        self.cached_postings = 0
         self.lock = threading.Lock()
+        self._deleted: tuple[frozenset[int], int] | None = None
 
-    def field_values(self, reader, fieldname: str) -> dict[str, frozenset[int]]:
+    def field_values(self, reader, fieldname: str) -> dict[str, int]:
         found = self.values.get(fieldname)
         if found is None:
             found = {}
             if fieldname in reader.indexed_field_names():
                 for btext in reader.lexicon(fieldname):
-                    found[btext.decode("utf-8")] = frozenset(_raw_ids(reader, fieldname, btext))
+                    ids, _ = _read_postings(reader, fieldname, btext)
+                    found[btext.decode("utf-8")] = bits_of(ids, self.doc_count_all)
             self.values[fieldname] = found
         return found
 
-    def term(self, reader, fieldname: str, btext: bytes) -> frozenset[int]:
-        key = (fieldname, btext)
+    def cached(self, key: tuple):
         with self.lock:
             found = self.terms.get(key)
             if found is not None:
                 self.terms.move_to_end(key)
-                return found
-        found = frozenset(_raw_ids(reader, fieldname, btext))
+            return found
+
+    def remember(self, key: tuple, found):
         with self.lock:
-            self.terms[key] = found
-            while len(self.terms) > _MAX_CACHED_TERMS:
-                self.terms.popitem(last=False)
+            if key not in self.terms:
+                self.terms[key] = found
+                self.cached_postings += _size(found)
+            while len(self.terms) > 1 and (
+                len(self.terms) > _MAX_CACHED_TERMS or self.cached_postings > _MAX_CACHED_POSTINGS
+            ):
+                _, dropped = self.terms.popitem(last=False)
+                self.cached_postings -= _size(dropped)
         return found
+
+    def postings(self, reader, fieldname: str, btext: bytes) -> TermPostings:
+        key = (fieldname, btext)
+        found = self.cached(key)
+        if found is None:
+            ids, weights = _read_postings(reader, fieldname, btext)
+            found = self.remember(key, TermPostings(self.doc_count_all, ids, weights))
+        return found
+
+    def term(self, reader, fieldname: str, btext: bytes) -> int:
+        return self.postings(reader, fieldname, btext).bits
+
+    def deleted(self, reader) -> int:
+        """Bitset of the documents deleted from this segment as ``reader`` sees it."""
+        if not reader.has_deletions():
+            return 0
+        deleted = reader.deleted_docs_set
+        known = self._deleted
+        if known is not None and known[0] == deleted:
+            return known[1]
+        bits = bits_of(deleted, self.doc_count_all)
+        self._deleted = (deleted, bits)
+        return bits
+
+
+def _size(found) -> int:
+    return len(found.ids) if isinstance(found, TermPostings) else 0
 
 
 _segments: OrderedDict[str, SegmentSets] = OrderedDict()
@@ -82,23 +189,29 @@ def segment_sets(reader) -> SegmentSets:
         return found
 
 
-def _raw_ids(reader, fieldname: str, btext: bytes) -> list[int]:
-    """Every docnum posted for a term, deletions included, read a block at a time."""
+def _read_postings(reader, fieldname: str, btext: bytes) -> tuple[array, array]:
+    """Every docnum posted for a term (deletions included) and its weight, a block at a time."""
+    ids, weights = array("I"), array("f")
     try:
         matcher = reader.postings(fieldname, btext)
     except TermNotFound:
-        return []
+        return ids, weights
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
-    ids: list[int] = []
-    if hasattr(matcher, "_next_block") and hasattr(matcher, "block_min_id"):
+    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights"):
+        # Whoosh's own block reader: take each decoded block whole.
         while matcher.is_active():
-            matcher.block_min_id()  # loads the block's ids
+            matcher.block_min_id()  # decodes the block's ids
+            matcher.weight()  # and its weights
             ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
             matcher._next_block()
     else:
-        ids.extend(matcher.all_ids())
-    return ids
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+    return ids, weights
 
 
 def _term_bytes(reader, fieldname: str, text) -> bytes | None:
@@ -110,60 +223,57 @@ def _term_bytes(reader, fieldname: str, text) -> bytes | None:
 
 
 class SetEvaluator:
-    """Evaluates a Whoosh query to the set of matching docnums of one segment."""
+    """Evaluates a Whoosh query to the bitset of matching docnums of one segment."""
 
     def __init__(self, segment_searcher):
         self.searcher = segment_searcher
         self.reader = segment_searcher.reader()
         self.sets = segment_sets(self.reader)
-        self._all: frozenset[int] | None = None
 
-    def everything(self) -> frozenset[int]:
-        if self._all is None:
-            self._all = frozenset(range(self.sets.doc_count_all))
-        return self._all
+    def everything(self) -> int:
+        return self.sets.everything
 
-    def term(self, fieldname: str, text) -> frozenset[int]:
+    def term(self, fieldname: str, text) -> int:
         btext = _term_bytes(self.reader, fieldname, text)
         if btext is None:
-            return frozenset()
+            return 0
         return self.sets.term(self.reader, fieldname, btext)
 
-    def __call__(self, q: wq.Query) -> frozenset[int] | set[int]:
+    def __call__(self, q: wq.Query) -> int:
         if isinstance(q, wq.Term):
             return self.term(q.fieldname, q.text)
         if isinstance(q, wq.Every):
             return self.everything()
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-            return frozenset()
+            return 0
         if isinstance(q, wq.AndNot):
-            return self(q.a) - self(q.b)
+            found = self(q.a)
+            return found & ~self(q.b) if found else 0
         if isinstance(q, wq.Not):
-            return self.everything() - self(q.query)
+            return self.everything() & ~self(q.query)
         if isinstance(q, wq.And | wq.Require):
             parts = q.subqueries if isinstance(q, wq.And) else (q.a, q.b)
-            sets = sorted((self(sub) for sub in parts), key=len)
-            if not sets:
-                return frozenset()
-            result = set(sets[0])
-            for other in sets[1:]:
-                if not result:
+            if not parts:
+                return 0
+            found = self.everything()
+            for sub in parts:
+                found &= self(sub)
+                if not found:
                     break
-                result &= other
-            return result
+            return found
         if isinstance(q, wq.Or | wq.DisjunctionMax):
-            result: set[int] = set()
+            found = 0
             for sub in q.subqueries:
-                result |= self(sub)
-            return result
+                found |= self(sub)
+            return found
         if isinstance(q, wq.AndMaybe):
             return self(q.a)
         if isinstance(q, wq.Phrase):
             return self.phrase(q)
         # Anything unusual: ask Whoosh.
-        return set(q.docs(self.searcher))
+        return bits_of(q.docs(self.searcher), self.sets.doc_count_all)
 
-    def phrase(self, q: wq.Phrase) -> frozenset[int]:
+    def phrase(self, q: wq.Phrase) -> int:
         """Documents with the words in order: position checks only where all words occur.
 
         Checking positions is the slow part (Whoosh decodes them in Python),
@@ -171,22 +281,20 @@ class SetEvaluator:
         postings never change.
         """
         key = (q.fieldname, ("phrase", q.slop, *q.words))
-        with self.sets.lock:
-            found = self.sets.terms.get(key)
+        found = self.sets.cached(key)
         if found is not None:
             return found
-        word_sets = sorted((self.term(q.fieldname, word) for word in q.words), key=len)
-        candidates = set(word_sets[0]) if word_sets else set()
-        for other in word_sets[1:]:
-            candidates &= other
-        found = frozenset(q.docs(self.searcher)) if candidates else frozenset()
-        with self.sets.lock:
-            self.sets.terms[key] = found
-        return found
+        candidates = self.everything() if q.words else 0
+        for word in q.words:
+            candidates &= self.term(q.fieldname, word)
+            if not candidates:
+                break
+        found = bits_of(q.docs(self.searcher), self.sets.doc_count_all) if candidates else 0
+        return self.sets.remember(key, found)
 
 
-def matching_sets(searcher, q: wq.Query, restrictions: Iterable[wq.Query]):
-    """Per segment: (segment searcher, offset, matching docnums minus deletions)."""
+def matching_sets(searcher, q: wq.Query, restrictions):
+    """Per segment: (evaluator, offset, bitset of matches minus deletions)."""
     restrictions = list(restrictions)
     for segment_searcher, offset in searcher.leaf_searchers():
         evaluate = SetEvaluator(segment_searcher)
@@ -194,22 +302,21 @@ def matching_sets(searcher, q: wq.Query, restrictions: Iterable[wq.Query]):
         for restriction in restrictions:
             if not docs:
                 break
-            docs = docs & evaluate(restriction)
-        deleted = evaluate.reader.deleted_docs_set if evaluate.reader.has_deletions() else None
-        if deleted and docs:
-            docs = docs - deleted
+            docs &= evaluate(restriction)
+        if docs:
+            docs &= ~evaluate.sets.deleted(evaluate.reader)
         yield evaluate, offset, docs
 
 
-def facet_counts(evaluate: SetEvaluator, docs) -> dict[str, dict[str, int]]:
+def facet_counts(evaluate: SetEvaluator, docs: int) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for fieldname in FACET_FIELDS:
         values = evaluate.sets.field_values(evaluate.reader, fieldname)
         field_counts: dict[str, int] = {}
         for value, posted in values.items():
-            # len(a & b) walks the smaller set; posted lists include deleted
-            # docs but ``docs`` does not, so the count is exact.
-            n = len(docs & posted) if len(posted) < len(docs) else len(posted & docs)
+            # Posted bitsets include deleted docs but ``docs`` does not, so
+            # the count is exact.
+            n = (docs & posted).bit_count()
             if n:
                 field_counts[value] = n
         counts[fieldname] = field_counts
@@ -246,45 +353,210 @@ def restrict_fields(q: wq.Query, fields: frozenset[str], inside_or: bool = False
     return q
 
 
+def newest(segments: list, count: int) -> list[int]:
+    """Global docnums of the ``count`` newest (largest) documents in ``segments``' bitsets."""
+    pool: list[int] = []
+    for _evaluate, offset, docs in segments:
+        pool.extend(offset + d for d in highest(docs, count))
+    return heapq.nlargest(count, pool)
+
+
 def rank(searcher, parsed: wq.Query, segments: list, limit: int) -> list[int]:
     """Global docnums of the best ``limit`` matches, best first."""
-    total = sum(len(docs) for _, _, docs in segments)
+    total = sum(docs.bit_count() for _, _, docs in segments)
     budget = max(limit, CANDIDATES)
     if total <= budget:
-        chosen = [(evaluate, offset, set(docs)) for evaluate, offset, docs in segments]
+        chosen = [(evaluate, offset, docs) for evaluate, offset, docs in segments]
     else:
-        chosen = [(evaluate, offset, set()) for evaluate, offset, _ in segments]
+        chosen = [(evaluate, offset, 0) for evaluate, offset, _ in segments]
+        offsets = [offset for _, offset, _ in segments]
         remaining = budget
         for fields in (*TIERS, None):
             tier_query = restrict_fields(parsed, fields) if fields else None
             if tier_query is wq.NullQuery:
                 continue
-            pool: list[int] = []
+            tiers = []
             for (evaluate, offset, docs), (_, _, taken) in zip(segments, chosen, strict=True):
-                tier = docs if tier_query is None else (evaluate(tier_query) & docs)
-                # Newest first: the largest docnums of this segment, then across segments.
-                pool.extend(offset + d for d in heapq.nlargest(remaining, tier - taken))
-            for docnum in heapq.nlargest(remaining, pool):
-                for _evaluate, offset, taken in reversed(chosen):
-                    if docnum >= offset:
-                        taken.add(docnum - offset)
-                        break
-            remaining = budget - sum(len(taken) for _, _, taken in chosen)
+                tier = docs if tier_query is None else evaluate(tier_query) & docs
+                tiers.append((evaluate, offset, tier & ~taken))
+            picked: list[list[int]] = [[] for _ in segments]
+            for docnum in newest(tiers, remaining):
+                position = bisect_right(offsets, docnum) - 1
+                picked[position].append(docnum - offsets[position])
+            chosen = [
+                (evaluate, offset, taken | bits_of(local, evaluate.sets.doc_count_all))
+                if local
+                else (evaluate, offset, taken)
+                for (evaluate, offset, taken), local in zip(chosen, picked, strict=True)
+            ]
+            remaining = budget - sum(taken.bit_count() for _, _, taken in chosen)
             if remaining <= 0:
                 break
-    context = searcher.context(needs_current=True, top_query=parsed)
     scored: list[tuple[float, int]] = []
     for evaluate, offset, candidates in chosen:
         if not candidates:
             continue
-        matcher = parsed.matcher(evaluate.searcher, context)
-        for docnum in sorted(candidates):
-            if not matcher.is_active():
-                break
-            matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                scored.append((matcher.score(), offset + docnum))
-            else:
-                scored.append((0.0, offset + docnum))
+        docnums = docnums_of(candidates)
+        scores = Scorer(searcher, evaluate, docnums, candidates).scores(parsed)
+        if scores is None:
+            scores = _whoosh_scores(searcher, evaluate, parsed, docnums)
+        scored.extend(
+            (score, offset + docnum) for score, docnum in zip(scores, docnums, strict=True)
+        )
     scored.sort(key=lambda item: (-item[0], -item[1]))
     return [docnum for _, docnum in scored[:limit]]
+
+
+def _whoosh_scores(searcher, evaluate, parsed: wq.Query, docnums: list[int]) -> list[float]:
+    context = searcher.context(needs_current=True, top_query=parsed)
+    matcher = parsed.matcher(evaluate.searcher, context)
+    scores = []
+    for docnum in docnums:
+        score = 0.0
+        if matcher.is_active():
+            matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                score = matcher.score()
+        scores.append(score)
+    return scores
+
+
+class _Unsupported(Exception):
+    """A query node the scorer below does not reproduce: Whoosh's matchers score it."""
+
+
+class Scorer:
+    """Whoosh's BM25F scores of some documents of one segment, from cached postings.
+
+    Whoosh's matchers step through posting blocks in Python, unpickling each
+    block's positions on the way, which costs tens of milliseconds for 200
+    documents of a big segment. The same scores come from the term weights
+    cached with the segment's bitsets: per term, BM25F of its weight and the
+    document's field length with the index-wide idf and average length; Or and
+    And add their matching parts (And needs all of them), AndNot scores its
+    first part, Not gives 1.0, a phrase adds the scores of its words, boosts multiply —
+    exactly how Whoosh's Union, Intersection, AndNot and span matchers combine
+    scores. Anything else is left to Whoosh (``scores`` returns None).
+    """
+
+    def __init__(self, searcher, evaluate: SetEvaluator, docnums: list[int], candidates: int):
+        self.top = searcher
+        self.evaluate = evaluate
+        self.reader = evaluate.reader
+        self.docnums = docnums
+        self.candidates = candidates
+        self.weighting = searcher.weighting
+        self._lengths: dict[str, dict[int, int]] = {}
+
+    def scores(self, q: wq.Query) -> list[float] | None:
+        if not isinstance(self.weighting, scoring.BM25F):
+            return None
+        try:
+            found = self._node(q)
+        except _Unsupported:
+            return None
+        return [0.0 if score is None else score for score in found]
+
+    def _node(self, q: wq.Query) -> list[float | None]:
+        if isinstance(q, wq.Term):
+            return self._term(q.fieldname, q.text, q.boost)
+        if isinstance(q, wq.Phrase):
+            return self._phrase(q)
+        if type(q) in (wq.Or, wq.And):
+            if isinstance(q, wq.Or) and (q.scale or q.minmatch):
+                raise _Unsupported(q)
+            subs = q.subqueries
+            if not subs:
+                return [None] * len(self.docnums)
+            if len(subs) == 1:  # Whoosh uses the lone part's matcher, without this boost
+                return self._node(subs[0])
+            parts = [self._node(sub) for sub in subs]
+            combine = _sum_any if isinstance(q, wq.Or) else _sum_all
+            return _boosted([combine(row) for row in zip(*parts, strict=True)], q.boost)
+        if type(q) is wq.Not:
+            # Whoosh's InverseMatcher: weight 1.0 for every document outside the query.
+            excluded = set(docnums_of(self.candidates & self.evaluate(q.query)))
+            return [None if docnum in excluded else 1.0 for docnum in self.docnums]
+        if type(q) is wq.AndNot:
+            excluded = set(docnums_of(self.candidates & self.evaluate(q.b)))
+            return [
+                None if docnum in excluded else score
+                for docnum, score in zip(self.docnums, self._node(q.a), strict=True)
+            ]
+        raise _Unsupported(q)
+
+    def _term(self, fieldname: str, text, boost: float) -> list[float | None]:
+        missing = [None] * len(self.docnums)
+        schema = self.reader.schema
+        if fieldname not in schema:
+            return missing
+        field = schema[fieldname]
+        try:
+            btext = text if isinstance(text, bytes) else field.to_bytes(text)
+        except ValueError:
+            return missing
+        if (fieldname, btext) not in self.reader:
+            return missing
+        postings = self.evaluate.sets.postings(self.reader, fieldname, btext)
+        if field.scorable:
+            weighting = self.weighting
+            b = weighting._field_B.get(fieldname, weighting.B)
+            k1 = weighting.K1
+            idf = self.top.idf(fieldname, btext)
+            average = self.top.avg_field_length(fieldname) or 1
+            lengths = self._field_lengths(fieldname)
+        found: list[float | None] = []
+        for docnum in self.docnums:
+            weight = postings.weight(docnum)
+            if weight is None:
+                found.append(None)
+                continue
+            if field.scorable:
+                length = lengths.get(docnum)
+                if length is None:
+                    length = lengths[docnum] = self.reader.doc_field_length(docnum, fieldname, 1)
+                score = scoring.bm25(idf, weight, length, average, b, k1)
+            else:
+                score = weight
+            found.append(score * boost if boost != 1.0 else score)
+        return found
+
+    def _phrase(self, q: wq.Phrase) -> list[float | None]:
+        inside = set(docnums_of(self.candidates & self.evaluate.phrase(q)))
+        words = [self._term(q.fieldname, word, 1.0) for word in q.words]
+        found = []
+        for position, docnum in enumerate(self.docnums):
+            if docnum not in inside:
+                found.append(None)
+                continue
+            found.append(_sum_all(row[position] for row in words))
+        return _boosted(found, q.boost)
+
+    def _field_lengths(self, fieldname: str) -> dict[int, int]:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = {}
+        return lengths
+
+
+def _sum_any(scores) -> float | None:
+    total = None
+    for score in scores:
+        if score is not None:
+            total = score if total is None else total + score
+    return total
+
+
+def _sum_all(scores) -> float | None:
+    total = 0.0
+    for score in scores:
+        if score is None:
+            return None
+        total += score
+    return total
+
+
+def _boosted(scores: list[float | None], boost: float) -> list[float | None]:
+    if boost == 1.0:
+        return scores
+    return [None if score is None else score * boost for score in scores]

@@ -8,7 +8,6 @@ viewer is not in.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import re
 from dataclasses import dataclass, field
@@ -484,18 +483,16 @@ def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> No
             continue
         # Visibility: drop the documents of every community the viewer may not see.
         by_community = evaluate.sets.field_values(evaluate.reader, "community_id")
-        hidden = [posted for cid, posted in by_community.items() if cid not in allowed_ids]
-        if hidden:
-            docs = set(docs)
-            for posted in hidden:
-                docs -= posted
+        for cid, posted in by_community.items():
+            if cid not in allowed_ids:
+                docs &= ~posted
         if not docs:
             continue
         for fieldname, values in matching.facet_counts(evaluate, docs).items():
             for value, n in values.items():
                 counts[fieldname][value] = counts[fieldname].get(value, 0) + n
         segments.append((evaluate, offset, docs))
-    result.total = sum(len(docs) for _, _, docs in segments)
+    result.total = sum(docs.bit_count() for _, _, docs in segments)
     result.facets = _facet_values(counts, communities)
     start = (result.page - 1) * result.per_page
     if not segments or start >= result.total:
@@ -503,8 +500,7 @@ def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> No
     limit = start + result.per_page
     if _unranked(parsed):
         # Nothing to score (only filters or exclusions): newest documents first.
-        everything = (offset + d for _, offset, docs in segments for d in docs)
-        docnums = heapq.nlargest(limit, everything)[start:]
+        docnums = matching.newest(segments, limit)[start:]
         stems: dict[str, set[str]] = {}
     else:
         docnums = matching.rank(searcher, parsed, segments, limit)[start:]
