@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, abort, g
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -24,7 +25,23 @@ def _load_user(user_id: str):
     return get_session().get(User, int(user_id))
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the work for requests without a cookie.
+
+    Flask builds the cookie's signing serializer (key derivation included) on
+    every request before it looks for the cookie. API scripts and first-time
+    visitors send none, so they get an empty session at once; the cookie, when
+    there is one, is verified exactly as before.
+    """
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
     csrf.init_app(app)
 

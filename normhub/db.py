@@ -48,12 +48,6 @@ _sqlite_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
-# SQLAlchemy's own AUTOCOMMIT isolation level would hand pooled SQLite
-# connections back with the driver's implicit transactions switched on, which
-# clashes with the explicit BEGINs above; this option just skips the BEGIN.
-_SQLITE_AUTOCOMMIT = "normhub_sqlite_autocommit"
-
-
 def set_write_intent(immediate: bool) -> None:
     _sqlite_immediate.set(immediate)
 
@@ -72,8 +66,6 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if connection.get_execution_options().get(_SQLITE_AUTOCOMMIT):
-            return  # no BEGIN: SQLite commits each statement on its own
         mode = "BEGIN IMMEDIATE" if _sqlite_immediate.get() else "BEGIN"
         connection.exec_driver_sql(mode)
 
@@ -102,7 +94,10 @@ def init_app(app: Flask) -> None:
             request.method not in ("GET", "HEAD", "OPTIONS")
         )
 
-    def _close_session(_exc=None):
+    def _release_connections(_exc=None):
+        direct = g.pop("db_direct", None)
+        if direct is not None:
+            direct.close()
         session = g.pop("db_session", None)
         if session is not None:
             # close() rolls back whatever is still open; a rollback() first
@@ -113,12 +108,12 @@ def init_app(app: Flask) -> None:
     def _end_request(_exc):
         # A request may run inside an app context that outlives it (tests,
         # scripts); its session and write intent must still end with it.
-        _close_session()
+        _release_connections()
         token = g.pop("write_intent_token", None)
         if token is not None:
             _sqlite_immediate.reset(token)
 
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(_release_connections)
 
 
 def get_engine(app: Flask | None = None) -> Engine:
@@ -146,19 +141,37 @@ def begin_write(session: Session) -> None:
     set_write_intent(True)
 
 
-def begin_autocommit(session: Session) -> None:
-    """Run the session's statements outside a transaction: each commits on its own.
+class DirectConnection:
+    """A pooled driver connection on which each statement commits on its own.
 
-    For hot paths that read without needing one snapshot and write with a
-    single statement (the API exposure check): no BEGIN or COMMIT round trips,
-    and on SQLite the write lock is held for that one statement only. Call it
-    before the session's first statement; ``commit`` then has nothing to do.
+    For a hot path that reads without needing one snapshot and writes with
+    single statements (the API exposure check): no Session to set up and tear
+    down, no BEGIN or COMMIT round trips, and on SQLite the write lock is held
+    for one statement only. Run DirectStatements on it.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        options = {_SQLITE_AUTOCOMMIT: True}
-    else:
-        options = {"isolation_level": "AUTOCOMMIT"}
-    session.connection(execution_options=options)
+
+    def __init__(self, engine: Engine):
+        self.dialect = engine.dialect
+        self._pooled = engine.raw_connection()
+        self.driver_connection = self._pooled.driver_connection
+        # SQLite connections already run without implicit transactions (see
+        # _configure_sqlite); psycopg needs to be told, and told back before
+        # the connection returns to the pool.
+        self._switch_autocommit = self.dialect.name != "sqlite"
+        if self._switch_autocommit:
+            self.driver_connection.autocommit = True
+
+    def close(self) -> None:
+        if self._switch_autocommit:
+            self.driver_connection.autocommit = False
+        self._pooled.close()
+
+
+def get_direct_connection() -> DirectConnection:
+    """This request's DirectConnection; it returns to the pool when the request ends."""
+    if "db_direct" not in g:
+        g.db_direct = DirectConnection(current_app.extensions["normhub.engine"])
+    return g.db_direct
 
 
 class DirectStatement:
@@ -169,9 +182,10 @@ class DirectStatement:
     needs for an indexed lookup. The API exposure check runs a few statements
     per request and must keep close to a bare endpoint's throughput, so its
     statements skip that bookkeeping: SQLAlchemy still writes the SQL for each
-    dialect and converts values with its own type processors; the statement
-    runs on the DBAPI connection of the session's current transaction, so it
-    is part of that transaction like any other. Rows are named tuples.
+    dialect and converts values with its own type processors. Given a
+    Session, a statement runs on the driver connection of the session's
+    current transaction, so it is part of that transaction like any other;
+    given a DirectConnection, it commits on its own. Rows are named tuples.
     """
 
     def __init__(self, statement):
@@ -184,30 +198,34 @@ class DirectStatement:
             prepared = self._prepared[dialect.name] = _Prepared(self.statement, dialect)
         return prepared
 
-    def _cursor(self, session: Session, params: dict):
-        connection = session.connection()
-        prepared = self._prepare(connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()
+    def _cursor(self, db: Session | DirectConnection, params: dict):
+        if isinstance(db, Session):
+            connection = db.connection()
+            dialect, driver = connection.dialect, connection.connection.driver_connection
+        else:
+            dialect, driver = db.dialect, db.driver_connection
+        prepared = self._prepare(dialect)
+        cursor = driver.cursor()
         cursor.execute(prepared.sql, prepared.arguments(params))
         return prepared, cursor
 
-    def all(self, session: Session, params: dict) -> list:
-        prepared, cursor = self._cursor(session, params)
+    def all(self, db: Session | DirectConnection, params: dict) -> list:
+        prepared, cursor = self._cursor(db, params)
         try:
             return [prepared.row(values) for values in cursor.fetchall()]
         finally:
             cursor.close()
 
-    def first(self, session: Session, params: dict):
-        prepared, cursor = self._cursor(session, params)
+    def first(self, db: Session | DirectConnection, params: dict):
+        prepared, cursor = self._cursor(db, params)
         try:
             values = cursor.fetchone()
         finally:
             cursor.close()
         return prepared.row(values) if values is not None else None
 
-    def execute(self, session: Session, params: dict) -> None:
-        _prepared, cursor = self._cursor(session, params)
+    def execute(self, db: Session | DirectConnection, params: dict) -> None:
+        _prepared, cursor = self._cursor(db, params)
         cursor.close()
 
 

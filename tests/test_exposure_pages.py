@@ -209,6 +209,27 @@ def test_check_page_shows_stale_and_rejected_assumption(client, session, factory
     assert "stale" in page
 
 
+def test_check_page_links_unread_prerequisites_and_lists_the_timeline(
+    client, session, factory, world
+):
+    from normhub.norms.services import set_prerequisites
+
+    community, author, charlie, norm = world
+    base = factory.norm(community, author, title="Say where a claim comes from")
+    set_prerequisites(session, norm, author, [base])
+    exposure.record_event(session, charlie, norm, 1, "opened")
+    exposure.record_event(session, charlie, norm, 1, "read")
+    session.commit()
+    login(client, author)
+    url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    link = f'<a href="{norm_path(base)}">Say where a claim comes from</a>'
+    assert link in page
+    assert client.get(norm_path(base)).status_code == 200
+    timeline = page[page.index('<ol class="timeline"') :]
+    assert timeline.index("read version 1") < timeline.index("opened version 1")
+
+
 def test_check_requires_membership(client, factory, world):
     community, _, charlie, norm = world
     outsider = factory.user("Outsider")

@@ -350,11 +350,12 @@ def test_old_version_event_does_not_undo_current_exposure(session, factory, worl
 def test_check_recorded_and_visible_to_subject_only(session, factory, world):
     community, author, charlie, norm = world
     report = exposure.check_exposure(session, norm, charlie)
-    check = exposure.record_check(session, author, charlie, norm, report)
+    checked_at = exposure.record_check(session, author, charlie, norm, report)
     session.commit()
-    assert check.level == "none" and check.answer == report.answer
     [seen] = exposure.checks_about(session, charlie, charlie)
     assert seen.checker_id == author.id and seen.norm_id == norm.id
+    assert seen.level == "none" and seen.answer == report.answer
+    assert seen.created_at == checked_at and seen.stale is False
     assert exposure.checks_about(session, author, author) == []
     with pytest.raises(Forbidden):
         exposure.checks_about(session, charlie, author)

@@ -20,7 +20,7 @@ from normhub.accounts.services import normalize_email
 from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
-from normhub.db import DirectStatement, utcnow
+from normhub.db import DirectConnection, DirectStatement, utcnow
 from normhub.norms.models import Norm
 from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
@@ -120,7 +120,9 @@ def needs_touch(token: TokenUse | ApiToken, now: datetime | None = None) -> bool
     return token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
 
 
-def touch_token(session: Session, token: TokenUse | ApiToken, now: datetime | None = None) -> bool:
+def touch_token(
+    db: Session | DirectConnection, token: TokenUse | ApiToken, now: datetime | None = None
+) -> bool:
     """Record that the token was used; True when that needed a write.
 
     A plain UPDATE by id (no unit of work): it can run on every API request.
@@ -128,7 +130,7 @@ def touch_token(session: Session, token: TokenUse | ApiToken, now: datetime | No
     now = now or utcnow()
     if not needs_touch(token, now):
         return False
-    _TOUCH.execute(session, {"token_id": token.id, "now": now})
+    _TOUCH.execute(db, {"token_id": token.id, "now": now})
     return True
 
 
@@ -137,39 +139,6 @@ _TOUCH = DirectStatement(
     .where(ApiToken.id == bindparam("token_id"))
     .values(last_used_at=bindparam("now", type_=ApiToken.last_used_at.type))
 )
-
-
-def find_subject(session: Session, community: Community, ref: str) -> User:
-    """The person an exposure check is about: a user id, or an email address.
-
-    An id names any account (member pages already show ids). An email is only
-    looked up among people who are or were members of ``community``, so the
-    API cannot be used to find out whether an address has an account.
-    """
-    ref = ref.strip()
-    if ref.isdigit():
-        user_id = parse_id(ref)
-        user = session.get(User, user_id) if user_id is not None else None
-        if user is None:
-            raise NotFound(f"No member with id {ref}.")
-        return user
-    if "@" in ref:
-        try:
-            email = normalize_email(ref)
-        except ValidationFailed:
-            email = ref.lower()
-        user = session.scalar(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                User.email == email,
-                Membership.community_id == community.id,
-            )
-        )
-        if user is None:
-            raise NotFound("No member of this community has that email address.")
-        return user
-    raise NotFound("A member is named by their numeric id or their email address.")
 
 
 # -- The parties of an exposure check ---------------------------------------
@@ -219,12 +188,40 @@ class PersonRef(NamedTuple):
     display_name: str
 
 
+_MEMBER_BY_EMAIL = DirectStatement(
+    select(User.id, User.display_name)
+    .join(Membership, Membership.user_id == User.id)
+    .where(User.email == bindparam("email"), Membership.community_id == bindparam("community_id"))
+)
+
+
+def find_subject(db: Session | DirectConnection, community: CommunityRef, ref: str) -> PersonRef:
+    """The person an exposure check is about, named by email address.
+
+    Only people who are or were members of ``community`` are looked up, so
+    the API cannot be used to find out whether an address has an account.
+    (A numeric id is resolved with the other parties: any account, as member
+    pages already show ids.)
+    """
+    ref = ref.strip()
+    if "@" not in ref:
+        raise NotFound("A member is named by their numeric id or their email address.")
+    try:
+        email = normalize_email(ref)
+    except ValidationFailed:
+        email = ref.lower()
+    row = _MEMBER_BY_EMAIL.first(db, {"email": email, "community_id": community.id})
+    if row is None:
+        raise NotFound("No member of this community has that email address.")
+    return PersonRef(row.id, row.display_name)
+
+
 class CheckParties(NamedTuple):
     caller: CallerRef
     token: TokenUse | None
     community: CommunityRef
     norm: NormRef
-    subject: PersonRef | User
+    subject: PersonRef
 
 
 def _parties_statement(by_token: bool):
@@ -287,7 +284,7 @@ _PARTIES_BY_CALLER = DirectStatement(_parties_statement(by_token=False))
 
 
 def resolve_check(
-    session: Session,
+    db: Session | DirectConnection,
     community_slug: str,
     norm_ref: str,
     member_ref: str,
@@ -316,7 +313,7 @@ def resolve_check(
     else:
         params["caller_id"] = caller.id
     parties = _PARTIES_BY_TOKEN if token_hash is not None else _PARTIES_BY_CALLER
-    row = parties.first(session, params)
+    row = parties.first(db, params)
     if row is None:
         return None
     checker = CallerRef(row.caller_id, row.caller_is_admin)
@@ -342,7 +339,7 @@ def resolve_check(
         row.last_material_version_number,
     )
     if subject_id is None and not member_ref.isdigit():
-        subject = find_subject(session, community, member_ref)
+        subject = find_subject(db, community, member_ref)
     elif row.subject_id is None:
         raise NotFound(f"No member with id {member_ref}.")
     else:

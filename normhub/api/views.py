@@ -30,7 +30,7 @@ from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
-from normhub.db import begin_autocommit, begin_write, get_session
+from normhub.db import begin_write, get_direct_connection, get_session
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
@@ -169,12 +169,11 @@ def _with_context(document: dict, community: Community, norm: Norm) -> dict:
 @bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/exposure/<member_ref>")
 @checks_token_itself
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
-    session = get_session()
     # Reads that need no common snapshot and one INSERT: no transaction needed.
-    begin_autocommit(session)
+    db = get_direct_connection()
     token_hash = g.get("api_token_hash")
     parties = services.resolve_check(
-        session,
+        db,
         community_slug,
         norm_ref,
         member_ref.strip(),
@@ -186,21 +185,21 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
     report = exposure_services.check_exposure(
-        session,
+        db,
         parties.norm,
         parties.subject,
         timeline_limit=TIMELINE_LIMIT if with_timeline else 0,
     )
     # Every check is recorded (committed by the INSERT itself), so the person
     # checked can see who asked.
-    check = exposure_services.record_check(
-        session, parties.caller, parties.subject, parties.norm, report
+    checked_at = exposure_services.record_check(
+        db, parties.caller, parties.subject, parties.norm, report
     )
-    record_token_use(session, parties.token)
+    record_token_use(db, parties.token)
     document = _with_context(report.to_dict(), parties.community, parties.norm)
     if not with_timeline:
         del document["timeline"]
-    document["checked_at"] = check.created_at.isoformat() + "Z"
+    document["checked_at"] = checked_at.isoformat() + "Z"
     return jsonify(document)
 
 

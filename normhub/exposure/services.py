@@ -39,13 +39,13 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, is_steward
-from normhub.db import DirectStatement, utcnow
+from normhub.db import DirectConnection, DirectStatement, utcnow
 from normhub.exposure.models import (
     EVENT_KINDS,
     LEVEL_RANK,
@@ -329,7 +329,7 @@ class ExposureReport:
     assumption_answers: list[dict] = field(default_factory=list)
     rejected_assumptions: list[dict] = field(default_factory=list)
     unmet_prerequisites: list[Norm] = field(default_factory=list)
-    timeline: list[ExposureEvent] = field(default_factory=list)
+    timeline: list = field(default_factory=list)  # rows: kind, level, version_number, created_at
     fully_exposed: bool = False
     answer: str = ""
 
@@ -406,10 +406,10 @@ _VERSIONS_SINCE = DirectStatement(
 )
 
 
-def _material_changes(session: Session, norm: Norm, seen: int) -> list[dict]:
+def _material_changes(db: Session | DirectConnection, norm: Norm, seen: int) -> list[dict]:
     """Each material version after ``seen``, with its assumption changes."""
     versions: dict[int, tuple] = {}  # number -> (row, {assumption key: statement})
-    for row in _VERSIONS_SINCE.all(session, {"norm_id": norm.id, "since": max(seen, 1)}):
+    for row in _VERSIONS_SINCE.all(db, {"norm_id": norm.id, "since": max(seen, 1)}):
         _version, assumptions = versions.setdefault(row.number, (row, {}))
         if row.key is not None:
             assumptions[row.key] = row.statement
@@ -475,13 +475,13 @@ def _unmet_prerequisites_statement():
 _UNMET_PREREQUISITES = DirectStatement(_unmet_prerequisites_statement())
 
 
-def unmet_prerequisites(session: Session, norm: Norm, subject: User) -> list:
+def unmet_prerequisites(db: Session | DirectConnection, norm: Norm, subject: User) -> list:
     """Open or in-force norms that ``norm`` builds on (transitively) and ``subject`` hasn't read.
 
     Each is a row with the norm's id, slug, title and status (prerequisites
     are always in the norm's own community).
     """
-    rows = _UNMET_PREREQUISITES.all(session, {"norm_id": norm.id, "subject_id": subject.id})
+    rows = _UNMET_PREREQUISITES.all(db, {"norm_id": norm.id, "subject_id": subject.id})
     return [
         row
         for row in rows
@@ -632,10 +632,28 @@ def _check_facts_statement():
 
 
 _CHECK_FACTS = DirectStatement(_check_facts_statement())
+_TIMELINE = DirectStatement(
+    select(
+        ExposureEvent.kind,
+        ExposureEvent.level,
+        ExposureEvent.version_number,
+        ExposureEvent.created_at,
+    )
+    .where(
+        ExposureEvent.user_id == bindparam("subject_id"),
+        ExposureEvent.norm_id == bindparam("norm_id"),
+    )
+    .order_by(ExposureEvent.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 def check_exposure(
-    session: Session, norm: Norm, subject: User, *, timeline_limit: int = TIMELINE_LIMIT
+    db: Session | DirectConnection,
+    norm: Norm,
+    subject: User,
+    *,
+    timeline_limit: int = TIMELINE_LIMIT,
 ) -> ExposureReport:
     """What ``subject`` has seen of ``norm``, in plain words first.
 
@@ -649,7 +667,7 @@ def check_exposure(
     columns are read, never a relationship.
     """
     rows = _CHECK_FACTS.all(
-        session,
+        db,
         {"subject_id": subject.id, "norm_id": norm.id, "community_id": norm.community_id},
     )
     facts = rows[0]
@@ -675,7 +693,7 @@ def check_exposure(
         last_seen_at=facts.last_seen_at,
     )
     if report.stale:
-        report.material_changes_since = _material_changes(session, norm, facts.latest_version)
+        report.material_changes_since = _material_changes(db, norm, facts.latest_version)
 
     if facts.response_id is not None:
         report.understood = facts.understood
@@ -700,15 +718,10 @@ def check_exposure(
                 )
 
     if facts.builds_on:
-        report.unmet_prerequisites = unmet_prerequisites(session, norm, subject)
+        report.unmet_prerequisites = unmet_prerequisites(db, norm, subject)
     if timeline_limit:
-        report.timeline = list(
-            session.scalars(
-                select(ExposureEvent)
-                .where(ExposureEvent.user_id == subject.id, ExposureEvent.norm_id == norm.id)
-                .order_by(ExposureEvent.id.desc())
-                .limit(timeline_limit)
-            )
+        report.timeline = _TIMELINE.all(
+            db, {"subject_id": subject.id, "norm_id": norm.id, "limit": timeline_limit}
         )
     report.fully_exposed = (
         is_member and not stale and level >= EXPOSED and not report.unmet_prerequisites
@@ -729,25 +742,27 @@ _RECORD_CHECK = DirectStatement(
 
 
 def record_check(
-    session: Session, checker: User, subject: User, norm: Norm, report: ExposureReport
-) -> ExposureCheck:
-    """Record that ``checker`` asked about ``subject``; returns the check as written.
+    db: Session | DirectConnection, checker: User, subject: User, norm: Norm, report: ExposureReport
+) -> datetime:
+    """Record that ``checker`` asked about ``subject``; returns when.
 
-    A plain INSERT (no unit of work, no RETURNING): it runs on every check. The
-    returned object is not attached to the session and carries no id; load the
-    check from the database (e.g. ``checks_about``) to work with the stored row.
+    A plain INSERT run as a DirectStatement (no unit of work, no RETURNING):
+    it runs on every check. ``checks_about`` reads the stored checks.
     """
-    values = {
-        "checker_id": checker.id,
-        "subject_id": subject.id,
-        "norm_id": norm.id,
-        "created_at": utcnow(),
-        "level": report.current_level,
-        "stale": report.stale,
-        "answer": report.answer[:1000],
-    }
-    _RECORD_CHECK.execute(session, values)
-    return ExposureCheck(**values)
+    created_at = utcnow()
+    _RECORD_CHECK.execute(
+        db,
+        {
+            "checker_id": checker.id,
+            "subject_id": subject.id,
+            "norm_id": norm.id,
+            "created_at": created_at,
+            "level": report.current_level,
+            "stale": report.stale,
+            "answer": report.answer[:1000],
+        },
+    )
+    return created_at
 
 
 def checks_about(

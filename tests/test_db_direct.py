@@ -1,0 +1,90 @@
+"""DirectStatement and DirectConnection: the hot path's way to the database.
+
+They skip SQLAlchemy's per-execution bookkeeping, so these tests pin down what
+must not be lost with it: value conversion, transaction semantics, and pooled
+connections handed back exactly as they were lent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+
+from normhub.accounts.models import User
+from normhub.db import DirectConnection, DirectStatement, get_engine, make_engine
+
+_INSERT_USER = DirectStatement(
+    insert(User).values(
+        email=bindparam("email"),
+        display_name=bindparam("name"),
+        password_hash="x",
+        bio="",
+        is_admin=bindparam("is_admin", type_=User.is_admin.type),
+        created_at=bindparam("created_at", type_=User.created_at.type),
+    )
+)
+_USER_BY_EMAIL = DirectStatement(
+    select(User.id, User.display_name, User.is_admin, User.created_at).where(
+        User.email == bindparam("email")
+    )
+)
+
+
+def _user_exists(app, email: str) -> bool:
+    """Asked on a connection of its own, outside the app's pool."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(User.id).where(User.email == email)) is not None
+    finally:
+        engine.dispose()
+
+
+def test_values_come_back_as_python_types(session):
+    created = datetime(2026, 3, 4, 5, 6, 7, 890)
+    params = {"email": "types@example.org", "name": "Types", "is_admin": True}
+    _INSERT_USER.execute(session, {**params, "created_at": created})
+    row = _USER_BY_EMAIL.first(session, {"email": "types@example.org"})
+    assert row.display_name == "Types"
+    assert row.is_admin is True
+    assert row.created_at == created
+    assert _USER_BY_EMAIL.first(session, {"email": "nobody@example.org"}) is None
+    assert _USER_BY_EMAIL.all(session, {"email": "types@example.org"}) == [row]
+
+
+def test_on_a_session_it_is_part_of_the_transaction(app, session):
+    params = {"email": "undone@example.org", "name": "U", "is_admin": False}
+    _INSERT_USER.execute(session, {**params, "created_at": datetime(2026, 1, 1)})
+    session.rollback()
+    assert not _user_exists(app, "undone@example.org")
+
+
+def test_direct_connection_commits_each_statement_and_goes_back_clean(app, session):
+    engine = get_engine(app)
+    engine.dispose()  # one pooled connection from here on, so it is reused below
+    direct = DirectConnection(engine)
+    driver = direct.driver_connection
+    params = {"email": "direct@example.org", "name": "D", "is_admin": False}
+    _INSERT_USER.execute(direct, {**params, "created_at": datetime(2026, 1, 1)})
+    # Committed by the statement itself, before the connection is released.
+    assert _user_exists(app, "direct@example.org")
+    direct.close()
+
+    # The same pooled connection, back in ordinary transactional use.
+    other = app.extensions["normhub.sessionmaker"]()
+    try:
+        assert other.connection().connection.driver_connection is driver
+        other.add(User(email="rolled@example.org", display_name="R", password_hash="x"))
+        other.flush()
+        other.rollback()
+    finally:
+        other.close()
+    assert not _user_exists(app, "rolled@example.org")
+
+
+def test_list_parameters_are_refused_up_front(session):
+    statement = DirectStatement(select(User.id).where(User.email.in_(["a@b.c", "d@e.f"])))
+    with pytest.raises(ValueError, match="list parameter"):
+        statement.all(session, {})
