@@ -320,6 +320,16 @@ def test_norm_by_numeric_id(scene, session, client):
     assert client.get(url, headers=headers).get_json()["norm"]["id"] == norm.id
 
 
+def test_a_slug_that_looks_like_an_id_wins_over_the_id(scene, factory, session, client):
+    community, norm, checker, reader = scene
+    namesake = factory.norm(community, checker)
+    namesake.slug = str(norm.id)
+    session.commit()
+    headers = token_for(session, checker)
+    url = f"/api/v1/communities/{community.slug}/norms/{norm.id}/exposure/{reader.id}"
+    assert client.get(url, headers=headers).get_json()["norm"]["id"] == namesake.id
+
+
 # -- Coverage ------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
@@ -21,6 +21,7 @@ from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import DirectConnection, DirectStatement, utcnow
+from normhub.exposure.services import with_check_facts
 from normhub.norms.models import Norm
 from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
@@ -222,13 +223,21 @@ class CheckParties(NamedTuple):
     community: CommunityRef
     norm: NormRef
     subject: PersonRef
+    # Rows for check_exposure(fact_rows=...); None when the subject was
+    # named by email and is looked up separately.
+    fact_rows: list | None
 
 
 def _parties_statement(by_token: bool):
-    """Caller (by token or by id), community, caller's active membership, norm
-    and subject (by id) in one round trip."""
+    """Caller (by token or by id), community, caller's active membership, norm,
+    subject (by id) and the check's facts about them, in one round trip.
+
+    One row per answered assumption (see ``with_check_facts``), the parties
+    repeated on each."""
     caller = aliased(User, name="caller")
+    caller_membership = aliased(Membership, name="caller_membership")
     subject = aliased(User, name="subject")
+    same_slug = aliased(Norm, name="same_slug")
     columns = [
         caller.id.label("caller_id"),
         caller.is_admin.label("caller_is_admin"),
@@ -236,7 +245,7 @@ def _parties_statement(by_token: bool):
         Community.slug.label("community_slug"),
         Community.name.label("community_name"),
         Community.visibility,
-        Membership.id.label("membership_id"),
+        caller_membership.id.label("caller_membership_id"),
         Norm.id.label("norm_id"),
         Norm.slug.label("norm_slug"),
         Norm.title,
@@ -255,28 +264,35 @@ def _parties_statement(by_token: bool):
         )
     else:
         statement = select(*columns).select_from(caller).where(caller.id == bindparam("caller_id"))
-    return (
+    # A slug wins over an id that happens to be spelled the same (as in get_norm).
+    slug_taken = (
+        select(same_slug.id)
+        .where(same_slug.community_id == Community.id, same_slug.slug == bindparam("norm_slug"))
+        .exists()
+    )
+    statement = (
         statement.outerjoin(Community, Community.slug == bindparam("community_slug"))
         .outerjoin(
-            Membership,
+            caller_membership,
             and_(
-                Membership.community_id == Community.id,
-                Membership.user_id == caller.id,
-                Membership.left_at.is_(None),
+                caller_membership.community_id == Community.id,
+                caller_membership.user_id == caller.id,
+                caller_membership.left_at.is_(None),
             ),
         )
         .outerjoin(
             Norm,
             and_(
                 Norm.community_id == Community.id,
-                or_(Norm.slug == bindparam("norm_slug"), Norm.id == bindparam("norm_id")),
+                or_(
+                    Norm.slug == bindparam("norm_slug"),
+                    and_(Norm.id == bindparam("norm_id"), ~slug_taken),
+                ),
             ),
         )
         .outerjoin(subject, subject.id == bindparam("subject_id"))
-        # A slug wins over an id that happens to be spelled the same (as in get_norm).
-        .order_by(case((Norm.slug == bindparam("norm_slug"), 0), else_=1))
-        .limit(1)
     )
+    return with_check_facts(statement, subject.id, Norm.id, Community.id)
 
 
 _PARTIES_BY_TOKEN = DirectStatement(_parties_statement(by_token=True))
@@ -298,7 +314,8 @@ def resolve_check(
     is the logged-in ``caller``. None means the token is not usable (the view
     answers 401). The policy is the shared one (``can_view``: members-only
     communities are 404 to outsiders; checks are for active members and site
-    admins), asked in one query, because each round trip counts here.
+    admins), asked in the same query that fetches the check's facts, because
+    each round trip counts here.
     """
     subject_id = parse_id(member_ref)
     params = {
@@ -313,11 +330,12 @@ def resolve_check(
     else:
         params["caller_id"] = caller.id
     parties = _PARTIES_BY_TOKEN if token_hash is not None else _PARTIES_BY_CALLER
-    row = parties.first(db, params)
-    if row is None:
+    rows = parties.all(db, params)
+    if not rows:
         return None
+    row = rows[0]
     checker = CallerRef(row.caller_id, row.caller_is_admin)
-    membership = ActiveMembershipRef(row.membership_id) if row.membership_id else None
+    membership = ActiveMembershipRef(row.caller_membership_id) if row.caller_membership_id else None
     community = None
     if row.community_id is not None:
         community = CommunityRef(
@@ -338,11 +356,13 @@ def resolve_check(
         row.current_version_number,
         row.last_material_version_number,
     )
+    fact_rows = None
     if subject_id is None and not member_ref.isdigit():
         subject = find_subject(db, community, member_ref)
     elif row.subject_id is None:
         raise NotFound(f"No member with id {member_ref}.")
     else:
         subject = PersonRef(row.subject_id, row.subject_name)
+        fact_rows = rows
     token = TokenUse(row.token_id, row.last_used_at) if token_hash is not None else None
-    return CheckParties(checker, token, community, norm, subject)
+    return CheckParties(checker, token, community, norm, subject, fact_rows)

@@ -189,6 +189,7 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
         parties.norm,
         parties.subject,
         timeline_limit=TIMELINE_LIMIT if with_timeline else 0,
+        fact_rows=parties.fact_rows,
     )
     # Every check is recorded (committed by the INSERT itself), so the person
     # checked can see who asked.

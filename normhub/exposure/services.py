@@ -79,6 +79,7 @@ __all__ = [
     "record_check",
     "record_event",
     "record_read_report",
+    "with_check_facts",
 ]
 
 NONE, DELIVERED, OPENED, READ, UNDERSTOOD, ENDORSED = range(len(LEVELS))
@@ -561,29 +562,28 @@ def _answer(report: ExposureReport) -> str:
     return f"{name} understood this norm and is undecided about endorsing it.{prerequisites}"
 
 
-def _check_facts_statement():
-    """Everything a check needs about (subject, norm) in one round trip.
+def with_check_facts(statement, subject_id, norm_id, community_id):
+    """``statement`` with everything a check needs about (subject, norm) outer-joined.
 
     One row per answered assumption of the subject's latest response (one row
     when there is none): membership, summary, that response with its version
-    number, and whether the norm builds on anything at all. Columns rather
-    than ORM objects, run as a DirectStatement: this runs on every check.
+    number, and whether the norm builds on anything at all. The three ids are
+    SQL expressions: bind parameters for a check on its own, or the columns of
+    a query that resolves them (the API's, so a check needs one round trip).
+    Columns rather than ORM objects, run as a DirectStatement: this runs on
+    every check.
     """
     latest = aliased(Response, name="latest")
     latest_response = (
         select(latest.id)
-        .where(latest.norm_id == bindparam("norm_id"), latest.user_id == bindparam("subject_id"))
+        .where(latest.norm_id == norm_id, latest.user_id == subject_id)
         .order_by(latest.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    builds_on = (
-        select(NormPrerequisite.norm_id)
-        .where(NormPrerequisite.norm_id == bindparam("norm_id"))
-        .exists()
-    )
+    builds_on = select(NormPrerequisite.norm_id).where(NormPrerequisite.norm_id == norm_id).exists()
     return (
-        select(
+        statement.add_columns(
             Membership.id.label("membership_id"),
             Membership.left_at,
             ExposureSummary.level,
@@ -607,31 +607,30 @@ def _check_facts_statement():
             AssumptionResponse.reason,
             builds_on.label("builds_on"),
         )
-        .select_from(User)
         .outerjoin(
             Membership,
-            and_(
-                Membership.user_id == User.id,
-                Membership.community_id == bindparam("community_id"),
-            ),
+            and_(Membership.user_id == subject_id, Membership.community_id == community_id),
         )
         .outerjoin(
             ExposureSummary,
-            and_(
-                ExposureSummary.user_id == User.id,
-                ExposureSummary.norm_id == bindparam("norm_id"),
-            ),
+            and_(ExposureSummary.user_id == subject_id, ExposureSummary.norm_id == norm_id),
         )
         .outerjoin(Response, Response.id == latest_response)
         .outerjoin(NormVersion, NormVersion.id == Response.version_id)
         .outerjoin(AssumptionResponse, AssumptionResponse.response_id == Response.id)
         .outerjoin(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-        .where(User.id == bindparam("subject_id"))
         .order_by(Assumption.position, AssumptionResponse.id)
     )
 
 
-_CHECK_FACTS = DirectStatement(_check_facts_statement())
+_CHECK_FACTS = DirectStatement(
+    with_check_facts(
+        select(User.id).where(User.id == bindparam("subject_id")),
+        User.id,
+        bindparam("norm_id"),
+        bindparam("community_id"),
+    )
+)
 _TIMELINE = DirectStatement(
     select(
         ExposureEvent.kind,
@@ -654,6 +653,7 @@ def check_exposure(
     subject: User,
     *,
     timeline_limit: int = TIMELINE_LIMIT,
+    fact_rows: list | None = None,
 ) -> ExposureReport:
     """What ``subject`` has seen of ``norm``, in plain words first.
 
@@ -664,9 +664,10 @@ def check_exposure(
 
     ``norm`` and ``subject`` may be ORM objects or the plain values the API
     resolves (``normhub.api.services.NormRef`` / ``PersonRef``): only their
-    columns are read, never a relationship.
+    columns are read, never a relationship. ``fact_rows`` are the rows of a
+    query built with ``with_check_facts``, when the caller fetched them already.
     """
-    rows = _CHECK_FACTS.all(
+    rows = fact_rows or _CHECK_FACTS.all(
         db,
         {"subject_id": subject.id, "norm_id": norm.id, "community_id": norm.community_id},
     )
