@@ -42,7 +42,7 @@ from normhub.discussion.models import Comment  # noqa: E402
 from normhub.markdown import plain_text  # noqa: E402
 from normhub.norms.models import Assumption, Norm, NormTag, NormVersion  # noqa: E402
 from normhub.norms.services import AssumptionInput, NormDraft, revise_norm  # noqa: E402
-from normhub.search import indexing  # noqa: E402
+from normhub.search import indexing, queue  # noqa: E402
 from normhub.search import services as search_services  # noqa: E402
 from normhub.search.schema import open_index, searcher_for  # noqa: E402
 
@@ -546,7 +546,19 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
             index_times.append(time.perf_counter() - started)
             index_cpu.append(time.process_time() - cpu)
 
+    merges: list[tuple[float, float]] = []
+    real_merge = indexing.merge
+
+    def timed_merge(app_, per_tier=2):
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return real_merge(app_, per_tier)
+        finally:
+            merges.append((time.perf_counter() - started, time.thread_time() - cpu))
+
     indexing.index_pending = timed_index_pending
+    indexing.merge = timed_merge
+    queued_before = len(queue.peek(workdir_index(app)).norms)
     sessionmaker = app.extensions["normhub.sessionmaker"]
     try:
         for _ in range(count):
@@ -569,9 +581,25 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
             session.commit()
             commit_times.append(time.perf_counter() - started)
             session.close()
+            # A full tier of small segments is merged by a background thread;
+            # let it finish so the next update is timed on its own (an update
+            # arriving during a merge is queued and applied when it ends).
+            indexing.wait_for_background_merge()
     finally:
         indexing.index_pending = real_index_pending
-    return {"index": index_times, "index_cpu": index_cpu, "commit": commit_times}
+        indexing.merge = real_merge
+    queued = len(queue.peek(workdir_index(app)).norms) - queued_before
+    return {
+        "index": index_times,
+        "index_cpu": index_cpu,
+        "commit": commit_times,
+        "merges": merges,
+        "queued": queued,
+    }
+
+
+def workdir_index(app) -> Path:
+    return Path(app.config["SEARCH_INDEX_DIR"])
 
 
 def query_mix(data: dict) -> list[str]:

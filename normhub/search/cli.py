@@ -54,10 +54,12 @@ def process_queue() -> None:
 
 @search_cli.command("merge")
 def merge() -> None:
-    """Merge the small segments left by updates (cheap; run it from cron every few minutes)."""
-    from normhub.search.schema import index_dir, merge_tiny_segments
+    """Merge the small segments left by updates (run it from cron every few minutes).
 
-    count = merge_tiny_segments(index_dir(current_app._get_current_object()))
+    Writes made meanwhile are queued and applied when it ends, so it never
+    holds up a request.
+    """
+    count = indexing.merge(current_app._get_current_object())
     click.echo(f"Merged {count} small segment(s).")
 
 

@@ -11,6 +11,8 @@ queue so the next successful write (or ``flask search rebuild``) repairs it.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -25,14 +27,20 @@ from normhub.norms.models import Norm, NormTag, NormVersion, StatusChange
 from normhub.search import queue
 from normhub.search.queue import PendingIds
 from normhub.search.schema import (
+    SEGMENTS_PER_TIER,
     IndexBusy,
     bulk_writer,
     commit_replacing_everything,
     index_dir,
+    merge_marker,
+    merge_running,
+    merge_segments,
+    needs_merge,
     open_index,
     rebuild_marker,
     recreate_index,
     write_documents,
+    writes_postponed,
 )
 
 logger = logging.getLogger("normhub.search")
@@ -220,10 +228,9 @@ def index_pending(app, pending: PendingIds) -> bool:
     work = PendingIds()
     work.update(pending)
     try:
-        if rebuild_marker(directory).exists():
-            # A rebuild holds the lock for a while and drains the queue when done.
-            queue.add(directory, work)
-            return False
+        if writes_postponed(directory):
+            # A rebuild or merge holds the lock for a while and drains the queue when done.
+            return _postpone(app, directory, work)
         work.update(queue.take(directory))
         previous_intent = db._sqlite_immediate.get()
         db.set_write_intent(False)
@@ -235,14 +242,29 @@ def index_pending(app, pending: PendingIds) -> bool:
                 session.close()
         finally:
             db.set_write_intent(previous_intent)
-        write_documents(directory, documents, deletions)
+        segments = write_documents(
+            directory, documents, deletions, postponed=lambda: writes_postponed(directory)
+        )
+        if needs_merge(segments) and background_merging(app):
+            start_background_merge(app)
         return True
     except IndexBusy:
+        if writes_postponed(directory):
+            return _postpone(app, directory, work)
         logger.warning("Search index busy; queued %s for later indexing", work.as_json()[:200])
         _queue_quietly(directory, work)
     except Exception:
         logger.exception("Search indexing failed; the database change stands and is queued")
         _queue_quietly(directory, work)
+    return False
+
+
+def _postpone(app, directory: Path, work: PendingIds) -> bool:
+    """Leave ``work`` in the queue for the rebuild or merge running now to apply."""
+    _queue_quietly(directory, work)
+    # It may have finished, and drained the queue, between our look and the add.
+    if not writes_postponed(directory):
+        process_queue(app)
     return False
 
 
@@ -352,6 +374,81 @@ def optimize(app) -> None:
     ix = open_index(index_dir(app))
     writer = bulk_writer(ix)
     writer.commit(optimize=True)
+
+
+# --- merging -------------------------------------------------------------------------
+
+
+def background_merging(app) -> bool:
+    """Whether a full tier is merged by a thread of this process (off under tests by default)."""
+    return app.config.get("SEARCH_BACKGROUND_MERGE", not app.testing)
+
+
+def merge(app, per_tier: int = 2) -> int:
+    """Merge the tiers of small segments holding ``per_tier`` or more; returns how many.
+
+    Writers queue their ids while the marker is up instead of waiting for the
+    lock, and the queue is applied right after, so no request waits for a
+    merge. Returns 0 if another merge is running.
+    """
+    directory = index_dir(app)
+    if not _put_up_merge_marker(directory):
+        return 0
+    try:
+        return merge_segments(directory, per_tier)
+    finally:
+        merge_marker(directory).unlink(missing_ok=True)
+        process_queue(app)
+
+
+def _put_up_merge_marker(directory: Path) -> bool:
+    marker = merge_marker(directory)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if merge_running(directory):
+                return False
+            marker.unlink(missing_ok=True)  # left by a merge that died
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        return True
+    return False
+
+
+_merge_thread: threading.Thread | None = None
+_merge_thread_lock = threading.Lock()
+
+
+def start_background_merge(app) -> None:
+    """Merge full tiers in a thread of this process, unless one is running already.
+
+    Not a daemon thread: a worker that exits finishes the merge (and applies
+    the ids queued meanwhile) first.
+    """
+    global _merge_thread
+    with _merge_thread_lock:
+        if _merge_thread is not None and _merge_thread.is_alive():
+            return
+        _merge_thread = threading.Thread(
+            target=_merge_quietly, args=(app,), name="normhub-search-merge"
+        )
+        _merge_thread.start()
+
+
+def wait_for_background_merge(timeout: float | None = None) -> None:
+    thread = _merge_thread
+    if thread is not None:
+        thread.join(timeout)
+
+
+def _merge_quietly(app) -> None:
+    try:
+        merge(app, per_tier=SEGMENTS_PER_TIER)
+    except Exception:
+        logger.exception("Background merge of search segments failed")
 
 
 def index_stats(app) -> dict:

@@ -6,11 +6,12 @@ replaced only this package changes.
 
 Several gunicorn workers (and ``flask search rebuild``) may write at once.
 Whoosh allows one writer per index, guarded by a lock file. A writer here
-waits for the lock for a bounded time and retries; if it still cannot get it,
-the ids it meant to index go to a small queue file next to the index (see
+waits for the lock for a bounded time; if it still cannot get it, or a
+rebuild or merge (which hold the lock for long) is running, the ids it meant
+to index go to a small queue file next to the index (see
 :mod:`normhub.search.queue`) and the next writer that gets the lock, or the
-next rebuild, indexes them. So a request never fails or hangs for long because
-of the index lock, and no update is silently dropped.
+rebuild or merge when it ends, indexes them. So a request never fails or
+hangs for long because of the index lock, and no update is silently dropped.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ from whoosh.analysis import (
     StemmingAnalyzer,
     StopFilter,
 )
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.writing import CLEAR
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
+from whoosh.writing import CLEAR, NO_MERGE
 
 logger = logging.getLogger("normhub.search")
 
@@ -74,36 +78,63 @@ TEXT_FIELDS = ("title", "summary", "body", "assumptions")
 
 # Bounded waits for the index lock: a normal commit holds it for milliseconds.
 LOCK_TIMEOUT_SECONDS = 1.0
-LOCK_POLL_SECONDS = 0.01
+LOCK_POLL_SECONDS = 0.005
 LOCK_ATTEMPTS = 3
-# Each small update commits a tiny segment without merging (merging costs
-# far more than writing one document). Once this many tiny segments pile up,
-# the next commit merges just those into one; the big segment written by the
-# last rebuild is never rewritten by an update (`flask search optimize` or a
-# rebuild folds everything together).
-# Merging costs about as much as writing the merged documents again, so a
-# request that triggers it takes several times longer than usual: run
-# `flask search merge` from cron every few minutes and requests rarely do.
-SMALL_SEGMENT_DOCS = 2000
-MAX_SMALL_SEGMENTS = 16
+
+# An update never merges segments: it commits one small segment and returns.
+# Merging costs about as much as writing the merged documents again, so it
+# runs outside requests (`flask search merge` from cron, or a background
+# thread once a tier fills up; see normhub.search.indexing), tier by tier so
+# each document is rewritten only a few times: segments of under 10, 100,
+# 1,000 and 10,000 documents form tiers, and a tier's segments are merged into
+# one when there are enough of them. Bigger segments (the one written by a
+# rebuild) are left to `flask search optimize` or a rebuild.
+MERGE_TIER_LIMITS = (10, 100, 1_000, 10_000)
+SEGMENTS_PER_TIER = 10  # a tier this full is merged in the background
+
+# Update segments hold a few documents, so compressing their posting blocks
+# saves next to nothing and costs a zlib call per term; merges rewrite them
+# with the default codec.
+UPDATE_CODEC = W3Codec(compression=0)
 
 
-def merge_small_segments(writer, segments, threshold: int | None = None):
-    """Whoosh merge policy: fold tiny segments together once there are many of them."""
-    from whoosh.reading import SegmentReader
+def _tier(segment) -> int | None:
+    count = segment.doc_count_all()
+    for tier, limit in enumerate(MERGE_TIER_LIMITS):
+        if count < limit:
+            return tier
+    return None
 
-    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
-    if len(small) < (threshold or MAX_SMALL_SEGMENTS) or len(small) < 2:
-        return segments
-    for segment in small:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s not in small]
+
+def segments_to_merge(segments, per_tier: int) -> list:
+    """The segments a merge folds together: every tier holding at least ``per_tier``.
+
+    A tier just below a merged one adds one segment to it, so a chain of
+    full tiers is merged at once.
+    """
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tier = _tier(segment)
+        if tier is not None:
+            tiers.setdefault(tier, []).append(segment)
+    chosen: list = []
+    carried = False
+    for tier in range(len(MERGE_TIER_LIMITS)):
+        group = tiers.get(tier, [])
+        if group and len(group) + carried >= per_tier:
+            chosen.extend(group)
+            carried = True
+        else:
+            carried = False
+    return chosen if len(chosen) >= 2 else []
+
+
+def needs_merge(segments) -> bool:
+    return bool(segments_to_merge(segments, SEGMENTS_PER_TIER))
 
 
 class IndexBusy(Exception):
-    """The index lock stayed taken for all attempts."""
+    """The index lock stayed taken for all attempts, or a merge or rebuild holds it."""
 
 
 def index_dir(app) -> Path:
@@ -112,7 +143,43 @@ def index_dir(app) -> Path:
 
 def rebuild_marker(directory: Path) -> Path:
     """Present while ``flask search rebuild`` runs: writers queue instead of waiting."""
+    directory = Path(directory)
     return directory.parent / f"{directory.name}.rebuilding"
+
+
+def merge_marker(directory: Path) -> Path:
+    """Present while segments are merged: writers queue instead of waiting."""
+    directory = Path(directory)
+    return directory.parent / f"{directory.name}.merging"
+
+
+# A merge that died (its process killed) leaves its marker behind; after this
+# long writers ignore it and the next merge replaces it.
+MERGE_MARKER_STALE_SECONDS = 600
+
+
+def merge_running(directory: Path) -> bool:
+    marker = merge_marker(directory)
+    try:
+        age = time.time() - marker.stat().st_mtime
+        pid = int(marker.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return False
+    if age > MERGE_MARKER_STALE_SECONDS:
+        return False
+    if pid:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False  # the merging process died
+        except PermissionError:
+            pass  # alive, another user's
+    return True
+
+
+def writes_postponed(directory: Path) -> bool:
+    """A rebuild or merge holds the lock for long: writers should queue their ids."""
+    return rebuild_marker(directory).exists() or merge_running(directory)
 
 
 @contextmanager
@@ -131,22 +198,39 @@ def _schema_matches(ix) -> bool:
     return sorted(ix.schema.names()) == sorted(SCHEMA.names())
 
 
+# Opened indexes by directory. Each is opened with SCHEMA once its stored
+# schema was checked, so reading its table of contents (every write and
+# refresh does) skips unpickling the stored schema.
+_indexes: dict[str, whoosh_index.FileIndex] = {}
+_indexes_lock = threading.Lock()
+
+
 def open_index(directory: Path, create: bool = True):
     """The index in ``directory``; created (empty) if missing and ``create``.
 
     An index written with an older schema is replaced by an empty one: the
     log says to run ``flask search rebuild``.
     """
+    key = str(directory)
+    with _indexes_lock:
+        known = _indexes.get(key)
+    if known is not None and known.latest_generation() >= 0:
+        return known
     # Another process committing may delete the table of contents we just
     # listed (it keeps only the newest): read the directory again.
     for attempt in range(10):
         try:
-            return _open_index(Path(directory), create)
+            ix = _open_index(Path(directory), create)
+            break
         except FileNotFoundError:
             if attempt == 9:
                 raise
             time.sleep(0.005 * (attempt + 1))
-    return None
+    if ix is not None and _schema_matches(ix):
+        ix = whoosh_index.FileIndex(ix.storage, schema=SCHEMA, indexname=ix.indexname)
+        with _indexes_lock:
+            _indexes[key] = ix
+    return ix
 
 
 def _open_index(directory: Path, create: bool):
@@ -174,16 +258,77 @@ def recreate_index(directory: Path):
         return whoosh_index.create_in(str(directory), SCHEMA)
 
 
-def acquire_writer(ix, attempts: int | None = None, timeout: float | None = None):
-    """A writer, waiting up to ``attempts * timeout`` seconds for the lock."""
+def acquire_writer(
+    ix,
+    attempts: int | None = None,
+    timeout: float | None = None,
+    postponed=None,
+    **options,
+):
+    """A writer, waiting up to ``attempts * timeout`` seconds for the lock.
+
+    ``postponed`` (a callable) is asked while waiting: once it is true the
+    wait ends at once with IndexBusy (a merge or rebuild is holding the lock).
+    """
     attempts = attempts or LOCK_ATTEMPTS
     timeout = timeout if timeout is not None else LOCK_TIMEOUT_SECONDS
-    for attempt in range(attempts):
+    deadline = time.monotonic() + attempts * timeout
+    tries = 0
+    while True:
+        tries += 1
         try:
-            return ix.writer(timeout=timeout, delay=LOCK_POLL_SECONDS)
+            return ix.writer(timeout=0, **options)
         except LockError:
-            logger.info("Search index locked (attempt %d of %d)", attempt + 1, attempts)
-    raise IndexBusy(f"The search index stayed locked for {attempts * timeout:.1f} s")
+            pass
+        if postponed is not None and postponed():
+            raise IndexBusy("A merge or rebuild of the search index is running")
+        if time.monotonic() >= deadline:
+            raise IndexBusy(f"The search index stayed locked for {attempts * timeout:.1f} s")
+        if tries % 100 == 0:
+            logger.info("Search index still locked after %d tries", tries)
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+# Readers of committed segments, by segment id, for finding the documents an
+# update replaces. A segment's files never change, so they stay open between
+# updates instead of being reopened by every writer; only used while holding
+# the index lock, and closed once their segment is merged away.
+_lookup_readers: dict[str, SegmentReader] = {}
+
+
+def _lookup_reader(writer, segment) -> SegmentReader:
+    key = f"{writer.storage.folder}:{segment.segment_id()}"
+    reader = _lookup_readers.get(key)
+    if reader is None:
+        reader = _lookup_readers[key] = SegmentReader(writer.storage, writer.schema, segment)
+    return reader
+
+
+def _forget_lookup_readers(writer, segments) -> None:
+    prefix = f"{writer.storage.folder}:"
+    current = {f"{prefix}{segment.segment_id()}" for segment in segments}
+    for key in [k for k in _lookup_readers if k.startswith(prefix) and k not in current]:
+        with contextlib.suppress(Exception):
+            _lookup_readers.pop(key).close()
+
+
+def _delete_terms(writer, terms: list[tuple[str, str]]) -> None:
+    """Mark deleted every committed document holding one of ``terms``."""
+    offset = 0
+    for segment in writer.segments:
+        reader = _lookup_reader(writer, segment)
+        for fieldname, value in terms:
+            btext = writer.schema[fieldname].to_bytes(value)
+            if (fieldname, btext) not in reader:
+                continue
+            matcher = reader.postings(fieldname, btext)
+            # This reader may predate deletions made since: the writer's
+            # segment list is the current truth, so take every posting.
+            matcher = getattr(matcher, "child", matcher)
+            for docnum in matcher.all_ids():
+                if not segment.is_deleted(docnum):
+                    writer.delete_document(offset + docnum)
+        offset += segment.doc_count_all()
 
 
 def write_documents(
@@ -191,30 +336,60 @@ def write_documents(
     documents: list[dict],
     deletions: list[tuple[str, str]],
     attempts: int | None = None,
-) -> None:
-    """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit."""
+    postponed=None,
+) -> list:
+    """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit.
+
+    Never merges segments (see MERGE_TIER_LIMITS); returns the committed
+    segment list so the caller can tell whether a merge is due.
+    """
     ix = open_index(directory)
-    writer = acquire_writer(ix, attempts=attempts)
-    writer.compound = False
+    writer = acquire_writer(
+        ix, attempts=attempts, postponed=postponed, codec=UPDATE_CODEC, compound=False
+    )
     try:
-        for fieldname, value in deletions:
-            writer.delete_by_term(fieldname, value)
+        _delete_terms(writer, [*deletions, *(("id", d["id"]) for d in documents)])
         for document in documents:
-            writer.update_document(**document)
+            writer.add_document(**document)
+        segments = list(writer.segments)
+        writer.commit(mergetype=NO_MERGE)
     except BaseException:
-        writer.cancel()
+        if not writer.is_closed:
+            writer.cancel()
         raise
-    writer.commit(mergetype=merge_small_segments)
+    if documents:
+        segments.append(writer.newsegment)
+    _forget_lookup_readers(writer, segments)
+    return segments
 
 
-def merge_tiny_segments(directory: Path) -> int:
-    """Merge all tiny segments now (for cron); returns how many there were."""
+def merge_segments(directory: Path, per_tier: int = 2) -> int:
+    """Merge every tier holding ``per_tier`` segments or more; returns how many were merged.
+
+    Holds the index lock for as long as the merge takes: callers put up the
+    merge marker first so writers queue meanwhile instead of waiting.
+    """
     ix = open_index(directory)
-    writer = acquire_writer(ix)
-    writer.compound = False
-    count = sum(1 for s in writer.segments if s.doc_count_all() < SMALL_SEGMENT_DOCS)
-    writer.commit(mergetype=lambda w, segments: merge_small_segments(w, segments, threshold=2))
-    return count
+    writer = acquire_writer(ix, attempts=30, compound=False)
+    chosen = segments_to_merge(writer.segments, per_tier)
+    if not chosen:
+        writer.cancel()
+        return 0
+
+    def fold_chosen(writer, segments):
+        for segment in chosen:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+        return [s for s in segments if s not in chosen]
+
+    try:
+        writer.commit(mergetype=fold_chosen)
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    return len(chosen)
 
 
 def bulk_writer(ix, limitmb: int = 256):
@@ -233,8 +408,7 @@ def commit_replacing_everything(writer) -> None:
     writer.commit(mergetype=CLEAR, optimize=True)
 
 
-# Searchers are reused per thread and refreshed when another writer committed:
-# refresh() reopens only the segments that changed.
+# Searchers are reused per thread and refreshed when another writer committed.
 _local = threading.local()
 
 
@@ -250,12 +424,14 @@ def searcher_for(directory: Path):
         try:
             if searcher.up_to_date():
                 return searcher
-            fresh = searcher.refresh()
+            fresh = _refreshed(searcher)
             cache[key] = fresh
             return fresh
         except Exception:  # index replaced under us (rebuild, removed dir): reopen
             logger.info("Reopening search index at %s", directory, exc_info=True)
             cache.pop(key, None)
+            with contextlib.suppress(Exception):
+                searcher.close()
     ix = open_index(directory, create=False)
     if ix is None:
         return None
@@ -272,6 +448,43 @@ def searcher_for(directory: Path):
             ix = open_index(directory, create=False)
     cache[key] = searcher
     return searcher
+
+
+def _refreshed(searcher):
+    """A searcher on the newest generation, reopening only the segments that changed.
+
+    Not Whoosh's ``Searcher.refresh()``: it keeps a reused segment's old
+    deletions (a replaced or hidden document stays findable) and keeps
+    segments a merge removed (their documents are found twice).
+    """
+    ix = searcher._ix
+    toc = ix._read_toc()
+    old = {reader.segment().segment_id(): reader for reader, _ in searcher.reader().leaf_readers()}
+    readers = []
+    try:
+        for segment in toc.segments:
+            reader = old.get(segment.segment_id())
+            if reader is not None and set(reader.segment().deleted_docs()) == set(
+                segment.deleted_docs()
+            ):
+                del old[segment.segment_id()]
+            else:
+                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+            readers.append(reader)
+    except BaseException:
+        for reader in readers:
+            if reader.segment().segment_id() not in old:
+                reader.close()
+        raise
+    for reader in old.values():
+        with contextlib.suppress(Exception):
+            reader.close()
+    # Always a MultiReader: a reused segment reader remembers the generation
+    # it was opened in, and the searcher must report the current one.
+    combined = (
+        MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
+    )
+    return Searcher(combined, fromindex=ix)
 
 
 def forget_searchers() -> None:
