@@ -85,6 +85,9 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], pool_recycle=1800)
     app.extensions["normhub.engine"] = engine
     app.extensions["normhub.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["normhub.direct_engine"] = make_direct_engine(
+        app.config["DATABASE_URL"], pool_recycle=1800
+    )
 
     @app.before_request
     def _declare_write_intent():
@@ -114,6 +117,12 @@ def init_app(app: Flask) -> None:
             _sqlite_immediate.reset(token)
 
     app.teardown_appcontext(_release_connections)
+
+
+def dispose_engines(app: Flask) -> None:
+    """Close every pooled connection of the app (before dropping a database, say)."""
+    app.extensions["normhub.engine"].dispose()
+    app.extensions["normhub.direct_engine"].dispose()
 
 
 def get_engine(app: Flask | None = None) -> Engine:
@@ -147,30 +156,39 @@ class DirectConnection:
     For a hot path that reads without needing one snapshot and writes with
     single statements (the API exposure check): no Session to set up and tear
     down, no BEGIN or COMMIT round trips, and on SQLite the write lock is held
-    for one statement only. Run DirectStatements on it.
+    for one statement only. Run DirectStatements on it. Its connections come
+    from a pool of their own (``make_direct_engine``), so they stay in
+    autocommit mode and never mix with the sessions' transactional ones.
     """
 
     def __init__(self, engine: Engine):
         self.dialect = engine.dialect
         self._pooled = engine.raw_connection()
         self.driver_connection = self._pooled.driver_connection
-        # SQLite connections already run without implicit transactions (see
-        # _configure_sqlite); psycopg needs to be told, and told back before
-        # the connection returns to the pool.
-        self._switch_autocommit = self.dialect.name != "sqlite"
-        if self._switch_autocommit:
-            self.driver_connection.autocommit = True
+        # One cursor for every statement of the request: creating one per
+        # statement is a measurable part of a psycopg round trip.
+        self.cursor = self.driver_connection.cursor()
 
     def close(self) -> None:
-        if self._switch_autocommit:
-            self.driver_connection.autocommit = False
+        self.cursor.close()
         self._pooled.close()
+
+
+def make_direct_engine(url: str, **kwargs) -> Engine:
+    """The engine whose pool lends DirectConnections: autocommit throughout.
+
+    On PostgreSQL the statements take positional parameters, which psycopg
+    passes on as they are instead of mapping names to positions on each call.
+    """
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("paramstyle", "format")
+    return make_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
 
 
 def get_direct_connection() -> DirectConnection:
     """This request's DirectConnection; it returns to the pool when the request ends."""
     if "db_direct" not in g:
-        g.db_direct = DirectConnection(current_app.extensions["normhub.engine"])
+        g.db_direct = DirectConnection(current_app.extensions["normhub.direct_engine"])
     return g.db_direct
 
 
@@ -190,43 +208,48 @@ class DirectStatement:
 
     def __init__(self, statement):
         self.statement = statement
-        self._prepared: dict[str, _Prepared] = {}
+        self._prepared: dict[tuple[str, str], _Prepared] = {}
 
     def _prepare(self, dialect) -> _Prepared:
-        prepared = self._prepared.get(dialect.name)
+        key = (dialect.name, dialect.paramstyle)
+        prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self._prepared[dialect.name] = _Prepared(self.statement, dialect)
+            prepared = self._prepared[key] = _Prepared(self.statement, dialect)
         return prepared
 
-    def _cursor(self, db: Session | DirectConnection, params: dict):
+    def _run(self, db: Session | DirectConnection, params: dict):
+        """Execute; returns the prepared form, the cursor, and whether to close it."""
         if isinstance(db, Session):
             connection = db.connection()
-            dialect, driver = connection.dialect, connection.connection.driver_connection
+            dialect, owned = connection.dialect, True
+            cursor = connection.connection.driver_connection.cursor()
         else:
-            dialect, driver = db.dialect, db.driver_connection
+            dialect, cursor, owned = db.dialect, db.cursor, False
         prepared = self._prepare(dialect)
-        cursor = driver.cursor()
         cursor.execute(prepared.sql, prepared.arguments(params))
-        return prepared, cursor
+        return prepared, cursor, owned
 
     def all(self, db: Session | DirectConnection, params: dict) -> list:
-        prepared, cursor = self._cursor(db, params)
+        prepared, cursor, owned = self._run(db, params)
         try:
             return [prepared.row(values) for values in cursor.fetchall()]
         finally:
-            cursor.close()
+            if owned:
+                cursor.close()
 
     def first(self, db: Session | DirectConnection, params: dict):
-        prepared, cursor = self._cursor(db, params)
+        prepared, cursor, owned = self._run(db, params)
         try:
             values = cursor.fetchone()
         finally:
-            cursor.close()
+            if owned:
+                cursor.close()
         return prepared.row(values) if values is not None else None
 
     def execute(self, db: Session | DirectConnection, params: dict) -> None:
-        _prepared, cursor = self._cursor(db, params)
-        cursor.close()
+        _prepared, cursor, owned = self._run(db, params)
+        if owned:
+            cursor.close()
 
 
 class _Prepared:

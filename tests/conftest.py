@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from normhub import create_app
 from normhub.cli import upgrade_database
-from normhub.db import Base, make_engine, set_write_intent
+from normhub.db import Base, dispose_engines, make_engine, set_write_intent
 from tests.factories import Factory
 
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
@@ -104,9 +104,8 @@ def app(database_url, instance_path, app_overrides):
     settings.update(app_overrides)
     app = create_app(settings, instance_path=str(instance_path))
     yield app
-    engine = app.extensions["normhub.engine"]
-    _empty_all_tables(engine)
-    engine.dispose()
+    _empty_all_tables(app.extensions["normhub.engine"])
+    dispose_engines(app)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 
 from normhub.accounts.models import User
-from normhub.db import DirectConnection, DirectStatement, get_engine, make_engine
+from normhub.db import DirectConnection, DirectStatement, make_engine
 
 _INSERT_USER = DirectStatement(
     insert(User).values(
@@ -61,8 +61,8 @@ def test_on_a_session_it_is_part_of_the_transaction(app, session):
     assert not _user_exists(app, "undone@example.org")
 
 
-def test_direct_connection_commits_each_statement_and_goes_back_clean(app, session):
-    engine = get_engine(app)
+def test_direct_connection_commits_each_statement_on_its_own(app, session):
+    engine = app.extensions["normhub.direct_engine"]
     engine.dispose()  # one pooled connection from here on, so it is reused below
     direct = DirectConnection(engine)
     driver = direct.driver_connection
@@ -72,15 +72,29 @@ def test_direct_connection_commits_each_statement_and_goes_back_clean(app, sessi
     assert _user_exists(app, "direct@example.org")
     direct.close()
 
-    # The same pooled connection, back in ordinary transactional use.
-    other = app.extensions["normhub.sessionmaker"]()
+    again = DirectConnection(engine)
     try:
-        assert other.connection().connection.driver_connection is driver
-        other.add(User(email="rolled@example.org", display_name="R", password_hash="x"))
-        other.flush()
-        other.rollback()
+        assert again.driver_connection is driver
+        params = {"email": "again@example.org", "name": "A", "is_admin": False}
+        _INSERT_USER.execute(again, {**params, "created_at": datetime(2026, 1, 1)})
+        assert _user_exists(app, "again@example.org")
     finally:
-        other.close()
+        again.close()
+
+
+def test_sessions_stay_transactional_beside_direct_connections(app, session):
+    direct = DirectConnection(app.extensions["normhub.direct_engine"])
+    try:
+        assert _USER_BY_EMAIL.first(direct, {"email": "nobody@example.org"}) is None
+        other = app.extensions["normhub.sessionmaker"]()
+        try:
+            other.add(User(email="rolled@example.org", display_name="R", password_hash="x"))
+            other.flush()
+            other.rollback()
+        finally:
+            other.close()
+    finally:
+        direct.close()
     assert not _user_exists(app, "rolled@example.org")
 
 
