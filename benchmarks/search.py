@@ -739,15 +739,28 @@ def main() -> None:
         f"on {datetime.now().strftime('%Y-%m-%d %H:%M')} ({backend}).",
         "",
         f"- Documents: {documents:,} ({norms:,} norms, {comments:,} comments), index "
-        f"{index_size / 1e6:.0f} MB; bulk index build {index_seconds:.1f} s (procs={args.procs}).",
+        f"{index_size / 1e6:.0f} MB; "
+        + (
+            "corpus and index reused from an earlier run of this script (`--reuse`)."
+            if args.reuse
+            else f"bulk index build {index_seconds:.1f} s (procs={args.procs})."
+        ),
         f"- Update after one write (revise_norm + commit, {args.updates} runs): "
         f"after-commit indexing wall p50 {ms(updates['index'], 50):.1f} ms, "
         f"p95 {ms(updates['index'], 95):.1f} ms (CPU p50 {ms(updates['index_cpu'], 50):.1f} ms, "
         f"p95 {ms(updates['index_cpu'], 95):.1f} ms); whole commit incl. indexing wall p50 "
         f"{ms(updates['commit'], 50):.1f} ms, p95 {ms(updates['commit'], 95):.1f} ms.",
         f"- Slowest update: {max(updates['index']) * 1000:.1f} ms wall, "
-        f"{max(updates['index_cpu']) * 1000:.1f} ms CPU (a commit that merged the tiny "
-        "segments; they are merged once there are 16, or by `flask search merge`).",
+        f"{max(updates['index_cpu']) * 1000:.1f} ms CPU. Updates never merge segments; "
+        f"ids queued because a merge was running: {updates['queued']}.",
+        f"- Background merges of a full tier of small segments (outside the timed "
+        f"updates, which wait for them to end): {len(updates['merges'])}"
+        + (
+            f", wall {', '.join(f'{w * 1000:.0f}' for w, _ in updates['merges'])} ms, "
+            f"CPU {', '.join(f'{c * 1000:.0f}' for _, c in updates['merges'])} ms."
+            if updates["merges"]
+            else "."
+        ),
         f"- Segments after the updates: {segments}.",
         f"- Query latency, optimized index ({len(cold['rows'])} queries x {args.repeats} runs): "
         f"wall p50 {ms(cold['times'], 50):.1f} ms, p95 {ms(cold['times'], 95):.1f} ms; "

@@ -495,9 +495,9 @@ class Scorer:
             btext = text if isinstance(text, bytes) else field.to_bytes(text)
         except ValueError:
             return missing
-        if (fieldname, btext) not in self.reader:
-            return missing
         postings = self.evaluate.sets.postings(self.reader, fieldname, btext)
+        if not postings.ids:  # not in this segment
+            return missing
         if field.scorable:
             weighting = self.weighting
             b = weighting._field_B.get(fieldname, weighting.B)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from whoosh import highlight, qparser
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community
@@ -334,7 +335,7 @@ def _suggest_word(searcher, word: str) -> str | None:
         for reader, _offset in searcher.reader().leaf_readers():
             if "spell" not in reader.indexed_field_names():
                 continue
-            for candidate in reader.terms_within("spell", word, maxdist, prefix=1):
+            for candidate in _terms_within(reader, word, maxdist):
                 if candidate == word:
                     continue
                 rank = (_distance(word, candidate), -searcher.doc_frequency("spell", candidate))
@@ -343,6 +344,18 @@ def _suggest_word(searcher, word: str) -> str | None:
         if best is not None:
             return best[2]
     return None
+
+
+# Whoosh finds close words with a Levenshtein automaton built for each word
+# and segment, which costs milliseconds; the small segments updates leave
+# have few words, and simply measuring the distance to each is cheaper.
+SCAN_SPELLING_BELOW_DOCS = 2000
+
+
+def _terms_within(reader, word: str, maxdist: int):
+    if reader.doc_count_all() < SCAN_SPELLING_BELOW_DOCS:
+        return IndexReader.terms_within(reader, "spell", word, maxdist, prefix=1)
+    return reader.terms_within("spell", word, maxdist, prefix=1)
 
 
 def _distance(a: str, b: str) -> int:
