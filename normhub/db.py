@@ -12,6 +12,9 @@ when the context ends, so a failed request never leaves half a change behind.
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
+import threading
 from collections import namedtuple
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -163,6 +166,7 @@ class DirectConnection:
 
     def __init__(self, engine: Engine):
         self.dialect = engine.dialect
+        self.writer_queue = _writer_queue(engine)
         self._pooled = engine.raw_connection()
         self.driver_connection = self._pooled.driver_connection
         # One cursor for every statement of the request: creating one per
@@ -172,6 +176,48 @@ class DirectConnection:
     def close(self) -> None:
         self.cursor.close()
         self._pooled.close()
+
+
+class _WriterQueue:
+    """Lines up this machine's direct writes to one SQLite file behind an OS lock.
+
+    SQLite lets one writer in at a time; the others poll, sleeping 1, 2, 5 ms…
+    between tries, which is long next to a 40 µs INSERT. Waiting on a file
+    lock instead wakes the next writer as soon as the previous one is done.
+    (Sessions' write transactions still meet at SQLite's own lock.)
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    @contextmanager
+    def turn(self):
+        with self._thread_lock:
+            if self._pid != os.getpid():
+                # A descriptor inherited across fork would share its lock
+                # with the parent's: each process opens its own.
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_writer_queues: dict[str, _WriterQueue] = {}
+
+
+def _writer_queue(engine: Engine) -> _WriterQueue | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    path = f"{database}-writers.lock"
+    if path not in _writer_queues:
+        _writer_queues[path] = _WriterQueue(path)
+    return _writer_queues[path]
 
 
 def make_direct_engine(url: str, **kwargs) -> Engine:
@@ -247,7 +293,12 @@ class DirectStatement:
         return prepared.row(values) if values is not None else None
 
     def execute(self, db: Session | DirectConnection, params: dict) -> None:
-        _prepared, cursor, owned = self._run(db, params)
+        queue = db.writer_queue if isinstance(db, DirectConnection) else None
+        if queue is not None and self.statement.is_dml:
+            with queue.turn():
+                _prepared, cursor, owned = self._run(db, params)
+        else:
+            _prepared, cursor, owned = self._run(db, params)
         if owned:
             cursor.close()
 

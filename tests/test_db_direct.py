@@ -7,13 +7,14 @@ connections handed back exactly as they were lent.
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import datetime
 
 import pytest
 from sqlalchemy import bindparam, insert, select
 
 from normhub.accounts.models import User
-from normhub.db import DirectConnection, DirectStatement, make_engine
+from normhub.db import DirectConnection, DirectStatement, make_direct_engine, make_engine
 
 _INSERT_USER = DirectStatement(
     insert(User).values(
@@ -96,6 +97,40 @@ def test_sessions_stay_transactional_beside_direct_connections(app, session):
     finally:
         direct.close()
     assert not _user_exists(app, "rolled@example.org")
+
+
+def _insert_users_directly(url: str, prefix: str, count: int) -> None:
+    engine = make_direct_engine(url)
+    try:
+        for number in range(count):
+            direct = DirectConnection(engine)
+            try:
+                params = {"email": f"{prefix}{number}@example.org", "name": prefix}
+                _INSERT_USER.execute(
+                    direct, {**params, "is_admin": False, "created_at": datetime(2026, 1, 1)}
+                )
+            finally:
+                direct.close()
+    finally:
+        engine.dispose()
+
+
+def test_processes_writing_at_once_lose_nothing(app, session):
+    url = app.config["DATABASE_URL"]
+    spawn = multiprocessing.get_context("spawn")
+    writers = [
+        spawn.Process(target=_insert_users_directly, args=(url, f"writer{n}-", 150))
+        for n in range(3)
+    ]
+    for writer in writers:
+        writer.start()
+    _insert_users_directly(url, "parent-", 150)
+    for writer in writers:
+        writer.join(timeout=120)
+        assert writer.exitcode == 0
+    session.rollback()
+    emails = session.scalars(select(User.email).where(User.email.like("%@example.org"))).all()
+    assert len(emails) == len(set(emails)) == 4 * 150
 
 
 def test_list_parameters_are_refused_up_front(session):
