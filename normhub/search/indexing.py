@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from normhub import db
 from normhub.accounts.models import User
@@ -111,18 +111,20 @@ def comment_document(comment: Comment) -> dict:
 
 
 def _norm_query():
+    # One row per norm with its community, author and version joined in (each
+    # a single row); tags and assumptions are lists, loaded by one query each.
     return select(Norm).options(
-        selectinload(Norm.community),
-        selectinload(Norm.author),
+        joinedload(Norm.community),
+        joinedload(Norm.author),
         selectinload(Norm.tags),
-        selectinload(Norm.current_version).selectinload(NormVersion.assumptions),
+        joinedload(Norm.current_version).selectinload(NormVersion.assumptions),
     )
 
 
 def _comment_query():
     return select(Comment).options(
-        selectinload(Comment.author),
-        selectinload(Comment.norm).selectinload(Norm.community),
+        joinedload(Comment.author),
+        joinedload(Comment.norm).joinedload(Norm.community),
     )
 
 
