@@ -12,6 +12,7 @@ import http.client
 import os
 import random
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -41,13 +42,21 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
+
+
+def configured_workers() -> int:
+    """How many workers gunicorn.conf.py asks for on this machine."""
+    return runpy.run_path(str(GUNICORN_CONFIG))["workers"]
+
+
 @dataclass
 class Server:
     """A gunicorn process serving ``app_spec``; access log with request times."""
 
     app_spec: str
     env: dict
-    workers: int = 2
+    workers: int | None = None  # None: gunicorn.conf.py's
     threads: int = 1
     chdir: Path = ROOT
     port: int = field(default_factory=free_port)
@@ -63,10 +72,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, ready_path: str = "/", timeout: float = 60) -> None:
+        workers = ["--workers", str(self.workers)] if self.workers else []
         command = [
             str(VENV_BIN / "gunicorn"),
-            "--workers",
-            str(self.workers),
+            "--config",
+            str(GUNICORN_CONFIG),
+            *workers,
             "--threads",
             str(self.threads),
             "--bind",

@@ -42,6 +42,7 @@ from benchmarks.common import (  # noqa: E402
     ROOT,
     LoadResult,
     Server,
+    configured_workers,
     load,
     machine_description,
     percentile,
@@ -719,13 +720,14 @@ Command: `python benchmarks/exposure.py {" ".join(sys.argv[1:])}`
 
 ## Load
 
-gunicorn `--workers {args.workers} --threads {args.threads}` for both apps; load from
+gunicorn with the repository's `gunicorn.conf.py`, {args.workers or configured_workers()} workers
+(`--threads {args.threads}`), for both apps; load from
 `{app["tool"]}` with {args.connections} connections, {args.duration} s per app in {args.rounds}
 alternating rounds (exposure, bare, exposure, ...) after a 5 s warm-up of each, cycling
 through {len(plan["entries"]):,} exposure URLs (engaged members, members who never opened
 the norm, and ~3% people outside the community), each with its checker's
 `Authorization: Bearer` token. The bare app is Flask with one JSON route answering the same
-URLs. Every exposure check is recorded (INSERT + COMMIT per request).
+URLs. Every exposure check is recorded (one INSERT, committed on its own, per request).
 
 Server-side times are gunicorn's own request times (`%(D)s` in the access log), pooled
 over all rounds. Client p50 is the median round's, client p99 the worst round's.
@@ -767,7 +769,9 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=4, help="alternate the two apps this many times"
     )
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's, for both apps)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", help="keep the database and plan here (default: a temp dir)")
     parser.add_argument(
