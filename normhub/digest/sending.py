@@ -73,6 +73,7 @@ the same property already.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import queue
 import socket
@@ -83,7 +84,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
@@ -110,23 +112,61 @@ from normhub.digest.models import (
     EmailBounce,
 )
 from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
-from normhub.exposure.bulk import record_deliveries
+from normhub.exposure.bulk import delivery_parameters, delivery_statements
 from normhub.exposure.models import Nudge
 
 _sends = DigestSend.__table__
+_nudges = Nudge.__table__
+# A message's outcome, with Core statements built once: the ORM's
+# per-statement and per-commit bookkeeping cost more than the statements.
 _MARK_SENT = (
     update(_sends)
-    .where(_sends.c.id == bindparam("b_id"))
+    .where(_sends.c.id == bindparam("s_id"))
     .values(
         status="sent",
-        sent_at=bindparam("b_at"),
-        updated_at=bindparam("b_at"),
+        sent_at=bindparam("s_at"),
+        updated_at=bindparam("s_at"),
         last_error="",
-        window_start=bindparam("b_start"),
-        window_end=bindparam("b_end"),
-        norm_count=bindparam("b_count"),
+        window_start=bindparam("s_start"),
+        window_end=bindparam("s_end"),
+        norm_count=bindparam("s_count"),
     )
 )
+# What exposure.mark_nudges_delivered does, on a sender's connection.
+_MARK_NUDGED = {
+    # = ANY(array): the same SQL for any number of nudges
+    "postgresql": update(_nudges)
+    .where(
+        _nudges.c.id == any_(bindparam("n_ids", type_=ARRAY(Integer))),
+        _nudges.c.delivered_at.is_(None),
+    )
+    .values(delivered_at=bindparam("n_at")),
+    "sqlite": update(_nudges)
+    .where(_nudges.c.id.in_(bindparam("n_ids", expanding=True)), _nudges.c.delivered_at.is_(None))
+    .values(delivered_at=bindparam("n_at")),
+}
+
+
+@functools.cache
+def _mark_sent_in_one_statement(deliveries: bool, nudges: bool):
+    """PostgreSQL: the "sent" UPDATE with the rest as data-modifying CTEs.
+
+    ``WITH delivered AS (INSERT …), … UPDATE digest_sends …``: every CTE runs
+    whether or not the UPDATE refers to it, and the whole is one statement,
+    all or nothing. On a connection in autocommit that is one round trip,
+    where BEGIN, a statement each and COMMIT were four or five, each waking
+    the server. The parts touch different tables, so none needs another's
+    rows. Built once per shape, so SQLAlchemy compiles it and psycopg
+    prepares it once.
+    """
+    ctes = []
+    if deliveries:
+        events, summaries = delivery_statements("postgresql")
+        ctes += [events.cte("delivered"), summaries.cte("summarised")]
+    if nudges:
+        ctes.append(_MARK_NUDGED["postgresql"].cte("nudged"))
+    return _MARK_SENT.add_cte(*ctes)
+
 
 SENDING_LEASE = timedelta(minutes=15)
 # A member whose digest keeps failing temporarily is given up on for the
@@ -225,14 +265,18 @@ class _Sender:
 
     def ledger(self) -> Connection:
         if self._connection is None:
-            self._connection = self.run.session.get_bind().connect()
+            connection = self.run.session.get_bind().connect()
             if self.run.postgres:
+                # Each outcome is one statement (see DigestRun._write), so
+                # no BEGIN and COMMIT round trips: it commits by itself.
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 # Not waiting for the WAL flush: see "Durability of "sent"" above.
                 # Set once for this connection (not SET LOCAL per transaction,
                 # a round trip per message) and reset before it goes back to
                 # the pool.
-                self._connection.execute(text("SET synchronous_commit TO OFF"))
-                self._connection.commit()
+                connection.execute(text("SET synchronous_commit TO OFF"))
+                connection.commit()
+            self._connection = connection
         return self._connection
 
     def _work(self) -> None:
@@ -833,41 +877,55 @@ class DigestRun:
         bounced: Digest | None = None,
     ) -> None:
         at, reason = utcnow(), str(error)[:1000]
-        with connection.begin():
-            connection.execute(
-                update(_sends)
-                .where(_sends.c.id == send_id)
-                .values(status=status, last_error=reason, updated_at=at)
+        statements = [
+            update(_sends)
+            .where(_sends.c.id == send_id)
+            .values(status=status, last_error=reason, updated_at=at)
+        ]
+        if bounced is not None:
+            # The address is suppressed from now on.
+            insert = _dialect_insert(connection.dialect.name)
+            values = {"email": bounced.email, "reason": reason, "bounced_at": at}
+            statements.append(
+                insert(EmailBounce.__table__)
+                .values(user_id=bounced.user_id, **values)
+                .on_conflict_do_update(index_elements=["user_id"], set_=values)
             )
-            if bounced is not None:
-                # The address is suppressed from now on.
-                insert = _dialect_insert(connection.dialect.name)
-                values = {"email": bounced.email, "reason": reason, "bounced_at": at}
-                connection.execute(
-                    insert(EmailBounce.__table__)
-                    .values(user_id=bounced.user_id, **values)
-                    .on_conflict_do_update(index_elements=["user_id"], set_=values)
-                )
+        if self.postgres:
+            # one statement in autocommit: see _mark_sent_in_one_statement
+            first, *others = statements
+            connection.execute(first.add_cte(*(o.cte(f"also_{n}") for n, o in enumerate(others))))
+            return
+        with connection.begin():
+            for statement in statements:
+                connection.execute(statement)
 
     def _mark_sent(self, connection: Connection, digest: Digest, send_id: int) -> None:
-        """ "sent", the ``delivered`` events and the nudges: one transaction."""
+        """ "sent", the ``delivered`` events and the nudges: all or nothing."""
         at = utcnow()
+        dialect = connection.dialect.name
+        sent = {
+            "s_id": send_id,
+            "s_at": at,
+            "s_start": digest.window_start,
+            "s_end": digest.window_end,
+            "s_count": digest.norm_count,
+        }
+        deliveries = [(digest.user_id, d, at) for d in digest.deliveries()]
+        recorded = delivery_parameters(dialect, deliveries) if deliveries else ()
+        nudged = {"n_ids": list(digest.nudge_ids), "n_at": at}
+        if self.postgres:
+            statement = _mark_sent_in_one_statement(bool(deliveries), bool(digest.nudge_ids))
+            parameters = {**sent, **nudged}
+            for more in recorded:
+                parameters.update(more)
+            connection.execute(statement, parameters)
+            return
         with connection.begin():
-            connection.execute(
-                _MARK_SENT,
-                {
-                    "b_id": send_id,
-                    "b_at": at,
-                    "b_start": digest.window_start,
-                    "b_end": digest.window_end,
-                    "b_count": digest.norm_count,
-                },
-            )
-            record_deliveries(connection, [(digest.user_id, d, at) for d in digest.deliveries()])
+            connection.execute(_MARK_SENT, sent)
+            if deliveries:
+                statements = delivery_statements(dialect)
+                for statement, parameters in zip(statements, recorded, strict=True):
+                    connection.execute(statement, parameters)
             if digest.nudge_ids:
-                # What exposure.mark_nudges_delivered does, on this connection.
-                connection.execute(
-                    update(Nudge.__table__)
-                    .where(Nudge.id.in_(digest.nudge_ids), Nudge.delivered_at.is_(None))
-                    .values(delivered_at=at)
-                )
+                connection.execute(_MARK_NUDGED[dialect], nudged)

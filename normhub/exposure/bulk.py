@@ -7,9 +7,17 @@ their bulk form, stay in one package.
 summary row through the ORM: about four statements and an ORM flush per norm.
 A digest presents several norms, and the send loop has to keep up with the
 mail server, so this module does the same for all the norms of one message
-at once: one multi-row INSERT of the events, and one INSERT … ON CONFLICT DO
-UPDATE that creates each missing summary as a first delivery leaves it, or
-applies the event to the existing one.
+at once: one INSERT of the events, and one INSERT … ON CONFLICT DO UPDATE
+that creates each missing summary as a first delivery leaves it, or applies
+the event to the existing one.
+
+On PostgreSQL each is one execution that takes its rows as arrays (INSERT …
+SELECT … FROM unnest(…)): an executemany there is one execution per row
+(psycopg), and a multi-row VALUES is a new statement for each row count,
+which SQLAlchemy compiles every time. A fixed statement is compiled and
+prepared once, and the digest sender can run both as data-modifying CTEs of
+the one statement that marks a message sent (see ``digest/sending.py``).
+SQLite runs them as executemany (its driver loops in C).
 
 The conflict branch applies exactly the rules of ``exposure.services._apply`` for a
 non-"responded" event (every SET expression reads the row as it was, like
@@ -26,7 +34,22 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, insert, or_
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    Integer,
+    SmallInteger,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -45,6 +68,54 @@ class Delivery:
     material_base: int
 
 
+_SUMMARY_COLUMNS = (
+    "user_id",
+    "norm_id",
+    "first_seen_at",
+    "last_seen_at",
+    "latest_version",
+    "material_base",
+    "level",
+    "level_version",
+    "level_at",
+    "highest_level",
+    "highest_level_version",
+    "highest_level_at",
+)
+
+
+def _rows(prefix: str, **types):
+    """unnest() of one array parameter per column, named ``{prefix}_{column}``."""
+    arrays = [bindparam(f"{prefix}_{name}", type_=ARRAY(type_)) for name, type_ in types.items()]
+    return func.unnest(*arrays).table_valued(*types).render_derived(name=prefix)
+
+
+# Constants are written into the SQL, not bound: the sender's one statement per
+# message (see digest/sending.py) then stays under the 4 kB up to which psycopg
+# caches a query's conversion, instead of converting it for every message.
+_DELIVERED_SQL = literal_column(str(DELIVERED), SmallInteger)
+_ZERO = literal_column("0", Integer)
+
+
+@functools.cache
+def _events_insert(dialect_name: str):
+    events = ExposureEvent.__table__
+    if dialect_name != "postgresql":
+        return insert(events)
+    rows = _rows("ev", user_id=Integer, norm_id=Integer, version_number=Integer, at=DateTime)
+    return insert(events).from_select(
+        ["user_id", "norm_id", "version_number", "kind", "level", "created_at"],
+        select(
+            rows.c.user_id,
+            rows.c.norm_id,
+            rows.c.version_number,
+            literal_column("'delivered'", String),
+            literal_column("'delivered'", String),
+            rows.c.at,
+        ),
+    )
+
+
 @functools.cache
 def _summary_upsert(dialect_name: str):
     """INSERT the summary as a first delivery would leave it, or apply the event to it.
@@ -56,18 +127,40 @@ def _summary_upsert(dialect_name: str):
     """
     if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        rows = _rows(
+            "su", user_id=Integer, norm_id=Integer, at=DateTime, version=Integer, base=Integer
+        )
+        statement = dialect_insert(ExposureSummary.__table__).from_select(
+            _SUMMARY_COLUMNS,
+            select(
+                rows.c.user_id,
+                rows.c.norm_id,
+                rows.c.at,
+                rows.c.at,
+                rows.c.version,
+                rows.c.base,
+                _DELIVERED_SQL,
+                rows.c.version,
+                rows.c.at,
+                _DELIVERED_SQL,
+                rows.c.version,
+                rows.c.at,
+            ),
+        )
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(ExposureSummary.__table__)
+
+        statement = dialect_insert(ExposureSummary.__table__)
     summary, new = ExposureSummary.__table__.c, statement.excluded
     at, number, base = new.last_seen_at, new.latest_version, new.material_base
-    level = DELIVERED
+    level = _DELIVERED_SQL
     new_family = base > summary.material_base
     same_family_higher = and_(
         base == summary.material_base,
         or_(
             summary.level < level,
-            and_(summary.level == level, number > func.coalesce(summary.level_version, 0)),
+            and_(summary.level == level, number > func.coalesce(summary.level_version, _ZERO)),
         ),
     )
     takes_level = or_(new_family, same_family_higher)
@@ -75,7 +168,7 @@ def _summary_upsert(dialect_name: str):
         summary.highest_level < level,
         and_(
             summary.highest_level == level,
-            number > func.coalesce(summary.highest_level_version, 0),
+            number > func.coalesce(summary.highest_level_version, _ZERO),
         ),
     )
     return statement.on_conflict_do_update(
@@ -86,7 +179,7 @@ def _summary_upsert(dialect_name: str):
                 else_=summary.last_seen_at,
             ),
             "latest_version": case(
-                (func.coalesce(summary.latest_version, 0) < number, number),
+                (func.coalesce(summary.latest_version, _ZERO) < number, number),
                 else_=summary.latest_version,
             ),
             "highest_level": case((takes_highest, level), else_=summary.highest_level),
@@ -119,38 +212,73 @@ def record_deliveries(
     """
     if not items:
         return
-    session.execute(
-        insert(ExposureEvent.__table__),
-        [
-            {
-                "user_id": user_id,
-                "norm_id": d.norm_id,
-                "version_number": d.version_number,
-                "kind": "delivered",
-                "level": "delivered",
-                "created_at": at,
-            }
-            for user_id, d, at in items
-        ],
-    )
     dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
-    session.execute(
-        _summary_upsert(dialect.name),
-        [
-            {
-                "user_id": user_id,
-                "norm_id": d.norm_id,
-                "first_seen_at": at,
-                "last_seen_at": at,
-                "latest_version": d.version_number,
-                "material_base": d.material_base,
-                "level": DELIVERED,
-                "level_version": d.version_number,
-                "level_at": at,
-                "highest_level": DELIVERED,
-                "highest_level_version": d.version_number,
-                "highest_level_at": at,
-            }
-            for user_id, d, at in items
-        ],
-    )
+    statements = delivery_statements(dialect.name)
+    for statement, parameters in zip(
+        statements, delivery_parameters(dialect.name, items), strict=True
+    ):
+        session.execute(statement, parameters)
+
+
+def delivery_statements(dialect_name: str) -> tuple[Executable, Executable]:
+    """The events INSERT and the summaries upsert that ``record_deliveries`` runs, in order."""
+    return _events_insert(dialect_name), _summary_upsert(dialect_name)
+
+
+def delivery_parameters(
+    dialect_name: str, items: list[tuple[int, Delivery, datetime]]
+) -> tuple[dict | list[dict], dict | list[dict]]:
+    """Their parameters for ``items`` (not empty).
+
+    On PostgreSQL one dict of arrays each (one execution), with names of
+    their own (``ev_…``, ``su_…``) so both can go in one statement; elsewhere
+    a list of rows each (executemany).
+    """
+    if dialect_name == "postgresql":
+        users = [user_id for user_id, _, _ in items]
+        norms = [d.norm_id for _, d, _ in items]
+        versions = [d.version_number for _, d, _ in items]
+        times = [at for _, _, at in items]
+        events = {
+            "ev_user_id": users,
+            "ev_norm_id": norms,
+            "ev_version_number": versions,
+            "ev_at": times,
+        }
+        summaries = {
+            "su_user_id": users,
+            "su_norm_id": norms,
+            "su_at": times,
+            "su_version": versions,
+            "su_base": [d.material_base for _, d, _ in items],
+        }
+        return events, summaries
+    events = [
+        {
+            "user_id": user_id,
+            "norm_id": d.norm_id,
+            "version_number": d.version_number,
+            "kind": "delivered",
+            "level": "delivered",
+            "created_at": at,
+        }
+        for user_id, d, at in items
+    ]
+    summaries = [
+        {
+            "user_id": user_id,
+            "norm_id": d.norm_id,
+            "first_seen_at": at,
+            "last_seen_at": at,
+            "latest_version": d.version_number,
+            "material_base": d.material_base,
+            "level": DELIVERED,
+            "level_version": d.version_number,
+            "level_at": at,
+            "highest_level": DELIVERED,
+            "highest_level_version": d.version_number,
+            "highest_level_at": at,
+        }
+        for user_id, d, at in items
+    ]
+    return events, summaries
