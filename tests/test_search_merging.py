@@ -142,3 +142,14 @@ def _term(word: str):
     from whoosh.query import Term
 
     return Term("title", word)
+
+
+def test_optimize_folds_everything_into_one_segment(app, factory, session):
+    community = factory.community()
+    norms = [factory.norm(community, title=f"Lamp rule {n}") for n in range(3)]
+    assert len(_segment_sizes(app)) > 1
+    result = app.test_cli_runner().invoke(args=["search", "optimize"])
+    assert result.exit_code == 0, result.output
+    assert _segment_sizes(app) == [3]
+    assert search(session, None, "lamp").total == len(norms)
+    assert not merge_marker(Path(app.config["SEARCH_INDEX_DIR"])).exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -373,9 +374,16 @@ def rebuild(app, batch_size: int = 500, progress: Callable[[int], None] | None =
 
 
 def optimize(app) -> None:
-    ix = open_index(index_dir(app))
-    writer = bulk_writer(ix)
-    writer.commit(optimize=True)
+    """Fold every segment into one; writes meanwhile are queued, as during a merge."""
+    directory = index_dir(app)
+    while not _put_up_merge_marker(directory):
+        time.sleep(0.5)  # a merge is running: let it end
+    try:
+        writer = bulk_writer(open_index(directory))
+        writer.commit(optimize=True)
+    finally:
+        merge_marker(directory).unlink(missing_ok=True)
+        process_queue(app)
 
 
 # --- merging -------------------------------------------------------------------------
