@@ -11,7 +11,7 @@ import multiprocessing
 from datetime import datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 
 from normhub.accounts.models import User
 from normhub.db import DirectConnection, DirectStatement, make_direct_engine, make_engine
@@ -131,6 +131,21 @@ def test_processes_writing_at_once_lose_nothing(app, session):
     session.rollback()
     emails = session.scalars(select(User.email).where(User.email.like("%@example.org"))).all()
     assert len(emails) == len(set(emails)) == 4 * 150
+
+
+def test_direct_writes_trade_the_last_flush_for_speed_sessions_do_not(app, session):
+    direct = DirectConnection(app.extensions["normhub.direct_engine"])
+    try:
+        if direct.dialect.name == "sqlite":
+            # WAL with synchronous=NORMAL: what every SQLite commit already gets.
+            setting = direct.driver_connection.execute("PRAGMA synchronous").fetchone()[0]
+            assert setting == 1
+        else:
+            direct.cursor.execute("SHOW synchronous_commit")
+            assert direct.cursor.fetchone()[0] == "off"
+            assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    finally:
+        direct.close()
 
 
 def test_list_parameters_are_refused_up_front(session):
