@@ -7,6 +7,8 @@ Services take a ``Session`` argument and never commit: the caller (a view, a
 CLI command, a test) owns the transaction. In a request, :func:`get_session`
 returns the session of the current app context; it is rolled back and closed
 when the context ends, so a failed request never leaves half a change behind.
+The exception is the hot path's :class:`DirectConnection`, on which each
+statement commits on its own (see there).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextvars
 import fcntl
 import os
 import threading
+import time
 from collections import namedtuple
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,6 +45,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
 # SQLite has a single writer. A transaction that starts as a reader and later
 # writes cannot upgrade its lock if another writer committed meanwhile, and
 # busy_timeout does not help then. So write transactions begin IMMEDIATE; a
@@ -63,7 +68,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -102,13 +107,19 @@ def init_app(app: Flask) -> None:
 
     def _release_connections(_exc=None):
         direct = g.pop("db_direct", None)
-        if direct is not None:
-            direct.close()
         session = g.pop("db_session", None)
-        if session is not None:
-            # close() rolls back whatever is still open; a rollback() first
-            # would do the same work twice (it costs ~60 µs a request).
-            session.close()
+        try:
+            if direct is not None:
+                direct.close()
+        finally:
+            if session is not None:
+                # close() ends the transaction (rolled back) and gives the
+                # connection back; an explicit rollback() first would also
+                # expire every loaded object and fire its events, ~60 µs a
+                # request for a session about to be dropped. So per-request
+                # state kept on a session must live in session.info (dropped
+                # with it) or listen to after_transaction_end.
+                session.close()
 
     @app.teardown_request
     def _end_request(_exc):
@@ -169,22 +180,34 @@ class DirectConnection:
         self.writer_queue = _writer_queue(engine)
         self._pooled = engine.raw_connection()
         self.driver_connection = self._pooled.driver_connection
-        # One cursor for every statement of the request: creating one per
-        # statement is a measurable part of a psycopg round trip.
-        self.cursor = self.driver_connection.cursor()
+        try:
+            # One cursor for every statement of the request: creating one per
+            # statement is a measurable part of a psycopg round trip.
+            self.cursor = self.driver_connection.cursor()
+        except BaseException:
+            self._pooled.close()
+            raise
+
+    def invalidate(self) -> None:
+        """Drop the connection from the pool (the database went away under it)."""
+        self._pooled.invalidate()
 
     def close(self) -> None:
-        self.cursor.close()
-        self._pooled.close()
+        try:
+            self.cursor.close()
+        finally:
+            self._pooled.close()
 
 
 class _WriterQueue:
     """Lines up this machine's direct writes to one SQLite file behind an OS lock.
 
     SQLite lets one writer in at a time; the others poll, sleeping 1, 2, 5 ms…
-    between tries, which is long next to a 40 µs INSERT. Waiting on a file
-    lock instead wakes the next writer as soon as the previous one is done.
-    (Sessions' write transactions still meet at SQLite's own lock.)
+    between tries, which is long next to a 40 µs INSERT. Here the next writer
+    asks again after 50 µs, backing off to 1 ms. After as long as SQLite's own
+    busy timeout it stops queueing and leaves the waiting to SQLite, so a
+    session transaction holding the database lock for long (whose writes do
+    not queue here) cannot make queued writers wait in turn, one timeout each.
     """
 
     def __init__(self, path: str):
@@ -196,15 +219,37 @@ class _WriterQueue:
     @contextmanager
     def turn(self):
         with self._thread_lock:
-            if self._pid != os.getpid():
-                # A descriptor inherited across fork would share its lock
-                # with the parent's: each process opens its own.
-                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fd = self._descriptor()
+            held = self._acquire(fd)
             try:
                 yield
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if held:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        if self._pid != os.getpid():
+            # A descriptor inherited across fork shares its lock with the
+            # parent's: each process opens its own.
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @staticmethod
+    def _acquire(fd: int) -> bool:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
 
 
 _writer_queues: dict[str, _WriterQueue] = {}
@@ -214,7 +259,7 @@ def _writer_queue(engine: Engine) -> _WriterQueue | None:
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         return None
-    path = f"{database}-writers.lock"
+    path = os.path.abspath(f"{database}-writers.lock")
     if path not in _writer_queues:
         _writer_queues[path] = _WriterQueue(path)
     return _writer_queues[path]
@@ -232,10 +277,20 @@ def make_direct_engine(url: str, **kwargs) -> Engine:
     or machine (not of NormHub) may lose the last fraction of a second of such
     writes, never leaves half of one. Sessions keep synchronous commits.
     """
-    if not url.startswith("sqlite"):
-        kwargs.setdefault("paramstyle", "format")
-        kwargs.setdefault("connect_args", {"options": "-c synchronous_commit=off"})
-    return make_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    if url.startswith("sqlite"):
+        return make_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    kwargs.setdefault("paramstyle", "format")
+    engine = make_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _asynchronous_commits(dbapi_connection, _record):
+        # A SET on connect, not connect_args: those would replace any
+        # ``options`` the database URL carries.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def get_direct_connection() -> DirectConnection:
@@ -261,10 +316,10 @@ class DirectStatement:
 
     def __init__(self, statement):
         self.statement = statement
-        self._prepared: dict[tuple[str, str], _Prepared] = {}
+        self._prepared: dict[tuple[str, str, str], _Prepared] = {}
 
     def _prepare(self, dialect) -> _Prepared:
-        key = (dialect.name, dialect.paramstyle)
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
         prepared = self._prepared.get(key)
         if prepared is None:
             prepared = self._prepared[key] = _Prepared(self.statement, dialect)
@@ -273,13 +328,22 @@ class DirectStatement:
     def _run(self, db: Session | DirectConnection, params: dict):
         """Execute; returns the prepared form, the cursor, and whether to close it."""
         if isinstance(db, Session):
+            if db.autoflush:
+                db.flush()  # as session.execute() would: see pending changes
             connection = db.connection()
             dialect, owned = connection.dialect, True
             cursor = connection.connection.driver_connection.cursor()
         else:
             dialect, cursor, owned = db.dialect, db.cursor, False
         prepared = self._prepare(dialect)
-        cursor.execute(prepared.sql, prepared.arguments(params))
+        try:
+            cursor.execute(prepared.sql, prepared.arguments(params))
+        except dialect.loaded_dbapi.Error as error:
+            if owned:
+                cursor.close()
+            elif dialect.is_disconnect(error, db.driver_connection, cursor):
+                db.invalidate()
+            raise
         return prepared, cursor, owned
 
     def all(self, db: Session | DirectConnection, params: dict) -> list:
@@ -320,7 +384,13 @@ class _Prepared:
             # IN over a list parameter is rendered per call; spell the list
             # out as literals (``in_([literal(x), ...])``) instead.
             raise ValueError("A DirectStatement cannot take a list parameter.")
-        self.defaults = {name: bind.value for name, bind in binds.items() if not bind.required}
+        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+            # Python-side column defaults are computed per execution by the
+            # machinery this class skips: they would be written as NULL.
+            raise ValueError("A DirectStatement must set every column that has a Python default.")
+        self.defaults = {
+            name: bind.effective_value for name, bind in binds.items() if not bind.required
+        }
         self.bind_processors = {
             name: processor
             for name, bind in binds.items()

@@ -280,3 +280,21 @@ def test_register_form_marks_only_invalid_fields(client):
     assert 'aria-invalid="true"' in email_input
     name_input = re.search(r'<input[^>]*name="display_name"[^>]*>', failed).group(0)
     assert "aria-invalid" not in name_input
+
+
+def test_session_cookie_is_verified_and_a_forged_one_is_anonymous(factory, client, login_as):
+    user = factory.user()
+    login_as(user)
+    assert client.get("/settings/tokens").status_code == 200
+    cookie = client.get_cookie("session", domain="normhub.test")
+    assert cookie is not None
+    forged = cookie.value[:-4] + ("AAAA" if not cookie.value.endswith("AAAA") else "BBBB")
+    client.set_cookie("session", forged, domain="normhub.test")
+    response = client.get("/settings/tokens")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_visit_without_a_cookie_is_answered_without_one(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

@@ -43,7 +43,7 @@ def token_for(session, user) -> dict:
 
 
 def exposure_url(community, norm, member) -> str:
-    ref = member if isinstance(member, str) else member.id
+    ref = member if isinstance(member, (str, int)) else member.id
     return f"/api/v1/communities/{community.slug}/norms/{norm.slug}/exposure/{ref}"
 
 
@@ -260,6 +260,96 @@ def test_revoked_token_is_401(scene, session, client):
     )
     assert response.status_code == 401
     assert "revoked" in response.get_json()["error"]["message"]
+
+
+def test_a_bad_token_is_401_before_anything_is_looked_up(scene, session, client):
+    token, secret = api_services.create_token(session, scene[2], "old")
+    api_services.revoke_token(session, scene[2], token.id)
+    session.commit()
+    for header in (f"Bearer {secret}", "Bearer nh_never-issued"):
+        response = client.get(
+            "/api/v1/communities/nope/norms/nope/exposure/1", headers={"Authorization": header}
+        )
+        assert response.status_code == 401, header
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_former_members_may_not_check(factory, session, client):
+    for visibility, status in (("members", 404), ("public", 403)):
+        community = factory.community(visibility=visibility)
+        norm = factory.norm(community)
+        member = factory.member(community)
+        former = factory.member(community)
+        headers = token_for(session, former)
+        leave(session, community, former)
+        session.commit()
+        for ref in (member.id, member.email):
+            response = client.get(exposure_url(community, norm, ref), headers=headers)
+            assert response.status_code == status, (visibility, ref)
+    assert session.scalar(select(ExposureCheck.id)) is None
+
+
+def test_logged_in_non_member_gets_404_for_a_members_only_community(
+    factory, session, client, login_as
+):
+    community = factory.community(visibility="members")
+    norm = factory.norm(community)
+    member = factory.member(community)
+    login_as(factory.user())
+    response = client.get(exposure_url(community, norm, member))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "No such community."
+
+
+def test_unread_prerequisites_are_listed(scene, factory, session, client):
+    from normhub.norms.services import set_prerequisites
+
+    community, norm, checker, reader = scene
+    base = factory.norm(community, checker, title="Say where a claim comes from")
+    set_prerequisites(session, norm, norm.author, [base])
+    session.commit()
+    headers = token_for(session, checker)
+    body = client.get(exposure_url(community, norm, reader), headers=headers).get_json()
+    assert body["unmet_prerequisites"] == [
+        {"id": base.id, "slug": base.slug, "title": "Say where a claim comes from"}
+    ]
+    assert body["fully_exposed"] is False
+    assert "Say where a claim comes from" in body["answer"]
+
+
+def test_token_last_use_is_refreshed_at_most_once_a_minute(scene, session, client):
+    from datetime import timedelta
+
+    community, norm, checker, reader = scene
+    token, secret = api_services.create_token(session, checker, "ci")
+    session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def last_use():
+        session.rollback()
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token.id))
+
+    assert client.get(exposure_url(community, norm, reader), headers=headers).status_code == 200
+    first = last_use()
+    assert first is not None
+    assert client.get(exposure_url(community, norm, reader), headers=headers).status_code == 200
+    assert last_use() == first
+    session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    session.commit()
+    assert client.get(exposure_url(community, norm, reader), headers=headers).status_code == 200
+    assert last_use() > first - timedelta(minutes=2)
+
+
+def test_refused_checks_give_their_connection_back(scene, app, session, client):
+    community, norm, checker, reader = scene
+    headers = token_for(session, checker)
+    for url in (
+        exposure_url(community, norm, 987654),
+        f"/api/v1/communities/nope/norms/{norm.slug}/exposure/{reader.id}",
+        exposure_url(community, norm, reader),
+    ):
+        client.get(url, headers=headers)
+        assert app.extensions["normhub.direct_engine"].pool.checkedout() == 0
 
 
 @pytest.mark.parametrize(

@@ -148,6 +148,41 @@ def test_direct_writes_trade_the_last_flush_for_speed_sessions_do_not(app, sessi
         direct.close()
 
 
+def test_direct_engine_keeps_the_settings_the_url_carries(app):
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        url += "?timeout=7"  # a driver argument carried by the URL
+        expected = {"PRAGMA busy_timeout": 15000}
+    else:
+        url += "?options=-c%20statement_timeout%3D4321"
+        expected = {"SHOW statement_timeout": "4321ms", "SHOW synchronous_commit": "off"}
+    engine = make_direct_engine(url)
+    direct = DirectConnection(engine)
+    try:
+        for query, value in expected.items():
+            direct.cursor.execute(query)
+            assert direct.cursor.fetchone()[0] == value, query
+    finally:
+        direct.close()
+        engine.dispose()
+
+
+def test_columns_with_python_defaults_must_be_given(session):
+    from normhub.exposure.models import ExposureEvent
+
+    statement = DirectStatement(
+        insert(ExposureEvent).values(
+            user_id=bindparam("user_id"),
+            norm_id=bindparam("norm_id"),
+            version_number=1,
+            kind="opened",
+            level="opened",
+        )
+    )
+    with pytest.raises(ValueError, match="Python default"):
+        statement.execute(session, {"user_id": 1, "norm_id": 1})
+
+
 def test_list_parameters_are_refused_up_front(session):
     statement = DirectStatement(select(User.id).where(User.email.in_(["a@b.c", "d@e.f"])))
     with pytest.raises(ValueError, match="list parameter"):

@@ -124,14 +124,15 @@ def require_api_caller() -> User:
     return caller
 
 
-def record_token_use(session, token: services.TokenUse | None = None) -> None:
-    """Refresh the last-used time of this request's token; the caller commits.
+def record_token_use(db, token: services.TokenUse | None = None) -> None:
+    """Refresh the last-used time of this request's token (at most once a minute).
 
-    Call inside a write transaction (after ``begin_write``) or let this open one.
+    On a Session the caller commits (call it inside a write transaction, after
+    ``begin_write``); on a DirectConnection the UPDATE commits by itself.
     """
     token = token or g.get("api_token")
     if token is not None:
-        services.touch_token(session, token)
+        services.touch_token(db, token)
 
 
 def init_app(app: Flask) -> None:
@@ -180,7 +181,9 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
         token_hash=token_hash,
         caller=None if token_hash else require_api_caller(),
     )
-    if parties is None:
+    if parties is None:  # the token is unknown or revoked, or the account is gone
+        if token_hash is None:
+            return _unauthorized(LOGIN_NEEDED)
         return _unauthorized(BAD_TOKEN, invalid_token=True)
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")

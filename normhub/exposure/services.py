@@ -64,7 +64,6 @@ __all__ = [
     "Coverage",
     "ExposureReport",
     "QueueItem",
-    "can_check",
     "check_attention_budget",
     "check_exposure",
     "checks_about",
@@ -329,7 +328,7 @@ class ExposureReport:
     response_is_current: bool = False
     assumption_answers: list[dict] = field(default_factory=list)
     rejected_assumptions: list[dict] = field(default_factory=list)
-    unmet_prerequisites: list[Norm] = field(default_factory=list)
+    unmet_prerequisites: list = field(default_factory=list)  # rows: id, slug, title, status
     timeline: list = field(default_factory=list)  # rows: kind, level, version_number, created_at
     fully_exposed: bool = False
     answer: str = ""
@@ -378,13 +377,6 @@ class ExposureReport:
                 for e in self.timeline
             ],
         }
-
-
-def can_check(session: Session, norm: Norm, checker: User | None) -> bool:
-    """Active members of the norm's community (and site admins) may check anyone."""
-    if checker is None:
-        return False
-    return checker.is_admin or active_membership(session, norm.community, checker) is not None
 
 
 def _is_exposed(level: int | None, material_base: int | None, last_material: int) -> bool:
