@@ -583,8 +583,9 @@ def render_report(results: list[dict]) -> str:
             f"| {r['content_s']:.1f} s ({r['content_cpu']:.1f} s CPU) "
             f"| {r['render_s']:.1f} s for {r['rendered']:,} ({r['render_cpu']:.1f} s CPU) "
             f"| {r['would_send']:,} to send, {r['skipped']:,} skipped "
-            f"| {r['send_rate']:.0f} msg/s ({r['sent']} sent in {r['send_s']:.1f} s; "
-            f"{r['send_rate_cpu']:.0f} per CPU-second) | {r['load']:.1f} |"
+            f"| {r['send_rate']:.0f} msg/s ({r['sent']} sent in {r['send_s']:.1f} s by "
+            f"{r['workers']} senders; {r['send_rate_cpu']:.0f} per CPU-second) "
+            f"| {r['load']:.1f} |"
         )
     biggest = max(results, key=lambda r: r["members"])
     build_ok = biggest["content_s"] < BUILD_FLOOR_S
@@ -615,12 +616,14 @@ def render_report(results: list[dict]) -> str:
         "open norms for the close-to-the-gate section), hence the max; a last, small batch may "
         "skip a query that has nothing to look up, hence the min.",
         "- Send rate: the aiosmtpd server runs in its own process (no shared GIL). It includes "
-        "building each batch, the claims (one commit per 50 messages), composing (in a helper "
-        "thread, a chunk ahead), then per message: the SMTP transaction on one reused "
-        'connection, then one transaction on a plain connection: "sent" (UPDATE), the '
-        "`delivered` events (one multi-row INSERT), the exposure summaries (one INSERT … ON "
-        "CONFLICT DO UPDATE), nudges if any; on PostgreSQL that commit is asynchronous "
-        "(`synchronous_commit` off on the send loop's connection, see sending.py).",
+        "building each batch and the claims (one commit per 50 messages) in the main thread, "
+        "composing (in a helper thread, a chunk ahead), and the sending threads (`--workers`, "
+        "each with its own SMTP and database connection, one message at a time): per message "
+        'the SMTP transaction, then its outcome in one transaction: "sent" (UPDATE), the '
+        "`delivered` events, the exposure summaries (INSERT … ON CONFLICT DO UPDATE), nudges "
+        "if any. On PostgreSQL that is ONE statement (the rest as data-modifying CTEs, rows "
+        "passed as arrays) in autocommit, with `synchronous_commit` off on the senders' "
+        "connections; on SQLite a transaction of executemany statements (see sending.py).",
         f"- Load average during each run is in the table; the sender's figure per CPU-second "
         f"is what the send loop costs regardless of load ({os.cpu_count()} CPUs here).",
         "",

@@ -17,15 +17,17 @@ For each batch of members:
    for the sending threads (``workers``, ``SEND_WORKERS`` by default). Each
    sender has its own SMTP connection and its own database connection, and
    takes one message at a time: it hands it to SMTP, then in ONE
-   transaction marks it ``sent``, records a ``delivered`` exposure event for
-   each norm version it presented (see ``exposure/bulk.py``), and marks its
-   nudges delivered, and only then takes the next. A refusal is recorded as
-   ``failed`` (retried by the next run) or, for a permanent 5xx refusal of
-   the address, ``bounced`` (the address is suppressed from then on). If a
-   connection is lost for good, the run stops: the other senders finish the
-   message in hand, and every claimed message no sender took is given back
-   (``pending``). While the senders wait on the mail server and on their
-   commits, this thread builds and claims the next batch.
+   transaction (on PostgreSQL one statement, see
+   ``_mark_sent_in_one_statement``) marks it ``sent``, records a
+   ``delivered`` exposure event for each norm version it presented (see
+   ``exposure/bulk.py``), and marks its nudges delivered, and only then
+   takes the next. A refusal is recorded as ``failed`` (retried by the next
+   run) or, for a permanent 5xx refusal of the address, ``bounced`` (the
+   address is suppressed from then on). If a connection is lost for good,
+   the run stops: the other senders finish the message in hand, and every
+   claimed message no sender took is given back (``pending``). While the
+   senders wait on the mail server and on their commits, this thread builds
+   and claims the next batch.
 
 The senders overlap their waits: one waits for the server's reply while
 another waits for its commit. Each commit is that message's alone, so a
@@ -57,9 +59,9 @@ sender has taken yet (at most two chunks) were never handed to SMTP: a run
 that stops gives them back, and after a kill the next run sends them (it
 counts them as resent, not knowing better), so they cost no duplicate.
 
-Durability of "sent": on PostgreSQL the per-message "sent" transactions run
-with ``synchronous_commit`` off (set on their own connection for the run, and
-reset before it returns to the pool): each commit returns before the WAL
+Durability of "sent": on PostgreSQL the senders' per-message statements run
+with ``synchronous_commit`` off (set on each sender's connection for the run,
+and reset before it returns to the pool): each commit returns before the WAL
 reaches the disk (the claim commits stay synchronous). A crash of the
 database server (not of this process) may then lose the last few "sent"
 commits, a fraction of a second's worth; those rows are still "sending" and
@@ -267,7 +269,7 @@ class _Sender:
         if self._connection is None:
             connection = self.run.session.get_bind().connect()
             if self.run.postgres:
-                # Each outcome is one statement (see DigestRun._write), so
+                # Each outcome is one statement (_mark_sent_in_one_statement), so
                 # no BEGIN and COMMIT round trips: it commits by itself.
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 # Not waiting for the WAL flush: see "Durability of "sent"" above.

@@ -84,10 +84,14 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _rows(prefix: str, **types):
-    """unnest() of one array parameter per column, named ``{prefix}_{column}``."""
-    arrays = [bindparam(f"{prefix}_{name}", type_=ARRAY(type_)) for name, type_ in types.items()]
-    return func.unnest(*arrays).table_valued(*types).render_derived(name=prefix)
+def _rows(alias: str, **types):
+    """unnest() of one array parameter per column, named ``d_{column}``.
+
+    The events and the summaries take the same arrays under the same names,
+    so in one statement they are sent (and converted) once.
+    """
+    arrays = [bindparam(f"d_{name}", type_=ARRAY(type_)) for name, type_ in types.items()]
+    return func.unnest(*arrays).table_valued(*types).render_derived(name=alias)
 
 
 # Constants are written into the SQL, not bound: the sender's one statement per
@@ -102,13 +106,13 @@ def _events_insert(dialect_name: str):
     events = ExposureEvent.__table__
     if dialect_name != "postgresql":
         return insert(events)
-    rows = _rows("ev", user_id=Integer, norm_id=Integer, version_number=Integer, at=DateTime)
+    rows = _rows("ev", user_id=Integer, norm_id=Integer, version=Integer, at=DateTime)
     return insert(events).from_select(
         ["user_id", "norm_id", "version_number", "kind", "level", "created_at"],
         select(
             rows.c.user_id,
             rows.c.norm_id,
-            rows.c.version_number,
+            rows.c.version,
             literal_column("'delivered'", String),
             literal_column("'delivered'", String),
             rows.c.at,
@@ -230,29 +234,18 @@ def delivery_parameters(
 ) -> tuple[dict | list[dict], dict | list[dict]]:
     """Their parameters for ``items`` (not empty).
 
-    On PostgreSQL one dict of arrays each (one execution), with names of
-    their own (``ev_…``, ``su_…``) so both can go in one statement; elsewhere
-    a list of rows each (executemany).
+    On PostgreSQL one dict of arrays (``d_…``), the same for both (one
+    execution each); elsewhere a list of rows each (executemany).
     """
     if dialect_name == "postgresql":
-        users = [user_id for user_id, _, _ in items]
-        norms = [d.norm_id for _, d, _ in items]
-        versions = [d.version_number for _, d, _ in items]
-        times = [at for _, _, at in items]
-        events = {
-            "ev_user_id": users,
-            "ev_norm_id": norms,
-            "ev_version_number": versions,
-            "ev_at": times,
+        arrays = {
+            "d_user_id": [user_id for user_id, _, _ in items],
+            "d_norm_id": [d.norm_id for _, d, _ in items],
+            "d_version": [d.version_number for _, d, _ in items],
+            "d_at": [at for _, _, at in items],
+            "d_base": [d.material_base for _, d, _ in items],
         }
-        summaries = {
-            "su_user_id": users,
-            "su_norm_id": norms,
-            "su_at": times,
-            "su_version": versions,
-            "su_base": [d.material_base for _, d, _ in items],
-        }
-        return events, summaries
+        return arrays, arrays
     events = [
         {
             "user_id": user_id,
