@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, g
+from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -26,24 +26,42 @@ def _load_user(user_id: str):
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, minus the work for requests without a cookie.
+    """Flask's signed-cookie sessions, minus the work for requests without one.
 
     Flask builds the cookie's signing serializer (key derivation included) on
-    every request before it looks for the cookie. API scripts and first-time
-    visitors send none, so they get an empty session at once; the cookie, when
-    there is one, is verified exactly as before.
+    every request before it looks for the cookie, and works out every cookie
+    attribute before it finds there is nothing to write. API scripts and
+    first-time visitors send no cookie and get none back, so both steps are
+    skipped for them; a cookie, when there is one, is handled exactly as before.
     """
 
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and not request.headers.get("Cookie"):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
+    # Flask-WTF's own hook looks up exemptions before the method on every
+    # request; ours asks the method first, so reads skip the lookups. Every
+    # POST, PUT, PATCH and DELETE is still checked, exemptions still apply.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+
+    @app.before_request
+    def _check_csrf():
+        config = app.config
+        if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
+            csrf.protect(apply_exemptions=True)
 
     @app.teardown_request
     def _forget_user(_exc):
