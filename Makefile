@@ -39,7 +39,9 @@ test: $(VENV)/.dev browser lint
 test-postgres: $(VENV)/.dev browser
 	NORMHUB_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
+# wrk drives the HTTP benchmark; a Python load generator would eat the servers' CPU.
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/exposure.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/digest.py

@@ -12,6 +12,7 @@ import http.client
 import os
 import random
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -42,6 +43,11 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
+
+
+def configured_workers() -> int:
+    """How many workers gunicorn.conf.py asks for on this machine."""
+    return runpy.run_path(str(GUNICORN_CONFIG))["workers"]
 
 
 @dataclass

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import secrets
 import shutil
@@ -43,6 +42,7 @@ from benchmarks.common import (  # noqa: E402
     ROOT,
     LoadResult,
     Server,
+    configured_workers,
     load,
     machine_description,
     percentile,
@@ -720,10 +720,8 @@ Command: `python benchmarks/exposure.py {" ".join(sys.argv[1:])}`
 
 ## Load
 
-gunicorn with the repository's `gunicorn.conf.py` and `--workers {args.workers} --threads
-{args.threads}` for both apps (one worker per core: with the database server and the load
-generator on the same cores, the config's (2 x cores) + 1 lowered the check's throughput and
-raised its p99); load from
+gunicorn with the repository's `gunicorn.conf.py` ({args.workers or configured_workers()} workers,
+`--threads {args.threads}`) for both apps; load from
 `{app["tool"]}` with {args.connections} connections, {args.duration} s per app in {args.rounds}
 alternating rounds (exposure, bare, exposure, ...) after a 5 s warm-up of each, cycling
 through {len(plan["entries"]):,} exposure URLs (engaged members, members who never opened
@@ -772,10 +770,7 @@ def main() -> int:
         "--rounds", type=int, default=4, help="alternate the two apps this many times"
     )
     parser.add_argument(
-        "--workers",
-        type=int,
-        default=len(os.sched_getaffinity(0)),
-        help="gunicorn workers for both apps (default: one per core; see the report)",
+        "--workers", type=int, help="gunicorn workers for both apps (default: gunicorn.conf.py's)"
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", help="keep the database and plan here (default: a temp dir)")
