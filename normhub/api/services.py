@@ -20,7 +20,8 @@ from normhub.accounts.services import normalize_email
 from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
-from normhub.db import DirectConnection, DirectStatement, utcnow
+from normhub.db import utcnow
+from normhub.direct import DirectConnection, DirectStatement
 from normhub.exposure.services import with_check_facts
 from normhub.norms.models import Norm
 from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id

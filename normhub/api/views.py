@@ -30,7 +30,8 @@ from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
-from normhub.db import begin_write, get_direct_connection, get_session
+from normhub.db import begin_write, get_session
+from normhub.direct import get_direct_connection
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm

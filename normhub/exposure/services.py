@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, is_steward
-from normhub.db import DirectConnection, DirectStatement, utcnow
+from normhub.db import utcnow
+from normhub.direct import DirectConnection, DirectStatement
 from normhub.exposure.models import (
     EVENT_KINDS,
     LEVEL_RANK,

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import bindparam, insert, select, text
 
 from normhub.accounts.models import User
-from normhub.db import DirectConnection, DirectStatement, make_direct_engine, make_engine
+from normhub.db import make_engine
+from normhub.direct import DirectConnection, DirectStatement, make_direct_engine
 
 _INSERT_USER = DirectStatement(
     insert(User).values(
