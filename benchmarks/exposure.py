@@ -48,6 +48,7 @@ from benchmarks.common import (  # noqa: E402
     percentile,
     write_wrk_script,
 )
+from normhub.exposure.bulk import SUMMARY_COLUMNS  # noqa: E402
 
 FULL_MEMBERS = 100_000
 FULL_NORMS = 2_000
@@ -454,24 +455,7 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
     )
     events.clear()
     timed("exposure_events", count)
-    count = writer.insert_unindexed(
-        "exposure_summaries",
-        (
-            "user_id",
-            "norm_id",
-            "first_seen_at",
-            "last_seen_at",
-            "latest_version",
-            "material_base",
-            "level",
-            "level_version",
-            "level_at",
-            "highest_level",
-            "highest_level_version",
-            "highest_level_at",
-        ),
-        summaries,
-    )
+    count = writer.insert_unindexed("exposure_summaries", SUMMARY_COLUMNS, summaries)
     summary_count = count
     summaries.clear()
     timed("exposure_summaries", count)

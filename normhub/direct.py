@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import namedtuple
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from flask import current_app, g
 from sqlalchemy import event
@@ -225,10 +225,8 @@ class DirectStatement:
 
     def execute(self, db: Session | DirectConnection, params: dict) -> None:
         queue = db.writer_queue if isinstance(db, DirectConnection) else None
-        if queue is not None and self.statement.is_dml:
-            with queue.turn():
-                _prepared, cursor, owned = self._run(db, params)
-        else:
+        turn = queue.turn() if queue is not None and self.statement.is_dml else nullcontext()
+        with turn:
             _prepared, cursor, owned = self._run(db, params)
         if owned:
             cursor.close()

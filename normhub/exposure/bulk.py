@@ -68,7 +68,7 @@ class Delivery:
     material_base: int
 
 
-_SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = (
     "user_id",
     "norm_id",
     "first_seen_at",
@@ -136,7 +136,7 @@ def _summary_upsert(dialect_name: str):
             "su", user_id=Integer, norm_id=Integer, at=DateTime, version=Integer, base=Integer
         )
         statement = dialect_insert(ExposureSummary.__table__).from_select(
-            _SUMMARY_COLUMNS,
+            SUMMARY_COLUMNS,
             select(
                 rows.c.user_id,
                 rows.c.norm_id,
