@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import bindparam, event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import free_port, machine  # noqa: E402
 from normhub import create_app  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.db import make_engine, utcnow  # noqa: E402
@@ -63,12 +62,6 @@ MEMBERS_PER_COMMUNITY = 2_000
 BUILD_FLOOR_S = 60.0
 SEND_FLOOR = 300.0
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$benchmark$notarealhash"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # The SMTP server runs in its own process, like a real mail server: in this
@@ -447,9 +440,9 @@ def measure(
             per_batch: list[int] = []
 
             class CountingRun(DigestRun):
-                def _batch(self, rows, sent_budget, progress):
+                def _batch(self, rows, sent_budget):
                     before = statements[0]
-                    result = super()._batch(rows, sent_budget, progress)
+                    result = super()._batch(rows, sent_budget)
                     # +2: the two member-selection queries (next ids, their
                     # ledger rows) that ran just before, for ``rows``
                     per_batch.append(statements[0] - before + 2)
@@ -470,7 +463,7 @@ def measure(
             rendered = [0]
 
             class RenderingRun(DigestRun):
-                def _batch(self, rows, sent_budget, progress):
+                def _batch(self, rows, sent_budget):
                     digests = self.builder.build(
                         [Member(r.id, r.email, r.display_name) for r in rows]
                     )

@@ -44,7 +44,7 @@ from normhub.norms.models import Assumption, Norm, NormTag, NormVersion  # noqa:
 from normhub.norms.services import AssumptionInput, NormDraft, revise_norm  # noqa: E402
 from normhub.search import indexing, queue  # noqa: E402
 from normhub.search import services as search_services  # noqa: E402
-from normhub.search.schema import open_index, searcher_for  # noqa: E402
+from normhub.search.schema import index_dir, open_index, searcher_for  # noqa: E402
 
 COMMON_WORDS = [
     "people",
@@ -558,7 +558,7 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
 
     indexing.index_pending = timed_index_pending
     indexing.merge = timed_merge
-    queued_before = len(queue.peek(workdir_index(app)).norms)
+    queued_before = len(queue.peek(index_dir(app)).norms)
     sessionmaker = app.extensions["normhub.sessionmaker"]
     try:
         for _ in range(count):
@@ -588,7 +588,7 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
     finally:
         indexing.index_pending = real_index_pending
         indexing.merge = real_merge
-    queued = len(queue.peek(workdir_index(app)).norms) - queued_before
+    queued = len(queue.peek(index_dir(app)).norms) - queued_before
     return {
         "index": index_times,
         "index_cpu": index_cpu,
@@ -596,10 +596,6 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
         "merges": merges,
         "queued": queued,
     }
-
-
-def workdir_index(app) -> Path:
-    return Path(app.config["SEARCH_INDEX_DIR"])
 
 
 def query_mix(data: dict) -> list[str]:

@@ -74,6 +74,21 @@ def sends(session, status=None):
     return list(session.scalars(query))
 
 
+def _sending_row(user, now, *, claimed_at, window_start=None, claimed_by=None) -> DigestSend:
+    """This week's ledger row for ``user`` as a run leaves it mid-send ("sending")."""
+    return DigestSend(
+        user_id=user.id,
+        period_kind="weekly",
+        period_key=period_key("weekly", now),
+        status="sending",
+        window_start=window_start or now,
+        window_end=now,
+        attempts=1,
+        claimed_at=claimed_at,
+        claimed_by=claimed_by,
+    )
+
+
 def test_digests_reach_the_right_members_with_headers_and_working_links(
     app, session, factory, smtp, client
 ):
@@ -327,31 +342,10 @@ def test_interrupted_sending_row_is_resent_after_the_lease(app, session, factory
 
     s = build_scenario(factory, session)
     now = utcnow()
-    session.add(
-        DigestSend(
-            user_id=s.alice.id,
-            period_kind="weekly",
-            period_key=period_key("weekly", now),
-            status="sending",
-            window_start=now - timedelta(days=7),
-            window_end=now,
-            attempts=1,
-            claimed_at=now - timedelta(hours=1),
-        )
-    )
+    week = now - timedelta(days=7)
+    session.add(_sending_row(s.alice, now, window_start=week, claimed_at=now - timedelta(hours=1)))
     # and one claimed a moment ago: another run is on it, leave it alone
-    session.add(
-        DigestSend(
-            user_id=s.bob.id,
-            period_kind="weekly",
-            period_key=period_key("weekly", now),
-            status="sending",
-            window_start=now - timedelta(days=7),
-            window_end=now,
-            attempts=1,
-            claimed_at=now,
-        )
-    )
+    session.add(_sending_row(s.bob, now, window_start=week, claimed_at=now))
     session.commit()
     report = run_digests(app, session, smtp.transport())
     assert report.resent == 1 and report.busy == 1
@@ -424,17 +418,7 @@ def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factor
     dead_pid = int(finished.stdout)
     now = utcnow()
     session.add(
-        DigestSend(
-            user_id=s.alice.id,
-            period_kind="weekly",
-            period_key=period_key("weekly", now),
-            status="sending",
-            window_start=now,
-            window_end=now,
-            attempts=1,
-            claimed_at=now,
-            claimed_by=f"{socket.gethostname()}:{dead_pid}",
-        )
+        _sending_row(s.alice, now, claimed_at=now, claimed_by=f"{socket.gethostname()}:{dead_pid}")
     )
     session.commit()
     report = run_digests(app, session, smtp.transport())

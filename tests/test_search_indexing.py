@@ -287,19 +287,23 @@ def _write_many(directory: str, prefix: str, count: int, barrier) -> None:
         )
 
 
-def test_two_processes_writing_at_once_both_succeed(tmp_path):
-    directory = tmp_path / "shared-index"
+def _run_together(target, arguments: list[tuple], timeout: float) -> list[int | None]:
+    """One spawned process per arguments tuple, released together by a shared
+    barrier (passed last); their exit codes."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    workers = [
-        context.Process(target=_write_many, args=(str(directory), name, 25, barrier))
-        for name in ("alpha", "beta")
-    ]
+    barrier = context.Barrier(len(arguments))
+    workers = [context.Process(target=target, args=(*args, barrier)) for args in arguments]
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(120)
-    assert [worker.exitcode for worker in workers] == [0, 0]
+        worker.join(timeout)
+    return [worker.exitcode for worker in workers]
+
+
+def test_two_processes_writing_at_once_both_succeed(tmp_path):
+    directory = tmp_path / "shared-index"
+    arguments = [(str(directory), name, 25) for name in ("alpha", "beta")]
+    assert _run_together(_write_many, arguments, timeout=120) == [0, 0]
     ix = open_index(directory, create=False)
     with ix.searcher() as searcher:
         ids = {fields["id"] for fields in searcher.all_stored_fields()}
@@ -337,17 +341,8 @@ def _propose_many(database_url: str, index_directory: str, prefix: str, count: i
 
 def test_two_app_processes_committing_at_once_index_everything(app, database_url):
     directory = app.config["SEARCH_INDEX_DIR"]
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    workers = [
-        context.Process(target=_propose_many, args=(database_url, directory, prefix, 12, barrier))
-        for prefix in ("Left", "Right")
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(300)
-    assert [worker.exitcode for worker in workers] == [0, 0]
+    arguments = [(database_url, directory, prefix, 12) for prefix in ("Left", "Right")]
+    assert _run_together(_propose_many, arguments, timeout=300) == [0, 0]
     titles = {doc.get("title") for doc in indexed(app).values()}
     expected = {f"{prefix} proposal {n}" for prefix in ("Left", "Right") for n in range(12)}
     assert expected <= titles

@@ -87,7 +87,7 @@ def send(
         if limit is not None:
             label += f" (at most {limit} sent)"
         with click.progressbar(length=total, label=label, show_pos=True, show_eta=True) as bar:
-            report = run.run(progress=bar.update)
+            report = run.run(progress=bar.update, due=total)
     finally:
         if not dry_run:
             transport.close()

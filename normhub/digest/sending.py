@@ -114,7 +114,7 @@ from normhub.digest.models import (
     EmailBounce,
 )
 from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
-from normhub.exposure.bulk import delivery_parameters, delivery_statements
+from normhub.exposure.bulk import delivery_parameters, delivery_statements, record_deliveries
 from normhub.exposure.models import Nudge
 
 _sends = DigestSend.__table__
@@ -181,7 +181,9 @@ CLAIM_CHUNK = 50
 # waits on the mail server or on its commit, another sends. See
 # benchmarks/results/digest*.md for how the send rate grows with them.
 SEND_WORKERS = 3
-MAX_SEND_WORKERS = 16
+# The engine pools 15 connections (5 + 10 overflow): one per sender, one for
+# the run's own session.
+MAX_SEND_WORKERS = 14
 
 
 @dataclass
@@ -485,15 +487,17 @@ class DigestRun:
 
     # -- the run
 
-    def run(self, progress=None) -> RunReport:
+    def run(self, progress=None, *, due: int | None = None) -> RunReport:
         """Send everything due. ``progress(n)`` is called as members are dealt with.
 
         ``progress`` may be called from the sending threads (one at a time).
+        ``due`` is ``count_due()`` when the caller has just asked it (for a
+        progress bar), so a large site's members are not counted twice.
         """
         # The run's write intent (see _writing) stays inside the run.
-        return contextvars.copy_context().run(self._run, progress)
+        return contextvars.copy_context().run(self._run, progress, due)
 
-    def _run(self, progress) -> RunReport:
+    def _run(self, progress, due: int | None) -> RunReport:
         progress = progress or (lambda n: None)
         self._progress = progress
         if self.sqlite:
@@ -503,7 +507,7 @@ class DigestRun:
             # then reuse one generic plan for every batch's IN (...) list; for
             # the replies query that plan was 30 times slower than a fresh one.
             self.session.execute(text("SET plan_cache_mode = force_custom_plan"))
-        self.report.candidates = self.count_due()
+        self.report.candidates = self.count_due() if due is None else due
         if not self.dry_run:
             self.session.commit()  # end the read transaction before the first write
         last_id, sent_budget = 0, self.limit
@@ -518,7 +522,7 @@ class DigestRun:
                 last_id = ids[-1]
                 rows = self.session.execute(self._due(ids)).all()
                 if rows:
-                    sent_budget = self._batch(rows, sent_budget, progress)
+                    sent_budget = self._batch(rows, sent_budget)
         except StopRun:
             pass
         except BaseException:
@@ -560,7 +564,7 @@ class DigestRun:
             or 0
         )
 
-    def _batch(self, rows, sent_budget: int | None, progress) -> int | None:
+    def _batch(self, rows, sent_budget: int | None) -> int | None:
         members, previous = [], {}
         for row in rows:
             if row.bounced_email is not None and row.bounced_email == row.email:
@@ -591,9 +595,7 @@ class DigestRun:
             else:
                 to_skip.append(digest)
         if self.dry_run:
-            self.report.would_send += len(to_send)
-            self.report.skipped += len(to_skip)
-            progress(len(to_send) + len(to_skip))
+            self._tally(would_send=len(to_send), skipped=len(to_skip))
             return None if sent_budget is None else sent_budget - len(to_send)
 
         with self._writing():
@@ -914,20 +916,16 @@ class DigestRun:
             "s_count": digest.norm_count,
         }
         deliveries = [(digest.user_id, d, at) for d in digest.deliveries()]
-        recorded = delivery_parameters(dialect, deliveries) if deliveries else ()
         nudged = {"n_ids": list(digest.nudge_ids), "n_at": at}
         if self.postgres:
             statement = _mark_sent_in_one_statement(bool(deliveries), bool(digest.nudge_ids))
             parameters = {**sent, **nudged}
-            for more in recorded:
+            for more in delivery_parameters(dialect, deliveries) if deliveries else ():
                 parameters.update(more)
             connection.execute(statement, parameters)
             return
         with connection.begin():
             connection.execute(_MARK_SENT, sent)
-            if deliveries:
-                statements = delivery_statements(dialect)
-                for statement, parameters in zip(statements, recorded, strict=True):
-                    connection.execute(statement, parameters)
+            record_deliveries(connection, deliveries)
             if digest.nudge_ids:
                 connection.execute(_MARK_NUDGED[dialect], nudged)

@@ -248,7 +248,7 @@ def index_pending(app, pending: PendingIds) -> bool:
         segments = write_documents(
             directory, documents, deletions, postponed=lambda: writes_postponed(directory)
         )
-        if needs_merge(segments) and background_merging(app):
+        if background_merging(app) and needs_merge(segments):
             start_background_merge(app)
         return True
     except IndexBusy:

@@ -68,7 +68,8 @@ def build_schema() -> Schema:
         norm_slug=STORED,
         created=DATETIME(stored=True),
         updated=DATETIME(stored=True),
-        # Unstemmed words of every text field, for "did you mean" suggestions.
+        # Unstemmed words of norm titles, summaries and assumptions, for "did you
+        # mean" suggestions (see indexing.spelling_text).
         spell=TEXT(analyzer=StandardAnalyzer(minsize=3), phrase=False),
     )
 

@@ -93,7 +93,6 @@ class SearchHit:
     created: datetime | None
     snippet: Markup
     tags: list[str]
-    score: float
 
     @property
     def status_label(self) -> str | None:
@@ -304,9 +303,11 @@ def _mentions(text: str, stems: set[str]) -> bool:
     return any(stem[: max(3, len(stem) - 1)] in lowered for stem in stems)
 
 
-def _snippet(hit, fields: tuple[str, ...], fallback: str, stems: dict[str, set[str]]) -> Markup:
+def _snippet(
+    stored: dict, fields: tuple[str, ...], fallback: str, stems: dict[str, set[str]]
+) -> Markup:
     for fieldname in fields:
-        text = hit.get(fieldname) or ""
+        text = stored.get(fieldname) or ""
         terms = stems.get(fieldname, set())
         if not text or not _mentions(text, terms):
             continue
@@ -518,7 +519,7 @@ def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> No
     else:
         docnums = matching.rank(searcher, parsed, segments, limit)[start:]
         stems = _stems(parsed)
-    result.hits = [_hit(_StoredHit(searcher.stored_fields(n)), communities, stems) for n in docnums]
+    result.hits = [_hit(searcher.stored_fields(n), communities, stems) for n in docnums]
 
 
 def _unranked(parsed: wq.Query) -> bool:
@@ -536,32 +537,16 @@ def _stems(parsed: wq.Query) -> dict[str, set[str]]:
     return stems
 
 
-class _StoredHit:
-    """A matched document's stored fields and score."""
-
-    score = 0.0
-
-    def __init__(self, fields: dict):
-        self._fields = fields
-
-    def fields(self) -> dict:
-        return self._fields
-
-    def get(self, name, default=None):
-        return self._fields.get(name, default)
-
-
-def _hit(hit, communities: dict[int, Community], stems: dict[str, set[str]]) -> SearchHit:
-    stored = hit.fields()
+def _hit(stored: dict, communities: dict[int, Community], stems: dict[str, set[str]]) -> SearchHit:
     community = communities.get(int(stored["community_id"]))
     kind = stored["kind"]
     if kind == "norm":
         snippet = _snippet(
-            hit, ("summary", "body", "assumptions"), stored.get("summary", ""), stems
+            stored, ("summary", "body", "assumptions"), stored.get("summary", ""), stems
         )
         title = stored.get("title", "")
     else:
-        snippet = _snippet(hit, ("body",), stored.get("body", ""), stems)
+        snippet = _snippet(stored, ("body",), stored.get("body", ""), stems)
         title = stored.get("norm_title", "")
     tags = [t for t in (stored.get("tag") or "").split(",") if t]
     return SearchHit(
@@ -577,7 +562,6 @@ def _hit(hit, communities: dict[int, Community], stems: dict[str, set[str]]) -> 
         created=stored.get("created"),
         snippet=snippet,
         tags=tags,
-        score=hit.score or 0.0,
     )
 
 
