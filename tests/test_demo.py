@@ -135,3 +135,18 @@ def test_a_refused_status_change_is_reported_not_fatal(app, monkeypatch):
         statuses = Counter(session.scalars(select(Norm.status)))
         assert statuses["in_force"] == 0
         assert count(session, Comment) >= 30  # everything else was still loaded
+
+
+def test_demo_content_is_searchable(app):
+    from tests.test_search_support import indexed
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with session_scope(app) as session:
+        norm_ids = set(session.scalars(select(Norm.id)))
+        visible_comments = set(
+            session.scalars(select(Comment.id).where(Comment.hidden_at.is_(None)))
+        )
+    documents = indexed(app)
+    assert {f"norm:{n}" for n in norm_ids} <= documents.keys()
+    assert {f"comment:{c}" for c in visible_comments} <= documents.keys()

@@ -52,6 +52,26 @@ def test_flushed_but_uncommitted_changes_are_not_indexed(app, factory, session):
     assert "Never committed" not in titles
 
 
+def test_savepoints_wait_for_the_real_commit(app, factory, session):
+    from normhub.norms.services import create_norm
+
+    community = factory.community()
+    author = factory.member(community)
+    with session.begin_nested():
+        kept = create_norm(session, community, author, factory.draft(title="Kept in a savepoint"))
+        change_status(session, kept, author, "open")
+    # The savepoint is released, but nothing is committed yet: nothing to see.
+    assert f"norm:{kept.id}" not in indexed(app)
+    savepoint = session.begin_nested()
+    create_norm(session, community, author, factory.draft(title="Rolled back"))
+    session.flush()
+    savepoint.rollback()
+    session.commit()
+    titles = {d.get("title") for d in indexed(app).values()}
+    assert "Kept in a savepoint" in titles
+    assert "Rolled back" not in titles
+
+
 def test_new_version_replaces_the_indexed_text(app, factory, session):
     community = factory.community()
     norm = factory.norm(community, title="Original wording", body="About kettles.")

@@ -203,7 +203,10 @@ def _after_flush(session: Session, _flush_context) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+    # A savepoint rolled back leaves the outer transaction's earlier changes
+    # pending; indexing an id whose change was undone only rewrites it as is.
+    if not session.in_nested_transaction():
+        session.info.pop(PENDING_KEY, None)
 
 
 def register(app) -> None:
@@ -211,6 +214,10 @@ def register(app) -> None:
     sessionmaker = app.extensions["normhub.sessionmaker"]
 
     def after_commit(session: Session) -> None:
+        # SQLAlchemy calls this for a released savepoint too; only the real
+        # commit makes the changes visible to the indexer's own session.
+        if session.in_nested_transaction():
+            return
         pending = session.info.pop(PENDING_KEY, None)
         if pending and app.config.get("SEARCH_INDEXING", True):
             index_pending(app, pending)
