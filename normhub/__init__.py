@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     from normhub import auth, db, errors, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
+    from normhub.jsonprovider import OrjsonProvider
     from normhub.services import IdConverter
 
     app = Flask(
@@ -38,6 +39,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.json = OrjsonProvider(app)
     app.config.update(load_config(app.instance_path))
     if overrides:
         app.config.update(overrides)

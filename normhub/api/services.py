@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
@@ -238,7 +238,8 @@ def _parties_statement(by_token: bool):
     caller = aliased(User, name="caller")
     caller_membership = aliased(Membership, name="caller_membership")
     subject = aliased(User, name="subject")
-    same_slug = aliased(Norm, name="same_slug")
+    by_slug = aliased(Norm, name="by_slug")
+    by_id = aliased(Norm, name="by_id")
     columns = [
         caller.id.label("caller_id"),
         caller.is_admin.label("caller_is_admin"),
@@ -265,11 +266,16 @@ def _parties_statement(by_token: bool):
         )
     else:
         statement = select(*columns).select_from(caller).where(caller.id == bindparam("caller_id"))
-    # A slug wins over an id that happens to be spelled the same (as in get_norm).
-    slug_taken = (
-        select(same_slug.id)
-        .where(same_slug.community_id == Community.id, same_slug.slug == bindparam("norm_slug"))
-        .exists()
+    # A slug wins over an id that happens to be spelled the same (as in
+    # get_norm). Two scalar lookups rather than one OR: an OR of the two keeps
+    # PostgreSQL from using either index and it scans every norm instead.
+    norm_id = func.coalesce(
+        select(by_slug.id)
+        .where(by_slug.community_id == Community.id, by_slug.slug == bindparam("norm_slug"))
+        .scalar_subquery(),
+        select(by_id.id)
+        .where(by_id.community_id == Community.id, by_id.id == bindparam("norm_id"))
+        .scalar_subquery(),
     )
     statement = (
         statement.outerjoin(Community, Community.slug == bindparam("community_slug"))
@@ -281,16 +287,7 @@ def _parties_statement(by_token: bool):
                 caller_membership.left_at.is_(None),
             ),
         )
-        .outerjoin(
-            Norm,
-            and_(
-                Norm.community_id == Community.id,
-                or_(
-                    Norm.slug == bindparam("norm_slug"),
-                    and_(Norm.id == bindparam("norm_id"), ~slug_taken),
-                ),
-            ),
-        )
+        .outerjoin(Norm, Norm.id == norm_id)
         .outerjoin(subject, subject.id == bindparam("subject_id"))
     )
     return with_check_facts(statement, subject.id, Norm.id, Community.id)

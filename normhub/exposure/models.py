@@ -106,12 +106,15 @@ class ExposureCheck(Base):
     """Someone asked whether ``subject`` had been exposed to ``norm``: the subject may see it."""
 
     __tablename__ = "exposure_checks"
+    # One index only: every API check inserts a row, and each index is another
+    # page to write. Checks are read by subject; the checker and norm columns
+    # are never searched (a cascade from deleting a user or norm scans).
     __table_args__ = (Index("ix_exposure_checks_subject", "subject_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    checker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    checker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"), index=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     level: Mapped[str] = mapped_column(String(16))
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
