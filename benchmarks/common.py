@@ -325,3 +325,69 @@ def machine() -> str:
 def machine_description() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{machine()}, load average {load} when the report was written"
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuSample:
+    """CPU seconds: the machine's busy total and a few groups of processes."""
+
+    busy: float
+    server: float
+    database: float
+    load_generator: float
+
+
+@dataclass
+class CpuSnapshot:
+    busy: float
+    processes: dict[int, tuple[str, float]]  # pid -> (group, CPU seconds so far)
+    own: float  # this process and its finished children (wrk)
+
+
+def cpu_snapshot(server: Server) -> CpuSnapshot:
+    """CPU used so far by the server's processes (gunicorn's master and workers
+    share its process group), PostgreSQL's, this process and its children."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:9]]
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat_line = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        name = stat_line[stat_line.index("(") + 1 : stat_line.rindex(")")]
+        fields = stat_line[stat_line.rindex(")") + 2 :].split()
+        if server.process is not None and int(fields[2]) == server.process.pid:
+            group = "server"
+        elif name.startswith("postgres"):
+            group = "database"
+        else:
+            continue
+        processes[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    own = os.times()
+    return CpuSnapshot(
+        busy=(sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS,
+        processes=processes,
+        own=own.user + own.system + own.children_user + own.children_system,
+    )
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> CpuSample:
+    """CPU spent between two snapshots (a process that exited in between is not counted)."""
+    groups = {"server": 0.0, "database": 0.0}
+    for pid, (group, seconds) in after.processes.items():
+        previous = before.processes.get(pid)
+        groups[group] += seconds - (previous[1] if previous and previous[0] == group else 0.0)
+    return CpuSample(
+        busy=after.busy - before.busy,
+        server=groups["server"],
+        database=groups["database"],
+        load_generator=after.own - before.own,
+    )

@@ -40,9 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
     ROOT,
+    CpuSample,
     LoadResult,
     Server,
     configured_workers,
+    cpu_snapshot,
+    cpu_used,
     load,
     machine_description,
     percentile,
@@ -60,6 +63,9 @@ URLS_IN_SCRIPT = 20_000
 KINDS = ("delivered", "opened", "read", "responded")
 LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
 FLOOR_RATIO = 0.60
+# Reference apps (benchmarks/reference_app.py): the least database work a check could do.
+READ_ONLY = "Flask + 1 read"
+READ_AND_RECORD = "Flask + 1 read + 1 recorded check"
 FLOOR_SERVER_P99_MS = 15.0
 # Any argon2 hash will do: nobody logs in as a synthetic member.
 PASSWORD_HASH = (
@@ -581,11 +587,14 @@ def measure_alternating(servers: dict[str, Server], entries, script: Path, args)
     for server in servers.values():
         load(server.base_url, entries, script, 5, args.connections)  # warm-up
     rounds: dict[str, list[LoadResult]] = {name: [] for name in servers}
+    cpu: dict[str, list[CpuSample]] = {name: [] for name in servers}
     marks = {name: server.log_mark() for name, server in servers.items()}
     per_round = max(1, args.duration // args.rounds)
     for number in range(1, args.rounds + 1):
         for name, server in servers.items():
+            before = cpu_snapshot(server)
             result = load(server.base_url, entries, script, per_round, args.connections)
+            cpu[name].append(cpu_used(before, cpu_snapshot(server)))
             rounds[name].append(result)
             log(f"  round {number}, {name}: {result.requests_per_second:.0f} req/s")
     figures = {}
@@ -593,6 +602,11 @@ def measure_alternating(servers: dict[str, Server], entries, script: Path, args)
         times, statuses = server.server_latencies(marks[name])
         figures[name] = describe(name, combine(rounds[name]), times, statuses)
         figures[name]["rounds"] = [r.requests_per_second for r in rounds[name]]
+        requests = sum(r.requests for r in rounds[name]) or 1
+        figures[name]["cpu_us"] = {
+            part: sum(getattr(sample, part) for sample in cpu[name]) / requests * 1e6
+            for part in CpuSample.__dataclass_fields__
+        }
     return figures
 
 
@@ -657,18 +671,27 @@ def cpu_per_request(url: str, instance: Path, entries, requests: int = 500) -> d
     return figures
 
 
-def write_report(
-    path: Path, args, backend: str, plan: dict, app: dict, bare: dict, cpu: dict
-) -> str:
+def _cpu_row(name: str, micros: dict[str, float]) -> str:
+    known = micros["server"] + micros["database"] + micros["load_generator"]
+    return (
+        f"| {name} | {micros['busy']:.0f} | {micros['server']:.0f} | {micros['database']:.0f} "
+        f"| {micros['load_generator']:.0f} | {micros['busy'] - known:.0f} |"
+    )
+
+
+def write_report(path: Path, args, backend: str, plan: dict, figures: dict, cpu: dict) -> str:
+    app, bare = figures["exposure check"], figures["bare Flask"]
     ratio = app["rps"] / bare["rps"] if bare["rps"] else 0.0
     ratio_ok = ratio >= FLOOR_RATIO
     p99_ok = app["server_p99"] < FLOOR_SERVER_P99_MS
     rows = "\n".join(
-        f"| {f['name']} | {f['rps']:.0f} | {f['client_p50']:.2f} | {f['client_p99']:.2f} "
+        f"| {f['name']} | {f['rps']:.0f} | {f['rps'] / bare['rps']:.0%} "
+        f"| {f['client_p50']:.2f} | {f['client_p99']:.2f} "
         f"| {f['server_p50']:.2f} | {f['server_p99']:.2f} | {f['requests']:,} "
         f"| {', '.join(f'{k}: {v:,}' for k, v in sorted(f['statuses'].items()))} |"
-        for f in (app, bare)
+        for f in figures.values()
     )
+    cpu_rows = "\n".join(_cpu_row(f["name"], f["cpu_us"]) for f in figures.values())
     dataset_table = "\n".join(
         [
             "| members | communities | norms | ledger events | summary rows | responses "
@@ -680,15 +703,19 @@ def write_report(
         ]
     )
     header = (
-        "| app | req/s | client p50 ms | client p99 ms | server p50 ms | server p99 ms "
-        "| requests | statuses (server log) |\n|---|---|---|---|---|---|---|---|"
+        "| app | req/s | of bare | client p50 ms | client p99 ms | server p50 ms "
+        "| server p99 ms | requests | statuses (server log) |\n"
+        "|---|---|---|---|---|---|---|---|---|"
     )
+    ceiling = figures[READ_AND_RECORD]["rps"] / bare["rps"] if bare["rps"] else 0.0
     verdicts = "\n".join(
         [
             f"- Throughput ratio (exposure / bare): **{ratio:.1%}** "
             f"(floor {FLOOR_RATIO:.0%}): **{'met' if ratio_ok else 'NOT met'}**",
             f"- Exposure server-side p99: **{app['server_p99']:.2f} ms** "
             f"(floor < {FLOOR_SERVER_P99_MS:.0f} ms): **{'met' if p99_ok else 'NOT met'}**",
+            f"- Ceiling on this machine: an endpoint that only reads one row and records "
+            f"one check reaches **{ceiling:.1%}** of bare.",
         ]
     )
     work_ratio = cpu["exposure check"] / cpu["bare Flask"] if cpu["bare Flask"] else 0.0
@@ -705,21 +732,36 @@ Command: `python benchmarks/exposure.py {" ".join(sys.argv[1:])}`
 ## Load
 
 gunicorn with the repository's `gunicorn.conf.py` ({args.workers or configured_workers()} workers,
-`--threads {args.threads}`) for both apps; load from
+`--threads {args.threads}`) for every app; load from
 `{app["tool"]}` with {args.connections} connections, {args.duration} s per app in {args.rounds}
-alternating rounds (exposure, bare, exposure, ...) after a 5 s warm-up of each, cycling
+alternating rounds (each app in turn) after a 5 s warm-up of each, cycling
 through {len(plan["entries"]):,} exposure URLs (engaged members, members who never opened
 the norm, and ~3% people outside the community), each with its checker's
-`Authorization: Bearer` token. The bare app is Flask with one JSON route answering the same
-URLs. Every exposure check is recorded (one INSERT, committed on its own, per request).
+`Authorization: Bearer` token. Every exposure check is recorded (one INSERT, committed on
+its own, per request).
+
+The other apps answer the same URLs: **bare Flask** is one JSON route and nothing else
+(`benchmarks/bare_app.py`); the two reference apps (`benchmarks/reference_app.py`) add
+the least database work a check could do through NormHub's own database path: one
+primary-key read, then also one recorded check (the exposure check's own INSERT). They
+show how much of the gap to bare any check that reads and records must leave.
 
 Server-side times are gunicorn's own request times (`%(D)s` in the access log), pooled
 over all rounds. Client p50 is the median round's, client p99 the worst round's.
-Req/s per round: exposure {", ".join(f"{x:.0f}" for x in app.get("rounds", []))};
-bare {", ".join(f"{x:.0f}" for x in bare.get("rounds", []))}.
+Req/s per round: {
+        "; ".join(
+            f"{f['name']} {', '.join(f'{x:.0f}' for x in f['rounds'])}" for f in figures.values()
+        )
+    }.
 
 {header}
 {rows}
+
+## Where the CPU went (µs per request, all cores, during the measured rounds)
+
+| app | machine busy | app server | PostgreSQL | load generator | kernel and other |
+|---|---|---|---|---|---|
+{cpu_rows}
 
 ## CPU per request (in-process)
 
@@ -799,9 +841,17 @@ def main() -> int:
         "NORMHUB_INSTANCE_PATH": str(instance),
         "NORMHUB_ENV": "production",
     }
+    benchmarks_dir = ROOT / "benchmarks"
     servers = {
         "exposure check": Server("wsgi:app", env=env, chdir=ROOT, **settings),
-        "bare Flask": Server("bare_app:app", env=env, chdir=ROOT / "benchmarks", **settings),
+        "bare Flask": Server("bare_app:app", env=env, chdir=benchmarks_dir, **settings),
+        READ_ONLY: Server("reference_app:app", env=env, chdir=benchmarks_dir, **settings),
+        READ_AND_RECORD: Server(
+            "reference_app:app",
+            env={**env, "REFERENCE_RECORDS": "1"},
+            chdir=benchmarks_dir,
+            **settings,
+        ),
     }
     try:
         try:
@@ -821,10 +871,9 @@ def main() -> int:
                 drop_postgres_database(url)
             if args.workdir is None:
                 shutil.rmtree(workdir, ignore_errors=True)
-    app, bare = figures["exposure check"], figures["bare Flask"]
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, app, bare, cpu)
+    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, figures, cpu)
     print()
     print(report)
     return 0
