@@ -426,6 +426,33 @@ def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factor
     assert len(smtp.handler.to(s.alice.email)) == 1
 
 
+def _start_digest_send(app, instance_path, server, workers: int):
+    """The real ``flask digest send`` in its own process, sending to ``server``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "NORMHUB_DATABASE_URL": app.config["DATABASE_URL"],
+        "NORMHUB_INSTANCE_PATH": str(instance_path),
+        "NORMHUB_SECRET_KEY": app.config["SECRET_KEY"],
+        "NORMHUB_BASE_URL": "http://normhub.test",
+        "NORMHUB_SMTP_HOST": "127.0.0.1",
+        "NORMHUB_SMTP_PORT": str(server.port),
+        "NORMHUB_SMTP_SECURITY": "none",
+        "NORMHUB_DIGEST_WORKERS": str(workers),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "digest", "send"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
 @pytest.mark.parametrize("workers", [1, 3])
 def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
     app, session, factory, instance_path, workers
@@ -439,11 +466,7 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
     per other sender): that member gets the same message (same Message-ID)
     again, and nobody else does.
     """
-    import os
     import signal
-    import subprocess
-    import sys
-    from pathlib import Path
 
     s = build_scenario(factory, session)
     extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
@@ -452,25 +475,7 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
 
     stalling = Collector(stall_after=3)
     with SMTPServer(stalling) as server:
-        env = {
-            **os.environ,
-            "NORMHUB_DATABASE_URL": app.config["DATABASE_URL"],
-            "NORMHUB_INSTANCE_PATH": str(instance_path),
-            "NORMHUB_SECRET_KEY": app.config["SECRET_KEY"],
-            "NORMHUB_BASE_URL": "http://normhub.test",
-            "NORMHUB_SMTP_HOST": "127.0.0.1",
-            "NORMHUB_SMTP_PORT": str(server.port),
-            "NORMHUB_SMTP_SECURITY": "none",
-            "NORMHUB_DIGEST_WORKERS": str(workers),
-        }
-        root = Path(__file__).resolve().parent.parent
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi:app", "digest", "send"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        process = _start_digest_send(app, instance_path, server, workers)
         try:
             assert stalling.stalled.wait(timeout=120), process.stderr.read()
         finally:
@@ -491,6 +496,45 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
         first, again = [m.message["Message-ID"] for m in received if address in m.recipients]
         assert first == again
     assert report.resent >= 1  # the message in flight when the process died
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_sigterm_mid_run_stops_like_ctrl_c_and_nobody_gets_two(
+    app, session, factory, instance_path, workers
+):
+    """``systemctl stop`` sends SIGTERM: each sender records the message in hand, then the run ends.
+
+    Unlike SIGKILL, no accepted message is left without its "sent" row, so a
+    rerun sends everyone else exactly once and nobody twice, however many senders.
+    """
+    import signal
+
+    s = build_scenario(factory, session)
+    extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
+    expected = {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
+    session.close()
+
+    stalling = Collector(stall_after=3)
+    with SMTPServer(stalling) as server:
+        process = _start_digest_send(app, instance_path, server, workers)
+        try:
+            assert stalling.stalled.wait(timeout=120), process.stderr.read()
+            process.send_signal(signal.SIGTERM)
+            # The senders' messages in hand get their (temporary) refusal and are recorded.
+            stalling.release.set()
+            assert process.wait(timeout=60) != 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    with SMTPServer(Collector()) as healthy:
+        report = run_digests(app, session, healthy.transport())
+    assert report.failed == 0 and report.busy == 0 and report.resent == 0
+    received = stalling.messages + healthy.handler.messages
+    per_recipient = Counter(m.recipients[0] for m in received)
+    assert set(per_recipient) >= expected
+    assert set(per_recipient.values()) == {1}, per_recipient
 
 
 def _texts_to(server, address: str) -> list[str]:

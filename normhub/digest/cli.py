@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from contextlib import contextmanager
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -14,6 +17,25 @@ from normhub.digest.models import PERIOD_KINDS
 from normhub.digest.sending import MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
 
 digest_cli = AppGroup("digest", help="Digest emails.")
+
+
+@contextmanager
+def _terminate_like_ctrl_c():
+    """SIGTERM (``systemctl stop``, ``kill``) stops the run as Ctrl-C does.
+
+    Its default would end the process at once, leaving each sender's message
+    in hand unrecorded (resent by the next run); as KeyboardInterrupt, every
+    sender records the message it has, then the run ends.
+    """
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @digest_cli.command("send")
@@ -86,7 +108,10 @@ def send(
         label = f"{period.capitalize()} digest {run.key}"
         if limit is not None:
             label += f" (at most {limit} sent)"
-        with click.progressbar(length=total, label=label, show_pos=True, show_eta=True) as bar:
+        with (
+            _terminate_like_ctrl_c(),
+            click.progressbar(length=total, label=label, show_pos=True, show_eta=True) as bar,
+        ):
             report = run.run(progress=bar.update, due=total)
     finally:
         if not dry_run:

@@ -266,6 +266,10 @@ class _Sender:
         self.owns_transport = owns_transport
         self._connection: Connection | None = None
         self.thread = threading.Thread(target=self._work, name=f"digest-send-{number}", daemon=True)
+        # What the run waits on, rather than thread.join(): a Ctrl-C landing in
+        # join() can leave the thread marked finished while it still runs
+        # (CPython 3.11), and the process would end under its message.
+        self.done = threading.Event()
 
     def ledger(self) -> Connection:
         if self._connection is None:
@@ -299,6 +303,8 @@ class _Sender:
                 self._close()
             except BaseException as error:  # noqa: BLE001
                 run._crashed(error)
+            finally:
+                self.done.set()
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None
@@ -534,12 +540,14 @@ class DigestRun:
         finally:
             if failing:
                 self.session.rollback()
-            self._stop_senders()
+            interrupted = self._stop_senders(patient=not failing)
             if not self.dry_run:
                 self.session.commit()
             if self._composer_pool is not None:
                 self._composer_pool.shutdown(cancel_futures=True)
                 self._composer_pool = None
+        if interrupted is not None:
+            raise interrupted
         if self._error is not None:
             raise self._error
         self.report.gave_up = self._given_up()
@@ -690,17 +698,38 @@ class DigestRun:
             self._senders.append(sender)
             sender.thread.start()
 
-    def _stop_senders(self) -> None:
-        """Let the senders empty the queue and end; give back what none of them sent."""
+    def _stop_senders(self, *, patient: bool = True) -> KeyboardInterrupt | None:
+        """Let the senders empty the queue and end; give back what none of them sent.
+
+        The main thread usually waits here while the senders work through the
+        last chunk, so this is where Ctrl-C (or SIGTERM, see the CLI) mostly
+        lands. It stops the run as one during the batches does: each sender
+        records the message in hand, the queued ones are given back, and the
+        interrupt is returned for the caller to raise. A second one (or the
+        first, when ``patient`` is false because the run is already being
+        interrupted) leaves at once, the at-least-once case.
+        """
         senders, self._senders = self._senders, []
-        for _ in senders:
-            # Behind every message: each sender takes one and ends. If the run
-            # is stopping, the messages before it are given back unsent.
-            self._queue.put(_NO_MORE)
-        for sender in senders:
-            sender.thread.join()
+        interrupted: KeyboardInterrupt | None = None
+        posted = 0
+        while True:
+            try:
+                while posted < len(senders):
+                    # Behind every message: each sender takes one and ends. If the
+                    # run is stopping, the messages before it are given back unsent.
+                    self._queue.put(_NO_MORE)
+                    posted += 1
+                for sender in senders:
+                    sender.done.wait()
+                break
+            except KeyboardInterrupt as stop:
+                if interrupted is not None or not patient:
+                    raise
+                interrupted = stop
+                self._stopping.set()
         given_back, self._given_back = self._given_back, []
         self._release(set(given_back))
+        return interrupted
 
     def _give_back(self, item: _Outbound) -> None:
         with self._lock:
