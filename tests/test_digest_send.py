@@ -426,6 +426,14 @@ def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factor
     assert len(smtp.handler.to(s.alice.email)) == 1
 
 
+def _members_with_digests_due(factory, session) -> set[str]:
+    """The scenario plus three more members: more messages than the stalling server takes."""
+    s = build_scenario(factory, session)
+    extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
+    session.close()
+    return {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
+
+
 def _start_digest_send(app, instance_path, server, workers: int):
     """The real ``flask digest send`` in its own process, sending to ``server``."""
     import os
@@ -468,11 +476,7 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
     """
     import signal
 
-    s = build_scenario(factory, session)
-    extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
-    expected = {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
-    session.close()
-
+    expected = _members_with_digests_due(factory, session)
     stalling = Collector(stall_after=3)
     with SMTPServer(stalling) as server:
         process = _start_digest_send(app, instance_path, server, workers)
@@ -509,11 +513,7 @@ def test_sigterm_mid_run_stops_like_ctrl_c_and_nobody_gets_two(
     """
     import signal
 
-    s = build_scenario(factory, session)
-    extra = [factory.member(s.town, name=f"Late {n}") for n in range(3)]
-    expected = {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
-    session.close()
-
+    expected = _members_with_digests_due(factory, session)
     stalling = Collector(stall_after=3)
     with SMTPServer(stalling) as server:
         process = _start_digest_send(app, instance_path, server, workers)
