@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -403,8 +409,6 @@ def test_cli_reports_a_lost_connection_and_exits_nonzero(app, session, factory, 
 def test_claims_of_a_dead_run_on_this_host_are_sent_at_once(app, session, factory, smtp):
     """A killed run's claimed rows need not wait for the lease: its process is gone."""
     import socket
-    import subprocess
-    import sys
 
     from normhub.db import utcnow
 
@@ -434,13 +438,14 @@ def _members_with_digests_due(factory, session) -> set[str]:
     return {s.alice.email, s.bob.email, s.carol.email} | {u.email for u in extra}
 
 
-def _start_digest_send(app, instance_path, server, workers: int):
-    """The real ``flask digest send`` in its own process, sending to ``server``."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+@contextmanager
+def _send_until_the_server_stalls(app, instance_path, workers: int):
+    """The real ``flask digest send`` in its own process, until the server holds a message.
 
+    The server takes three messages and holds the next until ``release`` is set
+    (then refuses it for now). Yields the process and the server's handler; the
+    process is killed at the end if it still runs.
+    """
     env = {
         **os.environ,
         "NORMHUB_DATABASE_URL": app.config["DATABASE_URL"],
@@ -448,17 +453,26 @@ def _start_digest_send(app, instance_path, server, workers: int):
         "NORMHUB_SECRET_KEY": app.config["SECRET_KEY"],
         "NORMHUB_BASE_URL": "http://normhub.test",
         "NORMHUB_SMTP_HOST": "127.0.0.1",
-        "NORMHUB_SMTP_PORT": str(server.port),
         "NORMHUB_SMTP_SECURITY": "none",
         "NORMHUB_DIGEST_WORKERS": str(workers),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi:app", "digest", "send"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    stalling = Collector(stall_after=3)
+    with SMTPServer(stalling) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi:app", "digest", "send"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**env, "NORMHUB_SMTP_PORT": str(server.port)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert stalling.stalled.wait(timeout=120), process.stderr.read()
+            yield process, stalling
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            stalling.release.set()
 
 
 @pytest.mark.parametrize("workers", [1, 3])
@@ -474,18 +488,10 @@ def test_process_killed_mid_run_then_rerun_sends_everyone_exactly_once(
     per other sender): that member gets the same message (same Message-ID)
     again, and nobody else does.
     """
-    import signal
-
     expected = _members_with_digests_due(factory, session)
-    stalling = Collector(stall_after=3)
-    with SMTPServer(stalling) as server:
-        process = _start_digest_send(app, instance_path, server, workers)
-        try:
-            assert stalling.stalled.wait(timeout=120), process.stderr.read()
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            stalling.release.set()
+    with _send_until_the_server_stalls(app, instance_path, workers) as (process, stalling):
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     assert len(stalling.messages) == 3
 
     with SMTPServer(Collector()) as healthy:
@@ -511,22 +517,12 @@ def test_sigterm_mid_run_stops_like_ctrl_c_and_nobody_gets_two(
     Unlike SIGKILL, no accepted message is left without its "sent" row, so a
     rerun sends everyone else exactly once and nobody twice, however many senders.
     """
-    import signal
-
     expected = _members_with_digests_due(factory, session)
-    stalling = Collector(stall_after=3)
-    with SMTPServer(stalling) as server:
-        process = _start_digest_send(app, instance_path, server, workers)
-        try:
-            assert stalling.stalled.wait(timeout=120), process.stderr.read()
-            process.send_signal(signal.SIGTERM)
-            # The senders' messages in hand get their (temporary) refusal and are recorded.
-            stalling.release.set()
-            assert process.wait(timeout=60) != 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with _send_until_the_server_stalls(app, instance_path, workers) as (process, stalling):
+        process.send_signal(signal.SIGTERM)
+        # The senders' messages in hand get their (temporary) refusal and are recorded.
+        stalling.release.set()
+        assert process.wait(timeout=60) != 0
 
     with SMTPServer(Collector()) as healthy:
         report = run_digests(app, session, healthy.transport())
