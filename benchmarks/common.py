@@ -373,7 +373,8 @@ def cpu_snapshot(server: Server) -> CpuSnapshot:
         processes[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
     own = os.times()
     return CpuSnapshot(
-        busy=(sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS,
+        # user, nice, system, irq, softirq: not idle, I/O wait or stolen time
+        busy=(ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / CLOCK_TICKS,
         processes=processes,
         own=own.user + own.system + own.children_user + own.children_system,
     )

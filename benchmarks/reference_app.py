@@ -18,21 +18,31 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import Flask, jsonify
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from normhub.accounts.models import User  # noqa: E402
 from normhub.direct import DirectConnection, DirectStatement, make_direct_engine  # noqa: E402
 from normhub.exposure.services import record_check  # noqa: E402
+from normhub.jsonprovider import OrjsonProvider  # noqa: E402
+from normhub.norms.models import Norm  # noqa: E402
 
 READ = DirectStatement(select(User.id, User.display_name).where(User.id == bindparam("id")))
 RECORDS = os.environ.get("REFERENCE_RECORDS") == "1"
-NORM = SimpleNamespace(id=1)
 REPORT = SimpleNamespace(current_level="none", stale=False, answer="Reference: no report made.")
 
 app = Flask(__name__)
+app.json = OrjsonProvider(app)  # as NormHub answers
 engine = make_direct_engine(os.environ["NORMHUB_DATABASE_URL"])
+_first_norm = DirectConnection(engine)
+try:
+    # Any norm will do as the checked one: the record needs a real one.
+    NORM = SimpleNamespace(
+        id=DirectStatement(select(func.min(Norm.id).label("id"))).first(_first_norm, {}).id
+    )
+finally:
+    _first_norm.close()
 
 
 @app.get("/api/v1/<path:rest>")

@@ -16,7 +16,8 @@ ID_MAX = 2**31 - 1
 def parse_id(text: str | None) -> int | None:
     """``text`` as a database id or number, or None when it cannot be one."""
     text = (text or "").strip()
-    if not text.isdigit() or len(text) > 10:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     value = int(text)
     return value if value <= ID_MAX else None

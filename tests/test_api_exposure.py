@@ -410,6 +410,16 @@ def test_norm_by_numeric_id(scene, session, client):
     assert client.get(url, headers=headers).get_json()["norm"]["id"] == norm.id
 
 
+def test_a_norm_id_from_another_community_is_404(scene, factory, session, client):
+    community, _norm, checker, reader = scene
+    elsewhere = factory.norm(factory.community())
+    headers = token_for(session, checker)
+    url = f"/api/v1/communities/{community.slug}/norms/{elsewhere.id}/exposure/{reader.id}"
+    response = client.get(url, headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "No such norm in this community."
+
+
 def test_a_slug_that_looks_like_an_id_wins_over_the_id(scene, factory, session, client):
     community, norm, checker, reader = scene
     namesake = factory.norm(community, checker)

@@ -522,7 +522,9 @@ def test_sigterm_mid_run_stops_like_ctrl_c_and_nobody_gets_two(
         process.send_signal(signal.SIGTERM)
         # The senders' messages in hand get their (temporary) refusal and are recorded.
         stalling.release.set()
-        assert process.wait(timeout=60) != 0
+        # Ended by SIGTERM itself, as a service manager expects of a clean stop.
+        assert process.wait(timeout=60) == -signal.SIGTERM
+        assert "Stopped early" in process.stderr.read().decode()
 
     with SMTPServer(Collector()) as healthy:
         report = run_digests(app, session, healthy.transport())
@@ -531,6 +533,37 @@ def test_sigterm_mid_run_stops_like_ctrl_c_and_nobody_gets_two(
     per_recipient = Counter(m.recipients[0] for m in received)
     assert set(per_recipient) >= expected
     assert set(per_recipient.values()) == {1}, per_recipient
+
+
+def test_a_sender_that_cannot_start_fails_the_run_instead_of_hanging_it(
+    app, session, factory, smtp, monkeypatch
+):
+    """Out of threads: the error reaches the caller, the started senders end, nobody waits."""
+    import threading
+
+    build_scenario(factory, session)
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if thread.name == "digest-send-2":
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    outcome = {}
+
+    def run():
+        try:
+            run_digests(app, session, smtp.transport(), workers=3)
+        except RuntimeError as error:
+            outcome["error"] = str(error)
+
+    runner = threading.Thread(target=run, daemon=True)
+    real_start(runner)
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "the run hung"
+    assert outcome == {"error": "can't start new thread"}
+    assert not [t for t in threading.enumerate() if t.name.startswith("digest-send-")]
 
 
 def _texts_to(server, address: str) -> list[str]:

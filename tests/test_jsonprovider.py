@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from flask import jsonify, render_template_string
 
@@ -15,6 +17,11 @@ from normhub.jsonprovider import OrjsonProvider
 class Point:
     x: int
     y: int
+
+
+class Pair(NamedTuple):
+    left: int
+    right: int
 
 
 def test_the_app_uses_orjson(app):
@@ -45,8 +52,28 @@ def test_json_responses_are_compact_with_a_trailing_newline(app):
     assert response.get_data() == b'{"a":[1,2],"z":1}\n'
 
 
-def test_tojson_in_templates_still_escapes_html(app):
+def test_tojson_in_templates_goes_through_orjson_and_still_escapes_html(app):
     with app.test_request_context():
-        rendered = render_template_string("{{ value|tojson }}", value={"t": "</script>&'"})
+        rendered = render_template_string("{{ value|tojson }}", value={"t": "</script>&'", "a": 1})
     assert "</script>" not in rendered
-    assert json.loads(rendered) == {"t": "</script>&'"}
+    assert json.loads(rendered) == {"t": "</script>&'", "a": 1}
+    assert rendered.startswith('{"a":1,')  # sorted, and compact: orjson wrote it
+
+
+def test_what_orjson_refuses_is_written_by_flasks_provider(app):
+    value = {
+        "pair": Pair(1, 2),
+        "big": 2**70,
+        "ordered": OrderedDict(b=1, a=2),
+        "counted": Counter("aab"),
+    }
+    with app.test_request_context():
+        written = json.loads(app.json.dumps(value))
+        answered = jsonify(value).get_json()
+    expected = {
+        "pair": [1, 2],
+        "big": 2**70,
+        "ordered": {"a": 2, "b": 1},
+        "counted": {"a": 2, "b": 1},
+    }
+    assert written == answered == expected

@@ -1,4 +1,5 @@
-"""Numbers too large for an id column name nothing: 404 or 400, never a database overflow."""
+"""Numbers too large for an id column, or not spelled in ASCII digits, name nothing:
+404 or 400, never a database overflow or a 500."""
 
 import pytest
 
@@ -13,6 +14,8 @@ def test_parse_id_accepts_only_column_sized_numbers():
     assert parse_id(str(ID_MAX + 1)) is None
     assert parse_id(HUGE) is None
     assert parse_id("-1") is None and parse_id("1e3") is None and parse_id(None) is None
+    # Digits to str.isdigit() that int() refuses (or reads as another number).
+    assert parse_id("²") is None and parse_id("١٢") is None
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,21 @@ def test_oversized_numbers_in_urls(client, factory, login_as, path, status):
     login_as(norm.author)
     response = client.get(path.format(c=community.slug, n=norm.slug))
     assert response.status_code == status
+
+
+@pytest.mark.parametrize("number", ["²", "١٢"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/c/{c}/norms/{x}",
+        "/exposure/check?community={c}&norm={n}&member={x}",
+        "/api/v1/communities/{c}/norms/{n}/exposure/{x}",
+        "/api/v1/communities/{c}/norms/{x}/exposure/{m}",
+    ],
+)
+def test_non_ascii_digits_in_urls_are_404(client, factory, login_as, path, number):
+    community = factory.community()
+    norm = factory.norm(community)
+    login_as(norm.author)
+    url = path.format(c=community.slug, n=norm.slug, m=norm.author.id, x=number)
+    assert client.get(url).status_code == 404

@@ -269,7 +269,7 @@ def _parties_statement(by_token: bool):
     # A slug wins over an id that happens to be spelled the same (as in
     # get_norm). Two scalar lookups rather than one OR: an OR of the two keeps
     # PostgreSQL from using either index and it scans every norm instead.
-    norm_id = func.coalesce(
+    found_norm_id = func.coalesce(
         select(by_slug.id)
         .where(by_slug.community_id == Community.id, by_slug.slug == bindparam("norm_slug"))
         .scalar_subquery(),
@@ -287,7 +287,7 @@ def _parties_statement(by_token: bool):
                 caller_membership.left_at.is_(None),
             ),
         )
-        .outerjoin(Norm, Norm.id == norm_id)
+        .outerjoin(Norm, Norm.id == found_norm_id)
         .outerjoin(subject, subject.id == bindparam("subject_id"))
     )
     return with_check_facts(statement, subject.id, Norm.id, Community.id)

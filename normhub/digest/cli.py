@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from contextlib import contextmanager
 
@@ -19,23 +20,34 @@ from normhub.digest.sending import MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
 digest_cli = AppGroup("digest", help="Digest emails.")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as for Ctrl-C (the run treats both alike)."""
+
+
 @contextmanager
 def _terminate_like_ctrl_c():
     """SIGTERM (``systemctl stop``, ``kill``) stops the run as Ctrl-C does.
 
     Its default would end the process at once, leaving each sender's message
-    in hand unrecorded (resent by the next run); as KeyboardInterrupt, every
+    in hand unrecorded (resent by the next run); raised as an interrupt, every
     sender records the message it has, then the run ends.
     """
 
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
+    def terminate(_signum, _frame):
+        raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # None: a handler installed outside Python, which cannot be put back.
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _end_as_terminated() -> None:
+    """Leave the way SIGTERM's default would, so a service manager sees a clean stop."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @digest_cli.command("send")
@@ -91,6 +103,7 @@ def send(
             transport.open()
         except SMTPSettingsError as error:
             raise click.ClickException(str(error)) from None
+    interrupted = False
     try:
         run = DigestRun(
             app,
@@ -113,9 +126,18 @@ def send(
             click.progressbar(length=total, label=label, show_pos=True, show_eta=True) as bar,
         ):
             report = run.run(progress=bar.update, due=total)
+    except KeyboardInterrupt as stop:
+        interrupted = True
+        click.echo("\nStopped early: members not reached get theirs on the next run.", err=True)
+        if not isinstance(stop, Terminated):
+            raise
     finally:
         if not dry_run:
-            transport.close()
+            # After a second Ctrl-C a sender may still be in a dialogue on
+            # this connection: drop it rather than QUIT on top of it.
+            transport.abort() if interrupted else transport.close()
+    if interrupted:  # only SIGTERM gets here: Ctrl-C was raised on
+        _end_as_terminated()
 
     click.echo(report.summary())
     for problem in report.problems[:50]:

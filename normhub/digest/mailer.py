@@ -298,6 +298,12 @@ class SMTPTransport:
             except (OSError, smtplib.SMTPException):
                 connection.close()
 
+    def abort(self) -> None:
+        """Drop the connection without QUIT: another thread may still be in a dialogue on it."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
     def send(self, outgoing: Outgoing, sender: str, recipient: str) -> None:
         try:
             self._send_once(outgoing, sender, recipient)
@@ -372,6 +378,9 @@ class OutboxTransport:
             ) from exc
 
     def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
         pass
 
     def send(self, outgoing: Outgoing, sender: str, recipient: str) -> None:

@@ -695,8 +695,15 @@ class DigestRun:
             transports.append((extra, True))
         for number, (transport, owned) in enumerate(transports, 1):
             sender = _Sender(self, transport, owned, number)
+            try:
+                sender.thread.start()
+            except BaseException:
+                if owned:
+                    transport.close()
+                raise
+            # Only a started sender is waited for: one that never ran would
+            # never say it is done.
             self._senders.append(sender)
-            sender.thread.start()
 
     def _stop_senders(self, *, patient: bool = True) -> KeyboardInterrupt | None:
         """Let the senders empty the queue and end; give back what none of them sent.
@@ -705,9 +712,9 @@ class DigestRun:
         last chunk, so this is where Ctrl-C (or SIGTERM, see the CLI) mostly
         lands. It stops the run as one during the batches does: each sender
         records the message in hand, the queued ones are given back, and the
-        interrupt is returned for the caller to raise. A second one (or the
-        first, when ``patient`` is false because the run is already being
-        interrupted) leaves at once, the at-least-once case.
+        interrupt is returned for the caller to raise. A second one leaves at
+        once (the at-least-once case), and so does the first when ``patient``
+        is false: the run is already ending on an error or an interrupt.
         """
         senders, self._senders = self._senders, []
         interrupted: KeyboardInterrupt | None = None

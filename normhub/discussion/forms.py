@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from normhub.discussion.models import COMMENT_MAX
 from normhub.norms.models import Assumption
+from normhub.services import parse_id
 
 WHOLE_NORM = ""
 ABOUT_LABEL_MAX = 80
@@ -48,8 +49,7 @@ class CommentForm(FlaskForm):
 
     @property
     def parent_comment_id(self) -> int | None:
-        data = self.parent_id.data or ""
-        return int(data) if data.isdigit() else None
+        return parse_id(self.parent_id.data)
 
 
 class EditCommentForm(FlaskForm):

@@ -34,7 +34,7 @@ from normhub.exposure import services
 from normhub.exposure.models import ExposureSummary
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import get_norm
-from normhub.services import DomainError, Forbidden, NotFound
+from normhub.services import DomainError, Forbidden, NotFound, parse_id
 
 bp = Blueprint("exposure", __name__)
 
@@ -206,7 +206,8 @@ def check_form():
             norm = get_norm(session, community, norm_ref)
         member = request.args.get("member", "").strip()
         if norm is not None and member:
-            subject = session.get(User, int(member)) if member.isdigit() else None
+            member_id = parse_id(member)
+            subject = session.get(User, member_id) if member_id is not None else None
             if subject is None:
                 raise NotFound("There is no such person.")
             report = services.check_exposure(session, norm, subject)

@@ -24,6 +24,7 @@ from wtforms.validators import NumberRange, Optional
 
 from normhub.norms.models import STATUS_LABELS
 from normhub.norms.services import AssumptionInput, NormDraft, parse_tags
+from normhub.services import parse_id
 
 BLANK_ROWS = 3
 # Generous, but bounded: a form can't make the server build thousands of rows.
@@ -89,7 +90,7 @@ class NormForm(FlaskForm):
             AssumptionInput(
                 statement=row.statement.data or "",
                 explanation=row.explanation.data or "",
-                key=int(row.key.data) if (row.key.data or "").isdigit() else None,
+                key=parse_id(row.key.data),
             )
             for _, _, row in rows
         ]

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
 
 from normhub.responses.services import AssumptionAnswer
+from normhub.services import parse_id
 
 UNDERSTOOD_CHOICES = [
     SelectChoice("yes", "Yes"),
@@ -82,9 +83,10 @@ class ResponseForm(FlaskForm):
         result = {}
         for entry in self.assumptions.entries:
             row = entry.form
-            if row.is_blank or not (row.assumption_id.data or "").isdigit():
+            assumption_id = parse_id(row.assumption_id.data)
+            if row.is_blank or assumption_id is None:
                 continue
-            result[int(row.assumption_id.data)] = AssumptionAnswer(
+            result[assumption_id] = AssumptionAnswer(
                 understood=row.understood.data or "",
                 agreement=row.agreement.data or "",
                 reason=row.reason.data or "",
