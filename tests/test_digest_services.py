@@ -123,7 +123,9 @@ def test_material_revision_after_response_is_reported_with_changes(app, session,
         (3, "Now covers weekends", True),
     ]
     assert entry.reasons == ["revised", "opened"]
-    assert digest.delivered_versions() == [(norm.id, 3)]
+    assert [(d.norm_id, d.version_number, d.material_base) for d in digest.deliveries()] == [
+        (norm.id, 3, 3)
+    ]
 
 
 def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory):

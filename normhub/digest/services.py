@@ -346,15 +346,12 @@ class Digest:
             grouped[entry.section].append(entry)
         return [Section(key, SECTION_TITLES[key], grouped[key]) for key in SECTIONS if grouped[key]]
 
-    def delivered_versions(self) -> list[tuple[int, int]]:
-        """(norm id, version number) for each norm whose text the digest presented.
+    def deliveries(self) -> list[Delivery]:
+        """A ``delivered`` event for each norm whose text the digest presented.
 
         A reply excerpt alone does not present the norm, so replies-only norms
-        get no ``delivered`` event.
+        get none.
         """
-        return [(e.norm.id, e.norm.current_version_number) for e in self.entries]
-
-    def deliveries(self) -> list[Delivery]:
         # The current version's material family is the norm's newest material version.
         return [
             Delivery(e.norm.id, e.norm.current_version_number, e.norm.last_material_version_number)
