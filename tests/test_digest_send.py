@@ -663,6 +663,29 @@ def test_one_connection_dropped_midway_reconnects_and_nobody_is_skipped(app, ses
     assert set(per_recipient) == expected and set(per_recipient.values()) == {1}
 
 
+@pytest.mark.parametrize("may_retry", [True, False])
+def test_a_dropped_connection_is_retried_unless_the_run_is_stopping(may_retry):
+    """A stopping run does not wait for a reconnect and a second try (another timeout)."""
+    from normhub.digest.mailer import ConnectionLost, Outgoing
+
+    message = Outgoing("<retry@normhub.test>", b"Subject: retry\r\n\r\nBody\r\n")
+    with SMTPServer(Collector(drop_once_after=0)) as server:
+        transport = server.transport()
+        transport.open()
+        try:
+            if may_retry:
+                transport.send(message, "a@normhub.test", "b@normhub.test", may_retry=lambda: True)
+            else:
+                with pytest.raises(ConnectionLost, match="not retried"):
+                    transport.send(
+                        message, "a@normhub.test", "b@normhub.test", may_retry=lambda: False
+                    )
+        finally:
+            transport.close()
+    assert server.handler.drops == 1
+    assert len(server.handler.messages) == (1 if may_retry else 0)
+
+
 def test_refused_and_deferred_addresses_with_several_senders(app, session, factory):
     s, expected = _town_with_members(factory, session, 12)
     collector = Collector(refuse={s.bob.email}, defer={s.alice.email})

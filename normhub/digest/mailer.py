@@ -29,6 +29,7 @@ import smtplib
 import socket
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.contentmanager import raw_data_manager
@@ -304,13 +305,30 @@ class SMTPTransport:
         if connection is not None:
             connection.close()
 
-    def send(self, outgoing: Outgoing, sender: str, recipient: str) -> None:
+    def send(
+        self,
+        outgoing: Outgoing,
+        sender: str,
+        recipient: str,
+        *,
+        may_retry: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Hand one message to the server; on a dropped connection, reconnect and try once more.
+
+        ``may_retry`` is asked before that second try: a run that is stopping
+        says no, so a graceful stop is not kept waiting for another timeout.
+        """
         try:
             self._send_once(outgoing, sender, recipient)
         except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
             # The server (or the network) dropped us: reconnect once and retry
             # this message; if that fails too, the run stops.
-            self.close()
+            self.abort()
+            if not may_retry():
+                raise ConnectionLost(
+                    f"Lost the connection to {self.description} ({exc or type(exc).__name__}); "
+                    "not retried, as the run is stopping."
+                ) from exc
             try:
                 self._connection = self._connect()
                 self._send_once(outgoing, sender, recipient)
@@ -383,7 +401,14 @@ class OutboxTransport:
     def abort(self) -> None:
         pass
 
-    def send(self, outgoing: Outgoing, sender: str, recipient: str) -> None:
+    def send(
+        self,
+        outgoing: Outgoing,
+        sender: str,
+        recipient: str,
+        *,
+        may_retry: Callable[[], bool] = lambda: True,
+    ) -> None:
         stem = outgoing.message_id.strip("<>").split("@")[0]
         final = self.directory / f"{stem}.eml"
         partial = self.directory / f".{stem}.{uuid.uuid4().hex}.tmp"

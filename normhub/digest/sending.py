@@ -742,6 +742,9 @@ class DigestRun:
         with self._lock:
             self._given_back.append(item.send_id)
 
+    def _still_running(self) -> bool:
+        return not self._stopping.is_set()
+
     def _crashed(self, error: BaseException) -> None:
         """Something unexpected in a sender: stop the run, and raise it from ``run``."""
         with self._lock:
@@ -887,7 +890,9 @@ class DigestRun:
         """In a sender: SMTP, then the outcome committed on the sender's own connection."""
         digest, send_id = item.digest, item.send_id
         try:
-            sender.transport.send(item.outgoing, self.sender, digest.email)
+            sender.transport.send(
+                item.outgoing, self.sender, digest.email, may_retry=self._still_running
+            )
         except RecipientRefused as refusal:
             self._record_refusal(sender.ledger(), send_id, "bounced", refusal, digest)
             self._tally(bounced=1, problem=f"bounced: user {digest.user_id}: {refusal}")
