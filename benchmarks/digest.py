@@ -55,6 +55,7 @@ from benchmarks.common import free_port, machine  # noqa: E402
 from normhub import create_app  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.db import make_engine, utcnow  # noqa: E402
+from normhub.digest.sending import SEND_WORKERS  # noqa: E402
 from normhub.digest.services import Member  # noqa: E402
 
 FULL_MEMBERS = 100_000
@@ -404,12 +405,10 @@ def measure(
     send_count: int,
     batch_size: int,
     render_limit: int | None = None,
-    workers: int | None = None,
+    workers: int = SEND_WORKERS,
 ) -> dict:
     from normhub.digest.mailer import SMTPTransport, compose
-    from normhub.digest.sending import SEND_WORKERS, DigestRun
-
-    workers = workers or SEND_WORKERS
+    from normhub.digest.sending import DigestRun
 
     database = Database(database_url)
     try:
@@ -640,7 +639,7 @@ def main() -> None:
     parser.add_argument("--send", type=int, default=3000, help="messages for the send rate")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
-        "--workers", type=int, default=None, help="sending threads (default: the CLI's default)"
+        "--workers", type=int, default=SEND_WORKERS, help="sending threads (the CLI's default)"
     )
     parser.add_argument(
         "--render", type=int, default=None, help="render only the first N messages (default all)"

@@ -55,6 +55,15 @@ def set_write_intent(immediate: bool) -> None:
     _sqlite_immediate.set(immediate)
 
 
+def dialect_insert(dialect_name: str):
+    """The dialect's ``insert`` (with ON CONFLICT): PostgreSQL's or SQLite's."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -330,7 +330,7 @@ class SMTPTransport:
                     "not retried, as the run is stopping."
                 ) from exc
             try:
-                self._connection = self._connect()
+                self.open()
                 self._send_once(outgoing, sender, recipient)
             except (
                 SMTPSettingsError,
@@ -401,14 +401,8 @@ class OutboxTransport:
     def abort(self) -> None:
         pass
 
-    def send(
-        self,
-        outgoing: Outgoing,
-        sender: str,
-        recipient: str,
-        *,
-        may_retry: Callable[[], bool] = lambda: True,
-    ) -> None:
+    def send(self, outgoing: Outgoing, sender: str, recipient: str, **_smtp_only) -> None:
+        # Takes SMTPTransport.send's options (may_retry): a file write has no connection to retry.
         stem = outgoing.message_id.strip("<>").split("@")[0]
         final = self.directory / f"{stem}.eml"
         partial = self.directory / f".{stem}.{uuid.uuid4().hex}.tmp"

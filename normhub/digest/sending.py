@@ -93,7 +93,7 @@ from sqlalchemy.orm import Session, aliased
 
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
-from normhub.db import set_write_intent, utcnow
+from normhub.db import dialect_insert, set_write_intent, utcnow
 from normhub.digest.mailer import (
     ConnectionLost,
     Outgoing,
@@ -134,18 +134,21 @@ _MARK_SENT = (
         norm_count=bindparam("s_count"),
     )
 )
-# What exposure.mark_nudges_delivered does, on a sender's connection.
+
+
+def _mark_nudged(ids_match):
+    """What exposure.mark_nudges_delivered does, on a sender's connection."""
+    return (
+        update(_nudges)
+        .where(ids_match, _nudges.c.delivered_at.is_(None))
+        .values(delivered_at=bindparam("n_at"))
+    )
+
+
 _MARK_NUDGED = {
     # = ANY(array): the same SQL for any number of nudges
-    "postgresql": update(_nudges)
-    .where(
-        _nudges.c.id == any_(bindparam("n_ids", type_=ARRAY(Integer))),
-        _nudges.c.delivered_at.is_(None),
-    )
-    .values(delivered_at=bindparam("n_at")),
-    "sqlite": update(_nudges)
-    .where(_nudges.c.id.in_(bindparam("n_ids", expanding=True)), _nudges.c.delivered_at.is_(None))
-    .values(delivered_at=bindparam("n_at")),
+    "postgresql": _mark_nudged(_nudges.c.id == any_(bindparam("n_ids", type_=ARRAY(Integer)))),
+    "sqlite": _mark_nudged(_nudges.c.id.in_(bindparam("n_ids", expanding=True))),
 }
 
 
@@ -339,18 +342,6 @@ def holder_is_dead(holder: str | None) -> bool:
     except PermissionError:
         return False  # exists, owned by someone else
     return False
-
-
-def _insert(session: Session):
-    return _dialect_insert(session.get_bind().dialect.name)
-
-
-def _dialect_insert(dialect_name: str):
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 class DigestRun:
@@ -864,7 +855,7 @@ class DigestRun:
             if previous.get(digest.user_id) is None
         ]
         if new_rows:
-            insert = _insert(self.session)
+            insert = dialect_insert(self.session.get_bind().dialect.name)
             self.session.execute(
                 insert(DigestSend.__table__).on_conflict_do_nothing(
                     index_elements=["user_id", "period_kind", "period_key", "scope"]
@@ -922,28 +913,30 @@ class DigestRun:
         bounced: Digest | None = None,
     ) -> None:
         at, reason = utcnow(), str(error)[:1000]
-        statements = [
+        refused = (
             update(_sends)
             .where(_sends.c.id == send_id)
             .values(status=status, last_error=reason, updated_at=at)
-        ]
+        )
+        bounce = None
         if bounced is not None:
             # The address is suppressed from now on.
-            insert = _dialect_insert(connection.dialect.name)
             values = {"email": bounced.email, "reason": reason, "bounced_at": at}
-            statements.append(
-                insert(EmailBounce.__table__)
+            bounce = (
+                dialect_insert(connection.dialect.name)(EmailBounce.__table__)
                 .values(user_id=bounced.user_id, **values)
                 .on_conflict_do_update(index_elements=["user_id"], set_=values)
             )
         if self.postgres:
             # one statement in autocommit: see _mark_sent_in_one_statement
-            first, *others = statements
-            connection.execute(first.add_cte(*(o.cte(f"also_{n}") for n, o in enumerate(others))))
+            if bounce is not None:
+                refused = refused.add_cte(bounce.cte("bounced"))
+            connection.execute(refused)
             return
         with connection.begin():
-            for statement in statements:
-                connection.execute(statement)
+            connection.execute(refused)
+            if bounce is not None:
+                connection.execute(bounce)
 
     def _mark_sent(self, connection: Connection, digest: Digest, send_id: int) -> None:
         """ "sent", the ``delivered`` events and the nudges: all or nothing."""
@@ -961,8 +954,9 @@ class DigestRun:
         if self.postgres:
             statement = _mark_sent_in_one_statement(bool(deliveries), bool(digest.nudge_ids))
             parameters = {**sent, **nudged}
-            for more in delivery_parameters(dialect, deliveries) if deliveries else ():
-                parameters.update(more)
+            if deliveries:
+                # One dict of arrays on PostgreSQL, shared by both delivery statements.
+                parameters.update(delivery_parameters(dialect, deliveries)[0])
             connection.execute(statement, parameters)
             return
         with connection.begin():

@@ -53,6 +53,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from normhub.db import dialect_insert
 from normhub.exposure.models import LEVEL_RANK, ExposureEvent, ExposureSummary
 
 DELIVERED = LEVEL_RANK["delivered"]
@@ -130,12 +131,10 @@ def _summary_upsert(dialect_name: str):
     changing it.
     """
     if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-
         rows = _rows(
             "su", user_id=Integer, norm_id=Integer, at=DateTime, version=Integer, base=Integer
         )
-        statement = dialect_insert(ExposureSummary.__table__).from_select(
+        statement = dialect_insert(dialect_name)(ExposureSummary.__table__).from_select(
             SUMMARY_COLUMNS,
             select(
                 rows.c.user_id,
@@ -153,9 +152,7 @@ def _summary_upsert(dialect_name: str):
             ),
         )
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-
-        statement = dialect_insert(ExposureSummary.__table__)
+        statement = dialect_insert(dialect_name)(ExposureSummary.__table__)
     summary, new = ExposureSummary.__table__.c, statement.excluded
     at, number, base = new.last_seen_at, new.latest_version, new.material_base
     level = _DELIVERED_SQL

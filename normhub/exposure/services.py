@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, is_steward
-from normhub.db import utcnow
+from normhub.db import dialect_insert, utcnow
 from normhub.direct import DirectConnection, DirectStatement
 from normhub.exposure.models import (
     EVENT_KINDS,
@@ -119,15 +119,6 @@ def _material_base(session: Session, norm: Norm, number: int) -> int:
     return base or number
 
 
-def _insert(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def _locked_summary(session: Session, user_id: int, norm_id: int, at: datetime):
     """The (user, norm) summary row, created if missing, locked until commit.
 
@@ -135,7 +126,7 @@ def _locked_summary(session: Session, user_id: int, norm_id: int, at: datetime):
     the FOR UPDATE serialises every event of one member on one norm; SQLite
     write transactions are already serialised (BEGIN IMMEDIATE).
     """
-    insert = _insert(session)
+    insert = dialect_insert(session.get_bind().dialect.name)
     session.execute(
         insert(ExposureSummary)
         .values(
