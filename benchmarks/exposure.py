@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -605,7 +606,7 @@ def measure_alternating(servers: dict[str, Server], entries, script: Path, args)
         requests = sum(r.requests for r in rounds[name]) or 1
         figures[name]["cpu_us"] = {
             part: sum(getattr(sample, part) for sample in cpu[name]) / requests * 1e6
-            for part in CpuSample.__dataclass_fields__
+            for part in (field.name for field in fields(CpuSample))
         }
     return figures
 

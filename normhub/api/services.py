@@ -105,8 +105,11 @@ def token_hash_of(secret: str) -> str | None:
 def authenticate_token(session: Session, secret: str) -> ApiToken | None:
     """The usable token with this secret, with its user loaded; None otherwise."""
     token_hash = token_hash_of(secret)
-    if token_hash is None:
-        return None
+    return token_by_hash(session, token_hash) if token_hash is not None else None
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    """The usable token stored under ``token_hash`` (see ``token_hash_of``), with its user."""
     return session.scalar(_token_statement(), {"token_hash": token_hash})
 
 
@@ -139,7 +142,7 @@ def touch_token(
 _TOUCH = DirectStatement(
     update(ApiToken)
     .where(ApiToken.id == bindparam("token_id"))
-    .values(last_used_at=bindparam("now", type_=ApiToken.last_used_at.type))
+    .values(last_used_at=bindparam("now"))
 )
 
 
@@ -162,9 +165,7 @@ class CommunityRef(NamedTuple):
     name: str
     visibility: str
 
-    @property
-    def is_public(self) -> bool:
-        return self.visibility == "public"
+    is_public = Community.is_public  # the model's own rule, read from ``visibility``
 
 
 class ActiveMembershipRef(NamedTuple):
@@ -172,7 +173,7 @@ class ActiveMembershipRef(NamedTuple):
 
     @property
     def is_active(self) -> bool:
-        return True
+        return True  # the query only joins memberships with no ``left_at``
 
 
 class NormRef(NamedTuple):

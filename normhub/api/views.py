@@ -99,7 +99,7 @@ def _authenticate_bearer():
     if getattr(view, "checks_token_itself", False):
         g.api_token_hash = token_hash
         return None
-    token = services.authenticate_token(get_session(), secret.strip())
+    token = services.token_by_hash(get_session(), token_hash)
     if token is None:
         return _unauthorized(BAD_TOKEN, invalid_token=True)
     g.api_token = token
@@ -123,17 +123,6 @@ def require_api_caller() -> User:
     if caller is None:
         abort(_unauthorized(LOGIN_NEEDED))
     return caller
-
-
-def record_token_use(db, token: services.TokenUse | None = None) -> None:
-    """Refresh the last-used time of this request's token (at most once a minute).
-
-    On a Session the caller commits (call it inside a write transaction, after
-    ``begin_write``); on a DirectConnection the UPDATE commits by itself.
-    """
-    token = token or g.get("api_token")
-    if token is not None:
-        services.touch_token(db, token)
 
 
 def init_app(app: Flask) -> None:
@@ -200,7 +189,8 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
     checked_at = exposure_services.record_check(
         db, parties.caller, parties.subject, parties.norm, report
     )
-    record_token_use(db, parties.token)
+    if parties.token is not None:
+        services.touch_token(db, parties.token)  # commits by itself on a DirectConnection
     document = _with_context(report.to_dict(), parties.community, parties.norm)
     if not with_timeline:
         del document["timeline"]
@@ -218,7 +208,7 @@ def coverage(community_slug: str, norm_ref: str):
     token = g.get("api_token")
     if token is not None and services.needs_touch(token):
         begin_write(session)
-        record_token_use(session, token)
+        services.touch_token(session, token)
         session.commit()
     return jsonify(_with_context(result.to_dict(), community, norm))
 

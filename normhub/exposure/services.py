@@ -715,12 +715,20 @@ def check_exposure(
     return report
 
 
+# .values() gives each bind parameter its column's type.
 _RECORD_CHECK = DirectStatement(
     insert(ExposureCheck).values(
         {
-            column: bindparam(column, type_=ExposureCheck.__table__.c[column].type)
-            for column in ("checker_id", "subject_id", "norm_id", "created_at")
-            + ("level", "stale", "answer")
+            column: bindparam(column)
+            for column in (
+                "checker_id",
+                "subject_id",
+                "norm_id",
+                "created_at",
+                "level",
+                "stale",
+                "answer",
+            )
         }
     )
 )

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, inspect, select
@@ -385,12 +386,8 @@ def optimize(app) -> None:
     directory = index_dir(app)
     while not _put_up_merge_marker(directory):
         time.sleep(0.5)  # a merge is running: let it end
-    try:
-        writer = bulk_writer(open_index(directory))
-        writer.commit(optimize=True)
-    finally:
-        merge_marker(directory).unlink(missing_ok=True)
-        process_queue(app)
+    with _merge_marker_held(app, directory):
+        bulk_writer(open_index(directory)).commit(optimize=True)
 
 
 # --- merging -------------------------------------------------------------------------
@@ -411,8 +408,15 @@ def merge(app, per_tier: int = 2) -> int:
     directory = index_dir(app)
     if not _put_up_merge_marker(directory):
         return 0
-    try:
+    with _merge_marker_held(app, directory):
         return merge_segments(directory, per_tier)
+
+
+@contextmanager
+def _merge_marker_held(app, directory: Path):
+    """Until the body ends (marker already up), writers queue their ids; then they are applied."""
+    try:
+        yield
     finally:
         merge_marker(directory).unlink(missing_ok=True)
         process_queue(app)

@@ -160,7 +160,8 @@ class SegmentSets:
             return 0
         deleted = reader.deleted_docs_set
         known = self._deleted
-        if known is not None and known[0] == deleted:
+        # Whoosh keeps one set per reader: usually the very same object.
+        if known is not None and (known[0] is deleted or known[0] == deleted):
             return known[1]
         bits = bits_of(deleted, self.doc_count_all)
         self._deleted = (deleted, bits)
@@ -366,7 +367,7 @@ def rank(searcher, parsed: wq.Query, segments: list, limit: int) -> list[int]:
     total = sum(docs.bit_count() for _, _, docs in segments)
     budget = max(limit, CANDIDATES)
     if total <= budget:
-        chosen = [(evaluate, offset, docs) for evaluate, offset, docs in segments]
+        chosen = list(segments)
     else:
         chosen = [(evaluate, offset, 0) for evaluate, offset, _ in segments]
         offsets = [offset for _, offset, _ in segments]
@@ -487,14 +488,13 @@ class Scorer:
 
     def _term(self, fieldname: str, text, boost: float) -> list[float | None]:
         missing = [None] * len(self.docnums)
-        schema = self.reader.schema
-        if fieldname not in schema:
-            return missing
-        field = schema[fieldname]
         try:
-            btext = text if isinstance(text, bytes) else field.to_bytes(text)
-        except ValueError:
+            btext = _term_bytes(self.reader, fieldname, text)
+        except ValueError:  # an And that stopped early may leave a term unconverted
             return missing
+        if btext is None:
+            return missing
+        field = self.reader.schema[fieldname]
         postings = self.evaluate.sets.postings(self.reader, fieldname, btext)
         if not postings.ids:  # not in this segment
             return missing

@@ -497,9 +497,11 @@ def _run(searcher, parsed, communities, extra_terms, result: SearchResult) -> No
             continue
         # Visibility: drop the documents of every community the viewer may not see.
         by_community = evaluate.sets.field_values(evaluate.reader, "community_id")
+        hidden = 0
         for cid, posted in by_community.items():
             if cid not in allowed_ids:
-                docs &= ~posted
+                hidden |= posted
+        docs &= ~hidden
         if not docs:
             continue
         for fieldname, values in matching.facet_counts(evaluate, docs).items():
