@@ -3,7 +3,7 @@
 Flask with one JSON route answering the exposure URLs like ``bare_app``, but
 each request also reads one row by primary key (the subject's user row) and,
 with ``REFERENCE_RECORDS=1``, records one check (the INSERT NormHub does on
-every check), both through NormHub's own direct path (``normhub.direct``:
+every check), both through NormHub's own direct path (``normhub.autocommit``:
 the same connection settings, autocommit, and on SQLite the same writer
 queue). No token, no policy, no report: whatever req/s these reach is the
 most any exposure check that reads and records on this database and machine
@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from normhub.accounts.models import User  # noqa: E402
-from normhub.direct import DirectConnection, DirectStatement, make_direct_engine  # noqa: E402
+from normhub.autocommit import DirectConnection, DirectStatement, make_direct_engine  # noqa: E402
 from normhub.exposure.services import record_check  # noqa: E402
 from normhub.jsonprovider import OrjsonProvider  # noqa: E402
 from normhub.norms.models import Norm  # noqa: E402

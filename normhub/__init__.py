@@ -26,11 +26,11 @@ FEATURES = (
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
     from importlib import import_module
 
-    from normhub import auth, db, errors, templating
+    from normhub import auth, autocommit, db, error_pages, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
+    from normhub.ids import IdConverter
     from normhub.jsonprovider import OrjsonProvider
-    from normhub.services import IdConverter
 
     app = Flask(
         __name__,
@@ -46,9 +46,10 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
+    autocommit.init_app(app)
     auth.init_app(app)
     templating.init_app(app)
-    errors.init_app(app)
+    error_pages.init_app(app)
     for feature in FEATURES:
         module = import_module(f"normhub.{feature}.views")
         app.register_blueprint(module.bp)

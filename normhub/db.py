@@ -7,7 +7,7 @@ Services take a ``Session`` argument and never commit: the caller (a view, a
 CLI command, a test) owns the transaction. In a request, :func:`get_session`
 returns the session of the current app context; it is rolled back and closed
 when the context ends, so a failed request never leaves half a change behind.
-The exception is the hot path's ``normhub.direct.DirectConnection``, on which
+The exception is the hot path's ``normhub.autocommit.DirectConnection``, on which
 each statement commits on its own (see there).
 """
 
@@ -97,11 +97,6 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], pool_recycle=1800)
     app.extensions["normhub.engine"] = engine
     app.extensions["normhub.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
-    from normhub.direct import make_direct_engine  # it builds on this module
-
-    app.extensions["normhub.direct_engine"] = make_direct_engine(
-        app.config["DATABASE_URL"], pool_recycle=1800
-    )
 
     @app.before_request
     def _declare_write_intent():
@@ -112,20 +107,15 @@ def init_app(app: Flask) -> None:
         )
 
     def _release_connections(_exc=None):
-        direct = g.pop("db_direct", None)
         session = g.pop("db_session", None)
-        try:
-            if direct is not None:
-                direct.close()
-        finally:
-            if session is not None:
-                # close() ends the transaction (rolled back) and gives the
-                # connection back; an explicit rollback() first would also
-                # expire every loaded object and fire its events, ~60 µs a
-                # request for a session about to be dropped. So per-request
-                # state kept on a session must live in session.info (dropped
-                # with it) or listen to after_transaction_end.
-                session.close()
+        if session is not None:
+            # close() ends the transaction (rolled back) and gives the
+            # connection back; an explicit rollback() first would also
+            # expire every loaded object and fire its events, ~60 µs a
+            # request for a session about to be dropped. So per-request
+            # state kept on a session must live in session.info (dropped
+            # with it) or listen to after_transaction_end.
+            session.close()
 
     @app.teardown_request
     def _end_request(_exc):
@@ -141,8 +131,9 @@ def init_app(app: Flask) -> None:
 
 def dispose_engines(app: Flask) -> None:
     """Close every pooled connection of the app (before dropping a database, say)."""
-    app.extensions["normhub.engine"].dispose()
-    app.extensions["normhub.direct_engine"].dispose()
+    for extension in app.extensions.values():
+        if isinstance(extension, Engine):
+            extension.dispose()
 
 
 def get_engine(app: Flask | None = None) -> Engine:

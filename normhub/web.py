@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 
-from normhub.services import DomainError
+from normhub.errors import DomainError
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:

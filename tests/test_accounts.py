@@ -9,8 +9,8 @@ import pytest
 from normhub.accounts import services
 from normhub.accounts.models import User
 from normhub.accounts.views import safe_next
+from normhub.errors import Conflict, ValidationFailed
 from normhub.responses.services import record_response
-from normhub.services import Conflict, ValidationFailed
 from tests.factories import Factory
 
 GOOD_PASSWORD = "a long enough password"

@@ -349,7 +349,7 @@ def test_refused_checks_give_their_connection_back(scene, app, session, client):
         exposure_url(community, norm, reader),
     ):
         client.get(url, headers=headers)
-        assert app.extensions["normhub.direct_engine"].pool.checkedout() == 0
+        assert app.extensions["normhub.autocommit_engine"].pool.checkedout() == 0
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from normhub.api import services
 from normhub.api.models import ApiToken
 from normhub.db import utcnow
-from normhub.services import NotFound, ValidationFailed
+from normhub.errors import NotFound, ValidationFailed
 
 TOKEN_RE = re.compile(r'value="(nh_[A-Za-z0-9_-]{20,})"')
 

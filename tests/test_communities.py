@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from normhub.communities import services
 from normhub.communities.models import Community, Invite, Membership
+from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from normhub.norms.services import change_status
-from normhub.services import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 def _settings(community: Community, **changes) -> dict:

@@ -7,12 +7,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from normhub.errors import Forbidden, ValidationFailed
 from normhub.exposure import services as exposure
 from normhub.exposure.models import ExposureEvent, ExposureSummary, Nudge
 from normhub.norms.models import Norm
 from normhub.norms.services import change_status, revise_norm
 from normhub.responses.services import record_response
-from normhub.services import Forbidden, ValidationFailed
 
 
 def test_in_force_gate_refuses_then_allows_as_coverage_crosses_threshold(session, factory):

@@ -117,8 +117,8 @@ def test_if_empty_loads_into_an_empty_database_and_a_second_load_is_refused(app)
 
 def test_a_refused_status_change_is_reported_not_fatal(app, monkeypatch):
     from normhub.demo import cli as demo_cli_module
+    from normhub.errors import ValidationFailed
     from normhub.norms.services import change_status
-    from normhub.services import ValidationFailed
 
     def gatekeeper(session, norm, actor, to_status, note=""):
         if to_status == "in_force":

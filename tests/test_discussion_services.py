@@ -14,8 +14,8 @@ from normhub.discussion.services import (
     replies_to,
     unhide_comment,
 )
+from normhub.errors import Forbidden, ValidationFailed
 from normhub.norms.services import AssumptionInput, revise_norm
-from normhub.services import Forbidden, ValidationFailed
 
 
 @pytest.fixture

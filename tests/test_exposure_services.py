@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from normhub.communities.services import leave
 from normhub.db import utcnow
+from normhub.errors import Forbidden
 from normhub.exposure import services as exposure
 from normhub.exposure.models import ExposureEvent, ExposureSummary
 from normhub.norms.models import NormPrerequisite
 from normhub.norms.services import AssumptionInput, revise_norm, set_prerequisites
 from normhub.responses.services import AssumptionAnswer, record_response
-from normhub.services import Forbidden
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import pytest
 
+from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.norms.services import (
     AssumptionInput,
     allowed_transitions,
@@ -15,7 +16,6 @@ from normhub.norms.services import (
     revise_norm,
     set_prerequisites,
 )
-from normhub.services import Forbidden, NotFound, ValidationFailed
 
 
 def test_non_member_cannot_create(factory, session):

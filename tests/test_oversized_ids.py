@@ -3,7 +3,7 @@
 
 import pytest
 
-from normhub.services import ID_MAX, parse_id
+from normhub.ids import ID_MAX, parse_id
 
 HUGE = "9" * 20
 

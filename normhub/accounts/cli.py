@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from normhub.accounts.services import register_user
 from normhub.db import session_scope
-from normhub.services import DomainError
+from normhub.errors import DomainError
 
 user_cli = AppGroup("user", help="User accounts.")
 

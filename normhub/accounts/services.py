@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
-from normhub.services import Conflict, ValidationFailed
+from normhub.errors import Conflict, ValidationFailed
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200

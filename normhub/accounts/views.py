@@ -21,7 +21,7 @@ from normhub.accounts.forms import LoginForm, PasswordForm, ProfileForm, Registe
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
-from normhub.services import DomainError
+from normhub.errors import DomainError
 from normhub.web import attach_error
 
 bp = Blueprint("accounts", __name__)

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, aliased, contains_eager
 from normhub.accounts.models import User
 from normhub.accounts.services import normalize_email
 from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
+from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import utcnow
-from normhub.direct import DirectConnection, DirectStatement
+from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.services import with_check_facts
+from normhub.ids import parse_id
 from normhub.norms.models import Norm
-from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most

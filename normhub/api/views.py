@@ -2,7 +2,7 @@
 
 API requests authenticate with ``Authorization: Bearer <token>`` or with the
 browser's login session. Errors are JSON ``{"error": {"status", "message"}}``
-(normhub.errors does that for every path under /api/).
+(normhub.error_pages does that for every path under /api/).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from normhub.accounts.models import User
 from normhub.api import services
 from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none, login_manager
+from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
-from normhub.direct import get_direct_connection
+from normhub.errors import DomainError
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.services import DomainError
 from normhub.web import attach_error
 
 bp = Blueprint("api", __name__)

@@ -7,12 +7,12 @@ Policy in one place: a members-only community does not exist for non-members
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
+from normhub import tokens
 from normhub.accounts.models import User
 from normhub.communities.models import (
     JOIN_POLICIES,
@@ -23,7 +23,7 @@ from normhub.communities.models import (
     Membership,
 )
 from normhub.db import utcnow
-from normhub.services import Conflict, Forbidden, NotFound, ValidationFailed
+from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
@@ -198,7 +198,7 @@ def create_invite(session: Session, community: Community, steward: User) -> Invi
     if not is_steward(active_membership(session, community, steward), steward):
         raise Forbidden("Only stewards can create invite links.")
     invite = Invite(
-        community_id=community.id, token=secrets.token_urlsafe(24), created_by_id=steward.id
+        community_id=community.id, token=tokens.random_token(), created_by_id=steward.id
     )
     session.add(invite)
     session.flush()

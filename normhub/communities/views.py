@@ -22,10 +22,10 @@ from normhub.communities import browse, services
 from normhub.communities.feed import build_feed
 from normhub.communities.forms import CommunityForm, RoleForm, SettingsForm
 from normhub.db import get_session
+from normhub.errors import DomainError, NotFound
 from normhub.norms.models import STATUS_LABELS, STATUSES
 from normhub.norms.services import can_propose
 from normhub.pagination import page_number
-from normhub.services import DomainError, NotFound
 from normhub.web import attach_error
 
 bp = Blueprint("communities", __name__)

@@ -24,6 +24,7 @@ from normhub.db import session_scope
 from normhub.demo import content
 from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, hide_comment, post_comment
+from normhub.errors import DomainError
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import (
     AssumptionInput,
@@ -33,7 +34,6 @@ from normhub.norms.services import (
     revise_norm,
 )
 from normhub.responses.services import AssumptionAnswer, record_response
-from normhub.services import DomainError
 
 demo_cli = AppGroup("demo", help="Demo content for trying NormHub out.")
 

@@ -31,10 +31,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from normhub import tokens
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
@@ -49,15 +49,13 @@ from normhub.digest.models import (
     EmailBounce,
 )
 from normhub.discussion.models import Comment
+from normhub.errors import ValidationFailed
 from normhub.exposure import services as exposure
 from normhub.exposure.bulk import Delivery
 from normhub.exposure.models import ExposureSummary
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
-from normhub.services import ValidationFailed
 
-UNSUBSCRIBE_SALT = "digest-unsubscribe"
-UNSUBSCRIBE_MAX_AGE = 60 * 24 * 3600
 MAX_LOOKBACK_PERIODS = 4
 # "Close to the in-force gate": coverage within this many percentage points of
 # the community's threshold, but not past it yet.
@@ -174,13 +172,11 @@ def lift_bounce(session: Session, user: User) -> None:
 # ------------------------------------------------------- unsubscribe tokens
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
-
-
 def make_unsubscribe_token(secret_key: str, user_id: int, community_ids: list[int]) -> str:
     """A signed token that turns digests off for ``user_id`` in ``community_ids``."""
-    return _serializer(secret_key).dumps({"u": user_id, "c": sorted(set(community_ids))})
+    return tokens.sign(
+        secret_key, tokens.UNSUBSCRIBE, {"u": user_id, "c": sorted(set(community_ids))}
+    )
 
 
 @dataclass(frozen=True)
@@ -190,15 +186,15 @@ class UnsubscribeRequest:
 
 
 def read_unsubscribe_token(
-    secret_key: str, token: str, max_age: int = UNSUBSCRIBE_MAX_AGE
+    secret_key: str, token: str, max_age: int | None = None
 ) -> UnsubscribeRequest:
     try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
+        data = tokens.verify(secret_key, tokens.UNSUBSCRIBE, token, max_age)
+    except tokens.TokenExpired as exc:
         raise ValidationFailed(
             "This unsubscribe link has expired. Change your digest settings after logging in."
         ) from exc
-    except BadSignature as exc:
+    except tokens.TokenInvalid as exc:
         raise ValidationFailed(
             "This unsubscribe link is not valid. It may have been cut short when copied."
         ) from exc

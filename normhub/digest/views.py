@@ -32,7 +32,7 @@ from normhub.db import get_session
 from normhub.digest import services
 from normhub.digest.forms import chosen, field_name, preferences_form
 from normhub.digest.models import PERIOD_KINDS
-from normhub.services import DomainError, NotFound, ValidationFailed
+from normhub.errors import DomainError, NotFound, ValidationFailed
 
 bp = Blueprint("digest", __name__)
 

@@ -5,8 +5,8 @@ from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from normhub.discussion.models import COMMENT_MAX
+from normhub.ids import parse_id
 from normhub.norms.models import Assumption
-from normhub.services import parse_id
 
 WHOLE_NORM = ""
 ABOUT_LABEL_MAX = 80

@@ -18,8 +18,8 @@ from normhub.communities.models import Community
 from normhub.communities.services import active_membership, is_steward, visible_communities_clause
 from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
+from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
-from normhub.services import Forbidden, NotFound, ValidationFailed
 
 # Replies deeper than this are shown at this depth, marked with whom they answer,
 # so a long back-and-forth stays readable on a phone.

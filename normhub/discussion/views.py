@@ -17,9 +17,9 @@ from normhub.db import get_session
 from normhub.discussion import services
 from normhub.discussion.forms import CommentForm, EditCommentForm
 from normhub.discussion.models import Comment
+from normhub.errors import DomainError
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.services import DomainError
 from normhub.web import attach_error
 
 bp = Blueprint("discussion", __name__)

@@ -38,15 +38,16 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Integer, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from normhub import tokens
 from normhub.accounts.models import User
+from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, is_steward
 from normhub.db import dialect_insert, utcnow
-from normhub.direct import DirectConnection, DirectStatement
+from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.models import (
     EVENT_KINDS,
     LEVEL_RANK,
@@ -58,7 +59,6 @@ from normhub.exposure.models import (
 )
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
 from normhub.responses.models import AssumptionResponse, Response
-from normhub.services import Forbidden, NotFound, ValidationFailed
 
 __all__ = [
     "LEVELS",
@@ -87,8 +87,6 @@ EXPOSED = READ  # "fully exposed" means read or better on the current family
 ACTIVE_STATUSES = ("open", "in_force")
 # Reloading the page should not write a new ledger row each time.
 OPENED_DEBOUNCE = timedelta(minutes=10)
-READ_TOKEN_SALT = "read-report"  # noqa: S105 (a salt, not a secret)
-READ_TOKEN_MAX_AGE = 14 * 24 * 3600
 TIMELINE_LIMIT = 50
 
 
@@ -248,13 +246,10 @@ def record_event(
     return event
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=READ_TOKEN_SALT)
-
-
 def read_report_token(user: User, norm: Norm, version_number: int) -> str:
     """Signed proof that this page (norm, version) was rendered for this user."""
-    return _serializer().dumps({"u": user.id, "n": norm.id, "v": int(version_number)})
+    claims = {"u": user.id, "n": norm.id, "v": int(version_number)}
+    return tokens.sign(current_app.config["SECRET_KEY"], tokens.READ_REPORT, claims)
 
 
 def record_read_report(
@@ -269,8 +264,8 @@ def record_read_report(
         return False
     try:
         number = int(version_number)
-        claims = _serializer().loads(token, max_age=READ_TOKEN_MAX_AGE)
-    except (TypeError, ValueError, BadData):
+        claims = tokens.verify(current_app.config["SECRET_KEY"], tokens.READ_REPORT, token)
+    except (TypeError, ValueError, tokens.TokenExpired, tokens.TokenInvalid):
         return False
     if claims != {"u": user.id, "n": norm.id, "v": number}:
         return False

@@ -30,11 +30,12 @@ from normhub.communities.services import (
     is_steward,
 )
 from normhub.db import begin_write, get_session, set_write_intent, utcnow
+from normhub.errors import DomainError, Forbidden, NotFound
 from normhub.exposure import services
 from normhub.exposure.models import ExposureSummary
+from normhub.ids import parse_id
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import get_norm
-from normhub.services import DomainError, Forbidden, NotFound, parse_id
 
 bp = Blueprint("exposure", __name__)
 

@@ -22,9 +22,9 @@ from wtforms import (
 )
 from wtforms.validators import NumberRange, Optional
 
+from normhub.ids import parse_id
 from normhub.norms.models import STATUS_LABELS
 from normhub.norms.services import AssumptionInput, NormDraft, parse_tags
-from normhub.services import parse_id
 
 BLANK_ROWS = 3
 # Generous, but bounded: a form can't make the server build thousands of rows.

@@ -12,6 +12,8 @@ from normhub.accounts.models import User
 from normhub.communities.models import Community
 from normhub.communities.services import active_membership, is_steward, slugify
 from normhub.db import utcnow
+from normhub.errors import Forbidden, NotFound, ValidationFailed
+from normhub.ids import parse_id
 from normhub.norms.models import (
     BODY_MAX,
     CHANGE_SUMMARY_MAX,
@@ -27,7 +29,6 @@ from normhub.norms.models import (
     NormVersion,
     StatusChange,
 )
-from normhub.services import Forbidden, NotFound, ValidationFailed, parse_id
 
 MAX_ASSUMPTIONS = 30
 MAX_TAGS = 10

@@ -11,13 +11,14 @@ from normhub.auth import current_user_or_none, require
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community, visible_communities_clause
 from normhub.db import get_session
+from normhub.errors import DomainError
+from normhub.ids import parse_id
 from normhub.norms import services
 from normhub.norms.diff import diff_versions
 from normhub.norms.forms import EditNormForm, NormForm, transition_label
 from normhub.norms.models import Norm, NormPrerequisite, NormVersion
 from normhub.responses import services as responses
 from normhub.responses.forms import ResponseForm
-from normhub.services import DomainError, parse_id
 from normhub.web import attach_error
 
 bp = Blueprint("norms", __name__)

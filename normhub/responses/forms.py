@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
 
+from normhub.ids import parse_id
 from normhub.responses.services import AssumptionAnswer
-from normhub.services import parse_id
 
 UNDERSTOOD_CHOICES = [
     SelectChoice("yes", "Yes"),

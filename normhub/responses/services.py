@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
+from normhub.errors import Forbidden, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.responses.models import (
     AGREEMENTS,
@@ -23,7 +24,6 @@ from normhub.responses.models import (
     AssumptionResponse,
     Response,
 )
-from normhub.services import Forbidden, ValidationFailed
 
 
 @dataclass(frozen=True)

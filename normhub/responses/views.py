@@ -6,11 +6,11 @@ from flask import Blueprint, flash, redirect, render_template
 from flask_login import login_required
 
 from normhub.auth import current_user_or_none, require
+from normhub.errors import DomainError
 from normhub.norms.models import NormVersion
 from normhub.norms.views import NORM_URL, load_norm, norm_url, render_norm_page
 from normhub.responses import services
 from normhub.responses.forms import ResponseForm
-from normhub.services import DomainError
 from normhub.web import attach_error
 
 bp = Blueprint("responses", __name__)

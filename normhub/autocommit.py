@@ -16,7 +16,7 @@ import time
 from collections import namedtuple
 from contextlib import contextmanager, nullcontext
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -153,10 +153,25 @@ def make_direct_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its autocommit pool; a request's connection goes back when it ends."""
+    app.extensions["normhub.autocommit_engine"] = make_direct_engine(
+        app.config["DATABASE_URL"], pool_recycle=1800
+    )
+
+    def _release_connection(_exc=None):
+        direct = g.pop("db_direct", None)
+        if direct is not None:
+            direct.close()
+
+    app.teardown_request(_release_connection)
+    app.teardown_appcontext(_release_connection)
+
+
 def get_direct_connection() -> DirectConnection:
     """This request's DirectConnection; it returns to the pool when the request ends."""
     if "db_direct" not in g:
-        g.db_direct = DirectConnection(current_app.extensions["normhub.direct_engine"])
+        g.db_direct = DirectConnection(current_app.extensions["normhub.autocommit_engine"])
     return g.db_direct
 
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import bindparam, insert, select, text
 
 from normhub.accounts.models import User
+from normhub.autocommit import DirectConnection, DirectStatement, make_direct_engine
 from normhub.db import make_engine
-from normhub.direct import DirectConnection, DirectStatement, make_direct_engine
 
 _INSERT_USER = DirectStatement(
     insert(User).values(
@@ -64,7 +64,7 @@ def test_on_a_session_it_is_part_of_the_transaction(app, session):
 
 
 def test_direct_connection_commits_each_statement_on_its_own(app, session):
-    engine = app.extensions["normhub.direct_engine"]
+    engine = app.extensions["normhub.autocommit_engine"]
     engine.dispose()  # one pooled connection from here on, so it is reused below
     direct = DirectConnection(engine)
     driver = direct.driver_connection
@@ -85,7 +85,7 @@ def test_direct_connection_commits_each_statement_on_its_own(app, session):
 
 
 def test_sessions_stay_transactional_beside_direct_connections(app, session):
-    direct = DirectConnection(app.extensions["normhub.direct_engine"])
+    direct = DirectConnection(app.extensions["normhub.autocommit_engine"])
     try:
         assert _USER_BY_EMAIL.first(direct, {"email": "nobody@example.org"}) is None
         other = app.extensions["normhub.sessionmaker"]()
@@ -135,7 +135,7 @@ def test_processes_writing_at_once_lose_nothing(app, session):
 
 
 def test_direct_writes_trade_the_last_flush_for_speed_sessions_do_not(app, session):
-    direct = DirectConnection(app.extensions["normhub.direct_engine"])
+    direct = DirectConnection(app.extensions["normhub.autocommit_engine"])
     try:
         if direct.dialect.name == "sqlite":
             # WAL with synchronous=NORMAL: what every SQLite commit already gets.
