@@ -94,7 +94,11 @@ def make_engine(url: str, **kwargs) -> Engine:
 def init_app(app: Flask) -> None:
     # Recycle rather than pre-ping: a ping is a round trip on every checkout,
     # and a connection lost to a server restart is invalidated on first use.
-    engine = make_engine(app.config["DATABASE_URL"], pool_recycle=1800)
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        pool_recycle=1800,
+        pool_timeout=app.config.get("DATABASE_POOL_TIMEOUT", 30),
+    )
     app.extensions["normhub.engine"] = engine
     app.extensions["normhub.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from blinker import Namespace, Signal
 from sqlalchemy import event as sa_event
@@ -37,6 +38,7 @@ logger = logging.getLogger("normhub.events")
 _signals = Namespace()
 _PENDING = "normhub.events.after_commit"  # queued in the open transaction
 _COMMITTED = "normhub.events.committed"  # committed, waiting for the connection to go back
+_SCOPED = "normhub.events.transaction_values"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,19 @@ def call_after_commit(session: Session, function: Callable, *args, **kwargs) -> 
     session.info.setdefault(_PENDING, []).append((function, args, kwargs))
 
 
+def transaction_value(session: Session, key: str, create: Callable[[], Any]) -> Any:
+    """A value that lives as long as the session's outermost transaction.
+
+    ``create()`` makes it on first use; it is dropped when that transaction
+    ends, committed or not. For state a subscriber gathers across the flushes
+    of one transaction (the search index's touched ids).
+    """
+    values = session.info.setdefault(_SCOPED, {})
+    if key not in values:
+        values[key] = create()
+    return values[key]
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     # A released savepoint is reported as a commit too; only the outermost
@@ -114,6 +129,7 @@ def _connection_released(session: Session, transaction: SessionTransaction) -> N
         return
     # Work queued by a transaction that ended without committing is dropped.
     session.info.pop(_PENDING, None)
+    session.info.pop(_SCOPED, None)
     committed = session.info.pop(_COMMITTED, None)
     for function, args, kwargs in committed or ():
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from normhub import db
+from normhub import db, events
 from normhub.accounts.models import User
 from normhub.discussion.models import Comment
 from normhub.markdown import plain_text
@@ -173,13 +173,6 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 # --- following the database -----------------------------------------------
 
 
-def _pending(session: Session) -> PendingIds:
-    pending = session.info.get(PENDING_KEY)
-    if pending is None:
-        pending = session.info[PENDING_KEY] = PendingIds()
-    return pending
-
-
 def _note_object(pending: PendingIds, obj) -> None:
     if isinstance(obj, Norm):
         if obj.id is not None:
@@ -197,35 +190,35 @@ def _note_object(pending: PendingIds, obj) -> None:
             pending.users.add(obj.id)
 
 
-def _after_flush(session: Session, _flush_context) -> None:
-    pending = _pending(session)
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        _note_object(pending, obj)
-
-
-def _after_rollback(session: Session) -> None:
-    # A savepoint rolled back leaves the outer transaction's earlier changes
-    # pending; indexing an id whose change was undone only rewrites it as is.
-    if not session.in_nested_transaction():
-        session.info.pop(PENDING_KEY, None)
-
-
 def register(app) -> None:
-    """Index what each committed transaction of this app's sessions touched."""
+    """Index what each committed transaction of this app's sessions touched.
+
+    The ids are gathered across the transaction's flushes and indexed by
+    after-commit work (``normhub.events``): it runs once the session has
+    given its connection back, and reads in a session of its own. A
+    rolled-back transaction drops both. A savepoint rolled back leaves the
+    ids it touched: indexing an id whose change was undone rewrites it as is.
+    """
     sessionmaker = app.extensions["normhub.sessionmaker"]
 
-    def after_commit(session: Session) -> None:
-        # SQLAlchemy calls this for a released savepoint too; only the real
-        # commit makes the changes visible to the indexer's own session.
-        if session.in_nested_transaction():
-            return
-        pending = session.info.pop(PENDING_KEY, None)
+    def index_committed(pending: PendingIds) -> None:
         if pending and app.config.get("SEARCH_INDEXING", True):
             index_pending(app, pending)
 
-    event.listen(sessionmaker, "after_flush", _after_flush)
-    event.listen(sessionmaker, "after_commit", after_commit)
-    event.listen(sessionmaker, "after_rollback", _after_rollback)
+    def start_collecting(session: Session) -> PendingIds:
+        pending = PendingIds()
+        events.call_after_commit(session, index_committed, pending)
+        return pending
+
+    def collect(session: Session, _flush_context) -> None:
+        changed = (*session.new, *session.dirty, *session.deleted)
+        if not changed:
+            return
+        pending = events.transaction_value(session, PENDING_KEY, lambda: start_collecting(session))
+        for obj in changed:
+            _note_object(pending, obj)
+
+    event.listen(sessionmaker, "after_flush", collect)
 
 
 def _read_session(app) -> Session:
