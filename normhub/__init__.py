@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Feature packages, each with a ``views.bp`` blueprint.
+# Feature packages, lowest first. Each has a ``setup.init_app(app)`` that adds
+# what the feature brings: its blueprint, commands, norm-page panel, listeners.
 FEATURES = (
     "accounts",
     "communities",
@@ -23,9 +25,26 @@ FEATURES = (
 )
 
 
-def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
-    from importlib import import_module
+def _feature_setup(feature: str):
+    try:
+        return import_module(f"normhub.{feature}.setup")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"normhub.{feature}.setup":
+            raise
+    return _ViewsOnlySetup(import_module(f"normhub.{feature}.views"))
 
+
+class _ViewsOnlySetup:
+    def __init__(self, views):
+        self.views = views
+
+    def init_app(self, app: Flask) -> None:
+        app.register_blueprint(self.views.bp)
+        if hasattr(self.views, "init_app"):
+            self.views.init_app(app)
+
+
+def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
     from normhub import auth, autocommit, db, error_pages, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
@@ -51,9 +70,6 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     templating.init_app(app)
     error_pages.init_app(app)
     for feature in FEATURES:
-        module = import_module(f"normhub.{feature}.views")
-        app.register_blueprint(module.bp)
-        if hasattr(module, "init_app"):
-            module.init_app(app)
+        _feature_setup(feature).init_app(app)
     register_commands(app)
     return app

@@ -61,6 +61,7 @@ class Norm:
         "norm, new_status, actor: about to change; a receiver may raise to refuse it",
     )
     StatusChanged = Event("norm.status-changed", "norm, old_status, new_status, actor")
+    Opened = Event("norm.opened", "norm, viewer: a logged-in person has the norm page open")
 
 
 class Response:

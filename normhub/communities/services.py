@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from normhub import tokens
+from normhub import events, tokens
 from normhub.accounts.models import User
 from normhub.communities.models import (
     JOIN_POLICIES,
@@ -191,7 +191,9 @@ def _add_member(session: Session, community: Community, user: User) -> Membershi
 def join_open(session: Session, community: Community, user: User) -> Membership:
     if community.join_policy != "open":
         raise Forbidden("This community can only be joined with an invite link.")
-    return _add_member(session, community, user)
+    membership = _add_member(session, community, user)
+    events.publish(session, events.Member.Joined, membership=membership)
+    return membership
 
 
 def create_invite(session: Session, community: Community, steward: User) -> Invite:
@@ -226,6 +228,7 @@ def join_by_invite(session: Session, token: str, user: User) -> Membership:
     membership = _add_member(session, invite.community, user)
     invite.uses += 1
     session.flush()
+    events.publish(session, events.Member.Joined, membership=membership)
     return membership
 
 
@@ -241,6 +244,7 @@ def leave(session: Session, community: Community, user: User) -> None:
         raise Conflict("You are the only admin: make another member an admin before leaving.")
     membership.left_at = utcnow()
     session.flush()
+    events.publish(session, events.Member.Left, membership=membership)
 
 
 def set_role(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -34,18 +33,6 @@ bp = Blueprint("communities", __name__)
 def has_endpoint(name: str) -> bool:
     """Whether another feature's page exists yet, so links to it can be left out."""
     return name in current_app.view_functions
-
-
-def norm_url(norm, **kwargs) -> str:
-    """The norm's page, or its community's index while the norm pages are absent."""
-    if has_endpoint("norms.show"):
-        return url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug, **kwargs)
-    return url_for("communities.show", slug=norm.community.slug, **kwargs)
-
-
-def init_app(app: Flask) -> None:
-    app.jinja_env.globals["has_endpoint"] = has_endpoint
-    app.jinja_env.globals["norm_url"] = norm_url
 
 
 @bp.route("/")
@@ -119,7 +106,13 @@ def feed(slug: str):
     # Feed readers carry no login, so a feed shows only what anyone may see.
     community = services.get_visible_community(session, slug, None)
     items = browse.feed_items(session, community)
-    body = build_feed(community, items, lambda norm: norm_url(norm, _external=True))
+    body = build_feed(
+        community,
+        items,
+        lambda norm: url_for(
+            "norms.show", slug=norm.community.slug, norm_ref=norm.slug, _external=True
+        ),
+    )
     return Response(body, mimetype="application/atom+xml")
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.models import Community
 from normhub.communities.services import active_membership, is_steward, visible_communities_clause
@@ -91,6 +92,7 @@ def post_comment(
     session.add(comment)
     norm.last_activity_at = comment.created_at
     session.flush()
+    events.publish(session, events.Comment.Posted, comment=comment)
     return comment
 
 

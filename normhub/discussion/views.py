@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.orm import Session
-from werkzeug.routing import BuildError
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
@@ -19,6 +18,7 @@ from normhub.discussion.forms import CommentForm, EditCommentForm
 from normhub.discussion.models import Comment
 from normhub.errors import DomainError
 from normhub.norms.models import Norm
+from normhub.norms.page import norm_url
 from normhub.norms.services import get_norm
 from normhub.web import attach_error
 
@@ -53,15 +53,6 @@ class DiscussionPanel:
 
     def shows_text(self, comment: Comment) -> bool:
         return not comment.is_hidden or self.can_moderate
-
-
-def norm_url(norm: Norm, anchor: str | None = None) -> str:
-    # The norm page belongs to the norms feature; fall back to its documented path.
-    try:
-        url = url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
-    except BuildError:
-        url = f"/c/{norm.community.slug}/norms/{norm.slug}"
-    return f"{url}#{anchor}" if anchor else url
 
 
 def _comment_form(session: Session, norm: Norm, formdata=None) -> CommentForm:

@@ -29,7 +29,7 @@ from normhub.communities.services import (
     get_visible_community,
     is_steward,
 )
-from normhub.db import begin_write, get_session, set_write_intent, utcnow
+from normhub.db import begin_write, get_session, set_write_intent
 from normhub.errors import DomainError, Forbidden, NotFound
 from normhub.exposure import services
 from normhub.exposure.models import ExposureSummary
@@ -84,39 +84,14 @@ class ExposurePanel:
         )
 
 
-def _record_opened(session: Session, viewer: User, norm: Norm, number: int) -> None:
-    summary = session.get(ExposureSummary, (viewer.id, norm.id))
-    if (
-        summary is not None
-        and summary.latest_version == number
-        and summary.level >= services.OPENED
-        and utcnow() - summary.last_seen_at < services.OPENED_DEBOUNCE
-    ):
-        return  # a reload: nothing new to record, and no write transaction on GET
-    try:
-        begin_write(session)
-        services.record_event(session, viewer, norm, number, "opened")
-        session.commit()
-    except SQLAlchemyError:
-        # The page matters more than the ledger row; say so in the log.
-        session.rollback()
-        current_app.logger.warning(
-            "Could not record that user %s opened norm %s", viewer.id, norm.id
-        )
-    finally:
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
-
-
 def norm_page_context(session: Session, norm: Norm, viewer: User | None, version) -> dict:
-    """Template variables for the exposure panel of the norm page; records "opened"."""
+    """Template variables for the exposure panel of the norm page."""
     number = version.number if isinstance(version, NormVersion) else int(version)
     body = version.body if isinstance(version, NormVersion) else ""
     panel = ExposurePanel(norm=norm, version_number=number, viewer=viewer)
     panel.min_seconds = _min_read_seconds(body)
     if viewer is not None and active_membership(session, norm.community, viewer) is not None:
         panel.is_member = True
-        if request.method == "GET":
-            _record_opened(session, viewer, norm, number)
         panel.token = services.read_report_token(viewer, norm, number)
         panel.status = services.check_exposure(session, norm, viewer, timeline_limit=0)
         summary = session.get(ExposureSummary, (viewer.id, norm.id))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.models import Community
 from normhub.communities.services import active_membership, is_steward, slugify
@@ -243,6 +244,7 @@ def create_norm(session: Session, community: Community, author: User, draft: Nor
     _set_tags(norm, draft.tags)
     _add_version(session, norm, author, draft, 1, "First version.", True)
     session.flush()
+    events.publish(session, events.Norm.Proposed, norm=norm, author=author)
     return norm
 
 
@@ -283,6 +285,7 @@ def revise_norm(
         session, norm, editor, draft, current.number + 1, change_summary, is_material
     )
     session.flush()
+    events.publish(session, events.Norm.Revised, norm=norm, version=version, material=is_material)
     return version
 
 
@@ -308,13 +311,11 @@ def change_status(
         )
     if to_status not in allowed_transitions(session, norm, actor):
         raise Forbidden("You may not make this change to this norm.")
-    # Imported here: the exposure feature builds on this module.
-    from normhub.exposure.services import check_attention_budget, in_force_gate
-
-    if to_status == "open":
-        check_attention_budget(session, norm)
-    elif to_status == "in_force":
-        in_force_gate(session, norm)
+    # Features with a say (the exposure gate, the attention budget) refuse by raising.
+    events.publish(
+        session, events.Norm.StatusChanging, norm=norm, new_status=to_status, actor=actor
+    )
+    old_status = norm.status
     change = StatusChange(
         norm_id=norm.id,
         from_status=norm.status,
@@ -326,6 +327,14 @@ def change_status(
     norm.status = to_status
     norm.status_changed_at = norm.last_activity_at = utcnow()
     session.flush()
+    events.publish(
+        session,
+        events.Norm.StatusChanged,
+        norm=norm,
+        old_status=old_status,
+        new_status=to_status,
+        actor=actor,
+    )
     return change
 
 

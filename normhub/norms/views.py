@@ -2,105 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import login_required
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from normhub.auth import current_user_or_none, require
-from normhub.communities.models import Community
-from normhub.communities.services import get_visible_community, visible_communities_clause
+from normhub.communities.services import get_visible_community
 from normhub.db import get_session
 from normhub.errors import DomainError
 from normhub.ids import parse_id
-from normhub.norms import services
+from normhub.norms import page, services
 from normhub.norms.diff import diff_versions
-from normhub.norms.forms import EditNormForm, NormForm, transition_label
-from normhub.norms.models import Norm, NormPrerequisite, NormVersion
-from normhub.responses import services as responses
-from normhub.responses.forms import ResponseForm
+from normhub.norms.forms import EditNormForm, NormForm
+from normhub.norms.models import NormVersion
+from normhub.norms.page import NORM_URL, load_norm, norm_url
 from normhub.web import attach_error
 
 bp = Blueprint("norms", __name__)
-
-NORM_URL = "/c/<slug>/norms/<norm_ref>"
-
-
-def init_app(app) -> None:
-    app.jinja_env.globals["transition_label"] = transition_label
-
-
-def load_norm(slug: str, norm_ref: str) -> tuple[Session, Community, Norm]:
-    """The norm at this address, if the viewer may see its community (else 404)."""
-    session = get_session()
-    community = get_visible_community(session, slug, current_user_or_none())
-    norm = services.get_norm(session, community, norm_ref)
-    return session, community, norm
-
-
-def norm_url(norm: Norm, endpoint: str = "norms.show", **kwargs) -> str:
-    return url_for(endpoint, slug=norm.community.slug, norm_ref=norm.slug, **kwargs)
-
-
-def prerequisites(session: Session, norm: Norm, viewer) -> list[Norm]:
-    """The norms this one builds on, limited to communities the viewer can see."""
-    return list(
-        session.scalars(
-            select(Norm)
-            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
-            .join(Community, Community.id == Norm.community_id)
-            .where(NormPrerequisite.norm_id == norm.id, visible_communities_clause(viewer))
-            .order_by(Norm.title)
-        )
-    )
-
-
-def render_norm_page(
-    session: Session,
-    community: Community,
-    norm: Norm,
-    response_form: ResponseForm | None = None,
-    status: int = 200,
-):
-    """The norm page; the responses view re-renders it when an answer is refused."""
-    from normhub.discussion.views import norm_page_context as discussion_context
-    from normhub.exposure.views import norm_page_context as exposure_context
-
-    viewer = current_user_or_none()
-    version = session.get(NormVersion, norm.current_version_id)
-    latest = responses.latest_response(session, norm, viewer)
-    can_respond = responses.can_respond(session, norm, viewer)
-    if can_respond and response_form is None:
-        response_form = ResponseForm(formdata=None)
-        on_current = latest is not None and latest.version_id == version.id
-        response_form.load(version, latest if on_current else None)
-    answered_version = None
-    if latest is not None and latest.version_id != version.id:
-        answered_version = session.get(NormVersion, latest.version_id)
-    ctx = {
-        "community": community,
-        "norm": norm,
-        "version": version,
-        "can_edit": services.can_edit(session, norm, viewer),
-        "transitions": services.allowed_transitions(session, norm, viewer),
-        "prerequisites": prerequisites(session, norm, viewer),
-        "aggregate": responses.aggregate_responses(session, norm),
-        "latest_response": latest,
-        "answered_version": answered_version,
-        "can_respond": can_respond,
-        "response_form": response_form if can_respond else None,
-        "answer_rows": list(
-            zip(version.assumptions, response_form.assumptions.entries, strict=False)
-        )
-        if can_respond
-        else [],
-    }
-    ctx.update(exposure_context(session, norm, viewer, version))
-    ctx.update(discussion_context(session, norm, viewer))
-    html = render_template("norms/show.html", **ctx)
-    # A panel may have recorded something (e.g. that the viewer opened the norm).
-    session.commit()
-    return html, status
 
 
 @bp.route("/c/<slug>/norms/new", methods=["GET", "POST"])
@@ -186,7 +103,10 @@ def edit(slug: str, norm_ref: str):
 @bp.route(NORM_URL)
 def show(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
-    return render_norm_page(session, community, norm)
+    viewer = current_user_or_none()
+    if viewer is not None and request.method == "GET":
+        page.record_opened(session, norm, viewer)
+    return page.render_norm_page(session, community, norm)
 
 
 @bp.route(f"{NORM_URL}/status", methods=["POST"])

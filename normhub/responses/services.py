@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
@@ -96,10 +97,9 @@ def record_response(
         )
     session.add(response)
     session.flush()
-    # Imported here: the exposure feature builds on this module.
-    from normhub.exposure.services import record_event
-
-    record_event(session, user, norm, version, "responded", response=response)
+    events.publish(
+        session, events.Response.Recorded, response=response, norm=norm, version=version, user=user
+    )
     return response
 
 

@@ -7,13 +7,39 @@ from flask_login import login_required
 
 from normhub.auth import current_user_or_none, require
 from normhub.errors import DomainError
-from normhub.norms.models import NormVersion
-from normhub.norms.views import NORM_URL, load_norm, norm_url, render_norm_page
+from normhub.norms.models import Norm, NormVersion
+from normhub.norms.page import NORM_URL, load_norm, norm_url, render_norm_page
 from normhub.responses import services
 from normhub.responses.forms import ResponseForm
 from normhub.web import attach_error
 
 bp = Blueprint("responses", __name__)
+
+
+def norm_page_panel(session, norm: Norm, viewer, version: NormVersion, forms: dict) -> dict:
+    """The norm page's responses: the tally, the viewer's last answer and the form."""
+    latest = services.latest_response(session, norm, viewer)
+    can_respond = services.can_respond(session, norm, viewer)
+    response_form = forms.get("response")
+    if can_respond and response_form is None:
+        response_form = ResponseForm(formdata=None)
+        on_current = latest is not None and latest.version_id == version.id
+        response_form.load(version, latest if on_current else None)
+    answered_version = None
+    if latest is not None and latest.version_id != version.id:
+        answered_version = session.get(NormVersion, latest.version_id)
+    return {
+        "aggregate": services.aggregate_responses(session, norm),
+        "latest_response": latest,
+        "answered_version": answered_version,
+        "can_respond": can_respond,
+        "response_form": response_form if can_respond else None,
+        "answer_rows": list(
+            zip(version.assumptions, response_form.assumptions.entries, strict=False)
+        )
+        if can_respond
+        else [],
+    }
 
 
 @bp.route(f"{NORM_URL}/respond", methods=["POST"])
@@ -35,7 +61,7 @@ def respond(slug: str, norm_ref: str):
                 f"The norm changed to version {version.number} while you were reading. "
                 "Check what changed and answer again."
             )
-            return render_norm_page(session, community, norm, form, status=409)
+            return render_norm_page(session, community, norm, {"response": form}, status=409)
         try:
             services.record_response(
                 session,
@@ -53,7 +79,7 @@ def respond(slug: str, norm_ref: str):
             session.commit()
             flash("Your response is recorded. You can change it at any time.", "success")
             return redirect(norm_url(norm) + "#respond")
-    return render_norm_page(session, community, norm, form, status=400)
+    return render_norm_page(session, community, norm, {"response": form}, status=400)
 
 
 @bp.route(f"{NORM_URL}/my-responses")

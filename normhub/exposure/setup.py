@@ -1,0 +1,23 @@
+"""What the exposure feature adds to the app.
+
+Its pages, the norm page's exposure panel, and the ledger's subscriptions to
+other features' events (responses, page views, status changes).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from normhub.exposure import subscribers
+from normhub.exposure.views import bp, norm_page_context
+from normhub.norms.page import add_panel
+
+
+def _panel(session, norm, viewer, version, _forms: dict) -> dict:
+    return norm_page_context(session, norm, viewer, version)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_panel(app, _panel)
+    subscribers.connect()
