@@ -22,7 +22,7 @@ from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
 from normhub.errors import DomainError
-from normhub.web import attach_error
+from normhub.web import attach_error, saving
 
 bp = Blueprint("accounts", __name__)
 
@@ -122,14 +122,11 @@ def settings():
         return _settings_page(profile_form, password_form)
     if profile_form.validate_on_submit():
         session = get_session()
-        try:
+        with saving(session, profile_form) as attempt:
             services.update_profile(
                 session, user, profile_form.display_name.data, profile_form.bio.data or ""
             )
-        except DomainError as error:
-            attach_error(profile_form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Your profile is saved.", "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(profile_form, password_form, 400)
@@ -142,17 +139,14 @@ def change_password():
     password_form = PasswordForm()
     if password_form.validate_on_submit():
         session = get_session()
-        try:
+        with saving(session, password_form) as attempt:
             services.change_password(
                 session,
                 user,
                 password_form.current_password.data,
                 password_form.new_password.data,
             )
-        except DomainError as error:
-            attach_error(password_form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Your password is changed.", "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(ProfileForm(formdata=None, obj=user), password_form, 400)

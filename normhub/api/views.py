@@ -32,11 +32,10 @@ from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
-from normhub.errors import DomainError
 from normhub.exposure import services as exposure_services
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.web import attach_error
+from normhub.web import saving
 
 bp = Blueprint("api", __name__)
 
@@ -254,12 +253,9 @@ def tokens():
         return _tokens_page(form)
     if form.validate_on_submit():
         session = get_session()
-        try:
+        with saving(session, form) as attempt:
             _token, secret = services.create_token(session, current_user_or_none(), form.name.data)
-        except DomainError as error:
-            attach_error(form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             # Shown on this response only; the database keeps just the hash.
             return _tokens_page(TokenForm(formdata=None), new_secret=secret, status=201)
     return _tokens_page(form, status=400)

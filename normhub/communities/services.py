@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from normhub import events, tokens
+from normhub import events, policy, tokens
 from normhub.accounts.models import User
 from normhub.communities.models import (
     JOIN_POLICIES,
@@ -119,17 +119,11 @@ def active_membership(
 
 
 def can_view(community: Community, membership: Membership | None, user: User | None) -> bool:
-    if community.is_public:
-        return True
-    if user is not None and user.is_admin:
-        return True
-    return membership is not None and membership.is_active
+    return community.is_public or policy.allows("community.see-members-only", membership, user)
 
 
 def is_steward(membership: Membership | None, user: User | None = None) -> bool:
-    if user is not None and user.is_admin:
-        return True
-    return membership is not None and membership.has_role("steward")
+    return policy.at_least(policy.STEWARD, membership, user)
 
 
 def get_visible_community(session: Session, slug: str, user: User | None) -> Community:
@@ -338,16 +332,13 @@ def count_active_admins(session: Session, community: Community) -> int:
 
 def can_manage(session: Session, community: Community, user: User | None) -> bool:
     """Stewards and admins (and site admins) edit settings and invites."""
-    return user is not None and is_steward(active_membership(session, community, user), user)
+    membership = active_membership(session, community, user)
+    return policy.allows("community.manage", membership, user)
 
 
 def can_manage_roles(session: Session, community: Community, user: User | None) -> bool:
-    if user is None:
-        return False
-    if user.is_admin:
-        return True
     membership = active_membership(session, community, user)
-    return membership is not None and membership.has_role("admin")
+    return policy.allows("community.manage-roles", membership, user)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,24 @@
-"""What the communities feature adds to the app: its pages and template helpers."""
+"""What the communities feature adds to the app: its pages and the templates' ``may``."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from normhub.communities.views import bp, has_endpoint
+from normhub import policy
+from normhub.auth import current_user_or_none
+from normhub.communities.services import active_membership
+from normhub.communities.views import bp
+from normhub.db import get_session
+
+
+def may(action: str, community, norm=None) -> bool:
+    """For templates: whether the viewer may do ``action`` in ``community`` (on ``norm``)."""
+    viewer = current_user_or_none()
+    membership = active_membership(get_session(), community, viewer)
+    is_author = norm is not None and viewer is not None and norm.author_id == viewer.id
+    return policy.allows(action, membership, viewer, is_author=is_author)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.globals["has_endpoint"] = has_endpoint
+    app.jinja_env.globals["may"] = may

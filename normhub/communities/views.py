@@ -23,16 +23,10 @@ from normhub.communities.forms import CommunityForm, RoleForm, SettingsForm
 from normhub.db import get_session
 from normhub.errors import DomainError, NotFound
 from normhub.norms.models import STATUS_LABELS, STATUSES
-from normhub.norms.services import can_propose
 from normhub.pagination import page_number
 from normhub.web import attach_error
 
 bp = Blueprint("communities", __name__)
-
-
-def has_endpoint(name: str) -> bool:
-    """Whether another feature's page exists yet, so links to it can be left out."""
-    return name in current_app.view_functions
 
 
 @bp.route("/")
@@ -90,7 +84,6 @@ def show(slug: str):
         community=community,
         membership=membership,
         can_manage=services.can_manage(session, community, viewer),
-        can_propose=can_propose(session, community, viewer),
         filters=filters,
         page=page,
         tags=browse.community_tags(session, community),

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from normhub import events
+from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.models import Community
-from normhub.communities.services import active_membership, is_steward, visible_communities_clause
+from normhub.communities.services import active_membership, visible_communities_clause
 from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
@@ -39,13 +39,13 @@ def _clean_body(body: str) -> str:
 
 
 def can_comment(session: Session, norm: Norm, user: User | None) -> bool:
-    return user is not None and active_membership(session, norm.community, user) is not None
+    membership = active_membership(session, norm.community, user)
+    return policy.allows("norm.comment", membership, user)
 
 
 def can_moderate(session: Session, norm: Norm, user: User | None) -> bool:
-    if user is None:
-        return False
-    return is_steward(active_membership(session, norm.community, user), user)
+    membership = active_membership(session, norm.community, user)
+    return policy.allows("comment.moderate", membership, user)
 
 
 def current_assumptions(session: Session, norm: Norm) -> list[Assumption]:

@@ -20,7 +20,7 @@ from normhub.errors import DomainError
 from normhub.norms.models import Norm
 from normhub.norms.page import norm_url
 from normhub.norms.services import get_norm
-from normhub.web import attach_error
+from normhub.web import attach_error, saving
 
 bp = Blueprint("discussion", __name__)
 
@@ -90,7 +90,7 @@ def post(slug: str, norm_ref: str):
     form = _comment_form(session, norm, formdata=request.form)
     if form.validate_on_submit():
         parent = None
-        try:
+        with saving(session, form) as attempt:
             if form.parent_comment_id is not None:
                 parent = services.get_comment(session, community, form.parent_comment_id)
             comment = services.post_comment(
@@ -101,11 +101,7 @@ def post(slug: str, norm_ref: str):
                 parent=parent,
                 assumption_key=form.assumption_key,
             )
-        except DomainError as error:
-            session.rollback()
-            attach_error(form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Your comment is posted.", "success")
             return redirect(norm_url(norm, f"comment-{comment.id}"))
     parent = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from normhub import events
+from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.models import Community
 from normhub.communities.services import active_membership, is_steward, slugify
@@ -150,16 +150,15 @@ def _unique_slug(session: Session, community: Community, title: str) -> str:
 
 
 def can_propose(session: Session, community: Community, user: User | None) -> bool:
-    return user is not None and active_membership(session, community, user) is not None
+    membership = active_membership(session, community, user)
+    return policy.allows("norm.propose", membership, user)
 
 
 def can_edit(session: Session, norm: Norm, user: User | None) -> bool:
     if user is None or norm.status in ("retired", "withdrawn"):
         return False
     membership = active_membership(session, norm.community, user)
-    if norm.author_id == user.id and membership is not None:
-        return True
-    return is_steward(membership, user)
+    return policy.allows("norm.edit", membership, user, is_author=norm.author_id == user.id)
 
 
 def _add_version(

@@ -8,14 +8,13 @@ from flask_login import login_required
 from normhub.auth import current_user_or_none, require
 from normhub.communities.services import get_visible_community
 from normhub.db import get_session
-from normhub.errors import DomainError
 from normhub.ids import parse_id
 from normhub.norms import page, services
 from normhub.norms.diff import diff_versions
 from normhub.norms.forms import EditNormForm, NormForm
 from normhub.norms.models import NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url
-from normhub.web import attach_error
+from normhub.web import saving
 
 bp = Blueprint("norms", __name__)
 
@@ -35,15 +34,11 @@ def new(slug: str):
         form.add_blank_rows()
         return render_template("norms/form.html", form=form, community=community, norm=None)
     if form.validate():
-        try:
+        with saving(session, form) as attempt:
             builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
             norm = services.create_norm(session, community, viewer, form.to_draft())
             services.set_prerequisites(session, norm, viewer, builds_on)
-        except DomainError as error:
-            session.rollback()
-            attach_error(form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             flash(
                 "Saved as a draft. Open it for discussion when you are ready for readers.",
                 "success",
@@ -75,7 +70,7 @@ def edit(slug: str, norm_ref: str):
         form.add_blank_rows()
         return render_template("norms/form.html", **page)
     if form.validate():
-        try:
+        with saving(session, form) as attempt:
             builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
             new_version = services.revise_norm(
                 session,
@@ -86,11 +81,7 @@ def edit(slug: str, norm_ref: str):
                 form.is_material,
             )
             services.set_prerequisites(session, norm, viewer, builds_on)
-        except DomainError as error:
-            session.rollback()
-            attach_error(form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             if new_version is None:
                 flash("Saved. The text is unchanged, so there is no new version.", "info")
             else:
@@ -114,15 +105,11 @@ def show(slug: str, norm_ref: str):
 def change_status(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     to_status = request.form.get("to_status", "")
-    try:
+    with saving(session) as attempt:
         services.change_status(
             session, norm, current_user_or_none(), to_status, request.form.get("note", "")
         )
-    except DomainError as error:
-        session.rollback()
-        flash(error.message, "error")
-    else:
-        session.commit()
+    if attempt.ok:
         flash(f"The norm is now: {norm.status_label.lower()}.", "success")
     return redirect(norm_url(norm))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from normhub import events
+from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
@@ -35,11 +35,9 @@ class AssumptionAnswer:
 
 
 def can_respond(session: Session, norm: Norm, user: User | None) -> bool:
-    return (
-        user is not None
-        and norm.status in ("open", "in_force")
-        and active_membership(session, norm.community, user) is not None
-    )
+    if norm.status not in ("open", "in_force"):
+        return False
+    return policy.allows("norm.respond", active_membership(session, norm.community, user), user)
 
 
 def _check_reason(reason: str, what: str) -> str:

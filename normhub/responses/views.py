@@ -6,12 +6,11 @@ from flask import Blueprint, flash, redirect, render_template
 from flask_login import login_required
 
 from normhub.auth import current_user_or_none, require
-from normhub.errors import DomainError
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url, render_norm_page
 from normhub.responses import services
 from normhub.responses.forms import ResponseForm
-from normhub.web import attach_error
+from normhub.web import saving
 
 bp = Blueprint("responses", __name__)
 
@@ -62,7 +61,7 @@ def respond(slug: str, norm_ref: str):
                 "Check what changed and answer again."
             )
             return render_norm_page(session, community, norm, {"response": form}, status=409)
-        try:
+        with saving(session, form) as attempt:
             services.record_response(
                 session,
                 norm,
@@ -72,11 +71,7 @@ def respond(slug: str, norm_ref: str):
                 form.reason.data or "",
                 form.answers(),
             )
-        except DomainError as error:
-            session.rollback()
-            attach_error(form, error)
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Your response is recorded. You can change it at any time.", "success")
             return redirect(norm_url(norm) + "#respond")
     return render_norm_page(session, community, norm, {"response": form}, status=400)

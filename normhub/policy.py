@@ -1,0 +1,64 @@
+"""Who may do what: one table of actions, each with the least role it needs.
+
+Roles in a community rank member < steward < admin (a former member has
+none). Site admins stand above every community for the actions that say so
+(seeing, moderating, managing) but take part (propose, respond, comment)
+only where they are members themselves. A few actions also let a norm's
+author through. Services answer their ``can_*`` questions with
+:func:`allows`; views and the API call those services; templates ask
+``may(action, community)``. A new action is one line in :data:`RULES` plus
+its test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MEMBER, STEWARD, ADMIN = "member", "steward", "admin"
+_RANK = {MEMBER: 0, STEWARD: 1, ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    least: str  # the lowest community role allowed
+    site_admins: bool = True  # site admins may, member or not
+    author_too: bool = False  # the norm's author may, while a member
+
+
+RULES: dict[str, Rule] = {
+    "community.see-members-only": Rule(MEMBER),
+    "community.manage": Rule(STEWARD),  # settings, invite links
+    "community.manage-roles": Rule(ADMIN),
+    "norm.propose": Rule(MEMBER, site_admins=False),
+    "norm.edit": Rule(STEWARD, author_too=True),
+    "norm.respond": Rule(MEMBER, site_admins=False),
+    "norm.comment": Rule(MEMBER, site_admins=False),
+    "comment.moderate": Rule(STEWARD),
+    "exposure.nudge": Rule(STEWARD),
+}
+
+
+def role(membership) -> str | None:
+    """The role a membership gives now: None once the member has left."""
+    return membership.role if membership is not None and membership.is_active else None
+
+
+def at_least(least: str, membership, user) -> bool:
+    """Whether ``user`` holds ``least`` or a higher role here (site admins always do)."""
+    if user is not None and user.is_admin:
+        return True
+    held = role(membership)
+    return held is not None and _RANK[held] >= _RANK[least]
+
+
+def allows(action: str, membership, user, *, is_author: bool = False) -> bool:
+    """Whether ``user`` (with ``membership`` in the community concerned) may do ``action``."""
+    if user is None:
+        return False
+    rule = RULES[action]
+    if rule.site_admins and user.is_admin:
+        return True
+    held = role(membership)
+    if held is None:
+        return False
+    return _RANK[held] >= _RANK[rule.least] or (rule.author_too and is_author)
