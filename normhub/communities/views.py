@@ -24,7 +24,7 @@ from normhub.db import get_session
 from normhub.errors import DomainError, NotFound
 from normhub.norms.models import STATUS_LABELS, STATUSES
 from normhub.pagination import page_number
-from normhub.web import attach_error
+from normhub.web import saving
 
 bp = Blueprint("communities", __name__)
 
@@ -39,10 +39,9 @@ def index():
 @login_required
 def create():
     form = CommunityForm()
-    status = 200
     if form.validate_on_submit():
         session = get_session()
-        try:
+        with saving(session, form) as attempt:
             community = services.create_community(
                 session,
                 current_user_or_none(),
@@ -52,15 +51,10 @@ def create():
                 visibility=form.visibility.data,
                 join_policy=form.join_policy.data,
             )
-        except DomainError as error:
-            attach_error(form, error)
-            status = 400
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Your community is ready. You are its admin.", "success")
             return redirect(url_for("communities.show", slug=community.slug))
-    elif request.method == "POST":
-        status = 400
+    status = 400 if request.method == "POST" else 200
     return render_template("communities/create.html", form=form), status
 
 
@@ -224,19 +218,13 @@ def _settings_values(form: SettingsForm) -> services.CommunitySettings:
 def settings(slug: str):
     session, viewer, community = _managed_community(slug)
     form = SettingsForm(obj=community) if request.method == "GET" else SettingsForm()
-    status = 200
     if form.validate_on_submit():
-        try:
+        with saving(session, form) as attempt:
             services.update_settings(session, community, viewer, _settings_values(form))
-        except DomainError as error:
-            attach_error(form, error)
-            status = 400
-        else:
-            session.commit()
+        if attempt.ok:
             flash("Community settings saved.", "success")
             return redirect(url_for("communities.settings", slug=community.slug))
-    elif request.method == "POST":
-        status = 400
+    status = 400 if request.method == "POST" else 200
     can_manage_roles = services.can_manage_roles(session, community, viewer)
     members = services.list_members(session, community)
     role_forms = {

@@ -151,21 +151,22 @@ def edit(slug: str, comment_id: int):
     )
 
 
+def _moderate(slug: str, comment_id: int, action, message: str):
+    session, user, comment = _load_comment(slug, comment_id)
+    action(session, comment, user)
+    session.commit()
+    flash(message, "success")
+    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+
+
 @bp.route("/c/<slug>/comments/<id:comment_id>/hide", methods=["POST"])
 @login_required
 def hide(slug: str, comment_id: int):
-    session, user, comment = _load_comment(slug, comment_id)
-    services.hide_comment(session, comment, user)
-    session.commit()
-    flash("The comment is hidden. Its text stays visible to stewards only.", "success")
-    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+    message = "The comment is hidden. Its text stays visible to stewards only."
+    return _moderate(slug, comment_id, services.hide_comment, message)
 
 
 @bp.route("/c/<slug>/comments/<id:comment_id>/unhide", methods=["POST"])
 @login_required
 def unhide(slug: str, comment_id: int):
-    session, user, comment = _load_comment(slug, comment_id)
-    services.unhide_comment(session, comment, user)
-    session.commit()
-    flash("The comment is visible again.", "success")
-    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+    return _moderate(slug, comment_id, services.unhide_comment, "The comment is visible again.")
