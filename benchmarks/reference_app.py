@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from normhub.accounts.models import User  # noqa: E402
 from normhub.autocommit import DirectConnection, DirectStatement, make_direct_engine  # noqa: E402
-from normhub.exposure.services import record_check  # noqa: E402
+from normhub.exposure.check import record_check  # noqa: E402
 from normhub.jsonprovider import OrjsonProvider  # noqa: E402
 from normhub.norms.models import Norm  # noqa: E402
 

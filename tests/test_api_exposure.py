@@ -16,7 +16,9 @@ from normhub.api import services as api_services
 from normhub.api.models import ApiToken
 from normhub.api.views import OPENAPI_FILE
 from normhub.communities.services import leave
-from normhub.exposure import services as exposure
+from normhub.exposure.check import check_exposure
+from normhub.exposure.coverage import coverage
+from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureCheck
 from normhub.norms.services import AssumptionInput, revise_norm
 from normhub.responses.services import AssumptionAnswer, record_response
@@ -59,8 +61,8 @@ def scene(factory, session):
     checker = factory.member(community, name="Checker")
     reader = factory.member(community, name="Reader")
     version = norm.current_version
-    exposure.record_event(session, reader, norm, version, "opened")
-    exposure.record_event(session, reader, norm, version, "read")
+    record_event(session, reader, norm, version, "opened")
+    record_event(session, reader, norm, version, "read")
     first, second = version.assumptions
     record_response(
         session,
@@ -88,7 +90,7 @@ def test_exposure_matches_the_service_and_is_recorded(scene, session, client):
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
 
-    expected = exposure.check_exposure(session, norm, reader).to_dict()
+    expected = check_exposure(session, norm, reader).to_dict()
     session.rollback()
     for key, value in expected.items():
         if key == "norm":
@@ -437,7 +439,7 @@ def test_coverage_counts(scene, factory, session, client):
     community, norm, checker, reader = scene
     opener = factory.member(community, name="Opener")
     partial = factory.member(community, name="Partial")
-    exposure.record_event(session, opener, norm, norm.current_version, "opened")
+    record_event(session, opener, norm, norm.current_version, "opened")
     record_response(session, norm, partial, "partly", "undecided")
     session.commit()
     headers = token_for(session, checker)
@@ -459,7 +461,7 @@ def test_coverage_counts(scene, factory, session, client):
     assert body["min_responses"] == community.coverage_min_responses
     assert body["meets_threshold"] is False
     assert body["community"]["slug"] == community.slug
-    expected = exposure.coverage(session, norm).to_dict()
+    expected = coverage(session, norm).to_dict()
     session.rollback()
     assert {k: v for k, v in body.items() if k not in ("norm", "community")} == {
         k: v for k, v in expected.items() if k != "norm"

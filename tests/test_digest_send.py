@@ -21,8 +21,8 @@ from normhub.digest.models import DigestSend, EmailBounce
 from normhub.digest.sending import DigestRun
 from normhub.digest.services import period_key
 from normhub.discussion.services import post_comment
-from normhub.exposure import services as exposure
 from normhub.exposure.models import ExposureEvent, Nudge
+from normhub.exposure.nudges import nudge
 from normhub.norms.services import revise_norm
 from normhub.responses.services import record_response
 from tests.test_digest_support import (
@@ -68,7 +68,7 @@ def build_scenario(factory, session) -> SimpleNamespace:
     comment = post_comment(session, fresh, alice, "Does a borrowed cup count?")
     post_comment(session, fresh, bob, "Only if you wash it.", parent=comment)
     steward = factory.member(town, role="steward", name="Stella Steward")
-    exposure.nudge(session, steward, fresh, [bob])
+    nudge(session, steward, fresh, [bob])
     session.commit()
     return SimpleNamespace(**locals())
 

@@ -20,7 +20,8 @@ from normhub.digest.services import (
     subject_line,
 )
 from normhub.discussion.services import hide_comment, post_comment
-from normhub.exposure import services as exposure
+from normhub.exposure import nudges
+from normhub.exposure.ledger import record_event
 from normhub.responses.services import record_response
 
 
@@ -135,9 +136,9 @@ def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory
     understood = [factory.member(town) for _ in range(2)]
     for user in understood:
         record_response(session, norm, user, "yes", "endorse")
-        exposure.record_event(session, user, norm, 1, "responded")
+        record_event(session, user, norm, 1, "responded")
     reader, unread = factory.member(town), factory.member(town)
-    exposure.record_event(session, reader, norm, 1, "read")
+    record_event(session, reader, norm, 1, "read")
     session.commit()
     # 6 active members (owner, author, 2 understood, reader, unread): 33%, gate 50%
     digests = build(app, session, [reader, unread], now=utcnow() + timedelta(days=30))
@@ -146,7 +147,7 @@ def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory
     assert digests[unread.id].has_news
     assert digests[reader.id].is_empty
     # Once a digest delivered it, it is a reminder: no digest for it alone.
-    exposure.record_event(session, unread, norm, 1, "delivered")
+    record_event(session, unread, norm, 1, "delivered")
     session.commit()
     later = build(app, session, [unread], now=utcnow() + timedelta(days=30))[unread.id]
     assert titles(later) == {"approaching": ["Close to the gate"]}
@@ -201,7 +202,7 @@ def test_nudges_only_from_matching_communities(app, session, factory):
     member = factory.member(town)
     steward = factory.member(town, role="steward", name="Stew")
     norm = factory.norm(town, title="Please read")
-    (nudge,) = exposure.nudge(session, steward, norm, [member])
+    (nudge,) = nudges.nudge(session, steward, norm, [member])
     session.commit()
     digest = build(app, session, [member], now=utcnow() + timedelta(days=30))[member.id]
     assert titles(digest) == {"nudged": ["Please read"]} and digest.nudge_ids == [nudge.id]
@@ -238,7 +239,7 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
         record_response(session, norms[0], user, "yes", "endorse")
         parent = comment(session, norms[1], user, "Mine")
         comment(session, norms[1], steward, "Reply", parent=parent)
-    exposure.nudge(session, steward, norms[2], members)
+    nudges.nudge(session, steward, norms[2], members)
     session.commit()
     from normhub.norms.services import revise_norm
 
@@ -269,7 +270,7 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
 
 
 def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
-    """ledger.record_delivered must leave the same summary as exposure.record_event."""
+    """ledger.record_delivered must leave the same summary as record_event."""
     from sqlalchemy import select
 
     from normhub.exposure.bulk import Delivery, record_delivered
@@ -282,9 +283,7 @@ def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
 
     def history(user, steps):
         for offset, (kind, number) in enumerate(steps):
-            exposure.record_event(
-                session, user, norm, number, kind, at=at - timedelta(hours=9 - offset)
-            )
+            record_event(session, user, norm, number, kind, at=at - timedelta(hours=9 - offset))
 
     def compare(steps):
         via_service, via_bulk = factory.member(town), factory.member(town)
@@ -292,7 +291,7 @@ def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
         history(via_bulk, steps)
         session.commit()
         number, base = norm.current_version_number, norm.last_material_version_number
-        exposure.record_event(session, via_service, norm, number, "delivered", at=at)
+        record_event(session, via_service, norm, number, "delivered", at=at)
         record_delivered(session, via_bulk.id, [Delivery(norm.id, number, base)], at)
         session.commit()
         session.expire_all()

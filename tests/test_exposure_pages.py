@@ -10,7 +10,7 @@ from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from normhub.exposure import services as exposure
+from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureCheck, ExposureEvent, ExposureSummary, Nudge
 from tests.conftest import login
 
@@ -217,8 +217,8 @@ def test_check_page_links_unread_prerequisites_and_lists_the_timeline(
     community, author, charlie, norm = world
     base = factory.norm(community, author, title="Say where a claim comes from")
     set_prerequisites(session, norm, author, [base])
-    exposure.record_event(session, charlie, norm, 1, "opened")
-    exposure.record_event(session, charlie, norm, 1, "read")
+    record_event(session, charlie, norm, 1, "opened")
+    record_event(session, charlie, norm, 1, "read")
     session.commit()
     login(client, author)
     url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
@@ -266,7 +266,7 @@ def test_members_only_community_does_not_leak(client, session, factory):
 def test_coverage_page_and_nudge(client, session, factory, world):
     community, author, charlie, norm = world
     steward = factory.member(community, role="steward", name="Stella")
-    exposure.record_event(session, author, norm, 1, "read")
+    record_event(session, author, norm, 1, "read")
     session.commit()
     login(client, charlie)
     page = client.get(norm_path(norm, "/coverage")).get_data(as_text=True)
@@ -287,7 +287,7 @@ def test_coverage_page_and_nudge(client, session, factory, world):
 def test_reading_queue_page(client, session, factory, world):
     community, author, charlie, norm = world
     other = factory.norm(community, author, title="Already read")
-    exposure.record_event(session, charlie, other, 1, "read")
+    record_event(session, charlie, other, 1, "read")
     session.commit()
     login(client, charlie)
     page = client.get("/queue").get_data(as_text=True)

@@ -23,7 +23,7 @@ from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
-from normhub.exposure.services import with_check_facts
+from normhub.exposure.check import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
 

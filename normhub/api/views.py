@@ -32,7 +32,8 @@ from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
-from normhub.exposure import services as exposure_services
+from normhub.exposure.check import check_exposure, record_check
+from normhub.exposure.coverage import coverage as exposure_coverage
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
 from normhub.web import saving
@@ -176,7 +177,7 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
         return _unauthorized(BAD_TOKEN, invalid_token=True)
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
-    report = exposure_services.check_exposure(
+    report = check_exposure(
         db,
         parties.norm,
         parties.subject,
@@ -185,9 +186,7 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
     )
     # Every check is recorded (committed by the INSERT itself), so the person
     # checked can see who asked.
-    checked_at = exposure_services.record_check(
-        db, parties.caller, parties.subject, parties.norm, report
-    )
+    checked_at = record_check(db, parties.caller, parties.subject, parties.norm, report)
     if parties.token is not None:
         services.touch_token(db, parties.token)  # commits by itself on a DirectConnection
     document = _with_context(report.to_dict(), parties.community, parties.norm)
@@ -203,7 +202,7 @@ def coverage(community_slug: str, norm_ref: str):
     caller = require_api_caller()
     # Aggregate counts are for anyone who may see the norm (no individual data).
     community, norm = _community_and_norm(session, caller, community_slug, norm_ref)
-    result = exposure_services.coverage(session, norm)
+    result = exposure_coverage(session, norm)
     token = g.get("api_token")
     if token is not None and services.needs_touch(token):
         begin_write(session)

@@ -50,9 +50,11 @@ from normhub.digest.models import (
 )
 from normhub.discussion.models import Comment
 from normhub.errors import ValidationFailed
-from normhub.exposure import services as exposure
 from normhub.exposure.bulk import Delivery
+from normhub.exposure.coverage import coverage_for_norms
+from normhub.exposure.levels import DELIVERED, EXPOSED
 from normhub.exposure.models import ExposureSummary
+from normhub.exposure.nudges import pending_nudges
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 
@@ -664,7 +666,7 @@ class DigestBuilder:
 
         # 6. nudges stewards queued (the exposure service loads them for the whole batch)
         nudges_by_user: dict[int, list] = defaultdict(list)
-        for nudge in exposure.pending_nudges(self.session, user_ids):
+        for nudge in pending_nudges(self.session, user_ids):
             if nudge.norm.community_id in batch_communities:
                 nudges_by_user[nudge.member_id].append(nudge)
 
@@ -719,13 +721,13 @@ class DigestBuilder:
                     continue
                 base, level = exposure_level.get((member.id, norm_id), (0, 0))
                 on_current = base == ref.last_material_version_number
-                if on_current and level >= exposure.EXPOSED:
+                if on_current and level >= EXPOSED:
                     continue
                 found = entry(ref)
                 add_reason(found, "approaching")
                 found.coverage_pct = pct
                 # Already delivered (or opened) this version: a reminder, not news.
-                if not (on_current and level >= exposure.DELIVERED):
+                if not (on_current and level >= DELIVERED):
                     news = True
 
             for ref in changed:
@@ -850,7 +852,7 @@ def approaching_gate(
         query = query.where(Norm.community_id.in_(community_ids))
     norms = list(session.scalars(query))
     result = {}
-    for norm_id, item in exposure.coverage_for_norms(session, norms).items():
+    for norm_id, item in coverage_for_norms(session, norms).items():
         if item.meets_threshold or not item.active_members:
             continue
         if item.understood_pct >= item.threshold_pct - APPROACHING_MARGIN_PCT:

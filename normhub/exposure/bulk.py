@@ -1,9 +1,9 @@
 """``delivered`` exposure events for one sent digest, in a fixed number of statements.
 
-It lives beside ``services`` so that the exposure rules, in their one-at-a-time and
+It lives beside ``ledger`` so that the exposure rules, in their one-at-a-time and
 their bulk form, stay in one package.
 
-``exposure.services.record_event`` records one event and updates the member's
+``exposure.ledger.record_event`` records one event and updates the member's
 summary row through the ORM: about four statements and an ORM flush per norm.
 A digest presents several norms, and the send loop has to keep up with the
 mail server, so this module does the same for all the norms of one message
@@ -19,11 +19,11 @@ prepared once, and the digest sender can run both as data-modifying CTEs of
 the one statement that marks a message sent (see ``digest/sending.py``).
 SQLite runs them as executemany (its driver loops in C).
 
-The conflict branch applies exactly the rules of ``exposure.services._apply`` for a
+The conflict branch applies exactly the rules of ``exposure.ledger._apply`` for a
 non-"responded" event (every SET expression reads the row as it was, like
 ``_apply`` reads the summary before changing it); the digest tests run both
 paths on the same histories and compare the summaries, so a change of rules
-in the exposure service shows up as a failing test here. Row locking: the
+in the ledger shows up as a failing test here. Row locking: the
 upsert locks each summary row, which is what ``record_event``'s FOR UPDATE
 achieves, so concurrent events on the same (member, norm) stay serialised.
 """

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from normhub import events
 from normhub.communities.services import active_membership
 from normhub.db import begin_write, utcnow
-from normhub.exposure import services
+from normhub.exposure.gate import check_attention_budget, in_force_gate
+from normhub.exposure.ledger import OPENED_DEBOUNCE, record_event
+from normhub.exposure.levels import OPENED
 from normhub.exposure.models import ExposureSummary
 
 
 def record_response(session: Session, *, response, norm, version, user) -> None:
-    services.record_event(session, user, norm, version, "responded", response=response)
+    record_event(session, user, norm, version, "responded", response=response)
 
 
 def record_opened(session: Session, *, norm, viewer) -> None:
@@ -28,20 +30,20 @@ def record_opened(session: Session, *, norm, viewer) -> None:
     if (
         summary is not None
         and summary.latest_version == number
-        and summary.level >= services.OPENED
-        and utcnow() - summary.last_seen_at < services.OPENED_DEBOUNCE
+        and summary.level >= OPENED
+        and utcnow() - summary.last_seen_at < OPENED_DEBOUNCE
     ):
         return  # a reload: nothing new to record, and no write transaction on GET
     begin_write(session)  # a GET's read transaction cannot turn into a write on SQLite
-    services.record_event(session, viewer, norm, number, "opened")
+    record_event(session, viewer, norm, number, "opened")
 
 
 def guard_status_change(session: Session, *, norm, new_status, actor) -> None:
     """Opening needs room in the attention budget; coming into force needs the gate met."""
     if new_status == "open":
-        services.check_attention_budget(session, norm)
+        check_attention_budget(session, norm)
     elif new_status == "in_force":
-        services.in_force_gate(session, norm)
+        in_force_gate(session, norm)
 
 
 def connect() -> None:

@@ -1,6 +1,6 @@
 """Exposure pages: the check, coverage, the reading queue, read reports, checks about me.
 
-The access rules are written out in :mod:`normhub.exposure.services`.
+The access rules are written out in :mod:`normhub.exposure`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,14 @@ from normhub.communities.services import (
 )
 from normhub.db import begin_write, get_session, set_write_intent
 from normhub.errors import DomainError, Forbidden, NotFound
-from normhub.exposure import services
-from normhub.exposure.models import ExposureSummary
+from normhub.exposure import reading_queue as queue
+from normhub.exposure.check import check_exposure, checks_about, record_check
+from normhub.exposure.coverage import coverage, unexposed_members
+from normhub.exposure.ledger import read_report_token, record_read_report
+from normhub.exposure.levels import ACTIVE_STATUSES, READ
+from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.exposure.nudges import nudge
+from normhub.exposure.report import ExposureReport
 from normhub.ids import parse_id
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import get_norm
@@ -65,7 +71,7 @@ class ExposurePanel:
     viewer: User | None
     is_member: bool = False
     token: str | None = None
-    status: services.ExposureReport | None = None
+    status: ExposureReport | None = None
     already_read: bool = False
     min_seconds: int = 2
 
@@ -92,12 +98,12 @@ def norm_page_context(session: Session, norm: Norm, viewer: User | None, version
     panel.min_seconds = _min_read_seconds(body)
     if viewer is not None and active_membership(session, norm.community, viewer) is not None:
         panel.is_member = True
-        panel.token = services.read_report_token(viewer, norm, number)
-        panel.status = services.check_exposure(session, norm, viewer, timeline_limit=0)
+        panel.token = read_report_token(viewer, norm, number)
+        panel.status = check_exposure(session, norm, viewer, timeline_limit=0)
         summary = session.get(ExposureSummary, (viewer.id, norm.id))
         panel.already_read = (
             summary is not None
-            and summary.level >= services.READ
+            and summary.level >= READ
             and summary.latest_version >= number
             and not panel.status.stale
         )
@@ -115,7 +121,7 @@ def read(slug: str, norm_ref: str):
     recorded = False
     if viewer is not None:
         try:
-            recorded = services.record_read_report(
+            recorded = record_read_report(
                 session, viewer, norm, request.form.get("version"), request.form.get("token")
             )
             session.commit()
@@ -186,9 +192,9 @@ def check_form():
             subject = session.get(User, member_id) if member_id is not None else None
             if subject is None:
                 raise NotFound("There is no such person.")
-            report = services.check_exposure(session, norm, subject)
+            report = check_exposure(session, norm, subject)
             begin_write(session)
-            services.record_check(session, viewer, subject, norm, report)
+            record_check(session, viewer, subject, norm, report)
             session.commit()
             # The rest of this GET only reads: don't hold SQLite's write lock for it.
             set_write_intent(False)
@@ -214,7 +220,7 @@ def reading_queue():
     slug = request.args.get("community", "").strip()
     if slug:
         community = get_visible_community(session, slug, viewer)
-    items = services.reading_queue(session, viewer, community=community, limit=200)
+    items = queue.reading_queue(session, viewer, community=community, limit=200)
     return render_template(
         "exposure/queue.html",
         items=items,
@@ -230,19 +236,19 @@ def coverage_page(slug: str, norm_ref: str):
     viewer = current_user_or_none()
     community = get_visible_community(session, slug, viewer)
     norm = get_norm(session, community, norm_ref)
-    result = services.coverage(session, norm)
+    result = coverage(session, norm)
     steward = is_steward(active_membership(session, community, viewer), viewer)
-    unexposed = services.unexposed_members(session, norm, limit=UNEXPOSED_SHOWN) if steward else []
+    unexposed = unexposed_members(session, norm, limit=UNEXPOSED_SHOWN) if steward else []
     return render_template(
         "exposure/coverage.html",
         community=community,
         norm=norm,
         coverage=result,
-        levels=services.LEVELS,
+        levels=LEVELS,
         steward=steward,
         unexposed=unexposed,
         unexposed_total=result.active_members - result.exposed,
-        can_nudge=steward and norm.status in services.ACTIVE_STATUSES,
+        can_nudge=steward and norm.status in ACTIVE_STATUSES,
         norm_page=_norm_page,
     )
 
@@ -255,7 +261,7 @@ def nudge_members(slug: str, norm_ref: str):
     community = get_visible_community(session, slug, viewer)
     norm = get_norm(session, community, norm_ref)
     try:
-        created = services.nudge(session, viewer, norm)
+        created = nudge(session, viewer, norm)
     except DomainError as error:
         session.rollback()
         if error.status == 403:
@@ -279,5 +285,5 @@ def nudge_members(slug: str, norm_ref: str):
 def checks_about_me():
     session = get_session()
     viewer = current_user_or_none()
-    checks = services.checks_about(session, viewer, viewer)
+    checks = checks_about(session, viewer, viewer)
     return render_template("exposure/about_me.html", checks=checks, norm_page=_norm_page)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import func, select
 
 from normhub.communities.services import leave
 from normhub.db import utcnow
 from normhub.errors import Forbidden
-from normhub.exposure import services as exposure
-from normhub.exposure.models import ExposureEvent, ExposureSummary
+from normhub.exposure.check import check_exposure, checks_about, record_check
+from normhub.exposure.coverage import coverage
+from normhub.exposure.ledger import record_event
+from normhub.exposure.models import ExposureSummary
 from normhub.norms.models import NormPrerequisite
 from normhub.norms.services import AssumptionInput, revise_norm, set_prerequisites
 from normhub.responses.services import AssumptionAnswer, record_response
@@ -40,7 +39,7 @@ def revise(session, factory, norm, *, material, summary, assumptions=None):
 
 def test_never_opened(session, world):
     _, _, charlie, norm = world
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.level == "none"
     assert report.latest_version_seen is None
     assert not report.fully_exposed and not report.stale
@@ -53,9 +52,9 @@ def test_never_opened(session, world):
 
 def test_delivered_only(session, world):
     _, _, charlie, norm = world
-    exposure.record_event(session, charlie, norm, 1, "delivered")
+    record_event(session, charlie, norm, 1, "delivered")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.level == "delivered" and report.level_version == 1
     assert "was sent this norm (version 1) but has never opened it" in report.answer
     assert [e.kind for e in report.timeline] == ["delivered"]
@@ -64,8 +63,8 @@ def test_delivered_only(session, world):
 
 def test_opened_old_version_then_material_revision_is_stale(session, factory, world):
     _, _, charlie, norm = world
-    exposure.record_event(session, charlie, norm, 1, "opened")
-    exposure.record_event(session, charlie, norm, 1, "read")
+    record_event(session, charlie, norm, 1, "opened")
+    record_event(session, charlie, norm, 1, "read")
     session.commit()
     v1 = norm.current_version
     first, second = v1.assumptions
@@ -82,7 +81,7 @@ def test_opened_old_version_then_material_revision_is_stale(session, factory, wo
             AssumptionInput("Charts mislead more quietly than numbers."),
         ],
     )
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.stale
     assert report.level == "read" and report.level_version == 1
     assert report.latest_version_seen == 1 and report.current_version == 3
@@ -101,9 +100,9 @@ def test_opened_old_version_then_material_revision_is_stale(session, factory, wo
     ]
     assert change["assumptions_removed"] == []
     # Reading the new text makes them current again.
-    exposure.record_event(session, charlie, norm, 3, "read")
+    record_event(session, charlie, norm, 3, "read")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert not report.stale and report.fully_exposed
     assert report.answer.startswith("Charlie read version 3 but has not said")
     summary = session.get(ExposureSummary, (charlie.id, norm.id))
@@ -112,16 +111,16 @@ def test_opened_old_version_then_material_revision_is_stale(session, factory, wo
 
 def test_minor_revision_keeps_exposure(session, factory, world):
     _, _, charlie, norm = world
-    exposure.record_event(session, charlie, norm, 1, "read")
+    record_event(session, charlie, norm, 1, "read")
     session.commit()
     revise(session, factory, norm, material=False, summary="Clearer wording.")
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert norm.current_version_number == 2
     assert not report.stale and report.fully_exposed
     assert report.level == "read" and report.level_version == 1
     assert report.latest_version_seen == 1 and report.current_version == 2
     assert report.answer.startswith("Charlie read version 1")
-    cov = exposure.coverage(session, norm)
+    cov = coverage(session, norm)
     assert cov.levels["read"] == 1 and cov.stale == 0
 
 
@@ -141,7 +140,7 @@ def test_read_and_rejects_assumption_two(session, world):
         },
     )
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.level == "understood"
     assert report.understood == "yes" and report.endorsement == "undecided"
     assert report.rejected_assumptions == [
@@ -177,7 +176,7 @@ def test_only_the_latest_response_answers_in_assumption_order(session, world):
         },
     )
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert [
         (a["position"], a["understood"], a["agreement"]) for a in report.assumption_answers
     ] == [
@@ -192,39 +191,10 @@ def test_response_without_assumption_answers(session, world):
     _, _, charlie, norm = world
     record_response(session, norm, charlie, "no", "undecided")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.assumption_answers == [] and report.understood == "no"
     assert report.response_version == 1 and report.response_is_current
     assert "did not understand" in report.answer
-
-
-def test_response_levels(session, factory, world):
-    community, _, charlie, norm = world
-    dana = factory.member(community, name="Dana")
-    erin = factory.member(community, name="Erin")
-    record_response(session, norm, charlie, "yes", "endorse")
-    record_response(session, norm, dana, "yes", "reject")
-    record_response(session, norm, erin, "partly", "undecided")
-    session.commit()
-    levels = {
-        u.display_name: exposure.check_exposure(session, norm, u).level
-        for u in (charlie, dana, erin)
-    }
-    assert levels == {"Charlie": "endorsed", "Dana": "understood", "Erin": "read"}
-    assert exposure.check_exposure(session, norm, dana).answer == (
-        "Dana understood this norm and rejects it."
-    )
-    assert "only partly understood" in exposure.check_exposure(session, norm, erin).answer
-    # A change of mind from endorse to reject lowers the level on this version,
-    # while the deepest level ever reached is kept.
-    record_response(session, norm, charlie, "yes", "reject")
-    session.commit()
-    summary = session.get(ExposureSummary, (charlie.id, norm.id))
-    assert summary.level_name == "understood" and summary.highest_level_name == "endorsed"
-    kinds = session.scalars(
-        select(ExposureEvent.kind).where(ExposureEvent.user_id == charlie.id)
-    ).all()
-    assert kinds == ["responded", "responded"]
 
 
 def test_unread_prerequisite_is_transitive(session, factory, world):
@@ -233,16 +203,16 @@ def test_unread_prerequisite_is_transitive(session, factory, world):
     base = factory.norm(community, author, title="Say where a claim comes from")
     set_prerequisites(session, norm, author, [middle])
     set_prerequisites(session, middle, author, [base])
-    exposure.record_event(session, charlie, norm, 1, "read")
-    exposure.record_event(session, charlie, middle, 1, "read")
+    record_event(session, charlie, norm, 1, "read")
+    record_event(session, charlie, middle, 1, "read")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert [n.id for n in report.unmet_prerequisites] == [base.id]
     assert not report.fully_exposed
     assert "Say where a claim comes from" in report.answer
-    exposure.record_event(session, charlie, base, 1, "read")
+    record_event(session, charlie, base, 1, "read")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert report.unmet_prerequisites == [] and report.fully_exposed
 
 
@@ -258,18 +228,18 @@ def test_prerequisite_cycle_does_not_hang(session, factory, world):
         ]
     )
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert [n.id for n in report.unmet_prerequisites] == [other.id]
-    report = exposure.check_exposure(session, other, charlie)
+    report = check_exposure(session, other, charlie)
     assert [n.id for n in report.unmet_prerequisites] == [norm.id]
 
 
 def test_member_who_left(session, world):
     community, _, charlie, norm = world
-    exposure.record_event(session, charlie, norm, 1, "read")
+    record_event(session, charlie, norm, 1, "read")
     leave(session, community, charlie)
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert not report.is_member and report.left_community
     assert report.answer.startswith(f"Charlie left this community on {utcnow():%Y-%m-%d}.")
     assert "read" in report.answer
@@ -279,95 +249,43 @@ def test_member_who_left(session, world):
 def test_not_a_member(session, factory, world):
     _, _, _, norm = world
     stranger = factory.user("Stranger")
-    report = exposure.check_exposure(session, norm, stranger)
+    report = check_exposure(session, norm, stranger)
     assert report.answer == "Stranger is not a member of this community."
     assert not report.is_member and not report.left_community
-
-
-def test_read_reports_forged_duplicate_unknown_version(app, session, factory, world):
-    community, author, charlie, norm = world
-    stranger = factory.user("Stranger")
-    with app.test_request_context():
-        good = exposure.read_report_token(charlie, norm, 1)
-        assert not exposure.record_read_report(session, charlie, norm, 1, good + "x")
-        assert not exposure.record_read_report(session, charlie, norm, 1, "garbage")
-        assert not exposure.record_read_report(session, charlie, norm, 1, None)
-        # Someone else's token cannot be replayed as Charlie's, and vice versa.
-        assert not exposure.record_read_report(session, author, norm, 1, good)
-        # The token binds the version: claiming another one fails.
-        assert not exposure.record_read_report(session, charlie, norm, 2, good)
-        assert not exposure.record_read_report(session, charlie, norm, "two", good)
-        # A version that does not exist, even with a validly signed token.
-        ghost = exposure.read_report_token(charlie, norm, 9)
-        assert not exposure.record_read_report(session, charlie, norm, 9, ghost)
-        # A non-member with their own valid token.
-        outsider = exposure.read_report_token(stranger, norm, 1)
-        assert not exposure.record_read_report(session, stranger, norm, 1, outsider)
-        # A token signed with another key.
-        from itsdangerous import URLSafeTimedSerializer
-
-        forged = URLSafeTimedSerializer("not the key", salt="read-report").dumps(
-            {"u": charlie.id, "n": norm.id, "v": 1}
-        )
-        assert not exposure.record_read_report(session, charlie, norm, 1, forged)
-        assert session.scalar(select(func.count()).select_from(ExposureEvent)) == 0
-        assert exposure.record_read_report(session, charlie, norm, "1", good)
-        assert not exposure.record_read_report(session, charlie, norm, 1, good)
-    session.commit()
-    reads = session.scalars(select(ExposureEvent).where(ExposureEvent.kind == "read")).all()
-    assert [(e.user_id, e.version_number) for e in reads] == [(charlie.id, 1)]
-
-
-def test_opened_is_debounced_but_a_new_version_is_not(session, factory, world):
-    _, _, charlie, norm = world
-    start = utcnow()
-    assert exposure.record_event(session, charlie, norm, 1, "opened", at=start)
-    assert exposure.record_event(session, charlie, norm, 1, "opened", at=start) is None
-    later = start + exposure.OPENED_DEBOUNCE + timedelta(seconds=1)
-    assert exposure.record_event(session, charlie, norm, 1, "opened", at=later)
-    session.commit()
-    summary = session.get(ExposureSummary, (charlie.id, norm.id))
-    assert summary.first_seen_at == start and summary.last_seen_at == later
-
-
-def test_record_event_rejects_unknown_kind(session, world):
-    _, _, charlie, norm = world
-    with pytest.raises(ValueError):
-        exposure.record_event(session, charlie, norm, 1, "glanced")
 
 
 def test_old_version_event_does_not_undo_current_exposure(session, factory, world):
     _, _, charlie, norm = world
     revise(session, factory, norm, material=True, summary="Rewritten.")
-    exposure.record_event(session, charlie, norm, 2, "read")
+    record_event(session, charlie, norm, 2, "read")
     # Looking at the old version afterwards (the versions page) changes nothing current.
-    exposure.record_event(session, charlie, norm, 1, "opened")
+    record_event(session, charlie, norm, 1, "opened")
     session.commit()
-    report = exposure.check_exposure(session, norm, charlie)
+    report = check_exposure(session, norm, charlie)
     assert not report.stale and report.level == "read" and report.latest_version_seen == 2
 
 
 def test_check_recorded_and_visible_to_subject_only(session, factory, world):
     community, author, charlie, norm = world
-    report = exposure.check_exposure(session, norm, charlie)
-    checked_at = exposure.record_check(session, author, charlie, norm, report)
+    report = check_exposure(session, norm, charlie)
+    checked_at = record_check(session, author, charlie, norm, report)
     session.commit()
-    [seen] = exposure.checks_about(session, charlie, charlie)
+    [seen] = checks_about(session, charlie, charlie)
     assert seen.checker_id == author.id and seen.norm_id == norm.id
     assert seen.level == "none" and seen.answer == report.answer
     assert seen.created_at == checked_at and seen.stale is False
-    assert exposure.checks_about(session, author, author) == []
+    assert checks_about(session, author, author) == []
     with pytest.raises(Forbidden):
-        exposure.checks_about(session, charlie, author)
+        checks_about(session, charlie, author)
 
 
 def test_report_to_dict_is_json_ready(session, world):
     import json
 
     _, _, charlie, norm = world
-    exposure.record_event(session, charlie, norm, 1, "opened")
+    record_event(session, charlie, norm, 1, "opened")
     session.commit()
-    data = exposure.check_exposure(session, norm, charlie).to_dict()
+    data = check_exposure(session, norm, charlie).to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["level"] == "opened" and data["timeline"][0]["kind"] == "opened"
     assert data["first_seen_at"].endswith("Z")

@@ -1,0 +1,234 @@
+"""Coverage: how far a community has come with the current version of a norm.
+
+Counted from the summary rows in a fixed number of GROUP BY queries, whatever
+the number of members, so pages and digests can show it for many norms at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.communities.models import Membership
+from normhub.exposure.levels import EXPOSED, NONE, norm_ref
+from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.norms.models import Norm, NormVersion
+from normhub.responses.models import Response
+
+
+@dataclass
+class Coverage:
+    """How far the community has come with the *current* version of a norm.
+
+    Counting rule: each active member counts once, at the level they reached
+    on the current material family (see the module docstring). A member whose
+    exposure is on an older material version counts as "none" for the current
+    version, and is also counted in ``stale`` so the page can say how many
+    have seen an older text. "Understood" means understood or endorsed.
+    """
+
+    norm: Norm
+    active_members: int
+    levels: dict[str, int]
+    stale: int
+    responses: int
+    threshold_pct: int
+    min_responses: int
+
+    @property
+    def understood(self) -> int:
+        return self.levels["understood"] + self.levels["endorsed"]
+
+    @property
+    def exposed(self) -> int:
+        return sum(self.levels[name] for name in LEVELS[EXPOSED:])
+
+    @property
+    def understood_pct(self) -> int:
+        return self.understood * 100 // self.active_members if self.active_members else 0
+
+    @property
+    def members_needed(self) -> int:
+        return -(-self.threshold_pct * self.active_members // 100)
+
+    @property
+    def more_members_needed(self) -> int:
+        return max(0, self.members_needed - self.understood)
+
+    @property
+    def more_responses_needed(self) -> int:
+        return max(0, self.min_responses - self.responses)
+
+    @property
+    def gap(self) -> int:
+        """How many more people must act before the gate opens."""
+        return max(self.more_members_needed, self.more_responses_needed)
+
+    @property
+    def meets_threshold(self) -> bool:
+        return (
+            self.active_members > 0
+            and self.more_members_needed == 0
+            and self.more_responses_needed == 0
+        )
+
+    def share(self, level: str) -> int:
+        return self.levels[level] * 100 // self.active_members if self.active_members else 0
+
+    @property
+    def shortfall_message(self) -> str:
+        more = self.more_members_needed
+        members = (
+            f"{self.understood_pct}% of members understood the current version; "
+            f"{self.threshold_pct}% needed"
+        )
+        if more:
+            members += f" ({more} more member{'s' if more != 1 else ''})"
+        responses = f"{self.responses} response{'s' if self.responses != 1 else ''}"
+        return f"{members}. {responses}; {self.min_responses} needed."
+
+    def to_dict(self) -> dict:
+        return {
+            "norm": norm_ref(self.norm),
+            "current_version": self.norm.current_version_number,
+            "active_members": self.active_members,
+            "levels": dict(self.levels),
+            "stale": self.stale,
+            "understood": self.understood,
+            "understood_pct": self.understood_pct,
+            "responses": self.responses,
+            "threshold_pct": self.threshold_pct,
+            "min_responses": self.min_responses,
+            "more_members_needed": self.more_members_needed,
+            "more_responses_needed": self.more_responses_needed,
+            "meets_threshold": self.meets_threshold,
+            "shortfall_message": self.shortfall_message,
+        }
+
+
+def _current_level_expr():
+    return case(
+        (ExposureSummary.material_base >= Norm.last_material_version_number, ExposureSummary.level),
+        else_=NONE,
+    )
+
+
+def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverage]:
+    """Coverage of several norms: two GROUP BY queries, whatever the number of members."""
+    if not norms:
+        return {}
+    ids = [n.id for n in norms]
+    per_member = (
+        select(
+            Norm.id.label("norm_id"),
+            func.coalesce(_current_level_expr(), NONE).label("level"),
+            case(
+                (
+                    and_(
+                        ExposureSummary.material_base < Norm.last_material_version_number,
+                        ExposureSummary.level > NONE,
+                    ),
+                    1,
+                ),
+                else_=0,
+            ).label("stale"),
+        )
+        .join(
+            Membership,
+            and_(Membership.community_id == Norm.community_id, Membership.left_at.is_(None)),
+        )
+        .outerjoin(
+            ExposureSummary,
+            and_(
+                ExposureSummary.norm_id == Norm.id,
+                ExposureSummary.user_id == Membership.user_id,
+            ),
+        )
+        .where(Norm.id.in_(ids))
+        .subquery()
+    )
+    counts = session.execute(
+        select(per_member.c.norm_id, per_member.c.level, per_member.c.stale, func.count()).group_by(
+            per_member.c.norm_id, per_member.c.level, per_member.c.stale
+        )
+    ).all()
+    responders = dict(
+        session.execute(
+            select(Response.norm_id, func.count(func.distinct(Response.user_id)))
+            .join(NormVersion, NormVersion.id == Response.version_id)
+            .join(Norm, Norm.id == Response.norm_id)
+            .join(
+                Membership,
+                and_(
+                    Membership.community_id == Norm.community_id,
+                    Membership.user_id == Response.user_id,
+                    Membership.left_at.is_(None),
+                ),
+            )
+            .where(
+                Response.norm_id.in_(ids),
+                NormVersion.number >= Norm.last_material_version_number,
+            )
+            .group_by(Response.norm_id)
+        ).all()
+    )
+    result = {}
+    for norm in norms:
+        community = norm.community
+        result[norm.id] = Coverage(
+            norm=norm,
+            active_members=0,
+            levels=dict.fromkeys(LEVELS, 0),
+            stale=0,
+            responses=responders.get(norm.id, 0),
+            threshold_pct=community.coverage_threshold_pct,
+            min_responses=community.coverage_min_responses,
+        )
+    for norm_id, level, stale, count in counts:
+        item = result[norm_id]
+        item.active_members += count
+        item.levels[LEVELS[level]] += count
+        item.stale += count if stale else 0
+    return result
+
+
+def coverage(session: Session, norm: Norm) -> Coverage:
+    return coverage_for_norms(session, [norm])[norm.id]
+
+
+def unexposed_members(
+    session: Session, norm: Norm, limit: int | None = None
+) -> list[tuple[User, str]]:
+    """Active members who have not read the current version, with their level on it."""
+    query = (
+        select(User, ExposureSummary)
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.user_id == User.id, ExposureSummary.norm_id == norm.id),
+        )
+        .where(
+            Membership.community_id == norm.community_id,
+            Membership.left_at.is_(None),
+            or_(
+                ExposureSummary.user_id.is_(None),
+                ExposureSummary.material_base < norm.last_material_version_number,
+                ExposureSummary.level < EXPOSED,
+            ),
+        )
+        .order_by(func.lower(User.display_name), User.id)
+    )
+    rows = session.execute(query.limit(limit) if limit is not None else query).all()
+    result = []
+    for user, summary in rows:
+        if summary is None or summary.level == NONE:
+            state = "never opened"
+        elif summary.material_base < norm.last_material_version_number:
+            state = f"saw version {summary.latest_version} (older text)"
+        else:
+            state = f"{LEVELS[summary.level]} version {summary.level_version}"
+        result.append((user, state))
+    return result

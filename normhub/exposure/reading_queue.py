@@ -1,0 +1,76 @@
+"""A member's reading queue: the norms of their communities they have not read as they stand."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community, Membership
+from normhub.exposure.coverage import coverage_for_norms
+from normhub.exposure.levels import ACTIVE_STATUSES, EXPOSED, NONE, OPENED, READ
+from normhub.exposure.models import ExposureSummary
+from normhub.norms.models import Norm
+
+
+class QueueItem(NamedTuple):
+    norm: Norm
+    reason: str  # "unread" | "opened" | "stale"
+    coverage_gap: int
+
+
+def reading_queue(
+    session: Session, user: User, community: Community | None = None, limit: int | None = None
+) -> list[QueueItem]:
+    """Open and in-force norms of ``user``'s communities they have not read as they stand now.
+
+    Reasons: "unread" (never opened the current text), "opened" (opened, not
+    finished), "stale" (read an older text that has changed materially since).
+    Norms the user wrote are left out. Open norms come first, closest to the
+    in-force gate first; ties go to the most recently active.
+    """
+    my_communities = select(Membership.community_id).where(
+        Membership.user_id == user.id, Membership.left_at.is_(None)
+    )
+    query = (
+        select(Norm, ExposureSummary)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == user.id),
+        )
+        .where(
+            Norm.community_id.in_(my_communities),
+            Norm.status.in_(ACTIVE_STATUSES),
+            Norm.author_id != user.id,  # they wrote it; their response is asked elsewhere
+            or_(
+                ExposureSummary.user_id.is_(None),
+                ExposureSummary.material_base < Norm.last_material_version_number,
+                ExposureSummary.level < EXPOSED,
+            ),
+        )
+        .options(selectinload(Norm.community))
+    )
+    if community is not None:
+        query = query.where(Norm.community_id == community.id)
+    rows = session.execute(query).all()
+    gaps = coverage_for_norms(session, [norm for norm, _ in rows])
+    items = []
+    for norm, summary in rows:
+        if summary is None or summary.level == NONE:
+            reason = "unread"
+        elif summary.material_base < norm.last_material_version_number:
+            reason = "stale" if summary.level >= READ else "unread"
+        else:
+            reason = "opened" if summary.level >= OPENED else "unread"
+        items.append(QueueItem(norm, reason, gaps[norm.id].gap))
+    items.sort(
+        key=lambda item: (
+            item.norm.status != "open",
+            item.coverage_gap,
+            -item.norm.last_activity_at.timestamp(),
+            item.norm.id,
+        )
+    )
+    return items[:limit] if limit is not None else items
