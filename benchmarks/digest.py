@@ -55,8 +55,8 @@ from benchmarks.common import free_port, machine  # noqa: E402
 from normhub import create_app  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.db import make_engine, utcnow  # noqa: E402
+from normhub.digest.builder import Member  # noqa: E402
 from normhub.digest.sending import SEND_WORKERS  # noqa: E402
-from normhub.digest.services import Member  # noqa: E402
 
 FULL_MEMBERS = 100_000
 MEMBERS_PER_COMMUNITY = 2_000

@@ -6,8 +6,10 @@ import re
 
 from sqlalchemy import select
 
+from normhub.digest.builder import preview_digest
+from normhub.digest.links import Links
 from normhub.digest.models import DigestPreference
-from normhub.digest.services import Links, make_unsubscribe_token, preview_digest
+from normhub.digest.preferences import make_unsubscribe_token
 
 
 def frequency(session, user, community) -> str:

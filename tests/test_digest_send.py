@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from normhub.digest.mailer import SMTPSettingsError, SMTPTransport
 from normhub.digest.models import DigestSend, EmailBounce
+from normhub.digest.periods import period_key
 from normhub.digest.sending import DigestRun
-from normhub.digest.services import period_key
 from normhub.discussion.services import post_comment
 from normhub.exposure.models import ExposureEvent, Nudge
 from normhub.exposure.nudges import nudge

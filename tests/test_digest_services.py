@@ -7,17 +7,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import event
 
 from normhub.db import utcnow
+from normhub.digest.builder import DigestBuilder, Member, preview_digest
+from normhub.digest.content import subject_line
+from normhub.digest.links import Links
 from normhub.digest.models import DigestSend
-from normhub.digest.services import (
-    DigestBuilder,
-    Links,
-    Member,
+from normhub.digest.periods import period_key
+from normhub.digest.preferences import (
     make_unsubscribe_token,
-    period_key,
-    preview_digest,
     read_unsubscribe_token,
     set_preference,
-    subject_line,
 )
 from normhub.discussion.services import hide_comment, post_comment
 from normhub.exposure import nudges
@@ -331,7 +329,7 @@ def test_message_bytes_decode_to_the_same_parts_as_the_email_package_builds():
     from datetime import datetime
 
     from normhub.digest import mailer
-    from normhub.digest.services import Digest
+    from normhub.digest.content import Digest
 
     digest = Digest(
         7, "ann@example.org", "Ann Ümlaut", "weekly", "2026-W48",
@@ -355,3 +353,18 @@ def test_message_bytes_decode_to_the_same_parts_as_the_email_package_builds():
     assert decoded(direct)[1][0] == ("text/plain", text.replace("\n", "\r\n"))
     # a non-ASCII From takes the email package's path
     assert mailer.build_message(digest, "Nörm <d@normhub.example>", text, html).data
+
+
+def test_a_reply_names_the_norm_it_is_on_not_its_own_id(app, session, factory):
+    town = factory.community()
+    me, other = factory.member(town, name="Me"), factory.member(town, name="Other")
+    norms = [factory.norm(town, title=f"Norm {n}") for n in range(3)]
+    for _ in range(4):
+        mine = post_comment(session, norms[0], me, "A question.")
+    reply = post_comment(session, norms[0], other, "An answer.", parent=mine)
+    session.commit()
+    assert reply.id not in {n.id for n in norms}
+    digest = build(app, session, [me])[me.id]
+    (shown,) = digest.replies
+    assert (shown.id, shown.norm.id, shown.norm.title) == (reply.id, norms[0].id, "Norm 0")
+    assert digest.norm_ids == {n.id for n in norms}

@@ -12,6 +12,7 @@ from normhub.discussion.services import (
     load_thread,
     post_comment,
     replies_to,
+    replies_to_members,
     unhide_comment,
 )
 from normhub.errors import Forbidden, ValidationFailed
@@ -249,6 +250,36 @@ def test_replies_to_lists_others_replies_since(setting, factory, session):
     assert replies[0].norm.community.slug == community.slug
     assert [c.id for c in replies_to(session, bob, since)] != []
     assert replies_to(session, alice, utcnow() + timedelta(minutes=1)) == []
+
+
+def test_replies_to_members_is_the_same_rule_for_many(setting, factory, session):
+    community, norm, alice, bob = setting
+    steward = factory.member(community, role="steward")
+    elsewhere = factory.community()
+    other_norm = factory.norm(elsewhere, title="Elsewhere")
+    factory.member(elsewhere, alice)
+    factory.member(elsewhere, bob)
+    mine = post_comment(session, norm, alice, "Alice speaks.")
+    theirs = post_comment(session, norm, bob, "Bob speaks.")
+    session.commit()
+    since = utcnow()
+    post_comment(session, norm, alice, "Me again.", parent=mine)
+    to_alice = post_comment(session, norm, bob, "Answering Alice.", parent=mine)
+    hidden = post_comment(session, norm, steward, "Rude.", parent=mine)
+    hide_comment(session, hidden, steward)
+    to_bob = post_comment(session, norm, alice, "Answering Bob.", parent=theirs)
+    far = post_comment(session, other_norm, alice, "Over here.")
+    post_comment(session, other_norm, bob, "Not in these communities.", parent=far)
+    session.commit()
+    until = utcnow() + timedelta(minutes=1)
+
+    rows = replies_to_members(session, [alice.id, bob.id], {community.id}, since, until)
+    assert [(r.reply_id, r.recipient_id, r.author_name) for r in rows] == [
+        (to_alice.id, alice.id, "Bob"),
+        (to_bob.id, bob.id, "Alice"),
+    ]
+    assert {(r.id, r.slug) for r in rows} == {(norm.id, norm.slug)}
+    assert replies_to_members(session, [alice.id], {community.id}, since, since) == []
 
 
 def test_replies_to_skips_communities_the_user_can_no_longer_see(factory, session):

@@ -26,6 +26,7 @@ from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.check import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
+from normhub.refs import CommunityRef, NormRef, PersonRef
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -150,7 +151,8 @@ _TOUCH = DirectStatement(
 # -- The parties of an exposure check ---------------------------------------
 #
 # The API check is the hottest path in NormHub, so it resolves its parties as
-# plain values from one query rather than as ORM objects. The exposure
+# plain values from one query rather than as ORM objects (the shared ones in
+# normhub.refs, and the two below that only this check needs). The exposure
 # services accept these wherever they take a Norm or a User: they read the
 # same attribute names.
 
@@ -160,36 +162,12 @@ class CallerRef(NamedTuple):
     is_admin: bool
 
 
-class CommunityRef(NamedTuple):
-    id: int
-    slug: str
-    name: str
-    visibility: str
-
-    is_public = Community.is_public  # the model's own rule, read from ``visibility``
-
-
 class ActiveMembershipRef(NamedTuple):
     id: int
 
     @property
     def is_active(self) -> bool:
         return True  # the query only joins memberships with no ``left_at``
-
-
-class NormRef(NamedTuple):
-    id: int
-    community_id: int
-    slug: str
-    title: str
-    status: str
-    current_version_number: int
-    last_material_version_number: int
-
-
-class PersonRef(NamedTuple):
-    id: int
-    display_name: str
 
 
 _MEMBER_BY_EMAIL = DirectStatement(

@@ -7,7 +7,7 @@ from wtforms import SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 from normhub.digest.models import FREQUENCIES, FREQUENCY_LABELS
-from normhub.digest.services import PreferenceRow
+from normhub.digest.preferences import PreferenceRow
 
 CHOICES = [SelectChoice(value, FREQUENCY_LABELS[value]) for value in FREQUENCIES]
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from normhub.digest.services import Digest, subject_line
+from normhub.digest.content import Digest, subject_line
 
 
 class TransportError(Exception):

@@ -94,6 +94,9 @@ from sqlalchemy.orm import Session, aliased
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
 from normhub.db import dialect_insert, set_write_intent, utcnow
+from normhub.digest.builder import DigestBuilder, Member
+from normhub.digest.content import Digest
+from normhub.digest.links import Links
 from normhub.digest.mailer import (
     ConnectionLost,
     Outgoing,
@@ -113,7 +116,7 @@ from normhub.digest.models import (
     DigestSend,
     EmailBounce,
 )
-from normhub.digest.services import Digest, DigestBuilder, Links, Member, matching_memberships
+from normhub.digest.preferences import matching_memberships
 from normhub.exposure.bulk import delivery_parameters, delivery_statements, record_deliveries
 from normhub.exposure.models import Nudge
 

@@ -29,8 +29,11 @@ from normhub.communities.services import (
     is_steward,
 )
 from normhub.db import get_session
-from normhub.digest import services
+from normhub.digest import preferences as digest_preferences
+from normhub.digest.builder import preview_digest
+from normhub.digest.content import subject_line
 from normhub.digest.forms import chosen, field_name, preferences_form
+from normhub.digest.links import Links
 from normhub.digest.models import PERIOD_KINDS
 from normhub.errors import DomainError, NotFound, ValidationFailed
 
@@ -48,11 +51,11 @@ def _period(default: str) -> str:
 @login_required
 def preferences():
     session = get_session()
-    rows = services.list_preferences(session, current_user)
+    rows = digest_preferences.list_preferences(session, current_user)
     if request.method == "POST":
         form = preferences_form(rows, formdata=request.form)
         if form.validate():
-            changed = services.save_preferences(session, current_user, chosen(form, rows))
+            changed = digest_preferences.save_preferences(session, current_user, chosen(form, rows))
             get_session().commit()
             flash(
                 "Digest settings saved." if changed else "Nothing to change.",
@@ -68,7 +71,7 @@ def preferences():
             "digest/preferences.html",
             form=form,
             rows=[(row, form[field_name(row.community.id)]) for row in rows],
-            bounce=services.bounce_for(session, current_user),
+            bounce=digest_preferences.bounce_for(session, current_user),
         ),
         status,
     )
@@ -78,7 +81,7 @@ def preferences():
 @login_required
 def lift_bounce():
     session = get_session()
-    services.lift_bounce(session, current_user)
+    digest_preferences.lift_bounce(session, current_user)
     session.commit()
     flash("We will try your address again with the next digest.", "success")
     return redirect(url_for("digest.preferences"))
@@ -88,8 +91,8 @@ def lift_bounce():
 @login_required
 def preview():
     session = get_session()
-    period = _period(services.default_period(session, current_user))
-    digest = services.preview_digest(session, services.Links(current_app), current_user, period)
+    period = _period(digest_preferences.default_period(session, current_user))
+    digest = preview_digest(session, Links(current_app), current_user, period)
     return render_template(
         "digest/preview.html",
         digest=digest,
@@ -97,7 +100,7 @@ def preview():
         period=period,
         steward_view=False,
         community=None,
-        subject=services.subject_line(digest),
+        subject=subject_line(digest),
     )
 
 
@@ -112,10 +115,8 @@ def steward_preview(slug: str, user_id: int):
     if member is None or active_membership(session, community, member) is None:
         raise NotFound("That person is not a member of this community.")
     stewarded = _stewarded_communities(session, current_user, member)
-    period = _period(services.default_period(session, member))
-    digest = services.preview_digest(
-        session, services.Links(current_app), member, period, community_ids=stewarded
-    )
+    period = _period(digest_preferences.default_period(session, member))
+    digest = preview_digest(session, Links(current_app), member, period, community_ids=stewarded)
     return render_template(
         "digest/preview.html",
         digest=digest,
@@ -123,7 +124,7 @@ def steward_preview(slug: str, user_id: int):
         period=period,
         steward_view=True,
         community=community,
-        subject=services.subject_line(digest),
+        subject=subject_line(digest),
     )
 
 
@@ -151,17 +152,17 @@ def _stewarded_communities(session, steward: User, member: User) -> set[int]:
 def unsubscribe(token: str):
     session = get_session()
     try:
-        unsubscribe_request = services.read_unsubscribe_token(
+        unsubscribe_request = digest_preferences.read_unsubscribe_token(
             current_app.config["SECRET_KEY"], token
         )
         if request.method == "POST":
-            communities = services.unsubscribe(session, unsubscribe_request)
+            communities = digest_preferences.unsubscribe(session, unsubscribe_request)
             session.commit()
             return render_template("digest/unsubscribed.html", communities=communities)
         member = session.get(User, unsubscribe_request.user_id)
         if member is None:
             raise ValidationFailed("This unsubscribe link belongs to an account that is gone.")
-        communities = services.unsubscribe_targets(session, unsubscribe_request)
+        communities = digest_preferences.unsubscribe_targets(session, unsubscribe_request)
     except DomainError as error:
         session.rollback()
         return render_template("digest/unsubscribe_invalid.html", message=error.message), 400

@@ -21,6 +21,7 @@ from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
+from normhub.refs import NORM_REF_COLUMNS
 
 # Replies deeper than this are shown at this depth, marked with whom they answer,
 # so a long back-and-forth stays readable on a phone.
@@ -256,11 +257,25 @@ def load_thread(session: Session, norm: Norm, max_depth: int = MAX_DISPLAY_DEPTH
     return Thread(roots=roots, count=len(comments))
 
 
+def _counting_replies(parent, since: datetime, until: datetime | None = None) -> list:
+    """Which replies count for the author of ``parent``: visible ones by someone
+    else, created in [since, until)."""
+    clauses = [
+        Comment.author_id != parent.author_id,
+        Comment.hidden_at.is_(None),
+        Comment.created_at >= since,
+    ]
+    if until is not None:
+        clauses.append(Comment.created_at < until)
+    return clauses
+
+
 def replies_to(session: Session, user: User, since: datetime) -> list[Comment]:
     """Visible replies by others to ``user``'s comments, created at or after ``since``.
 
-    For the digest: one query, with each reply's author, parent, norm and community
-    loaded, limited to communities ``user`` can still see.
+    One query, with each reply's author, parent, norm and community loaded,
+    limited to communities ``user`` can still see. ``replies_to_members`` is
+    the same rule for many members at once.
     """
     parent = aliased(Comment)
     return list(
@@ -271,9 +286,7 @@ def replies_to(session: Session, user: User, since: datetime) -> list[Comment]:
             .join(Community, Community.id == Norm.community_id)
             .where(
                 parent.author_id == user.id,
-                Comment.author_id != user.id,
-                Comment.hidden_at.is_(None),
-                Comment.created_at >= since,
+                *_counting_replies(parent, since),
                 visible_communities_clause(user),
             )
             .order_by(Comment.created_at, Comment.id)
@@ -284,3 +297,43 @@ def replies_to(session: Session, user: User, since: datetime) -> list[Comment]:
             )
         ).unique()
     )
+
+
+def replies_to_members(
+    session: Session,
+    user_ids: list[int],
+    community_ids: set[int],
+    since: datetime,
+    until: datetime,
+) -> list:
+    """Visible replies by others to comments of ``user_ids`` on norms of
+    ``community_ids``, created in [since, until), oldest first. One query.
+
+    Rows, not Comments: ``reply_id``, ``body``, ``created_at``, ``recipient_id``
+    (the parent's author), ``author_name``, and the norm's ``NORM_REF_COLUMNS``.
+    """
+    parent = aliased(Comment)
+    return session.execute(
+        select(
+            # Labelled: unlabelled, it would take the name ``id`` from the norm's id.
+            Comment.id.label("reply_id"),
+            Comment.body,
+            Comment.created_at,
+            parent.author_id.label("recipient_id"),
+            # A per-row lookup by primary key: joining users instead made
+            # PostgreSQL hash the whole users table for every batch.
+            select(User.display_name)
+            .where(User.id == Comment.author_id)
+            .scalar_subquery()
+            .label("author_name"),
+            *NORM_REF_COLUMNS,
+        )
+        .join(parent, parent.id == Comment.parent_id)
+        .join(Norm, Norm.id == Comment.norm_id)
+        .where(
+            parent.author_id.in_(user_ids),
+            *_counting_replies(parent, since, until),
+            Norm.community_id.in_(community_ids),
+        )
+        .order_by(Comment.created_at, Comment.id)
+    ).all()

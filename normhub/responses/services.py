@@ -6,17 +6,19 @@ per-assumption answers; the newest row per (user, norm) is their current say.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
+from normhub.refs import NORM_REF_COLUMNS
 from normhub.responses.models import (
     AGREEMENTS,
     ENDORSEMENTS,
@@ -136,6 +138,81 @@ def latest_response_ids(norm_ids_clause, version_only: bool = True):
         .where(norm_ids_clause)
         .group_by(Response.user_id, Response.norm_id)
     )
+
+
+@dataclass
+class VersionChange:
+    number: int
+    change_summary: str
+    is_material: bool
+    created_at: datetime
+
+
+@dataclass
+class RevisedSinceResponse:
+    """A norm revised materially after a member's latest response to it."""
+
+    user_id: int
+    norm: Row  # with NORM_REF_COLUMNS
+    responded_number: int
+    # Every version after the one responded to, oldest first (minor ones too).
+    changes: list[VersionChange]
+
+    def changed_materially_between(self, start: datetime, end: datetime) -> bool:
+        return any(c.is_material and start <= c.created_at < end for c in self.changes)
+
+
+def revised_since_responses(
+    session: Session, user_ids: list[int], community_ids: set[int]
+) -> list[RevisedSinceResponse]:
+    """Norms (open or in force, in ``community_ids``) whose newest material version
+    is newer than the version each of ``user_ids`` last responded to, with the
+    versions since. Two queries, the second only when some response is stale.
+    """
+    responded = aliased(NormVersion)
+    stale = session.execute(
+        select(Response.user_id, responded.number.label("responded_number"), *NORM_REF_COLUMNS)
+        .join(responded, responded.id == Response.version_id)
+        .join(Norm, Norm.id == Response.norm_id)
+        .where(
+            Response.id.in_(latest_response_ids(Response.user_id.in_(user_ids))),
+            Norm.community_id.in_(community_ids),
+            Norm.status.in_(("open", "in_force")),
+            Norm.last_material_version_number > responded.number,
+        )
+    ).all()
+    if not stale:
+        return []
+    changes = revisions_of(session, {row.id for row in stale})
+    return [
+        RevisedSinceResponse(
+            row.user_id,
+            row,
+            row.responded_number,
+            [c for c in changes.get(row.id, ()) if c.number > row.responded_number],
+        )
+        for row in stale
+    ]
+
+
+def revisions_of(session: Session, norm_ids: set[int]) -> dict[int, list[VersionChange]]:
+    """Each norm's revisions (version 2 on), oldest first. One query."""
+    changes: dict[int, list[VersionChange]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            NormVersion.norm_id,
+            NormVersion.number,
+            NormVersion.change_summary,
+            NormVersion.is_material,
+            NormVersion.created_at,
+        )
+        .where(NormVersion.norm_id.in_(norm_ids), NormVersion.number > 1)
+        .order_by(NormVersion.norm_id, NormVersion.number)
+    ):
+        changes[row.norm_id].append(
+            VersionChange(row.number, row.change_summary, row.is_material, row.created_at)
+        )
+    return changes
 
 
 @dataclass

@@ -1,0 +1,330 @@
+"""Building each member's digest, for batches of members.
+
+What a member's digest holds (only from communities they are an active member
+of, and whose digest preference matches the period being sent):
+
+* norms a steward nudged them about (pending nudges);
+* norms they responded to that had a *material* revision since their response,
+  newer than the window start, with the change summaries;
+* open norms close to the in-force gate that they have not read yet;
+* norms newly open for discussion (not their own) and norms newly in force;
+* replies by others to their comments.
+
+The window is [start, end): ``end`` is when the digest is built; ``start`` is
+the end of the member's last *sent* digest of the same period kind, or one
+period back if there is none. Looking back is capped at ``MAX_LOOKBACK_PERIODS``
+periods, so someone who switches digests back on after a year gets a digest,
+not an archive.
+
+Digests are built for batches of members with a constant number of queries per
+batch (members are never queried one by one): every query takes the batch's
+member ids with ``IN (...)``, and rows are grouped in Python. Which replies and
+revisions count is the discussion's and the responses' rule, in their batch
+form; nudges come from the exposure service. Facts that do not depend on the
+member (each open norm's coverage) are computed once per run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community, Membership
+from normhub.db import utcnow
+from normhub.digest.batch import BatchFacts, MemberDigest
+from normhub.digest.content import CommunityFooter, Digest
+from normhub.digest.gate import approaching_gate
+from normhub.digest.links import Links
+from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, DigestSend
+from normhub.digest.periods import check_period, period_key, period_length
+from normhub.digest.preferences import matching_memberships
+from normhub.discussion.services import replies_to_members
+from normhub.exposure.models import ExposureSummary
+from normhub.exposure.nudges import pending_nudges
+from normhub.norms.models import Norm
+from normhub.refs import NORM_REF_COLUMNS, CommunityRef
+from normhub.responses.services import revised_since_responses
+
+MAX_LOOKBACK_PERIODS = 4
+
+
+@dataclass
+class Member:
+    """Whom a digest is for."""
+
+    id: int
+    email: str
+    display_name: str
+
+
+class DigestBuilder:
+    """Builds digests for batches of members, with a fixed number of queries per batch.
+
+    ``community_ids`` limits content (and, for the send command, recipients) to
+    some communities: ``--community`` and the steward preview use it.
+
+    ``scope`` is the ledger scope the digests are recorded under (see
+    ``DigestSend``). The window starts at the end of the member's last sent
+    digest of the same scope, or of a full one. A full digest (scope 0) leaves
+    out the communities a ``--community`` run of the same period already
+    covers for the member, so each community's content goes out once.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        period_kind: str,
+        links: Links,
+        now: datetime | None = None,
+        community_ids: set[int] | None = None,
+        scope: int = ALL_COMMUNITIES,
+    ):
+        self.session = session
+        self.scope = scope
+        self.kind = check_period(period_kind)
+        self.links = links
+        self.now = now or utcnow()
+        self.key = period_key(self.kind, self.now)
+        self.length = period_length(self.kind)
+        self.community_ids = community_ids
+        self._communities: dict[int, CommunityRef] | None = None
+        self._approaching: dict[int, tuple[int, int]] | None = None
+        self._approaching_norms: dict[int, Norm] = {}
+
+    # -- run-level facts (computed once, not per batch)
+
+    def communities(self) -> dict[int, CommunityRef]:
+        if self._communities is None:
+            query = select(
+                Community.id,
+                Community.slug,
+                Community.name,
+                Community.visibility,
+                Community.coverage_threshold_pct,
+            )
+            if self.community_ids is not None:
+                query = query.where(Community.id.in_(self.community_ids))
+            self._communities = {row.id: CommunityRef(*row) for row in self.session.execute(query)}
+        return self._communities
+
+    def approaching(self) -> dict[int, tuple[int, int]]:
+        """Open norms close to (not past) the gate: norm id → (community id, coverage %)."""
+        if self._approaching is None:
+            found = approaching_gate(self.session, self.community_ids)
+            self._approaching_norms = {norm.id: norm for norm, _ in found.values()}
+            self._approaching = {
+                norm_id: (norm.community_id, pct) for norm_id, (norm, pct) in found.items()
+            }
+        return self._approaching
+
+    # -- per batch
+
+    def matched_communities(self, user_ids: list[int]) -> dict[int, list[int]]:
+        """Communities whose digest preference matches this period, per member."""
+        result: dict[int, list[int]] = defaultdict(list)
+        for user_id, community_id in self.session.execute(
+            matching_memberships(self.kind, self.community_ids).where(
+                Membership.user_id.in_(user_ids)
+            )
+        ):
+            result[user_id].append(community_id)
+        return result
+
+    def last_sent(self, user_ids: list[int]) -> dict[int, datetime]:
+        return dict(
+            self.session.execute(
+                select(DigestSend.user_id, func.max(DigestSend.window_end))
+                .where(
+                    DigestSend.user_id.in_(user_ids),
+                    DigestSend.period_kind == self.kind,
+                    DigestSend.status == "sent",
+                    DigestSend.scope.in_({ALL_COMMUNITIES, self.scope}),
+                )
+                .group_by(DigestSend.user_id)
+            ).all()
+        )
+
+    def covered(self, user_ids: list[int]) -> dict[int, set[int]]:
+        """Communities a ``--community`` run of this period covers, per member."""
+        result: dict[int, set[int]] = defaultdict(set)
+        if self.scope != ALL_COMMUNITIES:
+            return result
+        for user_id, community_id in self.session.execute(
+            select(DigestSend.user_id, DigestSend.scope).where(
+                DigestSend.user_id.in_(user_ids),
+                DigestSend.period_kind == self.kind,
+                DigestSend.period_key == self.key,
+                DigestSend.scope != ALL_COMMUNITIES,
+                DigestSend.status.in_(COVERING_STATUSES),
+            )
+        ):
+            result[user_id].add(community_id)
+        return result
+
+    def build(self, members: list[Member]) -> dict[int, Digest]:
+        """Each member's digest (empty ones included; callers skip those)."""
+        if not members:
+            return {}
+        user_ids = [m.id for m in members]
+        batch = self._start_batch(user_ids)
+        if not batch.community_ids:
+            return {m.id: self._empty(m, batch.window_starts[m.id]) for m in members}
+        self._find_opened_or_in_force(batch)
+        self._find_revisions_since_responses(batch, user_ids)
+        self._find_progress_near_gate(batch, user_ids)
+        self._find_replies(batch, user_ids)
+        self._find_nudges(batch, user_ids)
+        return {
+            m.id: MemberDigest(batch, m.id).digest(
+                m.email, m.display_name, self.kind, self.key, self.scope
+            )
+            for m in members
+        }
+
+    # -- the batch's queries, in the order they run (each fills in ``batch``)
+
+    def _start_batch(self, user_ids: list[int]) -> BatchFacts:
+        """Each member's communities for this digest, and where their window starts."""
+        communities = self.communities()
+        member_communities = self.matched_communities(user_ids)
+        for user_id, done in self.covered(user_ids).items():
+            member_communities[user_id] = [
+                c for c in member_communities.get(user_id, ()) if c not in done
+            ]
+        return BatchFacts(
+            now=self.now,
+            links=self.links,
+            communities=communities,
+            window_starts=self._window_starts(user_ids),
+            member_communities=member_communities,
+            community_ids={
+                c for ids in member_communities.values() for c in ids if c in communities
+            },
+        )
+
+    def _window_starts(self, user_ids: list[int]) -> dict[int, datetime]:
+        """The end of each member's last sent digest, at most the lookback cap ago;
+        one period back for a member with none."""
+        last_sent = self.last_sent(user_ids)
+        earliest = self.now - self.length * MAX_LOOKBACK_PERIODS
+        starts: dict[int, datetime] = {}
+        for user_id in user_ids:
+            previous = last_sent.get(user_id)
+            starts[user_id] = (
+                max(previous, earliest) if previous is not None else self.now - self.length
+            )
+        return starts
+
+    def _find_opened_or_in_force(self, batch: BatchFacts) -> None:
+        """Norms whose status became open or in force since the earliest window start."""
+        rows = self.session.execute(
+            select(*NORM_REF_COLUMNS).where(
+                Norm.community_id.in_(batch.community_ids),
+                Norm.status.in_(("open", "in_force")),
+                Norm.status_changed_at >= batch.earliest_start,
+            )
+        )
+        batch.opened_or_in_force = [batch.norm(row) for row in rows]
+
+    def _find_revisions_since_responses(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        for revised in revised_since_responses(self.session, user_ids, batch.community_ids):
+            batch.revised[revised.user_id].append((batch.norm(revised.norm), revised))
+
+    def _find_progress_near_gate(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """How far each member got with the batch's norms that are close to the gate."""
+        batch.approaching = {
+            norm_id: pct
+            for norm_id, (community_id, pct) in self.approaching().items()
+            if community_id in batch.community_ids
+        }
+        if not batch.approaching:
+            return
+        for row in self.session.execute(
+            select(
+                ExposureSummary.user_id,
+                ExposureSummary.norm_id,
+                ExposureSummary.material_base,
+                ExposureSummary.level,
+            ).where(
+                ExposureSummary.user_id.in_(user_ids),
+                ExposureSummary.norm_id.in_(batch.approaching),
+            )
+        ):
+            batch.progress[(row.user_id, row.norm_id)] = (row.material_base, row.level)
+        for norm_id in batch.approaching:
+            batch.norm(self._approaching_norms[norm_id])
+
+    def _find_replies(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        for row in replies_to_members(
+            self.session,
+            user_ids,
+            batch.community_ids,
+            batch.earliest_start,
+            self.now,
+        ):
+            batch.replies[row.recipient_id].append(row)
+
+    def _find_nudges(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """Nudges stewards queued (the exposure service loads them for the whole batch)."""
+        for nudge in pending_nudges(self.session, user_ids):
+            if nudge.norm.community_id in batch.community_ids:
+                batch.nudges[nudge.member_id].append(nudge)
+
+    def _empty(self, member: Member, start: datetime) -> Digest:
+        return Digest(
+            member.id,
+            member.email,
+            member.display_name,
+            self.kind,
+            self.key,
+            start,
+            self.now,
+            [],
+            [],
+            [],
+            False,
+            [],
+            scope=self.scope,
+        )
+
+    def finish(self, digest: Digest) -> Digest:
+        """Add the unsubscribe and settings links: only for digests that are shown or sent."""
+        if digest.is_empty or digest.footers:
+            return digest
+        communities = self.communities()
+        shown = sorted(
+            {e.community.id for e in digest.entries} | {r.community.id for r in digest.replies},
+            key=lambda c: communities[c].name.lower(),
+        )
+        digest.unsubscribe_url = self.links.unsubscribe(digest.user_id, shown)
+        digest.footers = [
+            CommunityFooter(
+                communities[c],
+                # one community: the header's link is that community's link
+                digest.unsubscribe_url
+                if len(shown) == 1
+                else self.links.unsubscribe(digest.user_id, [c]),
+            )
+            for c in shown
+        ]
+        digest.settings_url = self.links.url("digest.preferences")
+        return digest
+
+
+def preview_digest(
+    session: Session,
+    links: Links,
+    member: User,
+    period_kind: str,
+    community_ids: set[int] | None = None,
+    now: datetime | None = None,
+) -> Digest:
+    """What ``member``'s next digest of ``period_kind`` would hold now; records nothing."""
+    builder = DigestBuilder(session, period_kind, links, now=now, community_ids=community_ids)
+    digest = builder.build([Member(member.id, member.email, member.display_name)])[member.id]
+    return builder.finish(digest)

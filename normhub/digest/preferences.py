@@ -1,0 +1,170 @@
+"""Digest preferences per community, unsubscribe links, and the bounce notice.
+
+No stored preference means the default (weekly). An unsubscribe link is a
+signed token (``normhub.tokens``) naming the member and the communities whose
+digest it turns off, so it works without logging in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from normhub import tokens
+from normhub.accounts.models import User
+from normhub.communities.models import Community, Membership
+from normhub.db import utcnow
+from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, DigestPreference, EmailBounce
+from normhub.errors import ValidationFailed
+
+
+@dataclass
+class PreferenceRow:
+    community: Community
+    frequency: str
+
+
+def list_preferences(session: Session, user: User) -> list[PreferenceRow]:
+    """One row per community ``user`` is an active member of; no stored row means weekly."""
+    rows = session.execute(
+        select(Community, DigestPreference.frequency)
+        .join(Membership, Membership.community_id == Community.id)
+        .outerjoin(
+            DigestPreference,
+            and_(
+                DigestPreference.community_id == Community.id,
+                DigestPreference.user_id == user.id,
+            ),
+        )
+        .where(Membership.user_id == user.id, Membership.left_at.is_(None))
+        .order_by(func.lower(Community.name), Community.id)
+    ).all()
+    return [PreferenceRow(c, frequency or DEFAULT_FREQUENCY) for c, frequency in rows]
+
+
+def set_preference(session: Session, user_id: int, community_id: int, frequency: str) -> None:
+    if frequency not in FREQUENCIES:
+        raise ValidationFailed("Choose daily, weekly or off.", field="frequency")
+    row = session.scalar(
+        select(DigestPreference).where(
+            DigestPreference.user_id == user_id, DigestPreference.community_id == community_id
+        )
+    )
+    if row is None:
+        session.add(
+            DigestPreference(user_id=user_id, community_id=community_id, frequency=frequency)
+        )
+    elif row.frequency != frequency:
+        row.frequency = frequency
+        row.updated_at = utcnow()
+    session.flush()
+
+
+def save_preferences(session: Session, user: User, choices: dict[int, str]) -> int:
+    """Apply ``{community_id: frequency}`` where ``user`` is an active member; count changes."""
+    current = {row.community.id: row.frequency for row in list_preferences(session, user)}
+    changed = 0
+    for community_id, frequency in choices.items():
+        if community_id not in current:
+            continue  # not (or no longer) a member: nothing to set
+        if current[community_id] != frequency:
+            set_preference(session, user.id, community_id, frequency)
+            changed += 1
+    return changed
+
+
+def default_period(session: Session, user: User) -> str:
+    """The period a member's preview shows: weekly, unless all their digests are daily."""
+    frequencies = {row.frequency for row in list_preferences(session, user)}
+    return "daily" if frequencies == {"daily"} else "weekly"
+
+
+def matching_memberships(kind: str, community_ids: set[int] | None = None):
+    """SELECT (user id, community id) of active memberships whose digest is ``kind``."""
+    frequency = func.coalesce(DigestPreference.frequency, DEFAULT_FREQUENCY)
+    query = (
+        select(Membership.user_id, Membership.community_id)
+        .outerjoin(
+            DigestPreference,
+            and_(
+                DigestPreference.user_id == Membership.user_id,
+                DigestPreference.community_id == Membership.community_id,
+            ),
+        )
+        .where(Membership.left_at.is_(None), frequency == kind)
+    )
+    if community_ids is not None:
+        query = query.where(Membership.community_id.in_(community_ids))
+    return query
+
+
+def bounce_for(session: Session, user: User) -> EmailBounce | None:
+    """The suppression on ``user``'s current address, if mail to it bounced."""
+    bounce = session.get(EmailBounce, user.id)
+    return bounce if bounce is not None and bounce.email == user.email else None
+
+
+def lift_bounce(session: Session, user: User) -> None:
+    bounce = session.get(EmailBounce, user.id)
+    if bounce is not None:
+        session.delete(bounce)
+        session.flush()
+
+
+# ------------------------------------------------------- unsubscribe links
+
+
+def make_unsubscribe_token(secret_key: str, user_id: int, community_ids: list[int]) -> str:
+    """A signed token that turns digests off for ``user_id`` in ``community_ids``."""
+    return tokens.sign(
+        secret_key, tokens.UNSUBSCRIBE, {"u": user_id, "c": sorted(set(community_ids))}
+    )
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest:
+    user_id: int
+    community_ids: tuple[int, ...]
+
+
+def read_unsubscribe_token(
+    secret_key: str, token: str, max_age: int | None = None
+) -> UnsubscribeRequest:
+    try:
+        data = tokens.verify(secret_key, tokens.UNSUBSCRIBE, token, max_age)
+    except tokens.TokenExpired as exc:
+        raise ValidationFailed(
+            "This unsubscribe link has expired. Change your digest settings after logging in."
+        ) from exc
+    except tokens.TokenInvalid as exc:
+        raise ValidationFailed(
+            "This unsubscribe link is not valid. It may have been cut short when copied."
+        ) from exc
+    try:
+        user_id = int(data["u"])
+        community_ids = tuple(int(c) for c in data["c"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationFailed("This unsubscribe link is not valid.") from exc
+    return UnsubscribeRequest(user_id, community_ids)
+
+
+def unsubscribe_targets(session: Session, request: UnsubscribeRequest) -> list[Community]:
+    return list(
+        session.scalars(
+            select(Community)
+            .where(Community.id.in_(request.community_ids))
+            .order_by(func.lower(Community.name))
+        )
+    )
+
+
+def unsubscribe(session: Session, request: UnsubscribeRequest) -> list[Community]:
+    """Turn the digest off for each community in the token; returns those communities."""
+    if session.get(User, request.user_id) is None:
+        raise ValidationFailed("This unsubscribe link belongs to an account that is gone.")
+    communities = unsubscribe_targets(session, request)
+    for community in communities:
+        set_preference(session, request.user_id, community.id, "off")
+    return communities
