@@ -11,8 +11,6 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    Flask,
-    abort,
     current_app,
     flash,
     g,
@@ -26,8 +24,16 @@ from flask_login import login_required
 
 from normhub.accounts.models import User
 from normhub.api import services
+from normhub.api.bearer import (
+    API_ROOT,
+    BAD_TOKEN,
+    LOGIN_NEEDED,
+    checks_token_itself,
+    require_api_caller,
+    unauthorized,
+)
 from normhub.api.forms import TokenForm
-from normhub.auth import current_user_or_none, login_manager
+from normhub.auth import current_user_or_none
 from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
 from normhub.communities.services import get_visible_community
@@ -40,98 +46,12 @@ from normhub.web import saving
 
 bp = Blueprint("api", __name__)
 
-API_ROOT = "/api/"
 TIMELINE_LIMIT = 50
 API_PREFIX = "/api/v1"
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
-AUTH_CHALLENGE = 'Bearer realm="NormHub API"'
-LOGIN_NEEDED = (
-    "Authentication required: send 'Authorization: Bearer <token>' "
-    "(create a token under Settings → API tokens) or log in."
-)
-BAD_HEADER = "The Authorization header must be 'Bearer <token>'."
-BAD_TOKEN = "This API token is not valid. It may have been revoked."  # noqa: S105
 
 
-# -- Authentication ---------------------------------------------------------
-
-
-def _unauthorized(message: str, invalid_token: bool = False):
-    response = jsonify({"error": {"status": 401, "message": message}})
-    response.status_code = 401
-    challenge = AUTH_CHALLENGE + (', error="invalid_token"' if invalid_token else "")
-    response.headers["WWW-Authenticate"] = challenge
-    return response
-
-
-def checks_token_itself(view):
-    """Mark a view that looks its bearer token up in its own first query.
-
-    For the exposure check, the hottest path: the token, the caller and
-    everything the check needs about its parties come back in one round trip
-    (``services.resolve_check``), so authentication must not cost another.
-    Such a view reads ``g.api_token_hash`` and answers 401 itself.
-    """
-    view.checks_token_itself = True
-    return view
-
-
-def _authenticate_bearer():
-    """Check a bearer token on any /api/ request; a bad one is refused outright.
-
-    Refusing (rather than falling back to anonymous) tells a script at once
-    that its token is wrong instead of giving it a confusing 404 later.
-    """
-    g.pop("api_token", None)
-    g.pop("api_token_hash", None)
-    if not request.path.startswith(API_ROOT):
-        return None
-    header = request.headers.get("Authorization")
-    if header is None:
-        return None
-    scheme, _, secret = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return _unauthorized(BAD_HEADER, invalid_token=True)
-    token_hash = services.token_hash_of(secret.strip())
-    if token_hash is None:
-        return _unauthorized(BAD_TOKEN, invalid_token=True)
-    view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "checks_token_itself", False):
-        g.api_token_hash = token_hash
-        return None
-    token = services.token_by_hash(get_session(), token_hash)
-    if token is None:
-        return _unauthorized(BAD_TOKEN, invalid_token=True)
-    g.api_token = token
-    return None
-
-
-def _user_from_bearer(_request) -> User | None:
-    """Flask-Login request loader, so ``current_user`` works for token requests too."""
-    token = g.get("api_token")
-    return token.user if token is not None else None
-
-
-def api_caller() -> User | None:
-    """Who is calling: the token's owner when a token was sent, else the logged-in user."""
-    token = g.get("api_token")
-    return token.user if token is not None else current_user_or_none()
-
-
-def require_api_caller() -> User:
-    caller = api_caller()
-    if caller is None:
-        abort(_unauthorized(LOGIN_NEEDED))
-    return caller
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(_authenticate_bearer)
-    login_manager.request_loader(_user_from_bearer)
-
-
-@bp.after_app_request
-def _private_api_responses(response):
+def private_api_responses(response):
     # Exposure answers are about people: never let a shared cache keep them.
     if request.path.startswith(API_ROOT) and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "private, no-store"
@@ -173,8 +93,8 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
     )
     if parties is None:  # the token is unknown or revoked, or the account is gone
         if token_hash is None:
-            return _unauthorized(LOGIN_NEEDED)
-        return _unauthorized(BAD_TOKEN, invalid_token=True)
+            return unauthorized(LOGIN_NEEDED)
+        return unauthorized(BAD_TOKEN, invalid_token=True)
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
     report = check_exposure(
