@@ -73,8 +73,13 @@ class Comment:
 
 
 class Exposure:
-    CheckRecorded = Event("exposure.check-recorded", "checker_id, subject_id, norm_id")
-    NudgeQueued = Event("exposure.nudge-queued", "norm, steward, nudges")
+    CheckRecorded = Event(
+        "exposure.check-recorded",
+        "checker_id, subject_id, norm_id, checked_at: someone asked what a member has seen",
+    )
+    NudgeQueued = Event(
+        "exposure.nudge-queued", "norm, steward, nudges: reminders for members to read it"
+    )
 
 
 class Member:
@@ -87,6 +92,16 @@ def publish(session: Session, event: Event, **facts) -> None:
     event.in_transaction.send(session, **facts)
     if event.after_commit.receivers:
         call_after_commit(session, event.after_commit.send, None, **facts)
+
+
+def publish_committed(event: Event, **facts) -> None:
+    """Announce a change that already committed on its own (an autocommit write).
+
+    There is no transaction left to join, so only after-commit receivers run,
+    at once. The API's exposure check records this way.
+    """
+    if event.after_commit.receivers:
+        event.after_commit.send(None, **facts)
 
 
 def call_after_commit(session: Session, function: Callable, *args, **kwargs) -> None:

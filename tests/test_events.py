@@ -6,8 +6,11 @@ from sqlalchemy import func, select
 
 from normhub import events
 from normhub.accounts.models import User
+from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.models import ExposureEvent
+from normhub.exposure.nudges import nudge
 from normhub.responses.services import record_response
+from tests.test_api_exposure import exposure_url, token_for
 
 PROBE = events.Event("test.probe", "value")
 
@@ -92,3 +95,68 @@ def test_the_ledger_follows_a_response_through_the_event(session, factory):
         )
         == 1
     )
+
+
+class _Heard:
+    """Collects what an event's after-commit receivers were told, while connected."""
+
+    def __init__(self, event: events.Event):
+        self.event = event
+        self.facts: list[dict] = []
+
+    def _receive(self, _sender, **facts):
+        self.facts.append(facts)
+
+    def __enter__(self):
+        self.event.after_commit.connect(self._receive)
+        return self.facts
+
+    def __exit__(self, *_exc):
+        self.event.after_commit.disconnect(self._receive)
+
+
+def test_an_api_exposure_check_is_announced_once_recorded(app, client, session, factory):
+    community = factory.community()
+    norm = factory.norm(community)
+    checker = factory.member(community, name="Checker")
+    subject = factory.member(community, name="Subject")
+    headers = token_for(session, checker)
+    with _Heard(events.Exposure.CheckRecorded) as heard:
+        response = client.get(exposure_url(community, norm, subject), headers=headers)
+    assert response.status_code == 200
+    assert [(f["checker_id"], f["subject_id"], f["norm_id"]) for f in heard] == [
+        (checker.id, subject.id, norm.id)
+    ]
+    assert heard[0]["checked_at"] is not None
+
+
+def test_a_check_recorded_in_a_rolled_back_session_is_not_announced(session, factory):
+    community = factory.community()
+    norm = factory.norm(community)
+    checker = factory.member(community, name="Checker")
+    subject = factory.member(community, name="Subject")
+    report = check_exposure(session, norm, subject)
+    with _Heard(events.Exposure.CheckRecorded) as heard:
+        record_check(session, checker, subject, norm, report)
+        session.rollback()
+        record_check(session, checker, subject, norm, report)
+        assert heard == []
+        session.commit()
+    assert [f["subject_id"] for f in heard] == [subject.id]
+
+
+def test_queued_nudges_are_announced_after_commit(session, factory):
+    community = factory.community()
+    steward = factory.member(community, role="steward", name="Steward")
+    reader = factory.member(community, name="Reader")
+    norm = factory.norm(community, steward)
+    with _Heard(events.Exposure.NudgeQueued) as heard:
+        created = nudge(session, steward, norm)
+        assert heard == []
+        session.commit()
+        assert nudge(session, steward, norm) == []  # nothing new: nothing announced
+        session.commit()
+    assert len(heard) == 1
+    assert heard[0]["norm"].id == norm.id and heard[0]["steward"].id == steward.id
+    assert {n.member_id for n in heard[0]["nudges"]} == {n.member_id for n in created}
+    assert reader.id in {n.member_id for n in created}

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Integer, and_, bindparam, insert, literal, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from normhub import events
 from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Membership
@@ -339,6 +340,16 @@ def record_check(
             "answer": report.answer[:1000],
         },
     )
+    facts = {
+        "checker_id": checker.id,
+        "subject_id": subject.id,
+        "norm_id": norm.id,
+        "checked_at": created_at,
+    }
+    if isinstance(db, Session):
+        events.publish(db, events.Exposure.CheckRecorded, **facts)
+    else:
+        events.publish_committed(events.Exposure.CheckRecorded, **facts)
     return created_at
 
 

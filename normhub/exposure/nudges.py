@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from normhub import policy
+from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.db import utcnow
@@ -53,6 +53,10 @@ def nudge(
     ]
     session.add_all(created)
     session.flush()
+    if created:
+        events.publish(
+            session, events.Exposure.NudgeQueued, norm=norm, steward=steward, nudges=created
+        )
     return created
 
 
