@@ -18,6 +18,7 @@ FEATURES = (
     "norms",
     "responses",
     "discussion",
+    "forum",
     "exposure",
     "search",
     "digest",

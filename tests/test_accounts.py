@@ -10,6 +10,7 @@ from normhub.accounts import services
 from normhub.accounts.models import User
 from normhub.accounts.views import safe_next
 from normhub.errors import Conflict, ValidationFailed
+from normhub.forum import services as forum_services
 from normhub.responses.services import record_response
 from tests.factories import Factory
 
@@ -267,7 +268,7 @@ def test_responded_norms_service_keeps_latest_response_per_norm(session, factory
     record_response(session, norm, reader, "partly", "undecided")
     latest = record_response(session, norm, reader, "yes", "endorse")
     session.commit()
-    rows = services.responded_norms(session, reader, None)
+    rows = forum_services.responded_norms(session, reader, None)
     assert [(n.id, r.id) for n, r in rows] == [(norm.id, latest.id)]
 
 

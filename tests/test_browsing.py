@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from normhub.communities.browse import NormFilters, norm_index
+from normhub.forum.browse import NormFilters, norm_index
 from normhub.norms.services import change_status, revise_norm
 from normhub.responses.services import record_response
 

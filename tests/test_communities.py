@@ -8,6 +8,7 @@ from sqlalchemy import select
 from normhub.communities import services
 from normhub.communities.models import Community, Invite, Membership
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from normhub.forum import services as forum_services
 from normhub.norms.services import change_status
 
 
@@ -84,7 +85,7 @@ def test_summaries_service_respects_visibility(session, factory):
     hidden = factory.community(owner, visibility="members")
 
     def names(viewer):
-        return {s.community.id for s in services.community_summaries(session, viewer)}
+        return {s.community.id for s in forum_services.community_summaries(session, viewer)}
 
     assert names(None) == {public.id}
     assert names(outsider) == {public.id}

@@ -4,7 +4,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
 from normhub.errors import Conflict, ValidationFailed
@@ -100,48 +100,3 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     _check_password(new)
     user.password_hash = _hasher.hash(new)
     session.flush()
-
-
-MEMBER_PAGE_LIMIT = 50
-
-
-def proposed_norms(session: Session, author: User, viewer: User | None, limit=MEMBER_PAGE_LIMIT):
-    """Norms ``author`` proposed, in communities ``viewer`` may see, newest activity first."""
-    from normhub.communities.models import Community
-    from normhub.communities.services import visible_communities_clause
-    from normhub.norms.models import Norm
-
-    return list(
-        session.scalars(
-            select(Norm)
-            .join(Community, Community.id == Norm.community_id)
-            .where(Norm.author_id == author.id, visible_communities_clause(viewer))
-            .order_by(Norm.last_activity_at.desc(), Norm.id.desc())
-            .limit(limit)
-            .options(selectinload(Norm.community))
-        )
-    )
-
-
-def responded_norms(session: Session, reader: User, viewer: User | None, limit=MEMBER_PAGE_LIMIT):
-    """(norm, latest response) pairs for norms ``reader`` responded to, visible to ``viewer``."""
-    from normhub.communities.models import Community
-    from normhub.communities.services import visible_communities_clause
-    from normhub.norms.models import Norm
-    from normhub.responses.models import Response
-
-    latest = (
-        select(func.max(Response.id))
-        .where(Response.user_id == reader.id)
-        .group_by(Response.norm_id)
-    )
-    rows = session.execute(
-        select(Norm, Response)
-        .join(Response, Response.norm_id == Norm.id)
-        .join(Community, Community.id == Norm.community_id)
-        .where(Response.id.in_(latest), visible_communities_clause(viewer))
-        .order_by(Response.id.desc())
-        .limit(limit)
-        .options(selectinload(Norm.community), selectinload(Response.version))
-    ).all()
-    return [(row[0], row[1]) for row in rows]

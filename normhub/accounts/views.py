@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -18,7 +17,6 @@ from flask_login import login_required, login_user, logout_user
 
 from normhub.accounts import services
 from normhub.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
-from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
 from normhub.errors import DomainError
@@ -46,7 +44,7 @@ def login():
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))
     if current_user_or_none() is not None and request.method == "GET":
-        return redirect(next_url or url_for("communities.index"))
+        return redirect(next_url or url_for("forum.index"))
     status = 200
     if form.validate_on_submit():
         session = get_session()
@@ -54,7 +52,7 @@ def login():
         if user is not None:
             session.commit()  # a rehashed password is saved
             login_user(user)
-            return redirect(next_url or url_for("communities.index"))
+            return redirect(next_url or url_for("forum.index"))
         form.form_errors.append(BAD_CREDENTIALS)
         status = 400
     elif request.method == "POST":
@@ -66,7 +64,7 @@ def login():
 def logout():
     logout_user()
     flash("You are logged out.", "info")
-    return redirect(url_for("communities.index"))
+    return redirect(url_for("forum.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -86,7 +84,7 @@ def register():
             session.commit()
             login_user(user)
             flash("Welcome to NormHub. Your account is ready.", "success")
-            return redirect(safe_next(request.values.get("next")) or url_for("communities.index"))
+            return redirect(safe_next(request.values.get("next")) or url_for("forum.index"))
     elif request.method == "POST":
         status = 400
     return render_template("accounts/register.html", form=form), status
@@ -150,17 +148,3 @@ def change_password():
             flash("Your password is changed.", "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(ProfileForm(formdata=None, obj=user), password_form, 400)
-
-
-@bp.route("/members/<id:user_id>")
-def member(user_id: int):
-    session = get_session()
-    user = session.get(User, user_id)
-    if user is None:
-        abort(404)
-    viewer = current_user_or_none()
-    proposed = services.proposed_norms(session, user, viewer)
-    responded = services.responded_norms(session, user, viewer)
-    return render_template(
-        "accounts/member.html", member=user, proposed=proposed, responded=responded
-    )

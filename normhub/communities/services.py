@@ -263,60 +263,6 @@ def set_role(
     return membership
 
 
-@dataclass
-class CommunitySummary:
-    community: Community
-    member_count: int
-    norm_count: int
-    open_count: int
-    in_force_count: int
-    is_member: bool
-
-
-def community_summaries(session: Session, viewer: User | None) -> list[CommunitySummary]:
-    """Every community ``viewer`` may see, by name, with member and norm counts."""
-    from normhub.norms.models import Norm
-
-    members = (
-        select(func.count(Membership.id))
-        .where(Membership.community_id == Community.id, Membership.left_at.is_(None))
-        .correlate(Community)
-        .scalar_subquery()
-    )
-
-    def norms_with(*conditions):
-        return (
-            select(func.count(Norm.id))
-            .where(Norm.community_id == Community.id, *conditions)
-            .correlate(Community)
-            .scalar_subquery()
-        )
-
-    mine = (
-        select(Membership.community_id).where(
-            Membership.user_id == viewer.id, Membership.left_at.is_(None)
-        )
-        if viewer is not None
-        else None
-    )
-    rows = session.execute(
-        select(
-            Community,
-            members,
-            norms_with(Norm.status.not_in(("withdrawn",))),
-            norms_with(Norm.status == "open"),
-            norms_with(Norm.status == "in_force"),
-        )
-        .where(visible_communities_clause(viewer))
-        .order_by(func.lower(Community.name), Community.id)
-    ).all()
-    my_ids = set(session.scalars(mine)) if mine is not None else set()
-    return [
-        CommunitySummary(c, m or 0, n or 0, o or 0, f or 0, c.id in my_ids)
-        for c, m, n, o, f in rows
-    ]
-
-
 def count_active_admins(session: Session, community: Community) -> int:
     return (
         session.scalar(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,22 +15,13 @@ from flask_login import login_required
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
-from normhub.communities import browse, services
-from normhub.communities.feed import build_feed
+from normhub.communities import services
 from normhub.communities.forms import CommunityForm, RoleForm, SettingsForm
 from normhub.db import get_session
 from normhub.errors import DomainError, NotFound
-from normhub.norms.models import STATUS_LABELS, STATUSES
-from normhub.pagination import page_number
 from normhub.web import saving
 
 bp = Blueprint("communities", __name__)
-
-
-@bp.route("/")
-def index():
-    summaries = services.community_summaries(get_session(), current_user_or_none())
-    return render_template("communities/index.html", summaries=summaries)
 
 
 @bp.route("/communities/new", methods=["GET", "POST"])
@@ -53,54 +42,9 @@ def create():
             )
         if attempt.ok:
             flash("Your community is ready. You are its admin.", "success")
-            return redirect(url_for("communities.show", slug=community.slug))
+            return redirect(url_for("forum.community", slug=community.slug))
     status = 400 if request.method == "POST" else 200
     return render_template("communities/create.html", form=form), status
-
-
-@bp.route("/c/<slug>")
-def show(slug: str):
-    session = get_session()
-    viewer = current_user_or_none()
-    community = services.get_visible_community(session, slug, viewer)
-    membership = services.active_membership(session, community, viewer)
-    filters = browse.NormFilters.from_args(request.args, viewer)
-    page = browse.norm_index(
-        session,
-        community,
-        viewer,
-        filters,
-        page_number(request.args.get("page")),
-        current_app.config["PAGE_SIZE"],
-    )
-    return render_template(
-        "communities/show.html",
-        community=community,
-        membership=membership,
-        can_manage=services.can_manage(session, community, viewer),
-        filters=filters,
-        page=page,
-        tags=browse.community_tags(session, community),
-        statuses=STATUSES,
-        status_labels=STATUS_LABELS,
-        sorts=browse.SORTS,
-    )
-
-
-@bp.route("/c/<slug>/feed.atom")
-def feed(slug: str):
-    session = get_session()
-    # Feed readers carry no login, so a feed shows only what anyone may see.
-    community = services.get_visible_community(session, slug, None)
-    items = browse.feed_items(session, community)
-    body = build_feed(
-        community,
-        items,
-        lambda norm: url_for(
-            "norms.show", slug=norm.community.slug, norm_ref=norm.slug, _external=True
-        ),
-    )
-    return Response(body, mimetype="application/atom+xml")
 
 
 @bp.route("/c/<slug>/join", methods=["POST"])
@@ -115,7 +59,7 @@ def join(slug: str):
     else:
         session.commit()
         flash(f"Welcome to {community.name}.", "success")
-    return redirect(url_for("communities.show", slug=community.slug))
+    return redirect(url_for("forum.community", slug=community.slug))
 
 
 @bp.route("/c/<slug>/leave", methods=["POST"])
@@ -125,13 +69,13 @@ def leave(slug: str):
         services.leave(session, community, viewer)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("communities.show", slug=community.slug))
+        return redirect(url_for("forum.community", slug=community.slug))
     session.commit()
     flash(f"You left {community.name}.", "info")
     # A members-only community is now invisible to the one who left.
     if services.can_view(community, None, viewer):
-        return redirect(url_for("communities.show", slug=community.slug))
-    return redirect(url_for("communities.index"))
+        return redirect(url_for("forum.community", slug=community.slug))
+    return redirect(url_for("forum.index"))
 
 
 def _community_for_user(slug: str):
@@ -144,7 +88,7 @@ def _community_for_user(slug: str):
     viewer = current_user_or_none()
     community = services.get_visible_community(session, slug, viewer)
     if viewer is None:
-        back = request.path if request.method == "GET" else url_for("communities.show", slug=slug)
+        back = request.path if request.method == "GET" else url_for("forum.community", slug=slug)
         abort(redirect(url_for("accounts.login", next=back)))
     return session, viewer, community
 
@@ -195,7 +139,7 @@ def invite(token: str):
             services.join_by_invite(session, token, viewer)
             session.commit()
             flash(f"Welcome to {community.name}.", "success")
-        return redirect(url_for("communities.show", slug=community.slug))
+        return redirect(url_for("forum.community", slug=community.slug))
     return render_template(
         "communities/invite.html", invite=found, community=community, membership=membership
     )

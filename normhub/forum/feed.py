@@ -7,8 +7,8 @@ from xml.etree import ElementTree as ET
 
 from flask import url_for
 
-from normhub.communities.browse import FeedItem
 from normhub.communities.models import Community
+from normhub.forum.browse import FeedItem
 from normhub.markdown import plain_text
 from normhub.norms.models import STATUS_LABELS
 
@@ -53,7 +53,7 @@ def _entry_text(item: FeedItem) -> tuple[str, str, str]:
 def build_feed(community: Community, items: list[FeedItem], norm_link) -> bytes:
     """The feed document; ``norm_link(norm)`` gives an absolute URL for a norm."""
     ET.register_namespace("", ATOM_NS)
-    community_url = url_for("communities.show", slug=community.slug, _external=True)
+    community_url = url_for("forum.community", slug=community.slug, _external=True)
     feed = ET.Element(_tag("feed"))
     _add(feed, "title", f"{community.name} · NormHub")
     if community.description:
@@ -66,7 +66,7 @@ def build_feed(community: Community, items: list[FeedItem], norm_link) -> bytes:
         "link",
         rel="self",
         type="application/atom+xml",
-        href=url_for("communities.feed", slug=community.slug, _external=True),
+        href=url_for("forum.feed", slug=community.slug, _external=True),
     )
     _add(feed, "link", rel="alternate", type="text/html", href=community_url)
     _add(feed, "generator", "NormHub")

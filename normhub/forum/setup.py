@@ -1,0 +1,11 @@
+"""What the forum adds to the app: its browsing pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from normhub.forum.views import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,83 @@
+"""The forum's pages: every community, one community's norms (and its Atom feed), a member.
+
+They read across communities, norms and responses, so they sit above all three.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from normhub.accounts.models import User
+from normhub.auth import current_user_or_none
+from normhub.communities import services
+from normhub.db import get_session
+from normhub.forum import browse
+from normhub.forum.feed import build_feed
+from normhub.forum.services import community_summaries, proposed_norms, responded_norms
+from normhub.norms.models import STATUS_LABELS, STATUSES
+from normhub.pagination import page_number
+
+bp = Blueprint("forum", __name__)
+
+
+@bp.route("/")
+def index():
+    summaries = community_summaries(get_session(), current_user_or_none())
+    return render_template("forum/index.html", summaries=summaries)
+
+
+@bp.route("/c/<slug>")
+def community(slug: str):
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    membership = services.active_membership(session, community, viewer)
+    filters = browse.NormFilters.from_args(request.args, viewer)
+    page = browse.norm_index(
+        session,
+        community,
+        viewer,
+        filters,
+        page_number(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "forum/community.html",
+        community=community,
+        membership=membership,
+        can_manage=services.can_manage(session, community, viewer),
+        filters=filters,
+        page=page,
+        tags=browse.community_tags(session, community),
+        statuses=STATUSES,
+        status_labels=STATUS_LABELS,
+        sorts=browse.SORTS,
+    )
+
+
+@bp.route("/c/<slug>/feed.atom")
+def feed(slug: str):
+    session = get_session()
+    # Feed readers carry no login, so a feed shows only what anyone may see.
+    community = services.get_visible_community(session, slug, None)
+    items = browse.feed_items(session, community)
+    body = build_feed(
+        community,
+        items,
+        lambda norm: url_for(
+            "norms.show", slug=norm.community.slug, norm_ref=norm.slug, _external=True
+        ),
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/members/<id:user_id>")
+def member(user_id: int):
+    session = get_session()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    viewer = current_user_or_none()
+    proposed = proposed_norms(session, user, viewer)
+    responded = responded_norms(session, user, viewer)
+    return render_template("forum/member.html", member=user, proposed=proposed, responded=responded)
