@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -202,24 +202,116 @@ def drop_postgres_database(url: str) -> None:
 # --------------------------------------------------------------------------- dataset
 
 
-def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
-    """Fill a freshly migrated database; returns the plan the load generator needs."""
-    rng = random.Random(seed)
-    members = max(200, int(FULL_MEMBERS * scale))
-    norm_count = max(10, int(FULL_NORMS * scale))
-    event_target = max(1000, int(FULL_EVENTS * scale))
-    community_count = max(2, round(members / MEMBERS_PER_COMMUNITY))
-    epoch = datetime(2026, 1, 1)
-    writer = Writer(url)
-    started = time.monotonic()
+USER_COLUMNS = ("id", "email", "display_name", "password_hash", "bio", "is_admin", "created_at")
+COMMUNITY_COLUMNS = (
+    "id",
+    "slug",
+    "name",
+    "description",
+    "visibility",
+    "join_policy",
+    "coverage_threshold_pct",
+    "coverage_min_responses",
+    "created_at",
+)
+MEMBERSHIP_COLUMNS = ("id", "community_id", "user_id", "role", "joined_at", "left_at")
+NORM_COLUMNS = (
+    "id",
+    "community_id",
+    "slug",
+    "author_id",
+    "status",
+    "title",
+    "summary",
+    "current_version_id",
+    "current_version_number",
+    "last_material_version_number",
+    "created_at",
+    "status_changed_at",
+    "last_activity_at",
+)
+VERSION_COLUMNS = (
+    "id",
+    "norm_id",
+    "number",
+    "title",
+    "summary",
+    "body",
+    "editor_id",
+    "created_at",
+    "change_summary",
+    "is_material",
+)
+ASSUMPTION_COLUMNS = ("id", "version_id", "key", "position", "statement", "explanation")
+EVENT_COLUMNS = ("id", "user_id", "norm_id", "version_number", "kind", "level", "created_at")
+RESPONSE_COLUMNS = (
+    "id",
+    "user_id",
+    "norm_id",
+    "version_id",
+    "understood",
+    "endorsement",
+    "reason",
+    "created_at",
+)
+TOKEN_COLUMNS = (
+    "id",
+    "user_id",
+    "name",
+    "token_hash",
+    "prefix",
+    "created_at",
+    "last_used_at",
+    "revoked_at",
+)
+TABLES_WITH_IDS = [
+    "users",
+    "communities",
+    "memberships",
+    "norms",
+    "norm_versions",
+    "assumptions",
+    "exposure_events",
+    "responses",
+    "api_tokens",
+]
+# The load generator cycles through URLs drawn from at most this many engaged pairs.
+MAX_PLAN_PAIRS = 200_000
 
-    def timed(label: str, count: int) -> None:
-        log(f"  {label}: {count:,} rows ({time.monotonic() - started:.0f}s so far)")
 
-    # Users and communities: member i belongs to community i % C.
+class Progress:
+    """Logs row counts with the time since the build started."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def __call__(self, label: str, count: int) -> None:
+        log(f"  {label}: {count:,} rows ({self.elapsed():.0f}s so far)")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Ledger:
+    """Rows drawn for the exposure ledger; ids are positions in their lists, from 1."""
+
+    events: list[tuple] = field(default_factory=list)
+    summaries: list[tuple] = field(default_factory=list)
+    responses: list[tuple] = field(default_factory=list)
+    plan_pairs: list[tuple[int, int]] = field(default_factory=list)
+
+
+def insert_people(
+    writer: Writer, members: int, community_count: int, epoch: datetime, timed: Progress
+) -> dict[int, list[int]]:
+    """Users, communities and memberships: member i belongs to community i % C.
+
+    Returns each community's member ids, in id order.
+    """
     count = writer.insert(
         "users",
-        ("id", "email", "display_name", "password_hash", "bio", "is_admin", "created_at"),
+        USER_COLUMNS,
         (
             (uid, f"member{uid}@bench.invalid", f"Member {uid}", PASSWORD_HASH, "", False, epoch)
             for uid in range(1, members + 1)
@@ -228,17 +320,7 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
     timed("users", count)
     writer.insert(
         "communities",
-        (
-            "id",
-            "slug",
-            "name",
-            "description",
-            "visibility",
-            "join_policy",
-            "coverage_threshold_pct",
-            "coverage_min_responses",
-            "created_at",
-        ),
+        COMMUNITY_COLUMNS,
         (
             (
                 cid,
@@ -259,7 +341,7 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
         community_members[(uid - 1) % community_count + 1].append(uid)
     count = writer.insert(
         "memberships",
-        ("id", "community_id", "user_id", "role", "joined_at", "left_at"),
+        MEMBERSHIP_COLUMNS,
         (
             (
                 uid,
@@ -273,45 +355,42 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
         ),
     )
     timed("memberships", count)
+    return community_members
 
-    # Norms: every fifth has a material second version, so some exposure is stale.
-    norms = []  # (norm_id, community_id, versions, status)
-    versions = []  # (version_id, norm_id, number)
-    version_id = 0
+
+def plan_norms(norm_count: int, community_count: int) -> tuple[list[tuple], list[tuple]]:
+    """Norms as (norm_id, community_id, versions, status), versions as (version_id, norm_id,
+    number). Every fifth norm has a material second version, so some exposure is stale."""
+    norms = []
+    versions = []
     for nid in range(1, norm_count + 1):
         cid = (nid - 1) % community_count + 1
         version_count = 2 if nid % 5 == 0 else 1
         status = "in_force" if nid % 3 == 0 else "open"
         norms.append((nid, cid, version_count, status))
         for number in range(1, version_count + 1):
-            version_id += 1
-            versions.append((version_id, nid, number))
-    current_version_id = {}
-    for vid, nid, _number in versions:
-        current_version_id[nid] = vid
+            versions.append((len(versions) + 1, nid, number))
+    return norms, versions
+
+
+def insert_norms(
+    writer: Writer,
+    norms: list[tuple],
+    versions: list[tuple],
+    community_members: dict[int, list[int]],
+    epoch: datetime,
+) -> None:
+    """Norms (authored by their community's first member), their versions and assumptions."""
+    author = {nid: community_members[cid][0] for nid, cid, _vc, _s in norms}
     writer.insert(
         "norms",
-        (
-            "id",
-            "community_id",
-            "slug",
-            "author_id",
-            "status",
-            "title",
-            "summary",
-            "current_version_id",
-            "current_version_number",
-            "last_material_version_number",
-            "created_at",
-            "status_changed_at",
-            "last_activity_at",
-        ),
+        NORM_COLUMNS,
         (
             (
                 nid,
                 cid,
                 f"norm-{nid}",
-                community_members[cid][0],
+                author[nid],
                 status,
                 f"Bench norm {nid}",
                 "A synthetic norm.",
@@ -325,21 +404,9 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
             for nid, cid, vc, status in norms
         ),
     )
-    author = {nid: community_members[cid][0] for nid, cid, _vc, _s in norms}
     writer.insert(
         "norm_versions",
-        (
-            "id",
-            "norm_id",
-            "number",
-            "title",
-            "summary",
-            "body",
-            "editor_id",
-            "created_at",
-            "change_summary",
-            "is_material",
-        ),
+        VERSION_COLUMNS,
         (
             (
                 vid,
@@ -358,13 +425,20 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
     )
     writer.insert(
         "assumptions",
-        ("id", "version_id", "key", "position", "statement", "explanation"),
+        ASSUMPTION_COLUMNS,
         (
             (vid * 2 - 1 + k, vid, k + 1, k + 1, f"Assumption {k + 1} of version {vid}.", "")
             for vid, _nid, _number in versions
             for k in range(2)
         ),
     )
+
+
+def set_current_versions(writer: Writer, versions: list[tuple]) -> None:
+    """Point each norm at its newest version (inserted after the norms, which it references)."""
+    current_version_id = {}
+    for vid, nid, _number in versions:
+        current_version_id[nid] = vid
     if writer.is_postgres:
         with writer.conn.cursor() as cur:
             cur.execute(
@@ -377,161 +451,144 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
                 "UPDATE norms SET current_version_id = cv.version_id "
                 "FROM current_versions cv WHERE norms.id = cv.norm_id"
             )
-        writer.conn.commit()
     else:
         writer.conn.executemany(
             "UPDATE norms SET current_version_id = ? WHERE id = ?",
             [(vid, nid) for nid, vid in current_version_id.items()],
         )
-        writer.conn.commit()
-    # Every tenth norm builds on the norm before it in the same community.
+    writer.conn.commit()
+
+
+def insert_prerequisites(writer: Writer, norms: list[tuple], community_count: int) -> None:
+    """Every tenth norm builds on the norm before it in the same community."""
     prerequisites = [
         (nid, nid - community_count)
         for nid, _cid, _vc, _s in norms
         if nid % 10 == 0 and nid - community_count >= 1
     ]
     writer.insert("norm_prerequisites", ("norm_id", "prerequisite_id"), prerequisites)
-    timed("norms, versions, assumptions", len(norms))
 
-    # The ledger. Each engaged (member, norm) pair got 1-4 events in ledger
-    # order; its summary row and (for "responded") its response are derived
-    # from the same draw, so summaries are consistent with events.
-    pairs_per_norm = max(1, round(event_target / 2.5 / norm_count))
-    version_ids = {(nid, number): vid for vid, nid, number in versions}
-    plan_pairs: list[tuple[int, int]] = []
-    events: list[tuple] = []
-    summaries: list[tuple] = []
-    responses: list[tuple] = []
-    event_id = response_id = 0
-    for nid, cid, version_count, _status in norms:
-        pool = community_members[cid]
-        engaged = rng.sample(pool, min(len(pool), pairs_per_norm))
-        for uid in engaged:
-            depth = rng.randint(1, 4)
-            # On two-version norms, a third of members only saw version 1: stale.
-            number = 1 if version_count == 2 and rng.random() < 0.33 else version_count
-            at = epoch + timedelta(days=number, minutes=rng.randrange(60 * 24 * 200))
-            first_at = at
-            level = 0
-            for kind in KINDS[:depth]:
-                if kind == "responded":
-                    understood = rng.choice(("yes", "yes", "yes", "partly"))
-                    endorsement = rng.choice(("endorse", "endorse", "undecided", "reject"))
-                    level = 3 if understood != "yes" else (5 if endorsement == "endorse" else 4)
-                    response_id += 1
-                    responses.append(
-                        (
-                            response_id,
-                            uid,
-                            nid,
-                            version_ids[(nid, number)],
-                            understood,
-                            endorsement,
-                            "",
-                            at,
-                        )
-                    )
-                else:
-                    level = LEVELS.index(kind)
-                event_id += 1
-                events.append((event_id, uid, nid, number, kind, LEVELS[level], at))
-                at += timedelta(minutes=rng.randrange(1, 600))
-            last_at = at - timedelta(minutes=1)
-            summaries.append(
-                (
-                    uid,
-                    nid,
-                    first_at,
-                    last_at,
-                    number,
-                    number,
-                    level,
-                    number,
-                    last_at,
-                    level,
-                    number,
-                    last_at,
-                )
-            )
-            if len(plan_pairs) < 200_000:
-                plan_pairs.append((nid, uid))
-    count = writer.insert_unindexed(
-        "exposure_events",
-        ("id", "user_id", "norm_id", "version_number", "kind", "level", "created_at"),
-        events,
-    )
-    events.clear()
-    timed("exposure_events", count)
-    count = writer.insert_unindexed("exposure_summaries", SUMMARY_COLUMNS, summaries)
-    summary_count = count
-    summaries.clear()
-    timed("exposure_summaries", count)
-    count = writer.insert_unindexed(
-        "responses",
+
+def draw_response(
+    rng: random.Random, ledger: Ledger, uid: int, nid: int, vid: int, at: datetime
+) -> int:
+    """A member's response to the version they saw; returns the exposure level it reaches."""
+    understood = rng.choice(("yes", "yes", "yes", "partly"))
+    endorsement = rng.choice(("endorse", "endorse", "undecided", "reject"))
+    response_id = len(ledger.responses) + 1
+    ledger.responses.append((response_id, uid, nid, vid, understood, endorsement, "", at))
+    return 3 if understood != "yes" else (5 if endorsement == "endorse" else 4)
+
+
+def draw_engagement(
+    rng: random.Random,
+    ledger: Ledger,
+    uid: int,
+    norm: tuple,
+    version_ids: dict[tuple[int, int], int],
+    epoch: datetime,
+) -> None:
+    """One member's 1-4 events with one norm in ledger order, and the summary row they make."""
+    nid, _cid, version_count, _status = norm
+    depth = rng.randint(1, 4)
+    # On two-version norms, a third of members only saw version 1: stale.
+    number = 1 if version_count == 2 and rng.random() < 0.33 else version_count
+    at = epoch + timedelta(days=number, minutes=rng.randrange(60 * 24 * 200))
+    first_at = at
+    level = 0
+    for kind in KINDS[:depth]:
+        if kind == "responded":
+            level = draw_response(rng, ledger, uid, nid, version_ids[(nid, number)], at)
+        else:
+            level = LEVELS.index(kind)
+        event_id = len(ledger.events) + 1
+        ledger.events.append((event_id, uid, nid, number, kind, LEVELS[level], at))
+        at += timedelta(minutes=rng.randrange(1, 600))
+    last_at = at - timedelta(minutes=1)
+    ledger.summaries.append(
         (
-            "id",
-            "user_id",
-            "norm_id",
-            "version_id",
-            "understood",
-            "endorsement",
-            "reason",
-            "created_at",
-        ),
-        responses,
+            uid,
+            nid,
+            first_at,
+            last_at,
+            number,
+            number,
+            level,
+            number,
+            last_at,
+            level,
+            number,
+            last_at,
+        )
     )
-    responses.clear()
-    timed("responses", count)
+    if len(ledger.plan_pairs) < MAX_PLAN_PAIRS:
+        ledger.plan_pairs.append((nid, uid))
 
-    # Load users: a few members of each community, each with an API token.
+
+def draw_ledger(
+    rng: random.Random,
+    norms: list[tuple],
+    versions: list[tuple],
+    community_members: dict[int, list[int]],
+    pairs_per_norm: int,
+    epoch: datetime,
+) -> Ledger:
+    """Each engaged (member, norm) pair got 1-4 events in ledger order; its summary row and
+    (for "responded") its response are derived from the same draw, so summaries are
+    consistent with events."""
+    version_ids = {(nid, number): vid for vid, nid, number in versions}
+    ledger = Ledger()
+    for norm in norms:
+        pool = community_members[norm[1]]
+        for uid in rng.sample(pool, min(len(pool), pairs_per_norm)):
+            draw_engagement(rng, ledger, uid, norm, version_ids, epoch)
+    return ledger
+
+
+def insert_ledger(writer: Writer, ledger: Ledger, timed: Progress) -> dict[str, int]:
+    """Write the ledger's rows, emptying its lists as it goes; returns the row counts."""
+    counts = {}
+    for table, columns, rows, name in (
+        ("exposure_events", EVENT_COLUMNS, ledger.events, "events"),
+        ("exposure_summaries", SUMMARY_COLUMNS, ledger.summaries, "summaries"),
+        ("responses", RESPONSE_COLUMNS, ledger.responses, "responses"),
+    ):
+        counts[name] = writer.insert_unindexed(table, columns, rows)
+        rows.clear()
+        timed(table, counts[name])
+    return counts
+
+
+def insert_tokens(
+    writer: Writer, community_members: dict[int, list[int]], epoch: datetime
+) -> list[tuple[int, int, str]]:
+    """Load users: a few members of each community, each with an API token.
+
+    Returns (community_id, user_id, secret) for each.
+    """
     tokens = []
     token_rows = []
     for cid, pool in community_members.items():
         for uid in pool[1 : 1 + LOAD_USERS_PER_COMMUNITY]:
             secret = "nh_" + secrets.token_urlsafe(32)
+            token_hash = hashlib.sha256(secret.encode()).hexdigest()
             token_rows.append(
-                (
-                    len(token_rows) + 1,
-                    uid,
-                    "benchmark",
-                    hashlib.sha256(secret.encode()).hexdigest(),
-                    secret[:8],
-                    epoch,
-                    None,
-                    None,
-                )
+                (len(token_rows) + 1, uid, "benchmark", token_hash, secret[:8], epoch, None, None)
             )
             tokens.append((cid, uid, secret))
-    writer.insert(
-        "api_tokens",
-        (
-            "id",
-            "user_id",
-            "name",
-            "token_hash",
-            "prefix",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-        ),
-        token_rows,
-    )
-    writer.finish(
-        [
-            "users",
-            "communities",
-            "memberships",
-            "norms",
-            "norm_versions",
-            "assumptions",
-            "exposure_events",
-            "responses",
-            "api_tokens",
-        ]
-    )
-    timed("tokens and ANALYZE", len(token_rows))
+    writer.insert("api_tokens", TOKEN_COLUMNS, token_rows)
+    return tokens
 
-    # URLs: mostly members who engaged, some who never opened, a few outsiders.
+
+def plan_entries(
+    rng: random.Random,
+    plan_pairs: list[tuple[int, int]],
+    norms: list[tuple],
+    community_members: dict[int, list[int]],
+    tokens: list[tuple[int, int, str]],
+) -> list[tuple[str, str]]:
+    """URLs: mostly members who engaged, some who never opened, a few outsiders."""
+    community_count = len(community_members)
     norm_community = {nid: cid for nid, cid, _vc, _s in norms}
     tokens_by_community: dict[int, list[str]] = {}
     for cid, _uid, secret in tokens:
@@ -550,15 +607,45 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
         entries.append(
             (f"/api/v1/communities/bench-{cid}/norms/norm-{nid}/exposure/{uid}", f"Bearer {secret}")
         )
+    return entries
+
+
+def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
+    """Fill a freshly migrated database; returns the plan the load generator needs."""
+    rng = random.Random(seed)
+    members = max(200, int(FULL_MEMBERS * scale))
+    norm_count = max(10, int(FULL_NORMS * scale))
+    event_target = max(1000, int(FULL_EVENTS * scale))
+    community_count = max(2, round(members / MEMBERS_PER_COMMUNITY))
+    epoch = datetime(2026, 1, 1)
+    writer = Writer(url)
+    timed = Progress()
+
+    community_members = insert_people(writer, members, community_count, epoch, timed)
+    norms, versions = plan_norms(norm_count, community_count)
+    insert_norms(writer, norms, versions, community_members, epoch)
+    set_current_versions(writer, versions)
+    insert_prerequisites(writer, norms, community_count)
+    timed("norms, versions, assumptions", len(norms))
+
+    pairs_per_norm = max(1, round(event_target / 2.5 / norm_count))
+    ledger = draw_ledger(rng, norms, versions, community_members, pairs_per_norm, epoch)
+    counts = insert_ledger(writer, ledger, timed)
+
+    tokens = insert_tokens(writer, community_members, epoch)
+    writer.finish(TABLES_WITH_IDS)
+    timed("tokens and ANALYZE", len(tokens))
+
+    entries = plan_entries(rng, ledger.plan_pairs, norms, community_members, tokens)
     return {
         "members": members,
         "norms": norm_count,
         "communities": community_count,
-        "events": event_id,
-        "summaries": summary_count,
-        "responses": response_id,
+        "events": counts["events"],
+        "summaries": counts["summaries"],
+        "responses": counts["responses"],
         "tokens": len(tokens),
-        "build_seconds": round(time.monotonic() - started, 1),
+        "build_seconds": round(timed.elapsed(), 1),
         "entries": entries,
     }
 
@@ -606,7 +693,7 @@ def measure_alternating(servers: dict[str, Server], entries, script: Path, args)
         requests = sum(r.requests for r in rounds[name]) or 1
         figures[name]["cpu_us"] = {
             part: sum(getattr(sample, part) for sample in cpu[name]) / requests * 1e6
-            for part in (field.name for field in fields(CpuSample))
+            for part in (cpu_field.name for cpu_field in fields(CpuSample))
         }
     return figures
 
