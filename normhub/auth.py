@@ -15,16 +15,6 @@ login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 
 
-@login_manager.user_loader
-def _load_user(user_id: str):
-    from normhub.accounts.models import User
-    from normhub.db import get_session
-
-    if not user_id.isdigit():
-        return None
-    return get_session().get(User, int(user_id))
-
-
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the work for requests without one.
 
