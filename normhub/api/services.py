@@ -26,7 +26,7 @@ from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.check import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
-from normhub.refs import CommunityRef, NormRef, PersonRef
+from normhub.norms.refs import CommunityRef, NormRef, PersonRef
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -152,7 +152,7 @@ _TOUCH = DirectStatement(
 #
 # The API check is the hottest path in NormHub, so it resolves its parties as
 # plain values from one query rather than as ORM objects (the shared ones in
-# normhub.refs, and the two below that only this check needs). The exposure
+# normhub.norms.refs, and the two below that only this check needs). The exposure
 # services accept these wherever they take a Norm or a User: they read the
 # same attribute names.
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from normhub.digest.content import SECTIONS, Digest, Entry, Reply
 from normhub.digest.links import Links
 from normhub.exposure.levels import DELIVERED, EXPOSED
-from normhub.refs import CommunityRef, NormRef, norm_ref
+from normhub.norms.refs import CommunityRef, NormRef, norm_ref
 from normhub.responses.services import RevisedSinceResponse
 
 REPLY_EXCERPT = 280

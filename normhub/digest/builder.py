@@ -47,7 +47,7 @@ from normhub.discussion.services import replies_to_members
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
 from normhub.norms.models import Norm
-from normhub.refs import NORM_REF_COLUMNS, CommunityRef
+from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
 from normhub.responses.services import revised_since_responses
 
 MAX_LOOKBACK_PERIODS = 4

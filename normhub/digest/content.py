@@ -13,7 +13,7 @@ from datetime import datetime
 
 from normhub.digest.models import ALL_COMMUNITIES
 from normhub.exposure.bulk import Delivery
-from normhub.refs import CommunityRef, NormRef
+from normhub.norms.refs import CommunityRef, NormRef
 from normhub.responses.services import VersionChange
 
 # Sections in the order a reader sees them.

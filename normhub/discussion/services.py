@@ -21,7 +21,7 @@ from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
-from normhub.refs import NORM_REF_COLUMNS
+from normhub.norms.refs import NORM_REF_COLUMNS
 
 # Replies deeper than this are shown at this depth, marked with whom they answer,
 # so a long back-and-forth stays readable on a phone.

@@ -232,7 +232,7 @@ def check_exposure(
     bounded timeline only when asked for.
 
     ``norm`` and ``subject`` may be ORM objects or the plain values the API
-    resolves (``normhub.refs.NormRef`` / ``PersonRef``): only their
+    resolves (``normhub.norms.refs.NormRef`` / ``PersonRef``): only their
     columns are read, never a relationship. ``fact_rows`` are the rows of a
     query built with ``with_check_facts``, when the caller fetched them already.
     """

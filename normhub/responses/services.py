@@ -18,7 +18,7 @@ from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
-from normhub.refs import NORM_REF_COLUMNS
+from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.responses.models import (
     AGREEMENTS,
     ENDORSEMENTS,
