@@ -9,6 +9,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from normhub import PROJECT_ROOT
+from normhub.demo.cli import demo_cli
+from normhub.digest.cli import digest_cli
+from normhub.search.cli import search_cli
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -40,9 +43,5 @@ def downgrade(revision: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from normhub.demo.cli import demo_cli
-    from normhub.digest.cli import digest_cli
-    from normhub.search.cli import search_cli
-
     for group in (db_cli, demo_cli, search_cli, digest_cli):
         app.cli.add_command(group)
