@@ -112,6 +112,287 @@ def chunks(rows: list[dict], size: int = 20_000):
         yield rows[start : start + size]
 
 
+def user_rows(members: int, created_at) -> list[dict]:
+    return [
+        {
+            "id": n,
+            "email": f"member{n}@bench.example",
+            "display_name": f"Member {n}",
+            "password_hash": PASSWORD_HASH,
+            "bio": "",
+            "is_admin": False,
+            "created_at": created_at,
+        }
+        for n in range(1, members + 1)
+    ]
+
+
+def community_rows(community_count: int, created_at) -> list[dict]:
+    return [
+        {
+            "id": c,
+            "slug": f"community-{c}",
+            "name": f"Community {c}",
+            "description": "",
+            "visibility": "members" if c % 4 == 0 else "public",
+            "join_policy": "open",
+            "coverage_threshold_pct": 75,
+            "coverage_min_responses": 3,
+            "created_at": created_at,
+        }
+        for c in range(1, community_count + 1)
+    ]
+
+
+def membership_rows(
+    members: int, community_count: int, rng: random.Random, joined_at
+) -> tuple[list[dict], list[dict], dict[int, list[int]]]:
+    """Memberships, the digest preferences some members set, and each community's members.
+
+    One draw of ``rng`` per membership, in membership order: the dataset of a
+    seed depends on it.
+    """
+    memberships, preferences = [], []
+    member_lists: dict[int, list[int]] = {c: [] for c in range(1, community_count + 1)}
+    for n in range(1, members + 1):
+        joined = {(n % community_count) + 1}
+        if n % 3 == 0:
+            joined.add(((n * 7) % community_count) + 1)
+        for c in joined:
+            memberships.append(
+                {
+                    "community_id": c,
+                    "user_id": n,
+                    "role": "steward" if n <= community_count else "member",
+                    "joined_at": joined_at,
+                    "left_at": None,
+                }
+            )
+            member_lists[c].append(n)
+            roll = rng.random()
+            if roll < 0.10:
+                preferences.append(
+                    {"user_id": n, "community_id": c, "frequency": "daily", "updated_at": joined_at}
+                )
+            elif roll < 0.15:
+                preferences.append(
+                    {"user_id": n, "community_id": c, "frequency": "off", "updated_at": joined_at}
+                )
+    return memberships, preferences, member_lists
+
+
+class NormRows:
+    """The norms of every community and what members did with them, ids handed out in order."""
+
+    def __init__(self, now, recent, old):
+        self.now, self.recent, self.old = now, recent, old
+        self.norms: list[dict] = []
+        self.versions: list[dict] = []
+        self.responses: list[dict] = []
+        self.summaries: list[dict] = []
+        self.comments: list[dict] = []
+        self.nudges: list[dict] = []
+        self.norm_id = self.version_id = self.response_id = self.comment_id = 0
+        # Per community: 3 newly open, 2 newly in force, 5 open for a while (one with a
+        # fresh material revision, one close to the gate), 2 in force for a while.
+        self.plan = [("open", recent)] * 3 + [("in_force", recent)] * 2
+        self.plan += [("open", old)] * 5 + [("in_force", old)] * 2
+
+    def add_community(self, community_id: int, member_ids: list[int]) -> None:
+        for index, (status, changed_at) in enumerate(self.plan):
+            self.norm_id += 1
+            revised = index == 5
+            first_version = self.add_versions(member_ids[0], changed_at, revised)
+            self.add_norm(community_id, member_ids, index, status, changed_at, revised)
+            if revised:
+                self.add_stale_responses(member_ids, first_version)
+            if index == 6:  # close to the gate: 60% understood, 75% needed
+                self.add_close_to_gate(member_ids)
+            if index == 0:  # a thread: every 10th member asked, someone answered
+                self.add_thread(member_ids, first_version)
+
+    def add_versions(self, editor_id: int, changed_at, revised: bool) -> int:
+        """The norm's first version, and a material revision if ``revised``; returns the first."""
+        self.version_id += 1
+        first_version = self.version_id
+        self.versions.append(
+            {
+                "id": self.version_id,
+                "norm_id": self.norm_id,
+                "number": 1,
+                "title": f"Norm {self.norm_id}",
+                "summary": "A synthetic norm for the digest benchmark.",
+                "body": "Body.",
+                "editor_id": editor_id,
+                "created_at": changed_at - timedelta(days=1),
+                "change_summary": "First version.",
+                "is_material": True,
+            }
+        )
+        if revised:
+            self.version_id += 1
+            self.versions.append(
+                {
+                    "id": self.version_id,
+                    "norm_id": self.norm_id,
+                    "number": 2,
+                    "title": f"Norm {self.norm_id}",
+                    "summary": "A synthetic norm, revised.",
+                    "body": "Body, revised.",
+                    "editor_id": editor_id,
+                    "created_at": self.now - timedelta(days=1),
+                    "change_summary": "Narrowed the scope to weekdays.",
+                    "is_material": True,
+                }
+            )
+        return first_version
+
+    def add_norm(
+        self,
+        community_id: int,
+        member_ids: list[int],
+        index: int,
+        status: str,
+        changed_at,
+        revised: bool,
+    ) -> None:
+        self.norms.append(
+            {
+                "id": self.norm_id,
+                "community_id": community_id,
+                "slug": f"norm-{self.norm_id}",
+                "author_id": member_ids[index % len(member_ids)],
+                "status": status,
+                "title": f"Norm {self.norm_id}",
+                "summary": "A synthetic norm for the digest benchmark.",
+                "current_version_id": self.version_id,
+                "current_version_number": 2 if revised else 1,
+                "last_material_version_number": 2 if revised else 1,
+                "created_at": changed_at - timedelta(days=1),
+                "status_changed_at": changed_at,
+                "last_activity_at": changed_at,
+            }
+        )
+
+    def add_stale_responses(self, member_ids: list[int], first_version: int) -> None:
+        """Every 4th member responded to the version before the material revision."""
+        for n in member_ids[::4]:
+            self.response_id += 1
+            self.responses.append(
+                {
+                    "id": self.response_id,
+                    "user_id": n,
+                    "norm_id": self.norm_id,
+                    "version_id": first_version,
+                    "understood": "yes",
+                    "endorsement": "endorse",
+                    "reason": "",
+                    "created_at": self.old,
+                }
+            )
+
+    def add_close_to_gate(self, member_ids: list[int]) -> None:
+        for n in member_ids[: int(len(member_ids) * 0.6)]:
+            self.summaries.append(
+                {
+                    "user_id": n,
+                    "norm_id": self.norm_id,
+                    "first_seen_at": self.old,
+                    "last_seen_at": self.old,
+                    "latest_version": 1,
+                    "material_base": 1,
+                    "level": 4,
+                    "level_version": 1,
+                    "level_at": self.old,
+                    "highest_level": 4,
+                    "highest_level_version": 1,
+                    "highest_level_at": self.old,
+                }
+            )
+        for n in member_ids[::20]:
+            self.nudges.append(
+                {
+                    "norm_id": self.norm_id,
+                    "member_id": n,
+                    "created_by_id": member_ids[0],
+                    "created_at": self.recent,
+                    "delivered_at": None,
+                }
+            )
+
+    def add_thread(self, member_ids: list[int], first_version: int) -> None:
+        for position, n in enumerate(member_ids[::10]):
+            self.comment_id += 1
+            parent = self.comment_id
+            self.comments.append(
+                {
+                    "id": parent,
+                    "norm_id": self.norm_id,
+                    "author_id": n,
+                    "parent_id": None,
+                    "version_id": first_version,
+                    "assumption_key": None,
+                    "body": "A question about this norm.",
+                    "created_at": self.recent,
+                }
+            )
+            self.comment_id += 1
+            self.comments.append(
+                {
+                    "id": self.comment_id,
+                    "norm_id": self.norm_id,
+                    "author_id": member_ids[(position * 10 + 1) % len(member_ids)],
+                    "parent_id": parent,
+                    "version_id": first_version,
+                    "assumption_key": None,
+                    "body": "An answer to that question, with some detail.",
+                    "created_at": self.recent + timedelta(hours=1),
+                }
+            )
+
+
+def insert_counted(conn, tables_and_rows, counts: Counter) -> None:
+    for table, rows in tables_and_rows:
+        for chunk in chunks(rows):
+            conn.execute(insert(table), chunk)
+        counts[table.name] = len(rows)
+
+
+def insert_norms(conn, norm_table, version_table, norms: list[dict], versions: list[dict]) -> None:
+    # norms and versions point at each other: versions first without the
+    # norm's pointer, then norms, then versions.
+    for chunk in chunks([{**n, "current_version_id": None} for n in norms]):
+        conn.execute(insert(norm_table), chunk)
+    for chunk in chunks(versions):
+        conn.execute(insert(version_table), chunk)
+    conn.execute(
+        norm_table.update()
+        .where(norm_table.c.id == bindparam("norm_id"))
+        .values(current_version_id=bindparam("version_id")),
+        [{"norm_id": n["id"], "version_id": n["current_version_id"]} for n in norms],
+    )
+
+
+def finish_bulk_load(conn, dialect_name: str) -> None:
+    """Move PostgreSQL's id sequences past the explicit ids, then refresh planner statistics."""
+    if dialect_name == "postgresql":
+        for table in (
+            "users",
+            "communities",
+            "norms",
+            "norm_versions",
+            "responses",
+            "comments",
+        ):
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"(SELECT MAX(id) FROM {table}))"
+                )
+            )
+    conn.execute(text("ANALYZE"))
+
+
 def populate(engine, members: int, seed: int = 7) -> dict:
     """Bulk-insert a synthetic dataset; returns what was made, for the report."""
     import normhub.models  # noqa: F401
@@ -129,241 +410,37 @@ def populate(engine, members: int, seed: int = 7) -> dict:
     community_count = max(5, members // MEMBERS_PER_COMMUNITY)
     counts: Counter = Counter()
 
-    users = [
-        {
-            "id": n,
-            "email": f"member{n}@bench.example",
-            "display_name": f"Member {n}",
-            "password_hash": PASSWORD_HASH,
-            "bio": "",
-            "is_admin": False,
-            "created_at": old,
-        }
-        for n in range(1, members + 1)
-    ]
-    communities = [
-        {
-            "id": c,
-            "slug": f"community-{c}",
-            "name": f"Community {c}",
-            "description": "",
-            "visibility": "members" if c % 4 == 0 else "public",
-            "join_policy": "open",
-            "coverage_threshold_pct": 75,
-            "coverage_min_responses": 3,
-            "created_at": old,
-        }
-        for c in range(1, community_count + 1)
-    ]
-    memberships, preferences = [], []
-    member_lists: dict[int, list[int]] = {c: [] for c in range(1, community_count + 1)}
-    for n in range(1, members + 1):
-        joined = {(n % community_count) + 1}
-        if n % 3 == 0:
-            joined.add(((n * 7) % community_count) + 1)
-        for c in joined:
-            memberships.append(
-                {
-                    "community_id": c,
-                    "user_id": n,
-                    "role": "steward" if n <= community_count else "member",
-                    "joined_at": old,
-                    "left_at": None,
-                }
-            )
-            member_lists[c].append(n)
-            roll = rng.random()
-            if roll < 0.10:
-                preferences.append(
-                    {"user_id": n, "community_id": c, "frequency": "daily", "updated_at": old}
-                )
-            elif roll < 0.15:
-                preferences.append(
-                    {"user_id": n, "community_id": c, "frequency": "off", "updated_at": old}
-                )
-
-    norms, versions, responses, summaries, comments, nudges = [], [], [], [], [], []
-    norm_id = version_id = response_id = comment_id = 0
-    # Per community: 3 newly open, 2 newly in force, 5 open for a while (one with a
-    # fresh material revision, one close to the gate), 2 in force for a while.
-    plan = [("open", recent)] * 3 + [("in_force", recent)] * 2
-    plan += [("open", old)] * 5 + [("in_force", old)] * 2
+    users = user_rows(members, old)
+    communities = community_rows(community_count, old)
+    memberships, preferences, member_lists = membership_rows(members, community_count, rng, old)
+    made = NormRows(now, recent, old)
     for c, member_ids in member_lists.items():
-        for index, (status, changed_at) in enumerate(plan):
-            norm_id += 1
-            revised = index == 5
-            version_id += 1
-            first_version = version_id
-            versions.append(
-                {
-                    "id": version_id,
-                    "norm_id": norm_id,
-                    "number": 1,
-                    "title": f"Norm {norm_id}",
-                    "summary": "A synthetic norm for the digest benchmark.",
-                    "body": "Body.",
-                    "editor_id": member_ids[0],
-                    "created_at": changed_at - timedelta(days=1),
-                    "change_summary": "First version.",
-                    "is_material": True,
-                }
-            )
-            if revised:
-                version_id += 1
-                versions.append(
-                    {
-                        "id": version_id,
-                        "norm_id": norm_id,
-                        "number": 2,
-                        "title": f"Norm {norm_id}",
-                        "summary": "A synthetic norm, revised.",
-                        "body": "Body, revised.",
-                        "editor_id": member_ids[0],
-                        "created_at": now - timedelta(days=1),
-                        "change_summary": "Narrowed the scope to weekdays.",
-                        "is_material": True,
-                    }
-                )
-            norms.append(
-                {
-                    "id": norm_id,
-                    "community_id": c,
-                    "slug": f"norm-{norm_id}",
-                    "author_id": member_ids[index % len(member_ids)],
-                    "status": status,
-                    "title": f"Norm {norm_id}",
-                    "summary": "A synthetic norm for the digest benchmark.",
-                    "current_version_id": version_id,
-                    "current_version_number": 2 if revised else 1,
-                    "last_material_version_number": 2 if revised else 1,
-                    "created_at": changed_at - timedelta(days=1),
-                    "status_changed_at": changed_at,
-                    "last_activity_at": changed_at,
-                }
-            )
-            if revised:
-                for n in member_ids[::4]:
-                    response_id += 1
-                    responses.append(
-                        {
-                            "id": response_id,
-                            "user_id": n,
-                            "norm_id": norm_id,
-                            "version_id": first_version,
-                            "understood": "yes",
-                            "endorsement": "endorse",
-                            "reason": "",
-                            "created_at": old,
-                        }
-                    )
-            if index == 6:  # close to the gate: 60% understood, 75% needed
-                for n in member_ids[: int(len(member_ids) * 0.6)]:
-                    summaries.append(
-                        {
-                            "user_id": n,
-                            "norm_id": norm_id,
-                            "first_seen_at": old,
-                            "last_seen_at": old,
-                            "latest_version": 1,
-                            "material_base": 1,
-                            "level": 4,
-                            "level_version": 1,
-                            "level_at": old,
-                            "highest_level": 4,
-                            "highest_level_version": 1,
-                            "highest_level_at": old,
-                        }
-                    )
-                for n in member_ids[::20]:
-                    nudges.append(
-                        {
-                            "norm_id": norm_id,
-                            "member_id": n,
-                            "created_by_id": member_ids[0],
-                            "created_at": recent,
-                            "delivered_at": None,
-                        }
-                    )
-            if index == 0:  # a thread: every 10th member asked, someone answered
-                for position, n in enumerate(member_ids[::10]):
-                    comment_id += 1
-                    parent = comment_id
-                    comments.append(
-                        {
-                            "id": parent,
-                            "norm_id": norm_id,
-                            "author_id": n,
-                            "parent_id": None,
-                            "version_id": first_version,
-                            "assumption_key": None,
-                            "body": "A question about this norm.",
-                            "created_at": recent,
-                        }
-                    )
-                    comment_id += 1
-                    comments.append(
-                        {
-                            "id": comment_id,
-                            "norm_id": norm_id,
-                            "author_id": member_ids[(position * 10 + 1) % len(member_ids)],
-                            "parent_id": parent,
-                            "version_id": first_version,
-                            "assumption_key": None,
-                            "body": "An answer to that question, with some detail.",
-                            "created_at": recent + timedelta(hours=1),
-                        }
-                    )
+        made.add_community(c, member_ids)
 
     with engine.begin() as conn:
-        for table, rows in (
-            (User.__table__, users),
-            (Community.__table__, communities),
-            (Membership.__table__, memberships),
-            (DigestPreference.__table__, preferences),
-        ):
-            for chunk in chunks(rows):
-                conn.execute(insert(table), chunk)
-            counts[table.name] = len(rows)
-        # norms and versions point at each other: versions first without the
-        # norm's pointer, then norms, then versions.
-        for chunk in chunks([{**n, "current_version_id": None} for n in norms]):
-            conn.execute(insert(Norm.__table__), chunk)
-        for chunk in chunks(versions):
-            conn.execute(insert(NormVersion.__table__), chunk)
-        conn.execute(
-            Norm.__table__.update()
-            .where(Norm.__table__.c.id == bindparam("norm_id"))
-            .values(current_version_id=bindparam("version_id")),
-            [{"norm_id": n["id"], "version_id": n["current_version_id"]} for n in norms],
+        insert_counted(
+            conn,
+            (
+                (User.__table__, users),
+                (Community.__table__, communities),
+                (Membership.__table__, memberships),
+                (DigestPreference.__table__, preferences),
+            ),
+            counts,
         )
-        for table, rows in (
-            (Response.__table__, responses),
-            (ExposureSummary.__table__, summaries),
-            (Comment.__table__, comments),
-            (Nudge.__table__, nudges),
-        ):
-            for chunk in chunks(rows):
-                conn.execute(insert(table), chunk)
-            counts[table.name] = len(rows)
-        counts["norms"], counts["norm_versions"] = len(norms), len(versions)
-        if engine.dialect.name == "postgresql":
-            for table in (
-                "users",
-                "communities",
-                "norms",
-                "norm_versions",
-                "responses",
-                "comments",
-            ):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                        f"(SELECT MAX(id) FROM {table}))"
-                    )
-                )
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
+        insert_norms(conn, Norm.__table__, NormVersion.__table__, made.norms, made.versions)
+        insert_counted(
+            conn,
+            (
+                (Response.__table__, made.responses),
+                (ExposureSummary.__table__, made.summaries),
+                (Comment.__table__, made.comments),
+                (Nudge.__table__, made.nudges),
+            ),
+            counts,
+        )
+        counts["norms"], counts["norm_versions"] = len(made.norms), len(made.versions)
+        finish_bulk_load(conn, engine.dialect.name)
     return dict(counts)
 
 
