@@ -22,6 +22,7 @@ from normhub.digest.sending import DigestRun
 from normhub.discussion.services import post_comment
 from normhub.exposure.models import ExposureEvent, Nudge
 from normhub.exposure.nudges import nudge
+from normhub.mail import addresses
 from normhub.mail.models import EmailAddressState
 from normhub.mail.transports import OutboxTransport, SMTPTransport
 from normhub.norms.services import revise_norm
@@ -252,6 +253,22 @@ def test_cli_sends_with_progress_and_summary(app, session, factory, smtp_server)
     assert f"sent {sent}, skipped" in result.output and "failed 0, bounced 0" in result.output
     dry = app.test_cli_runner().invoke(args=["digest", "send", "--dry-run"])
     assert "0 would be sent" in dry.output
+
+
+def test_a_suppressed_address_gets_no_digest_and_the_summary_says_so(
+    app, session, factory, smtp_server
+):
+    s = build_scenario(factory, session)
+    addresses.suppress(session, s.alice.email, "complained")
+    session.commit()
+    dry = run_digests(app, session, smtp_server.transport(), dry_run=True)
+    assert dry.suppressed == 1 and "1 suppressed (address bounced or blocked)" in dry.summary()
+    report = run_digests(app, session, smtp_server.transport())
+    assert smtp_server.handler.to(s.alice.email) == []
+    assert smtp_server.handler.to(s.bob.email)
+    assert report.suppressed == 1
+    assert "1 not mailed: their address bounced earlier or is blocked." in report.summary()
+    assert session.scalar(select(DigestSend).where(DigestSend.user_id == s.alice.id)) is None
 
 
 def test_refused_address_is_bounced_suppressed_and_not_retried(app, session, factory):

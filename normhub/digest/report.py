@@ -52,7 +52,8 @@ class RunReport:
             return (
                 f"Dry run for {self.period_kind} digest {self.period_key}: "
                 f"{self.would_send} would be sent, {self.skipped} skipped (nothing new), "
-                f"{self.suppressed} suppressed (bounced address). Nothing was sent or recorded."
+                f"{self.suppressed} suppressed (address bounced or blocked). "
+                "Nothing was sent or recorded."
             )
         parts = [
             f"{self.period_kind.capitalize()} digest {self.period_key} via {self.transport}:",
@@ -60,7 +61,9 @@ class RunReport:
             f"failed {self.failed}, bounced {self.bounced}.",
         ]
         if self.suppressed:
-            parts.append(f"{self.suppressed} not mailed: their address bounced earlier.")
+            parts.append(
+                f"{self.suppressed} not mailed: their address bounced earlier or is blocked."
+            )
         if self.resent:
             parts.append(f"{self.resent} resent after an interrupted run (at-least-once).")
         if self.busy:

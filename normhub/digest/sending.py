@@ -170,13 +170,11 @@ class DigestRun:
     ):
         if not 1 <= workers <= MAX_SEND_WORKERS:
             raise ValueError(f"workers must be between 1 and {MAX_SEND_WORKERS}, not {workers}.")
-        self.app = app
         self.session = session
         self.transport = transport
         self.dry_run = dry_run
         self.limit = limit
         self.batch_size = batch_size
-        self.community_ids = community_ids
         if community_ids is None:
             self.scope = ALL_COMMUNITIES
         elif len(community_ids) == 1:
