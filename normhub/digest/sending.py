@@ -199,7 +199,7 @@ class DigestRun:
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.sqlite = session.get_bind().dialect.name == "sqlite"
         self.workers = workers
-        self._composer_pool: ThreadPoolExecutor | None = None
+        self._compose_pool: ThreadPoolExecutor | None = None
         # The sending threads, started with the first message. This thread
         # (the session's) builds, claims and composes; it hands claimed
         # messages over through a queue of at most one chunk.
@@ -284,9 +284,9 @@ class DigestRun:
         interrupted = self._stop_senders(patient=patient)
         if not self.dry_run:
             self.session.commit()
-        if self._composer_pool is not None:
-            self._composer_pool.shutdown(cancel_futures=True)
-            self._composer_pool = None
+        if self._compose_pool is not None:
+            self._compose_pool.shutdown(cancel_futures=True)
+            self._compose_pool = None
         return interrupted
 
     def _count_what_is_left(self, sent_budget: int | None) -> None:
@@ -315,11 +315,11 @@ class DigestRun:
         # The next chunk's messages are composed in a helper thread while this
         # chunk's go out: it runs while the senders wait on SMTP replies and
         # commits (both release the GIL).
-        composing = self._composer().submit(self._compose, chunks[0]) if chunks else None
+        composing = self._composing_thread().submit(self._compose, chunks[0]) if chunks else None
         for index, chunk in enumerate(chunks):
             outgoing = composing.result()
             if index + 1 < len(chunks):
-                composing = self._composer().submit(self._compose, chunks[index + 1])
+                composing = self._composing_thread().submit(self._compose, chunks[index + 1])
             if self._stopping.is_set():
                 raise StopRun
             with self.ledger.writing():
@@ -454,10 +454,10 @@ class DigestRun:
             d.user_id: self.composer.compose(digest_email(self.builder.finish(d))) for d in chunk
         }
 
-    def _composer(self) -> ThreadPoolExecutor:
-        if self._composer_pool is None:
-            self._composer_pool = ThreadPoolExecutor(1, thread_name_prefix="digest-compose")
-        return self._composer_pool
+    def _composing_thread(self) -> ThreadPoolExecutor:
+        if self._compose_pool is None:
+            self._compose_pool = ThreadPoolExecutor(1, thread_name_prefix="digest-compose")
+        return self._compose_pool
 
     def _release(self, send_ids: set[int]) -> None:
         """Give back rows claimed but never handed to SMTP: the next run sends them at once."""
