@@ -484,8 +484,9 @@ def measure(
     render_limit: int | None = None,
     workers: int = SEND_WORKERS,
 ) -> dict:
-    from normhub.digest.mailer import SMTPTransport, compose
+    from normhub.digest.emails import digest_email
     from normhub.digest.sending import DigestRun
+    from normhub.mail.transports import SMTPTransport
 
     database = Database(database_url)
     try:
@@ -547,7 +548,7 @@ def measure(
                     for digest in digests.values():
                         if digest.has_news:
                             self.builder.finish(digest)
-                            compose(digest, self.mail_from, self.renderer)
+                            self.composer.compose(digest_email(digest))
                             done += 1
                     rendered[0] += done
                     return None if sent_budget is None else sent_budget - done
@@ -692,7 +693,7 @@ def render_report(results: list[dict]) -> str:
         "`delivered` events, the exposure summaries (INSERT … ON CONFLICT DO UPDATE), nudges "
         "if any. On PostgreSQL that is ONE statement (the rest as data-modifying CTEs, rows "
         "passed as arrays) in autocommit, with `synchronous_commit` off on the senders' "
-        "connections; on SQLite a transaction of executemany statements (see sending.py).",
+        "connections; on SQLite a transaction of executemany statements (see delivery.py).",
         f"- Load average during each run is in the table; the sender's figure per CPU-second "
         f"is what the send loop costs regardless of load ({os.cpu_count()} CPUs here).",
         "",

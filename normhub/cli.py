@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from normhub import PROJECT_ROOT
 from normhub.demo.cli import demo_cli
-from normhub.digest.cli import digest_cli
 from normhub.search.cli import search_cli
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -27,6 +26,10 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade_database(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
@@ -39,9 +42,9 @@ def upgrade(revision: str) -> None:
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Migrate the database back to REVISION (e.g. base)."""
-    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    downgrade_database(current_app.config["DATABASE_URL"], revision)
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, demo_cli, search_cli, digest_cli):
+    for group in (db_cli, demo_cli, search_cli):
         app.cli.add_command(group)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from normhub import create_app
 from normhub.cli import upgrade_database
 from normhub.db import Base, dispose_engines, make_engine, set_write_intent
 from tests.factories import Factory
+from tests.smtp import Collector, SMTPServer
 
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
 
@@ -36,27 +38,31 @@ def _cheap_password_hashing():
     services._hasher = original
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+@contextmanager
+def fresh_database(directory: Path):
+    """The URL of an empty database: a SQLite file in ``directory``, or a database of
+    its own on the PostgreSQL server, dropped afterwards."""
     if not POSTGRES_SERVER_URL:
-        path = tmp_path_factory.mktemp("db") / "normhub-test.sqlite3"
-        url = f"sqlite:///{path}"
-        upgrade_database(url)
-        yield url
+        yield f"sqlite:///{directory / 'normhub-test.sqlite3'}"
         return
     server = make_url(POSTGRES_SERVER_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"normhub_test_{uuid.uuid4().hex[:10]}"
     admin = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade_database(url)
-        yield url
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade_database(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +81,13 @@ def _empty_all_tables(engine) -> None:
             conn.execute(text("UPDATE norms SET current_version_id = NULL"))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (table names from metadata)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), keeping every message it accepts."""
+    with SMTPServer(Collector()) as server:
+        yield server
 
 
 @pytest.fixture

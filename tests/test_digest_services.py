@@ -323,38 +323,6 @@ def test_bulk_delivered_matches_the_exposure_service(app, session, factory):
     compare([("read", 3), ("delivered", 2)])
 
 
-def test_message_bytes_decode_to_the_same_parts_as_the_email_package_builds():
-    import email
-    import email.policy
-    from datetime import datetime
-
-    from normhub.digest import mailer
-    from normhub.digest.content import Digest
-
-    digest = Digest(
-        7, "ann@example.org", "Ann Ümlaut", "weekly", "2026-W48",
-        datetime(2026, 11, 1), datetime(2026, 11, 8), [], [], [], True, [],
-        unsubscribe_url="https://normhub.example/unsubscribe/abc",
-    )  # fmt: skip
-    text = "Hello Ann — ünïcode\n\n" + "word " * 40 + "\n.dot first\ntrailing space \n"
-    html = "<p>Hello</p>\n<p>" + "x" * 200 + "</p>"
-
-    def decoded(outgoing):
-        message = email.message_from_bytes(outgoing.data, policy=email.policy.default)
-        headers = {k: str(message[k]) for k in ("Subject", "To", "Message-ID", "List-Unsubscribe")}
-        return headers, [(p.get_content_type(), p.get_content()) for p in message.iter_parts()]
-
-    direct = mailer.build_message(digest, "NormHub <digest@normhub.example>", text, html)
-    reference = mailer._build_with_email_package(
-        digest, "NormHub <digest@normhub.example>", text, html
-    )
-    assert b"\r\n" in direct.data and b"\n" not in direct.data.replace(b"\r\n", b"")
-    assert decoded(direct) == decoded(reference)
-    assert decoded(direct)[1][0] == ("text/plain", text.replace("\n", "\r\n"))
-    # a non-ASCII From takes the email package's path
-    assert mailer.build_message(digest, "Nörm <d@normhub.example>", text, html).data
-
-
 def test_a_reply_names_the_norm_it_is_on_not_its_own_id(app, session, factory):
     town = factory.community()
     me, other = factory.member(town, name="Me"), factory.member(town, name="Other")

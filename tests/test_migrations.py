@@ -7,12 +7,17 @@ migration, or dropped from one only) would go unnoticed anywhere else.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import DateTime, inspect, text
 
 import normhub.models  # noqa: F401  (registers every table)
+from normhub.cli import downgrade_database, upgrade_database
 from normhub.db import Base, make_engine
+from tests.conftest import fresh_database
 
 
 def test_migrated_schema_matches_the_models(database_url):
@@ -33,3 +38,52 @@ def test_check_records_carry_only_the_subject_index(database_url):
     finally:
         engine.dispose()
     assert indexes == {"ix_exposure_checks_subject"}
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+def test_bounces_move_to_address_states_and_back(empty_database_url):
+    upgrade_database(empty_database_url, "0005")
+    engine = make_engine(empty_database_url)
+    earlier, later = datetime(2026, 1, 5, 9), datetime(2026, 2, 1, 9)
+    user = "INSERT INTO users (id, email, display_name, password_hash, bio, is_admin, created_at)"
+    try:
+        with engine.begin() as connection:
+            for n, email in ((1, "ann@example.org"), (2, "bob@example.org")):
+                connection.execute(
+                    text(f"{user} VALUES (:id, :email, :name, 'x', '', false, :at)"),
+                    {"id": n, "email": email, "name": f"User {n}", "at": earlier},
+                )
+            connection.execute(
+                text("INSERT INTO digest_bounces VALUES (:user, :email, :reason, :at)"),
+                [
+                    {"user": 1, "email": "ann@example.org", "reason": "550 gone", "at": later},
+                    # Bob's bounce names his old address, which Ann had before
+                    {"user": 2, "email": "ann@example.org", "reason": "550 old", "at": earlier},
+                ],
+            )
+        upgrade_database(empty_database_url, "0006")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT address, status, reason, recorded_at FROM email_address_states"
+                ).columns(recorded_at=DateTime)
+            ).all()
+            assert [tuple(row) for row in rows] == [
+                ("ann@example.org", "bounced", "550 gone", later)
+            ]
+            assert "digest_bounces" not in inspect(connection).get_table_names()
+        downgrade_database(empty_database_url, "0005")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT user_id, email, reason, bounced_at FROM digest_bounces").columns(
+                    bounced_at=DateTime
+                )
+            ).all()
+            assert [tuple(row) for row in rows] == [(1, "ann@example.org", "550 gone", later)]
+    finally:
+        engine.dispose()

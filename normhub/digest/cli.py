@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from normhub.communities.models import Community
 from normhub.db import get_session
-from normhub.digest.mailer import SMTPSettingsError, transport_for
 from normhub.digest.models import PERIOD_KINDS
 from normhub.digest.sending import MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
+from normhub.mail.transports import SMTPSettingsError, transport_for
 
 digest_cli = AppGroup("digest", help="Digest emails.")
 

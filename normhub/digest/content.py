@@ -1,4 +1,4 @@
-"""What a digest holds, as plain values the templates and the mailer read.
+"""What a digest holds, as plain values the digest email's templates read.
 
 A norm appears once per digest, in the first section that applies (in the
 order of ``SECTIONS``), with its other reasons noted on it. Replies to the

@@ -1,4 +1,4 @@
-"""Digest preferences, the per-period send ledger, and suppressed (bounced) addresses."""
+"""Digest preferences and the per-period send ledger."""
 
 from __future__ import annotations
 
@@ -81,21 +81,4 @@ class DigestSend(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
-class EmailBounce(Base):
-    """An address the mail server refused permanently (5xx): no more digests to it.
-
-    Keyed by user and the address refused, so a member who changes their
-    address is mailed again; the settings page lets them lift it.
-    """
-
-    __tablename__ = "digest_bounces"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    email: Mapped[str] = mapped_column(String(254))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    bounced_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-__all__ = ["DigestPreference", "DigestSend", "EmailBounce"]
+__all__ = ["DigestPreference", "DigestSend"]

@@ -16,8 +16,10 @@ from normhub import tokens
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
-from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, DigestPreference, EmailBounce
+from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, DigestPreference
 from normhub.errors import ValidationFailed
+from normhub.mail import addresses
+from normhub.mail.models import EmailAddressState
 
 
 @dataclass
@@ -100,17 +102,13 @@ def matching_memberships(kind: str, community_ids: set[int] | None = None):
     return query
 
 
-def bounce_for(session: Session, user: User) -> EmailBounce | None:
-    """The suppression on ``user``'s current address, if mail to it bounced."""
-    bounce = session.get(EmailBounce, user.id)
-    return bounce if bounce is not None and bounce.email == user.email else None
+def bounce_for(session: Session, user: User) -> EmailAddressState | None:
+    """The bounce on ``user``'s current address, if mail to it bounced."""
+    return addresses.bounce_of(session, user.email)
 
 
 def lift_bounce(session: Session, user: User) -> None:
-    bounce = session.get(EmailBounce, user.id)
-    if bounce is not None:
-        session.delete(bounce)
-        session.flush()
+    addresses.lift_bounce(session, user.email)
 
 
 # ------------------------------------------------------- unsubscribe links

@@ -16,7 +16,7 @@ SELECT … FROM unnest(…)): an executemany there is one execution per row
 (psycopg), and a multi-row VALUES is a new statement for each row count,
 which SQLAlchemy compiles every time. A fixed statement is compiled and
 prepared once, and the digest sender can run both as data-modifying CTEs of
-the one statement that marks a message sent (see ``digest/sending.py``).
+the one statement that marks a message sent (see ``digest/delivery.py``).
 SQLite runs them as executemany (its driver loops in C).
 
 The conflict branch applies exactly the rules of ``exposure.ledger._apply`` for a
@@ -96,7 +96,7 @@ def _rows(alias: str, **types):
 
 
 # Constants are written into the SQL, not bound: the sender's one statement per
-# message (see digest/sending.py) then stays under the 4 kB up to which psycopg
+# message (see digest/delivery.py) then stays under the 4 kB up to which psycopg
 # caches a query's conversion, instead of converting it for every message.
 _DELIVERED_SQL = literal_column(str(DELIVERED), SmallInteger)
 _ZERO = literal_column("0", Integer)

@@ -1,6 +1,6 @@
-"""Shared pieces of the digest tests: a real SMTP server in-process, and a scenario.
+"""A real SMTP server in-process, for every test that sends mail.
 
-The SMTP server is aiosmtpd's ``Controller`` on 127.0.0.1 and a free port. Its
+The server is aiosmtpd's ``Controller`` on 127.0.0.1 and a free port. Its
 handler keeps every accepted message, can refuse chosen addresses with 5xx or
 4xx, and can drop the connection instead of accepting (a "killed" server).
 """
@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 
-from normhub.digest.mailer import OutboxTransport, SMTPTransport
-from normhub.digest.sending import DigestRun
+from normhub.mail.transports import SMTPTransport
 
 
 def free_port() -> int:
@@ -110,20 +109,7 @@ class SMTPServer:
         return SMTPTransport("127.0.0.1", self.port, "none", timeout=5)
 
 
-def run_digests(app, session, transport, period="weekly", **kwargs):
-    """What ``flask digest send`` does, minus the progress bar."""
-    transport.open()
-    try:
-        return DigestRun(app, session, period, transport, **kwargs).run()
-    finally:
-        transport.close()
-
-
-def outbox(app) -> OutboxTransport:
-    return OutboxTransport(app.config["OUTBOX_DIR"])
-
-
 def parts(message) -> dict[str, str]:
-    """{content type: decoded text} of a multipart/alternative digest."""
+    """{content type: decoded text} of a multipart/alternative message."""
     assert message.get_content_type() == "multipart/alternative"
     return {part.get_content_type(): part.get_content() for part in message.iter_parts()}

@@ -1,4 +1,4 @@
-"""Turning a digest into an email, and handing emails to SMTP or to the outbox.
+"""Handing built emails to an SMTP server, or to the outbox directory in development.
 
 :class:`SMTPTransport` keeps one connection open for every message it sends
 (reconnecting once if the server drops it); a run with several sending
@@ -21,27 +21,16 @@ Errors are sorted by what the caller should do about them:
 
 from __future__ import annotations
 
-import binascii
-import email.policy
-import functools
-import secrets
 import smtplib
 import socket
 import ssl
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.contentmanager import raw_data_manager
-from email.header import Header
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from flask import Flask
 
-from normhub.digest.content import Digest, subject_line
+from normhub.mail.message import Outgoing
 
 
 class TransportError(Exception):
@@ -64,146 +53,6 @@ class TemporaryFailure(TransportError):
 
 class ConnectionLost(TransportError):
     pass
-
-
-def message_id(digest: Digest, domain: str) -> str:
-    """Stable per member and period: a resent digest carries the same Message-ID,
-    so mail clients that deduplicate show it once."""
-    scope = f".c{digest.scope}" if digest.scope else ""
-    return f"<digest.{digest.period_kind}.{digest.period_key}{scope}.{digest.user_id}@{domain}>"
-
-
-def sender_domain(mail_from: str) -> str:
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "normhub.invalid"
-
-
-class Renderer:
-    """The digest's Jinja templates (templates/digest/email.txt and .html), loaded once."""
-
-    def __init__(self, app: Flask):
-        self.text = app.jinja_env.get_template("digest/email.txt")
-        self.html = app.jinja_env.get_template("digest/email.html")
-
-    def render(self, digest: Digest) -> tuple[str, str]:
-        context = {"digest": digest, "subject": subject_line(digest)}
-        return self.text.render(context), self.html.render(context)
-
-
-# The modern email policy parses and refolds every header through the header
-# registry, about five times slower than compat32, which is enough to cap the
-# send rate. Messages are built with compat32 and flattened once with long
-# header lines allowed, so List-Unsubscribe is never folded.
-class _FlattenPolicy(email.policy.Compat32):
-    """compat32, writing plain one-line ASCII headers as they are.
-
-    Every header value here is already ASCII (the subject and display name are
-    RFC 2047-encoded when built), so running each through ``Header.encode``
-    only costs time; anything else still goes the standard way.
-    """
-
-    def _fold(self, name, value, sanitize):
-        if isinstance(value, str) and value.isascii() and "\n" not in value and len(value) < 900:
-            return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
-
-
-BUILD_POLICY = email.policy.compat32
-FLATTEN_POLICY = _FlattenPolicy(linesep="\r\n", max_line_length=998)
-
-
-@dataclass
-class Outgoing:
-    message_id: str
-    data: bytes
-
-
-def build_message(digest: Digest, mail_from: str, text: str, html: str) -> Outgoing:
-    """The multipart/alternative message (text and HTML, quoted-printable) as bytes.
-
-    Written directly: every header here is ASCII once the subject and display
-    name are RFC 2047-encoded, so the email package's objects, content
-    managers and generator (a third of the sender's CPU per message) add
-    nothing. A non-ASCII From setting takes the email package's path.
-    """
-    if not mail_from.isascii():
-        return _build_with_email_package(digest, mail_from, text, html)
-    identifier = message_id(digest, sender_domain(mail_from))
-    # "=_" never occurs in quoted-printable text, so this boundary cannot
-    # collide with the body.
-    boundary = f"=_normhub_{secrets.token_hex(12)}"
-    head = (
-        f"Subject: {_encoded_subject(subject_line(digest))}\r\n"
-        f"From: {mail_from}\r\n"
-        f"To: {formataddr((digest.display_name, digest.email), charset='utf-8')}\r\n"
-        f"Date: {format_datetime(datetime.now(UTC), usegmt=True)}\r\n"
-        f"Message-ID: {identifier}\r\n"
-        # RFC 8058 one-click unsubscribe: the mail client POSTs to this URL.
-        f"List-Unsubscribe: <{digest.unsubscribe_url}>\r\n"
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-        "Auto-Submitted: auto-generated\r\n"
-        "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
-        "\r\n"
-    )
-    data = b"".join(
-        (
-            head.encode("ascii"),
-            _part(boundary, "plain", text),
-            _part(boundary, "html", html),
-            f"--{boundary}--\r\n".encode("ascii"),
-        )
-    )
-    return Outgoing(identifier, data)
-
-
-def _part(boundary: str, subtype: str, body: str) -> bytes:
-    encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    if not encoded.endswith(b"\n"):
-        encoded += b"\n"
-    return (
-        (
-            f"--{boundary}\r\n"
-            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n"
-            "\r\n"
-        ).encode("ascii")
-        + encoded.replace(b"\n", b"\r\n")
-        + b"\r\n"
-    )
-
-
-def _build_with_email_package(digest: Digest, mail_from: str, text: str, html: str) -> Outgoing:
-    message = EmailMessage(policy=BUILD_POLICY)
-    message["Subject"] = _encoded_subject(subject_line(digest))
-    message["From"] = mail_from
-    message["To"] = formataddr((digest.display_name, digest.email), charset="utf-8")
-    message["Date"] = format_datetime(datetime.now(UTC), usegmt=True)
-    identifier = message_id(digest, sender_domain(mail_from))
-    message["Message-ID"] = identifier
-    # RFC 8058 one-click unsubscribe: the mail client POSTs to this URL.
-    message["List-Unsubscribe"] = f"<{digest.unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, content_manager=raw_data_manager, cte="quoted-printable")
-    message.add_alternative(
-        html, subtype="html", content_manager=raw_data_manager, cte="quoted-printable"
-    )
-    # "=_" never occurs in quoted-printable text, so this boundary cannot
-    # collide with the body and the generator need not search for one.
-    message.set_boundary(f"=_normhub_{secrets.token_hex(12)}")
-    return Outgoing(identifier, message.as_bytes(policy=FLATTEN_POLICY))
-
-
-@functools.lru_cache(maxsize=256)
-def _encoded_subject(subject: str) -> str:
-    # Subjects differ only in their count: encode each once.
-    return subject if subject.isascii() else Header(subject, "utf-8").encode()
-
-
-def compose(digest: Digest, mail_from: str, renderer: Renderer) -> Outgoing:
-    text, html = renderer.render(digest)
-    return build_message(digest, mail_from, text, html)
 
 
 class SMTPTransport:
@@ -419,10 +268,6 @@ def transport_for(app: Flask):
     if config.get("SMTP_HOST"):
         return SMTPTransport.from_config(config)
     return OutboxTransport(config["OUTBOX_DIR"])
-
-
-def envelope_sender(mail_from: str) -> str:
-    return parseaddr(mail_from)[1] or str(Address(addr_spec="digest@normhub.invalid"))
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
