@@ -19,6 +19,8 @@ FEATURES = (
     "responses",
     "discussion",
     "exposure",
+    "jobs",
+    "mail",
     "search",
     "digest",
     "api",

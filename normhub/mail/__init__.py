@@ -1,0 +1,1 @@
+"""Mail: building and sending every email NormHub sends."""
