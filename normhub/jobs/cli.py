@@ -21,9 +21,16 @@ jobs_cli = AppGroup("jobs", help="The job queue (queued mail and other backgroun
     default=None,
     help="Threads running jobs at once (default NORMHUB_JOBS_WORKERS, 2).",
 )
-def worker(workers: int | None) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Log every job as it starts and ends.")
+def worker(workers: int | None, verbose: bool) -> None:
     """Run queued jobs until SIGINT or SIGTERM; each thread first finishes its job in hand."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The consumer's start and stop stay visible; a line per job (a resend every
+    # minute) only when asked for. Failures are logged either way.
+    every_job = logging.INFO if verbose else logging.WARNING
+    logging.getLogger("huey").setLevel(every_job)
+    logging.getLogger("huey.consumer").setLevel(logging.INFO)
+    logging.getLogger("huey.consumer.Scheduler").setLevel(every_job)
     queue = job_queue()
     workers = workers or current_app.config["JOBS_WORKERS"]
     click.echo(f"Running jobs from {queue.description} with {workers} thread(s).")
