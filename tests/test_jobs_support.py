@@ -32,9 +32,12 @@ def fresh(session, email_id: int) -> QueuedEmail:
 
 
 @contextmanager
-def restarted(app):
-    """Another process's app: the same settings and instance folder, its own huey instance."""
-    again = create_app(dict(app.config), instance_path=app.instance_path)
+def restarted(app, **changes):
+    """Another process's app: the same settings (but ``changes``) and instance folder.
+
+    It builds its own huey instance, over the same queue.
+    """
+    again = create_app({**app.config, **changes}, instance_path=app.instance_path)
     try:
         yield again
     finally:

@@ -215,3 +215,20 @@ def test_the_resend_leaves_rows_whose_job_may_still_be_waiting(app, session):
     resend_overdue(session)  # the next minute's run: its job is queued now, due again
     assert huey.pending_count() == 1
     assert fresh(session, email_id).status == QUEUED
+
+
+def test_a_queue_that_is_down_costs_the_commit_nothing_and_the_row_waits(app, session, caplog):
+    """Redis unreachable at commit time: the change and its mail stand; the resend finds it."""
+    with restarted(app, JOBS_URL="redis://127.0.0.1:1/0") as unreachable, unreachable.app_context():
+        other = unreachable.extensions["normhub.sessionmaker"]()
+        queued = queue_email(other, ADDRESS, "Waits", "Waits for the queue.\n", None, "notice")
+        other.commit()  # the failed enqueue is after-commit work: logged, not raised
+        other.close()
+    assert "After-commit work" in caplog.text and "enqueue_delivery" in caplog.text
+    row = fresh(session, queued.id)
+    assert row.status == QUEUED and row.attempts == 0
+
+    row.next_attempt_at = utcnow() - OVERDUE_AFTER - timedelta(seconds=1)
+    session.commit()
+    resend_overdue(session)  # with the queue back
+    assert job_queue(app).huey.pending_count() == 1
