@@ -8,7 +8,7 @@ import pytest
 from huey import RedisHuey
 from redis import Redis
 
-from normhub.jobs.queue import job_queue
+from normhub.jobs.queue import JobQueue, build_huey, job_queue
 from normhub.jobs.worker import running_worker
 from normhub.mail.queue import SENT, queue_email
 from tests.test_digest_support import Collector, SMTPServer
@@ -58,6 +58,8 @@ def test_the_environment_variable_selects_redis_and_mail_goes_through_it(
 ):
     huey = job_queue(app).huey
     assert isinstance(huey, RedisHuey) and huey.name == queue_name
+    status = app.test_cli_runner().invoke(args=["jobs", "status"]).output
+    assert f"Queue: RedisHuey '{queue_name}' at redis 127.0.0.1:6379 db 0\n" in status
 
     queued = queue_email(
         session, "ada@example.org", "Via Redis", "Queued in Redis.\n", None, "notice"
@@ -72,3 +74,8 @@ def test_the_environment_variable_selects_redis_and_mail_goes_through_it(
     assert received.recipients == ["ada@example.org"]
     assert b"Queued in Redis." in received.raw
     assert huey.pending_count() == 0
+
+
+def test_the_queue_description_never_shows_the_redis_password(app):
+    huey = build_huey({"JOBS_URL": "redis://:s3cret@127.0.0.1:6379/3", "JOBS_NAME": "shown"})
+    assert JobQueue(app, huey).description == "RedisHuey 'shown' at redis 127.0.0.1:6379 db 3"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.storage import SqliteStorage
 
 from normhub.config import ConfigurationError
 from normhub.db import get_session
@@ -85,7 +86,12 @@ class JobQueue:
     @property
     def description(self) -> str:
         storage = self.huey.storage
-        where = getattr(storage, "filename", None) or self.app.config["JOBS_URL"]
+        if isinstance(storage, SqliteStorage):
+            where = storage.filename
+        else:  # Redis: where it is, never the password the URL may carry
+            server = storage.pool.connection_kwargs
+            where = server.get("path") or f"{server.get('host')}:{server.get('port')}"
+            where = f"redis {where} db {server.get('db', 0)}"
         return f"{type(self.huey).__name__} {self.huey.name!r} at {where}"
 
     @property
