@@ -20,10 +20,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The job worker runs beside the server and delivers queued mail (to instance/outbox/
+# without an SMTP host); Ctrl-C stops both, the worker after the job in hand. The
+# server is not the recipe's last command: a shell may exec that one, and drop the trap.
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask jobs worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/flask run --host 127.0.0.1 --port 5000; exit $$?
 
 # Real-browser tests drive Debian's Chromium (Playwright never downloads one here).
 browser:

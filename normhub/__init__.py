@@ -20,6 +20,8 @@ FEATURES = (
     "discussion",
     "forum",
     "exposure",
+    "jobs",
+    "mail",
     "search",
     "digest",
     "api",

@@ -70,6 +70,13 @@ def load_config(instance_path: str) -> dict:
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 20),
         "MAIL_FROM": _env("MAIL_FROM", "NormHub <digest@normhub.invalid>"),
+        # Queued mail: the first retry waits this long, each later one twice the last.
+        "MAIL_RETRY_SECONDS": _env_int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_MAX_ATTEMPTS": _env_int("MAIL_MAX_ATTEMPTS", 10),
+        # The job queue: a SQLite file by default, redis://host:port/db in production.
+        "JOBS_URL": _env("JOBS_URL", f"sqlite:///{instance / 'jobs.sqlite3'}"),
+        "JOBS_NAME": _env("JOBS_NAME", "normhub"),
+        "JOBS_WORKERS": _env_int("JOBS_WORKERS", 2),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -7,5 +7,6 @@ from normhub.digest.models import *  # noqa: F403
 from normhub.discussion.models import *  # noqa: F403
 from normhub.exposure.models import *  # noqa: F403
 from normhub.mail.models import *  # noqa: F403
+from normhub.mail.queue import QueuedEmail  # noqa: F401
 from normhub.norms.models import *  # noqa: F403
 from normhub.responses.models import *  # noqa: F403

@@ -17,6 +17,10 @@ The parts other features use (kept stable):
   ``RecipientRefused`` on a permanent refusal of the address,
   ``TemporaryFailure``, or ``ConnectionLost``), then ``close()``;
   ``another()`` gives a second, unopened transport with the same settings.
+* ``normhub.mail.queue.send_email(session, template, to, context, *, kind)``: for
+  mail a change causes (a request, a job). Renders the template pair now and writes
+  the result to the mail queue in the caller's transaction; the job worker delivers
+  it after commit, with retries (see ``queue``). Never sends inside the request.
 * ``normhub.mail.addresses``: ``is_deliverable(session, address)`` before
   sending, ``record_bounce(session, address, reason)`` after a
   ``RecipientRefused``, ``suppress(session, address, reason)``.

@@ -171,10 +171,10 @@ def build_message(
     to: str,
     identifier: str,
     text: str,
-    html: str,
+    html: str | None,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Outgoing:
-    """The multipart/alternative message (text and HTML, quoted-printable) as bytes.
+    """The multipart/alternative message (text, and HTML unless None; quoted-printable) as bytes.
 
     Written directly: every header here is ASCII once the subject and display
     name are RFC 2047-encoded, so the email package's objects, content
@@ -184,9 +184,6 @@ def build_message(
     """
     if not _plain_headers(headers) or not sender.mail_from.isascii():
         return _build_with_email_package(sender, subject, to, identifier, text, html, headers)
-    # "=_" never occurs in quoted-printable text, so this boundary cannot
-    # collide with the body.
-    boundary = f"=_normhub_{secrets.token_hex(12)}"
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head = (
         f"Subject: {_encoded_subject(subject)}\r\n"
@@ -197,17 +194,8 @@ def build_message(
         f"{extra}"
         "Auto-Submitted: auto-generated\r\n"
         "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
-        "\r\n"
     )
-    data = b"".join(
-        (
-            head.encode("ascii"),
-            _part(boundary, "plain", text),
-            _part(boundary, "html", html),
-            f"--{boundary}--\r\n".encode("ascii"),
-        )
-    )
+    data = head.encode("ascii") + _body(text, html)
     return Outgoing(identifier, data)
 
 
@@ -225,20 +213,34 @@ def _plain_headers(headers: tuple[tuple[str, str], ...]) -> bool:
     return plain
 
 
-def _part(boundary: str, subtype: str, body: str) -> bytes:
+def _body(text: str, html: str | None) -> bytes:
+    """The Content-Type header on: one text part, or text and HTML as alternatives."""
+    if html is None:
+        return _part("plain", text)
+    # "=_" never occurs in quoted-printable text, so this boundary cannot
+    # collide with the body.
+    boundary = f"=_normhub_{secrets.token_hex(12)}"
+    return b"".join(
+        (
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(),
+            f"--{boundary}\r\n".encode(),
+            _part("plain", text),
+            f"\r\n--{boundary}\r\n".encode(),
+            _part("html", html),
+            f"\r\n--{boundary}--\r\n".encode(),
+        )
+    )
+
+
+def _part(subtype: str, body: str) -> bytes:
     encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
     if not encoded.endswith(b"\n"):
         encoded += b"\n"
     return (
-        (
-            f"--{boundary}\r\n"
-            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n"
-            "\r\n"
-        ).encode("ascii")
-        + encoded.replace(b"\n", b"\r\n")
-        + b"\r\n"
-    )
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+    ).encode("ascii") + encoded.replace(b"\n", b"\r\n")
 
 
 def _build_with_email_package(
@@ -247,7 +249,7 @@ def _build_with_email_package(
     to: str,
     identifier: str,
     text: str,
-    html: str,
+    html: str | None,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Outgoing:
     message = EmailMessage(policy=BUILD_POLICY)
@@ -260,9 +262,10 @@ def _build_with_email_package(
         message[name] = value
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, content_manager=raw_data_manager, cte="quoted-printable")
-    message.add_alternative(
-        html, subtype="html", content_manager=raw_data_manager, cte="quoted-printable"
-    )
+    if html is not None:
+        message.add_alternative(
+            html, subtype="html", content_manager=raw_data_manager, cte="quoted-printable"
+        )
     # "=_" never occurs in quoted-printable text, so this boundary cannot
     # collide with the body and the generator need not search for one.
     message.set_boundary(f"=_normhub_{secrets.token_hex(12)}")

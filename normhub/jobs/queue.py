@@ -1,0 +1,149 @@
+"""Jobs run by huey, each inside an app context with its own database session.
+
+A feature declares its jobs at import time with :func:`job` or
+:func:`periodic_job` and adds them to the app's queue in its setup with
+:func:`register`. Declarations are plain values because every app gets its own
+huey instance, built from its settings (``JOBS_URL``): a SQLite file in the
+instance folder by default, Redis when the URL says ``redis://``. The tests
+make an app per test, and a worker process makes its own with ``create_app``;
+each adopts the same declarations.
+
+A job's function takes the session first, like a service, and the job owns the
+transaction, like a CLI command: what it leaves uncommitted is committed when
+it returns, rolled back if it raises. Its arguments travel through the queue,
+so they are small values (ids), never model objects.
+
+Jobs run at least once, not exactly once: a worker killed mid-job leaves it to
+whatever the feature does to find unfinished work (the mail queue's periodic
+resend), so a job must be safe to run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.storage import SqliteStorage
+
+from normhub.config import ConfigurationError
+from normhub.db import get_session
+
+EXTENSION = "normhub.jobs"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    function: Callable[..., None]
+    # A periodic job runs whenever this crontab matches (checked every minute).
+    schedule: crontab | None = None
+
+    def __call__(self, session, *args) -> None:
+        """Run it here and now, in the caller's transaction."""
+        self.function(session, *args)
+
+
+def job(name: str) -> Callable[[Callable[..., None]], Job]:
+    """Declare a job: ``@job("mail.deliver") def deliver(session, email_id): ...``."""
+
+    def declare(function: Callable[..., None]) -> Job:
+        return Job(name, function)
+
+    return declare
+
+
+def periodic_job(name: str, schedule: crontab) -> Callable[[Callable[..., None]], Job]:
+    """Declare a job the worker runs on ``schedule``, e.g. ``crontab(minute="*")``."""
+
+    def declare(function: Callable[..., None]) -> Job:
+        return Job(name, function, schedule)
+
+    return declare
+
+
+def build_huey(config) -> Huey:
+    url, name = config["JOBS_URL"], config["JOBS_NAME"]
+    # Nothing reads a job's return value: storing results would only grow the store.
+    if url.startswith("sqlite:///"):
+        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url, results=False)
+    raise ConfigurationError(
+        f"NORMHUB_JOBS_URL must be sqlite:///path/to/file or redis://host:port/db, not {url!r}."
+    )
+
+
+class JobQueue:
+    """One app's huey instance and the jobs registered on it."""
+
+    def __init__(self, app: Flask, huey: Huey):
+        self.app = app
+        self.huey = huey
+        self._tasks: dict[str, Callable] = {}
+
+    @property
+    def description(self) -> str:
+        storage = self.huey.storage
+        if isinstance(storage, SqliteStorage):
+            where = storage.filename
+        else:  # Redis: where it is, never the password the URL may carry
+            server = storage.pool.connection_kwargs
+            where = server.get("path") or f"{server.get('host')}:{server.get('port')}"
+            where = f"redis {where} db {server.get('db', 0)}"
+        return f"{type(self.huey).__name__} {self.huey.name!r} at {where}"
+
+    @property
+    def job_names(self) -> list[str]:
+        return sorted(self._tasks)
+
+    def register(self, declared: Job) -> None:
+        if declared.name in self._tasks:
+            raise ValueError(f"A job named {declared.name!r} is registered already.")
+
+        def run(*args) -> None:
+            with self.app.app_context():
+                session = get_session()
+                declared.function(session, *args)
+                session.commit()
+            # Leaving the app context closes the session: rolled back if the job raised.
+
+        if declared.schedule is None:
+            task = self.huey.task(name=declared.name)(run)
+        else:
+            task = self.huey.periodic_task(declared.schedule, name=declared.name)(run)
+        self._tasks[declared.name] = task
+
+    def enqueue(self, declared: Job, *args) -> None:
+        self._tasks[declared.name](*args)
+
+    def enqueue_in(self, seconds: float, declared: Job, *args) -> None:
+        self._tasks[declared.name].schedule(args=args, delay=seconds)
+
+
+def init_queue(app: Flask) -> JobQueue:
+    queue = JobQueue(app, build_huey(app.config))
+    app.extensions[EXTENSION] = queue
+    return queue
+
+
+def job_queue(app: Flask | None = None) -> JobQueue:
+    return (app or current_app).extensions[EXTENSION]
+
+
+def register(app: Flask, *declared: Job) -> None:
+    """Add jobs to the app's queue: a feature's setup calls this for the jobs it declares."""
+    queue = job_queue(app)
+    for each in declared:
+        queue.register(each)
+
+
+def enqueue(declared: Job, *args) -> None:
+    """Queue ``declared(session, *args)`` for a worker (the current app's queue)."""
+    job_queue().enqueue(declared, *args)
+
+
+def enqueue_in(seconds: float, declared: Job, *args) -> None:
+    """Queue it to run ``seconds`` from now."""
+    job_queue().enqueue_in(seconds, declared, *args)
