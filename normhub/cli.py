@@ -42,7 +42,6 @@ def downgrade(revision: str) -> None:
 def register_commands(app: Flask) -> None:
     from normhub.demo.cli import demo_cli
     from normhub.digest.cli import digest_cli
-    from normhub.search.cli import search_cli
 
-    for group in (db_cli, demo_cli, search_cli, digest_cli):
+    for group in (db_cli, demo_cli, digest_cli):
         app.cli.add_command(group)
