@@ -2,17 +2,20 @@
 
     .venv/bin/python benchmarks/search.py                 # 20,000 norms, 200,000 comments
     .venv/bin/python benchmarks/search.py --scale 0.1     # a tenth of that, for a quick look
+    .venv/bin/python benchmarks/search.py --scale 0.25 --compare   # and against plain Whoosh
 
 It builds a synthetic corpus (Zipf-distributed words, phrases, assumptions,
 tags, public and members-only communities), stores it in a throw-away SQLite
-database (or --database-url), bulk-indexes it straight from the generated
-data, then measures through the real code paths:
+database (or --database-url), indexes it with the search backend's rebuild
+(what ``flask search rebuild`` runs), then measures through the real code paths:
 
 * update: a norm revised with ``revise_norm`` and committed; the time the
   after-commit hook spends indexing it (and the whole commit for context);
 * query: ``normhub.search.services.search`` for a member of some private
   communities, including the visibility filter, facets, highlights and the
-  "did you mean" check.
+  "did you mean" check;
+* with ``--compare``: the custom matching and scoring against Whoosh's own on
+  the same index (see ``search_compare.py``).
 
 Figures are printed and written to benchmarks/results/search.md.
 """

@@ -10,9 +10,14 @@ query's total, its facet counts and its visibility filter are a few big-int
 ``&``/``|`` operations and ``bit_count()`` calls, whatever the number of
 matches.
 
-Ranking still goes through Whoosh (BM25F, field boosts, phrases), over
-candidates taken from the same bitsets, so the ranked page, the total and the
-facets always agree.
+Ranking (``normhub.search.whoosh.scoring``) takes its candidates from the
+same bitsets, so the ranked page, the total and the facets always agree.
+
+Worth it, measured (``benchmarks/search.py --compare``, 55,000 documents):
+Whoosh's own ``searcher.search`` with the visibility filter and ``groupedby``
+facet counts gives the same totals and counts on all 20 queries of the mix but
+is 90 to 800 times slower (median 218x; about half a second even with no
+matches); see benchmarks/results/search.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,13 @@
-"""Ranking the matches found by the bitsets: candidates, then BM25F from cached term weights."""
+"""Ranking the matches found by the bitsets: candidates, then BM25F from cached term weights.
+
+``Scorer`` reproduces Whoosh's BM25F scores from the term weights the bitsets
+cache, instead of stepping Whoosh's matchers through the posting blocks.
+Worth it, measured (``benchmarks/search.py --compare``, 55,000 documents):
+Whoosh's matchers scoring the same candidates give the same page on all 20
+queries of the mix but take 6x as long at the median (1.6x to 9.5x); see
+benchmarks/results/search.md. Query nodes it does not reproduce fall back to
+Whoosh's matchers.
+"""
 
 from __future__ import annotations
 
