@@ -2,17 +2,20 @@
 
     .venv/bin/python benchmarks/search.py                 # 20,000 norms, 200,000 comments
     .venv/bin/python benchmarks/search.py --scale 0.1     # a tenth of that, for a quick look
+    .venv/bin/python benchmarks/search.py --scale 0.25 --compare   # and against plain Whoosh
 
 It builds a synthetic corpus (Zipf-distributed words, phrases, assumptions,
 tags, public and members-only communities), stores it in a throw-away SQLite
-database (or --database-url), bulk-indexes it straight from the generated
-data, then measures through the real code paths:
+database (or --database-url), indexes it with the search backend's rebuild
+(what ``flask search rebuild`` runs), then measures through the real code paths:
 
 * update: a norm revised with ``revise_norm`` and committed; the time the
   after-commit hook spends indexing it (and the whole commit for context);
 * query: ``normhub.search.services.search`` for a member of some private
   communities, including the visibility filter, facets, highlights and the
-  "did you mean" check.
+  "did you mean" check;
+* with ``--compare``: the custom matching and scoring against Whoosh's own on
+  the same index (see ``search_compare.py``).
 
 Figures are printed and written to benchmarks/results/search.md.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import search_compare  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402, F401
 
 from normhub import create_app  # noqa: E402
@@ -39,12 +43,12 @@ from normhub.accounts.models import User  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.communities.models import Community, Membership  # noqa: E402
 from normhub.discussion.models import Comment  # noqa: E402
-from normhub.markdown import plain_text  # noqa: E402
 from normhub.norms.models import Assumption, Norm, NormTag, NormVersion  # noqa: E402
 from normhub.norms.services import AssumptionInput, NormDraft, revise_norm  # noqa: E402
-from normhub.search import indexing, queue  # noqa: E402
+from normhub.search import indexing  # noqa: E402
 from normhub.search import services as search_services  # noqa: E402
-from normhub.search.schema import index_dir, open_index, searcher_for  # noqa: E402
+from normhub.search.backend import backend_for  # noqa: E402
+from normhub.search.whoosh import updates as whoosh_updates  # noqa: E402
 
 COMMON_WORDS = [
     "people",
@@ -323,7 +327,6 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
     ]
     norm_rows, version_rows, assumption_rows, tag_rows = [], [], [], []
     memberships: set[tuple[int, int]] = set()
-    documents = []
     statuses = ["draft", "open", "open", "open", "in_force", "in_force", "retired", "withdrawn"]
     assumption_id = 0
     for norm_id in range(1, norms + 1):
@@ -386,28 +389,6 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
                 }
             )
         tag_rows.extend({"norm_id": norm_id, "tag": tag} for tag in tags)
-        body_text = plain_text(body)
-        documents.append(
-            {
-                "id": f"norm:{norm_id}",
-                "kind": "norm",
-                "norm_id": str(norm_id),
-                "title": title,
-                "summary": summary,
-                "body": body_text,
-                "assumptions": "\n".join(statements),
-                "tag": ",".join(tags),
-                "status": status,
-                "community": f"community-{community_id}",
-                "community_id": str(community_id),
-                "author": users[author_id - 1]["display_name"],
-                "norm_title": title,
-                "norm_slug": f"norm-{norm_id}",
-                "created": created,
-                "updated": created,
-                "spell": indexing.spelling_text(title, summary, "\n".join(statements)),
-            }
-        )
     comment_rows = []
     for comment_id in range(1, comments + 1):
         norm = norm_rows[rng.randrange(norms)]
@@ -425,22 +406,6 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
                 "created_at": created,
             }
         )
-        documents.append(
-            {
-                "id": f"comment:{comment_id}",
-                "kind": "comment",
-                "norm_id": str(norm["id"]),
-                "comment_id": comment_id,
-                "body": body,
-                "community": f"community-{norm['community_id']}",
-                "community_id": str(norm["community_id"]),
-                "author": users[author_id - 1]["display_name"],
-                "norm_title": norm["title"],
-                "norm_slug": norm["slug"],
-                "created": created,
-                "updated": created,
-            }
-        )
     # A reader who belongs to some members-only communities but not all.
     reader_id = user_count + 1
     users.append(
@@ -455,7 +420,7 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
         if community["visibility"] == "members" and community["id"] % 8 == 0:
             memberships.add((community["id"], reader_id))
 
-    app.config["SEARCH_INDEXING"] = False  # the bulk load is indexed below, in one go
+    app.config["SEARCH_INDEXING"] = False  # the bulk load is indexed below, by a rebuild
     started = time.perf_counter()
     session.execute(insert(User), users)
     session.execute(insert(Community), communities)
@@ -479,7 +444,6 @@ def generate_and_store(app, norms: int, comments: int, seed: int) -> dict:
     session.close()
     app.config["SEARCH_INDEXING"] = True
     return {
-        "documents": documents,
         "db_seconds": time.perf_counter() - started,
         "reader_id": reader_id,
         "users": users,
@@ -504,16 +468,10 @@ def _chunks(rows: list, size: int):
         yield rows[start : start + size]
 
 
-def bulk_index(directory: Path, documents: list[dict], procs: int) -> float:
+def build_index(app) -> float:
+    """Index the stored corpus as ``flask search rebuild`` does; returns the seconds taken."""
     started = time.perf_counter()
-    ix = open_index(directory)
-    if procs > 1:
-        writer = ix.writer(procs=procs, limitmb=256, multisegment=False, compound=False)
-    else:
-        writer = ix.writer(limitmb=512, compound=False)
-    for document in documents:
-        writer.add_document(**document)
-    writer.commit(optimize=True)
+    backend_for(app).rebuild(batch_size=1000)
     return time.perf_counter() - started
 
 
@@ -547,7 +505,7 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
             index_cpu.append(time.process_time() - cpu)
 
     merges: list[tuple[float, float]] = []
-    real_merge = indexing.merge
+    real_merge = whoosh_updates.merge
 
     def timed_merge(app_, per_tier=2):
         started, cpu = time.perf_counter(), time.thread_time()
@@ -557,8 +515,9 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
             merges.append((time.perf_counter() - started, time.thread_time() - cpu))
 
     indexing.index_pending = timed_index_pending
-    indexing.merge = timed_merge
-    queued_before = len(queue.peek(index_dir(app)).norms)
+    whoosh_updates.merge = timed_merge
+    backend = backend_for(app)
+    queued_before = len(backend.stats().pending.norms)
     sessionmaker = app.extensions["normhub.sessionmaker"]
     try:
         for _ in range(count):
@@ -584,11 +543,11 @@ def measure_updates(app, count: int, norm_count: int, seed: int) -> dict:
             # A full tier of small segments is merged by a background thread;
             # let it finish so the next update is timed on its own (an update
             # arriving during a merge is queued and applied when it ends).
-            indexing.wait_for_background_merge()
+            whoosh_updates.wait_for_background_merge()
     finally:
         indexing.index_pending = real_index_pending
-        indexing.merge = real_merge
-    queued = len(queue.peek(index_dir(app)).norms) - queued_before
+        whoosh_updates.merge = real_merge
+    queued = len(backend.stats().pending.norms) - queued_before
     return {
         "index": index_times,
         "index_cpu": index_cpu,
@@ -665,7 +624,7 @@ def measure_queries(app, data: dict, repeats: int) -> dict:
     return {"rows": rows, "times": all_times, "cpu": all_cpu, "first": first_runs}
 
 
-def main() -> None:
+def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -674,17 +633,39 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply both counts")
     parser.add_argument("--updates", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per query")
-    parser.add_argument("--procs", type=int, default=2, help="processes for the bulk index")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="default: a throw-away SQLite file")
     parser.add_argument("--workdir", help="default: a temporary directory")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the corpus and index already in --workdir"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the queries through Whoosh's own matching and scoring (search_compare.py)",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "search.md"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def fill(app, args, norms: int, comments: int) -> tuple[dict, float]:
+    """The corpus stored and indexed (or reused); returns it and the seconds indexing took."""
+    if args.reuse:
+        return reuse_corpus(app), float("nan")
+    print(f"Generating and storing {norms:,} norms and {comments:,} comments…", flush=True)
+    started = time.perf_counter()
+    data = generate_and_store(app, norms, comments, args.seed)
+    generated = time.perf_counter() - started
+    print(f"  generated + stored in {generated:.1f} s (database {data['db_seconds']:.1f} s)")
+    print(f"Indexing {norms + comments:,} documents (backend rebuild)…", flush=True)
+    return data, build_index(app)
+
+
+def main() -> None:
+    args = parse_args()
     norms = max(10, int(args.norms * args.scale))
     comments = int(args.comments * args.scale)
+    documents = norms + comments
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="normhub-search-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -698,20 +679,7 @@ def main() -> None:
         },
         instance_path=str(workdir),
     )
-    if args.reuse:
-        data, index_seconds = reuse_corpus(app), float("nan")
-        documents = norms + comments
-    else:
-        print(f"Generating and storing {norms:,} norms and {comments:,} comments…", flush=True)
-        started = time.perf_counter()
-        data = generate_and_store(app, norms, comments, args.seed)
-        generated = time.perf_counter() - started
-        print(f"  generated + stored in {generated:.1f} s (database {data['db_seconds']:.1f} s)")
-        count = len(data["documents"])
-        print(f"Bulk indexing {count:,} documents (procs={args.procs})…", flush=True)
-        index_seconds = bulk_index(workdir / "search-index", data["documents"], args.procs)
-        documents = len(data["documents"])
-        del data["documents"]
+    data, index_seconds = fill(app, args, norms, comments)
     index_size = sum(f.stat().st_size for f in (workdir / "search-index").iterdir())
     print(f"  index size {index_size / 1e6:.0f} MB, built in {index_seconds:.1f} s")
 
@@ -720,26 +688,60 @@ def main() -> None:
     print(f"Revising and committing {args.updates} norms…", flush=True)
     with app.app_context():
         updates = measure_updates(app, args.updates, norms, args.seed)
-        searcher = searcher_for(workdir / "search-index")
-        segments = len(searcher.reader().leaf_readers())
+    segments = backend_for(app).stats().segments
     after = measure_queries(app, data, args.repeats)
+    lines = report(
+        args,
+        {
+            "norms": norms,
+            "comments": comments,
+            "documents": documents,
+            "database_url": database_url,
+            "index_size": index_size,
+            "index_seconds": index_seconds,
+            "updates": updates,
+            "segments": segments,
+            "cold": cold,
+            "after": after,
+        },
+    )
+    if args.compare:
+        print("Comparing with Whoosh's own matching and scoring…", flush=True)
+        rows = search_compare.compare(app, data["reader_id"], query_mix(data), args.repeats)
+        scale = f"{documents:,} documents (`--scale {args.scale:g}`)"
+        lines.extend(search_compare.report_lines(rows, scale, segments))
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(f"Wrote {args.out}")
 
-    def ms(values, pct):
-        return percentile(values, pct) * 1000
 
-    backend = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+def ms(values, pct):
+    return percentile(values, pct) * 1000
+
+
+def report(args, run: dict) -> list[str]:
+    """The results file's main section, from what ``main`` measured."""
+    norms, comments, documents = run["norms"], run["comments"], run["documents"]
+    updates, cold, after = run["updates"], run["cold"], run["after"]
+    index_size, index_seconds, segments = run["index_size"], run["index_seconds"], run["segments"]
+    database = "SQLite" if run["database_url"].startswith("sqlite") else "PostgreSQL"
     lines = [
         "# Search benchmark",
         "",
-        f"Run: `.venv/bin/python benchmarks/search.py --norms {norms} --comments {comments}` "
-        f"on {datetime.now().strftime('%Y-%m-%d %H:%M')} ({backend}).",
+        f"Run: `.venv/bin/python benchmarks/search.py --norms {norms} --comments {comments}"
+        f"{' --compare' if args.compare else ''}` "
+        f"on {datetime.now().strftime('%Y-%m-%d %H:%M')} ({database}).",
         "",
         f"- Documents: {documents:,} ({norms:,} norms, {comments:,} comments), index "
         f"{index_size / 1e6:.0f} MB; "
         + (
             "corpus and index reused from an earlier run of this script (`--reuse`)."
             if args.reuse
-            else f"bulk index build {index_seconds:.1f} s (procs={args.procs})."
+            else f"indexed by the backend's rebuild (the path `flask search rebuild` takes) "
+            f"in {index_seconds:.1f} s."
         ),
         f"- Update after one write (revise_norm + commit, {args.updates} runs): "
         f"after-commit indexing wall p50 {ms(updates['index'], 50):.1f} ms, "
@@ -783,12 +785,7 @@ def main() -> None:
             f"| `{shown}` | {total:,} | {suggestion or ''} | {median * 1000:.1f} "
             f"| {median_cpu * 1000:.1f} | {first * 1000:.1f} |"
         )
-    report = "\n".join(lines) + "\n"
-    print()
-    print(report)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report)
-    print(f"Wrote {args.out}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from normhub import PROJECT_ROOT
 from normhub.demo.cli import demo_cli
-from normhub.search.cli import search_cli
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -46,5 +45,5 @@ def downgrade(revision: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, demo_cli, search_cli):
+    for group in (db_cli, demo_cli):
         app.cli.add_command(group)

@@ -11,6 +11,7 @@ from normhub.discussion.models import Comment
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 from normhub.responses.services import aggregate_responses
+from tests.search_helpers import indexed
 
 
 def count(session, model) -> int:
@@ -138,8 +139,6 @@ def test_a_refused_status_change_is_reported_not_fatal(app, monkeypatch):
 
 
 def test_demo_content_is_searchable(app):
-    from tests.test_search_support import indexed
-
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     with session_scope(app) as session:

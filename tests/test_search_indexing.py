@@ -11,10 +11,12 @@ import pytest
 from normhub.discussion.services import edit_comment, hide_comment, unhide_comment
 from normhub.norms.models import NormVersion
 from normhub.norms.services import change_status, revise_norm
-from normhub.search import indexing, queue, schema
-from normhub.search.schema import open_index, write_documents
+from normhub.search.backend import backend_for
 from normhub.search.services import search
-from tests.test_search_support import add_comment, draft_like, indexed
+from normhub.search.whoosh import queue, updates, writer
+from normhub.search.whoosh.schema import open_index
+from normhub.search.whoosh.writer import write_documents
+from tests.search_helpers import add_comment, draft_like, indexed
 
 
 def test_new_norm_is_indexed_after_commit(app, factory):
@@ -173,7 +175,7 @@ def failing_writer(monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(indexing, "write_documents", explode)
+    monkeypatch.setattr(updates, "write_documents", explode)
 
 
 def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
@@ -186,7 +188,7 @@ def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
         calls.append(args)
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(indexing, "write_documents", explode)
+    monkeypatch.setattr(updates, "write_documents", explode)
     norm = factory.norm(community, title="Written despite the index")  # commits; must not raise
     assert calls, "indexing was attempted"
     assert "Search indexing failed" in caplog.text
@@ -227,7 +229,7 @@ def test_failure_through_a_request_still_saves_and_responds(
 def test_queued_ids_are_indexed_by_the_next_successful_write(app, factory, monkeypatch):
     community = factory.community()
     monkeypatch.setattr(
-        indexing, "write_documents", lambda *a, **k: (_ for _ in ()).throw(OSError("boom"))
+        updates, "write_documents", lambda *a, **k: (_ for _ in ()).throw(OSError("boom"))
     )
     first = factory.norm(community, title="Queued first")
     monkeypatch.undo()
@@ -240,8 +242,8 @@ def test_queued_ids_are_indexed_by_the_next_successful_write(app, factory, monke
 def test_locked_index_queues_instead_of_failing(app, factory, monkeypatch):
     community = factory.community()
     factory.norm(community, title="Before the lock")
-    monkeypatch.setattr(schema, "LOCK_TIMEOUT_SECONDS", 0.05)
-    monkeypatch.setattr(schema, "LOCK_ATTEMPTS", 2)
+    monkeypatch.setattr(writer, "LOCK_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(writer, "LOCK_ATTEMPTS", 2)
     directory = Path(app.config["SEARCH_INDEX_DIR"])
     holder = open_index(directory).writer()
     try:
@@ -280,13 +282,10 @@ def test_rebuild_from_an_empty_index_via_cli(app, factory, session):
 def test_rebuild_replaces_stale_documents(app, factory):
     community = factory.community()
     norm = factory.norm(community)
-    write_documents(
-        Path(app.config["SEARCH_INDEX_DIR"]),
-        [{"id": "norm:999999", "kind": "norm", "norm_id": "999999", "title": "Ghost"}],
-        [],
-    )
+    backend = backend_for(app)
+    backend.write([{"id": "norm:999999", "kind": "norm", "norm_id": "999999", "title": "Ghost"}])
     assert "norm:999999" in indexed(app)
-    indexing.rebuild(app)
+    backend.rebuild()
     assert set(indexed(app)) == {f"norm:{norm.id}"}
 
 

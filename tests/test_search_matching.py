@@ -6,9 +6,11 @@ import random
 
 import pytest
 
-from normhub.search import matching
-from normhub.search.schema import open_index, write_documents
-from normhub.search.services import clean_query, parse_query
+from normhub.search.query import clean_query
+from normhub.search.whoosh import matching, scoring
+from normhub.search.whoosh.querying import parse_query
+from normhub.search.whoosh.schema import open_index
+from normhub.search.whoosh.writer import write_documents
 
 WORDS = [
     "kitchen",
@@ -121,9 +123,9 @@ def test_scores_are_whooshs_bm25f_scores(searcher, text):
         docnums = matching.docnums_of(docs)
         if not docnums:
             continue
-        fast = matching.Scorer(searcher, evaluate, docnums, docs).scores(parsed)
+        fast = scoring.Scorer(searcher, evaluate, docnums, docs).scores(parsed)
         assert fast is not None, f"{parsed!r} fell back to Whoosh's matchers"
-        slow = matching._whoosh_scores(searcher, evaluate, parsed, docnums)
+        slow = scoring._whoosh_scores(searcher, evaluate, parsed, docnums)
         assert fast == pytest.approx(slow, rel=1e-9)
         assert any(slow)
         compared += len(docnums)
@@ -131,10 +133,10 @@ def test_scores_are_whooshs_bm25f_scores(searcher, text):
 
 
 def test_ranked_page_is_whooshs_top_hits_when_all_matches_are_scored(searcher, monkeypatch):
-    monkeypatch.setattr(matching, "CANDIDATES", 1000)
+    monkeypatch.setattr(scoring, "CANDIDATES", 1000)
     parsed = _parse("kitchen garden")
     segments = list(matching.matching_sets(searcher, parsed, []))
-    ranked = matching.rank(searcher, parsed, segments, 10)
+    ranked = scoring.rank(searcher, parsed, segments, 10)
     everything = searcher.search(parsed, limit=None)
     whoosh_scores = {hit.docnum: hit.score for hit in everything}
     assert len(whoosh_scores) > 10

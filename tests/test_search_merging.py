@@ -7,17 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from normhub.search import indexing, queue, schema
-from normhub.search.schema import (
+from normhub.search.services import search
+from normhub.search.whoosh import queue, updates, writer
+from normhub.search.whoosh.schema import open_index
+from normhub.search.whoosh.searchers import searcher_for
+from normhub.search.whoosh.writer import (
     SEGMENTS_PER_TIER,
     merge_marker,
-    open_index,
-    searcher_for,
     segments_to_merge,
     write_documents,
 )
-from normhub.search.services import search
-from tests.test_search_support import indexed
+from tests.search_helpers import indexed
 
 
 def _segment_sizes(app) -> list[int]:
@@ -62,7 +62,7 @@ def test_a_full_tier_is_merged_in_the_background(app, factory, session):
     app.config["SEARCH_BACKGROUND_MERGE"] = True
     community = factory.community()
     norms = [factory.norm(community, title=f"Lamp rule {n}") for n in range(SEGMENTS_PER_TIER + 3)]
-    indexing.wait_for_background_merge(timeout=60)
+    updates.wait_for_background_merge(timeout=60)
     assert len(_segment_sizes(app)) < SEGMENTS_PER_TIER
     assert {f"norm:{norm.id}" for norm in norms} <= set(indexed(app))
     assert search(session, None, "lamp").total == len(norms)
@@ -74,7 +74,7 @@ def test_writes_during_a_merge_are_queued_then_applied(app, factory, session, mo
     for n in range(3):
         factory.norm(community, title=f"Before {n}")
     directory = Path(app.config["SEARCH_INDEX_DIR"])
-    real_merge = indexing.merge_segments
+    real_merge = updates.merge_segments
     during = {}
 
     def merge_with_a_concurrent_write(directory_, per_tier):
@@ -85,7 +85,7 @@ def test_writes_during_a_merge_are_queued_then_applied(app, factory, session, mo
         during["indexed"] = f"norm:{norm.id}" in indexed(app)
         return real_merge(directory_, per_tier)
 
-    monkeypatch.setattr(indexing, "merge_segments", merge_with_a_concurrent_write)
+    monkeypatch.setattr(updates, "merge_segments", merge_with_a_concurrent_write)
     result = app.test_cli_runner().invoke(args=["search", "merge"])
     assert result.exit_code == 0, result.output
     assert during["queued"] and not during["indexed"]
@@ -131,7 +131,7 @@ def test_a_reused_searcher_sees_replacements_and_merges_exactly(tmp_path):
     } == {"lamp 0", "lamp 1", "teapot 2", "lamp 3", "lamp 4"}
     assert len(list(searcher.docs_for_query(_term("lamp")))) == 4
     # A merge replaces both segments by one: nothing may be found twice.
-    assert schema.merge_segments(directory, per_tier=2) == 2
+    assert writer.merge_segments(directory, per_tier=2) == 2
     searcher = searcher_for(directory)
     assert searcher.doc_count_all() == 5
     assert len(list(searcher.docs_for_query(_term("lamp")))) == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from normhub.search.services import MAX_QUERY_LENGTH, search
-from tests.test_search_support import add_comment
+from tests.search_helpers import add_comment
 
 
 def titles(result) -> set[str]:

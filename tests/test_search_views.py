@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_search_support import add_comment
+from tests.search_helpers import add_comment
 
 
 @pytest.fixture

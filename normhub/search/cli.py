@@ -1,4 +1,7 @@
-"""``flask search …``: rebuild the index from the database, inspect it, drain its queue."""
+"""``flask search …``: rebuild the index from the database, inspect it, drain its queue.
+
+Every command goes through the app's search backend (``backend_for``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from normhub.db import session_scope
-from normhub.search import indexing
+from normhub.search.backend import backend_for
+from normhub.search.documents import count_sources
 
 search_cli = AppGroup("search", help="Full-text search index.")
 
@@ -24,21 +28,21 @@ def rebuild(batch_size: int, quiet: bool) -> None:
     """
     app = current_app._get_current_object()
     with session_scope(app) as session:
-        total = indexing.count_sources(session)
+        total = count_sources(session)
     with tqdm(total=total, unit="doc", disable=quiet, desc="Indexing") as bar:
-        count = indexing.rebuild(app, batch_size=batch_size, progress=bar.update)
+        count = backend_for(app).rebuild(batch_size=batch_size, progress=bar.update)
     click.echo(f"Indexed {count} documents into {app.config['SEARCH_INDEX_DIR']}.")
 
 
 @search_cli.command("status")
 def status() -> None:
     """How many documents the index holds and how many ids wait in the queue."""
-    stats = indexing.index_stats(current_app._get_current_object())
-    if not stats["exists"]:
+    stats = backend_for(current_app).stats()
+    if not stats.exists:
         click.echo("There is no search index yet: run `flask search rebuild`.")
     else:
-        click.echo(f"{stats['documents']} documents in {stats['segments']} segment(s).")
-    pending = stats["pending"]
+        click.echo(f"{stats.documents} documents in {stats.segments} segment(s).")
+    pending = stats.pending
     click.echo(
         f"Queued for indexing: {len(pending.norms)} norm(s), {len(pending.comments)} comment(s), "
         f"{len(pending.users)} renamed author(s)."
@@ -48,7 +52,7 @@ def status() -> None:
 @search_cli.command("process-queue")
 def process_queue() -> None:
     """Index the norms and comments whose indexing was postponed (index busy or failing)."""
-    taken = indexing.process_queue(current_app._get_current_object())
+    taken = backend_for(current_app).process_queue()
     click.echo(f"Processed {taken} queued id(s).")
 
 
@@ -59,12 +63,12 @@ def merge() -> None:
     Writes made meanwhile are queued and applied when it ends, so it never
     holds up a request.
     """
-    count = indexing.merge(current_app._get_current_object())
+    count = backend_for(current_app).merge()
     click.echo(f"Merged {count} small segment(s).")
 
 
 @search_cli.command("optimize")
 def optimize() -> None:
     """Merge the index into one segment (faster searches after many small updates)."""
-    indexing.optimize(current_app._get_current_object())
+    backend_for(current_app).optimize()
     click.echo("Search index optimized.")

@@ -7,16 +7,12 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
 from normhub.pagination import page_number
-from normhub.search import indexing
-from normhub.search.services import PER_PAGE, SearchHit, SearchResult, search
+from normhub.search.results import PER_PAGE, SearchHit, SearchResult
+from normhub.search.services import search
 
 bp = Blueprint("search", __name__)
 
 FILTER_ARGS = ("community", "status", "tag", "type")
-
-
-def init_app(app) -> None:
-    indexing.register(app)
 
 
 def _run_search() -> SearchResult:

@@ -13,34 +13,11 @@ import fcntl
 import json
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from normhub.search.documents import PendingIds
+
 logger = logging.getLogger("normhub.search")
-
-
-@dataclass
-class PendingIds:
-    norms: set[int] = field(default_factory=set)
-    comments: set[int] = field(default_factory=set)
-    users: set[int] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.norms or self.comments or self.users)
-
-    def update(self, other: PendingIds) -> None:
-        self.norms |= other.norms
-        self.comments |= other.comments
-        self.users |= other.users
-
-    def as_json(self) -> str:
-        return json.dumps(
-            {
-                "norms": sorted(self.norms),
-                "comments": sorted(self.comments),
-                "users": sorted(self.users),
-            }
-        )
 
 
 def queue_path(index_directory: Path) -> Path:

@@ -1,81 +1,31 @@
-"""The Whoosh index: schema, opening, and a writer that copes with other processes.
-
-All Whoosh usage stays inside ``normhub.search``: whoosh-reloaded is a community
-fork of a library whose original stopped at 2.7.4, so if it ever has to be
-replaced only this package changes.
+"""Writing the Whoosh index while other processes write it too.
 
 Several gunicorn workers (and ``flask search rebuild``) may write at once.
 Whoosh allows one writer per index, guarded by a lock file. A writer here
 waits for the lock for a bounded time; if it still cannot get it, or a
 rebuild or merge (which hold the lock for long) is running, the ids it meant
 to index go to a small queue file next to the index (see
-:mod:`normhub.search.queue`) and the next writer that gets the lock, or the
-rebuild or merge when it ends, indexes them. So a request never fails or
+:mod:`normhub.search.whoosh.queue`) and the next writer that gets the lock, or
+the rebuild or merge when it ends, indexes them. So a request never fails or
 hangs for long because of the index lock, and no update is silently dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.analysis import (
-    LowercaseFilter,
-    RegexTokenizer,
-    StandardAnalyzer,
-    StemmingAnalyzer,
-    StopFilter,
-)
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.reading import EmptyReader, MultiReader, SegmentReader
-from whoosh.searching import Searcher
+from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, NO_MERGE
 
+from normhub.search.whoosh.schema import open_index
+
 logger = logging.getLogger("normhub.search")
-
-# Text fields are stemmed, so "assumption" finds "assumptions" and "assumed".
-_stemmed = StemmingAnalyzer()
-# Tags are lowercase letters, digits and dashes; anything else separates them.
-# Stop words are dropped so a plain "and" or "the" never matches a tag.
-_tags = RegexTokenizer(r"[A-Za-z0-9][A-Za-z0-9-]*") | LowercaseFilter() | StopFilter(minsize=1)
-
-
-def build_schema() -> Schema:
-    return Schema(
-        id=ID(unique=True, stored=True),
-        kind=ID(stored=True, sortable=True),  # "norm" or "comment"
-        norm_id=ID(stored=True),
-        comment_id=STORED,
-        title=TEXT(analyzer=_stemmed, stored=True, field_boost=2.0),
-        summary=TEXT(analyzer=_stemmed, stored=True),
-        body=TEXT(analyzer=_stemmed, stored=True),
-        assumptions=TEXT(analyzer=_stemmed, stored=True),
-        tag=KEYWORD(analyzer=_tags, stored=True, scorable=True),
-        status=ID(stored=True, sortable=True),
-        community=ID(stored=True),  # the slug, for community: filters
-        community_id=ID(stored=True, sortable=True),  # for visibility filtering and facets
-        author=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=1), stored=True),
-        norm_title=STORED,  # for comments: the norm they discuss
-        norm_slug=STORED,
-        created=DATETIME(stored=True),
-        updated=DATETIME(stored=True),
-        # Unstemmed words of norm titles, summaries and assumptions, for "did you
-        # mean" suggestions (see indexing.spelling_text).
-        spell=TEXT(analyzer=StandardAnalyzer(minsize=3), phrase=False),
-    )
-
-
-SCHEMA = build_schema()
-TEXT_FIELDS = ("title", "summary", "body", "assumptions")
 
 # Bounded waits for the index lock: a normal commit holds it for milliseconds.
 LOCK_TIMEOUT_SECONDS = 1.0
@@ -85,7 +35,7 @@ LOCK_ATTEMPTS = 3
 # An update never merges segments: it commits one small segment and returns.
 # Merging costs about as much as writing the merged documents again, so it
 # runs outside requests (`flask search merge` from cron, or a background
-# thread once a tier fills up; see normhub.search.indexing), tier by tier so
+# thread once a tier fills up; see normhub.search.whoosh.updates), tier by tier so
 # each document is rewritten only a few times: segments of under 10, 100,
 # 1,000 and 10,000 documents form tiers, and a tier's segments are merged into
 # one when there are enough of them. Bigger segments (the one written by a
@@ -138,10 +88,6 @@ class IndexBusy(Exception):
     """The index lock stayed taken for all attempts, or a merge or rebuild holds it."""
 
 
-def index_dir(app) -> Path:
-    return Path(app.config["SEARCH_INDEX_DIR"])
-
-
 def rebuild_marker(directory: Path) -> Path:
     """Present while ``flask search rebuild`` runs: writers queue instead of waiting."""
     directory = Path(directory)
@@ -181,82 +127,6 @@ def merge_running(directory: Path) -> bool:
 def writes_postponed(directory: Path) -> bool:
     """A rebuild or merge holds the lock for long: writers should queue their ids."""
     return rebuild_marker(directory).exists() or merge_running(directory)
-
-
-@contextmanager
-def _creation_lock(directory: Path):
-    """Serialize "does the index exist? create it" across processes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f"{directory.name}.create-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _schema_matches(ix) -> bool:
-    return sorted(ix.schema.names()) == sorted(SCHEMA.names())
-
-
-# Opened indexes by directory. Each is opened with SCHEMA once its stored
-# schema was checked, so reading its table of contents (every write and
-# refresh does) skips unpickling the stored schema.
-_indexes: dict[str, whoosh_index.FileIndex] = {}
-_indexes_lock = threading.Lock()
-
-
-def open_index(directory: Path, create: bool = True):
-    """The index in ``directory``; created (empty) if missing and ``create``.
-
-    An index written with an older schema is replaced by an empty one: the
-    log says to run ``flask search rebuild``.
-    """
-    key = str(directory)
-    with _indexes_lock:
-        known = _indexes.get(key)
-    if known is not None and known.latest_generation() >= 0:
-        return known
-    # Another process committing may delete the table of contents we just
-    # listed (it keeps only the newest): read the directory again.
-    for attempt in range(10):
-        try:
-            ix = _open_index(Path(directory), create)
-            break
-        except FileNotFoundError:
-            if attempt == 9:
-                raise
-            time.sleep(0.005 * (attempt + 1))
-    if ix is not None and _schema_matches(ix):
-        ix = whoosh_index.FileIndex(ix.storage, schema=SCHEMA, indexname=ix.indexname)
-        with _indexes_lock:
-            _indexes[key] = ix
-    return ix
-
-
-def _open_index(directory: Path, create: bool):
-    if whoosh_index.exists_in(str(directory)):
-        ix = whoosh_index.open_dir(str(directory))
-        if _schema_matches(ix) or not create:
-            return ix
-    elif not create:
-        return None
-    with _creation_lock(directory):
-        if whoosh_index.exists_in(str(directory)):
-            ix = whoosh_index.open_dir(str(directory))
-            if _schema_matches(ix):
-                return ix
-            logger.warning(
-                "Search index at %s has an old schema; starting an empty one. "
-                "Run `flask search rebuild` to fill it.",
-                directory,
-            )
-        return whoosh_index.create_in(str(directory), SCHEMA)
-
-
-def recreate_index(directory: Path):
-    with _creation_lock(Path(directory)):
-        return whoosh_index.create_in(str(directory), SCHEMA)
 
 
 def acquire_writer(
@@ -407,93 +277,3 @@ def bulk_writer(ix, limitmb: int = 256):
 def commit_replacing_everything(writer) -> None:
     """Commit so the new documents are the whole index; readers switch atomically."""
     writer.commit(mergetype=CLEAR, optimize=True)
-
-
-# Searchers are reused per thread and refreshed when another writer committed.
-_local = threading.local()
-
-
-def searcher_for(directory: Path):
-    """A current searcher on the index in ``directory``, or None if there is no index."""
-    directory = Path(directory)
-    cache = getattr(_local, "searchers", None)
-    if cache is None:
-        cache = _local.searchers = {}
-    key = str(directory)
-    searcher = cache.get(key)
-    if searcher is not None:
-        try:
-            if searcher.up_to_date():
-                return searcher
-            fresh = _refreshed(searcher)
-            cache[key] = fresh
-            return fresh
-        except Exception:  # index replaced under us (rebuild, removed dir): reopen
-            logger.info("Reopening search index at %s", directory, exc_info=True)
-            cache.pop(key, None)
-            with contextlib.suppress(Exception):
-                searcher.close()
-    ix = open_index(directory, create=False)
-    if ix is None:
-        return None
-    # A concurrent merge may delete a segment between reading the table of
-    # contents and opening its files: try again with the newer generation.
-    for attempt in range(3):
-        try:
-            searcher = ix.searcher()
-            break
-        except OSError:
-            if attempt == 2:
-                raise
-            time.sleep(0.01)
-            ix = open_index(directory, create=False)
-    cache[key] = searcher
-    return searcher
-
-
-def _refreshed(searcher):
-    """A searcher on the newest generation, reopening only the segments that changed.
-
-    Not Whoosh's ``Searcher.refresh()``: it keeps a reused segment's old
-    deletions (a replaced or hidden document stays findable) and keeps
-    segments a merge removed (their documents are found twice).
-    """
-    ix = searcher._ix
-    toc = ix._read_toc()
-    old = {reader.segment().segment_id(): reader for reader, _ in searcher.reader().leaf_readers()}
-    readers = []
-    try:
-        for segment in toc.segments:
-            reader = old.get(segment.segment_id())
-            if reader is not None and set(reader.segment().deleted_docs()) == set(
-                segment.deleted_docs()
-            ):
-                del old[segment.segment_id()]
-            else:
-                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
-            readers.append(reader)
-    except BaseException:
-        for reader in readers:
-            if reader.segment().segment_id() not in old:
-                reader.close()
-        raise
-    for reader in old.values():
-        with contextlib.suppress(Exception):
-            reader.close()
-    # Always a MultiReader: a reused segment reader remembers the generation
-    # it was opened in, and the searcher must report the current one.
-    combined = (
-        MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
-    )
-    return Searcher(combined, fromindex=ix)
-
-
-def forget_searchers() -> None:
-    for searcher in getattr(_local, "searchers", {}).values():
-        with contextlib.suppress(Exception):  # closing a searcher on a removed index
-            searcher.close()
-    _local.searchers = {}
-
-
-def ensure_parent(directory: Path) -> None:
-    os.makedirs(Path(directory).parent, exist_ok=True)

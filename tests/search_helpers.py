@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from normhub.discussion.models import Comment
+from normhub.discussion.services import post_comment
 from normhub.norms.services import AssumptionInput, NormDraft
-from normhub.search.schema import open_index
+from normhub.search.backend import backend_for
 
 
 def indexed(app) -> dict[str, dict]:
     """Every document in the app's index, by id, with its stored fields."""
-    ix = open_index(Path(app.config["SEARCH_INDEX_DIR"]), create=False)
-    if ix is None:
-        return {}
-    with ix.searcher() as searcher:
-        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
+    return backend_for(app).documents()
 
 
 def add_comment(session, norm, author, body: str) -> Comment:
     """A comment through the discussion service, committed."""
-    from normhub.discussion.services import post_comment
-
     comment = post_comment(session, norm, author, body)
     session.commit()
     return comment

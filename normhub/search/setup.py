@@ -1,0 +1,17 @@
+"""What the search feature adds to the app: its pages, indexing after commits, ``flask search``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from normhub.search import indexing
+from normhub.search.backend import backend_for
+from normhub.search.cli import search_cli
+from normhub.search.views import bp
+
+
+def init_app(app: Flask) -> None:
+    backend_for(app)  # an unknown SEARCH_BACKEND fails at start, not at the first search
+    app.register_blueprint(bp)
+    indexing.register(app)
+    app.cli.add_command(search_cli)

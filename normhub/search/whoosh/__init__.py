@@ -1,0 +1,1 @@
+"""Search on a Whoosh index: the only package that imports Whoosh."""

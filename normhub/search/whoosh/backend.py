@@ -1,0 +1,85 @@
+"""The Whoosh search backend: a file index next to the database, written after each commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from whoosh import query as wq
+
+from normhub.search.documents import DocumentChanges, IndexStats, PendingIds
+from normhub.search.query import SearchQuery
+from normhub.search.results import EMPTY_INDEX_NOTICE, NO_WORDS_NOTICE, SearchResult
+from normhub.search.whoosh import querying, spelling, updates
+from normhub.search.whoosh.schema import index_dir, open_index
+from normhub.search.whoosh.searchers import searcher_for
+
+
+class WhooshBackend:
+    name = "whoosh"
+
+    def __init__(self, app):
+        self.app = app
+
+    @property
+    def directory(self):
+        return index_dir(self.app)
+
+    # --- keeping the index in step ---------------------------------------------
+
+    def index(self, pending: PendingIds) -> bool:
+        return updates.index_pending(self.app, pending)
+
+    def write(self, documents: Iterable[dict] = (), removed: Iterable[str] = ()) -> None:
+        updates.write_changes(self.directory, DocumentChanges(list(documents), list(removed)))
+
+    def process_queue(self) -> int:
+        return updates.process_queue(self.app)
+
+    def rebuild(self, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+        return updates.rebuild(self.app, batch_size=batch_size, progress=progress)
+
+    def merge(self) -> int:
+        return updates.merge(self.app)
+
+    def optimize(self) -> None:
+        updates.optimize(self.app)
+
+    def stats(self) -> IndexStats:
+        return updates.index_stats(self.app)
+
+    def documents(self) -> dict[str, dict]:
+        ix = open_index(self.directory, create=False)
+        if ix is None:
+            return {}
+        with ix.searcher() as searcher:
+            return {fields["id"]: fields for fields in searcher.all_stored_fields()}
+
+    # --- searching ---------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        result = query.new_result()
+        if query.text:
+            parsed, notes = querying.parse_query(query.text, query.communities)
+            result.notices.extend(notes)
+        else:
+            parsed = wq.Every()
+        if querying.is_nothing(parsed):
+            if not query.filters:
+                result.notices.append(NO_WORDS_NOTICE)
+                return result
+            parsed = wq.Every()
+        result.searched = True
+        if not query.communities:
+            return result
+        searcher = searcher_for(self.directory)
+        if searcher is None:
+            result.notices.append(EMPTY_INDEX_NOTICE)
+            return result
+        querying.run(searcher, parsed, query, result)
+        return result
+
+    def suggest(self, text: str) -> str | None:
+        searcher = searcher_for(self.directory)
+        if searcher is None:
+            return None
+        return spelling.suggest(searcher, text)
