@@ -28,25 +28,6 @@ FEATURES = (
 )
 
 
-def _feature_setup(feature: str):
-    try:
-        return import_module(f"normhub.{feature}.setup")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"normhub.{feature}.setup":
-            raise
-    return _ViewsOnlySetup(import_module(f"normhub.{feature}.views"))
-
-
-class _ViewsOnlySetup:
-    def __init__(self, views):
-        self.views = views
-
-    def init_app(self, app: Flask) -> None:
-        app.register_blueprint(self.views.bp)
-        if hasattr(self.views, "init_app"):
-            self.views.init_app(app)
-
-
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
     from normhub import auth, autocommit, db, error_pages, templating
     from normhub.cli import register_commands
@@ -73,6 +54,6 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     templating.init_app(app)
     error_pages.init_app(app)
     for feature in FEATURES:
-        _feature_setup(feature).init_app(app)
+        import_module(f"normhub.{feature}.setup").init_app(app)
     register_commands(app)
     return app
