@@ -233,6 +233,17 @@ def test_public_community_non_member_may_see_coverage_but_not_check(
     assert session.scalar(select(ExposureCheck.id)) is None
 
 
+def test_members_may_check_in_a_members_only_community(factory, session, client):
+    community = factory.community(visibility="members")
+    norm = factory.norm(community)
+    member = factory.member(community)
+    headers = token_for(session, factory.member(community))
+    response = client.get(exposure_url(community, norm, member), headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["subject"]["id"] == member.id
+    assert session.scalar(select(ExposureCheck.subject_id)) == member.id
+
+
 def test_site_admin_may_check_a_members_only_community(factory, session, client):
     community = factory.community(visibility="members")
     norm = factory.norm(community)

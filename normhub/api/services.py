@@ -164,6 +164,7 @@ class CallerRef(NamedTuple):
 
 class ActiveMembershipRef(NamedTuple):
     id: int
+    role: str  # the policy reads it (members-only communities ask it who may look)
 
     @property
     def is_active(self) -> bool:
@@ -228,6 +229,7 @@ def _parties_statement(by_token: bool):
         Community.name.label("community_name"),
         Community.visibility,
         caller_membership.id.label("caller_membership_id"),
+        caller_membership.role.label("caller_membership_role"),
         Norm.id.label("norm_id"),
         Norm.slug.label("norm_slug"),
         Norm.title,
@@ -313,7 +315,11 @@ def resolve_check(
         return None
     row = rows[0]
     checker = CallerRef(row.caller_id, row.caller_is_admin)
-    membership = ActiveMembershipRef(row.caller_membership_id) if row.caller_membership_id else None
+    membership = (
+        ActiveMembershipRef(row.caller_membership_id, row.caller_membership_role)
+        if row.caller_membership_id
+        else None
+    )
     community = None
     if row.community_id is not None:
         community = CommunityRef(
