@@ -46,9 +46,7 @@ def authored(session) -> list[tuple[int, int, int, str]]:
     )
 
 
-def test_backfill_gives_the_summaries_the_ledger_keeps_live(
-    session, factory, database_url
-):
+def test_backfill_gives_the_summaries_the_ledger_keeps_live(session, factory, database_url):
     community = factory.community()
     author = factory.member(community, name="Author")
     steward = factory.member(community, role="steward", name="Steward")

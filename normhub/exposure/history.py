@@ -219,17 +219,20 @@ class Replay(NamedTuple):
 
 def _norm_then(norm, versions: list, changes: list, as_of: datetime) -> NormState:
     """``norm``'s status and versions at ``as_of``: today's, unwound through later changes."""
-    later = [c for c in changes if c.changed_at > as_of]
-    status = later[0].from_status if later else norm.status
-    in_force_since = None
-    if status == "in_force":
-        came_into_force = [
-            c.changed_at for c in changes if c.to_status == "in_force" and c.changed_at <= as_of
-        ]
-        in_force_since = came_into_force[-1] if came_into_force else norm.status_changed_at
     current = versions[-1].number if versions else 0
     last_material = max((v.number for v in versions if v.is_material), default=0)
-    return NormState(status, current, last_material, in_force_since, norm.author_id)
+    today = NormState.now(norm)._replace(
+        current_version_number=current, last_material_version_number=last_material
+    )
+    later = [c for c in changes if c.changed_at > as_of]
+    if not later:  # the status is still today's: read it as today's answer does
+        return today
+    status = later[0].from_status
+    came_into_force = [
+        c.changed_at for c in changes if c.to_status == "in_force" and c.changed_at <= as_of
+    ]
+    in_force_since = came_into_force[-1] if status == "in_force" and came_into_force else None
+    return today._replace(status=status, in_force_since=in_force_since)
 
 
 def _material_bases(versions: list) -> dict[int, int]:

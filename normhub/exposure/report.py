@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from normhub.accounts.models import User
 from normhub.exposure.levels import NONE, READ, norm_ref, utc_iso
@@ -31,8 +32,7 @@ RECOMMENDATION_TONES = {
 }
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     code: str
     text: str
 
@@ -44,7 +44,7 @@ class Recommendation:
         return {"code": self.code, "text": self.text}
 
 
-@dataclass
+@dataclass(slots=True)
 class Standing:
     subject: User
     norm: Norm
@@ -172,6 +172,8 @@ def _membership_sentence(standing: Standing) -> str:
                 f" on version {standing.level_version}."
             )
         return sentence
+    if standing.as_of is not None:
+        return f"{name} was not a member of this community then."
     return f"{name} is not a member of this community."
 
 
@@ -255,30 +257,32 @@ def plain_answer(standing: Standing) -> str:
     return " ".join(parts)
 
 
+_RECOMMENDATION_TEXTS = {
+    "not_member": "{name} is not bound by this community's norms: don't hold them to it.",
+    "not_in_force": "Discuss it with them, don't enforce it.",
+    "share_norm": (
+        "Share the norm with {name} instead of calling them out: they have not opened it."
+    ),
+    "share_changes": (
+        "Share what changed since version {read} with {name} "
+        "before holding them to the current text."
+    ),
+    "remind": (
+        "A reminder to read the current text is fair; a call-out is not: {name} has not read it."
+    ),
+    "ask_understanding": "Ask {name} whether they understood it before holding them to it.",
+    "discuss_assumptions": "Answer {name}'s reasons for rejecting it before enforcing it.",
+    "unmet_prerequisites": (
+        "Point {name} to the norms this one builds on first: they have not read them."
+    ),
+    "fair_to_hold": (
+        "It is fair to hold {name} to this norm: they understood the current text "
+        "and have read what it builds on."
+    ),
+}
+
+
 def recommendation_text(code: str, standing: Standing) -> str:
-    name = standing.subject.display_name
-    texts = {
-        "not_member": f"{name} is not bound by this community's norms: don't hold them to it.",
-        "not_in_force": "Discuss it with them, don't enforce it.",
-        "share_norm": (
-            f"Share the norm with {name} instead of calling them out: they have not opened it."
-        ),
-        "share_changes": (
-            f"Share what changed since version {standing.newest_read_version} with {name} "
-            "before holding them to the current text."
-        ),
-        "remind": (
-            f"A reminder to read the current text is fair; a call-out is not: {name} "
-            "has not read it."
-        ),
-        "ask_understanding": f"Ask {name} whether they understood it before holding them to it.",
-        "discuss_assumptions": (f"Answer {name}'s reasons for rejecting it before enforcing it."),
-        "unmet_prerequisites": (
-            f"Point {name} to the norms this one builds on first: they have not read them."
-        ),
-        "fair_to_hold": (
-            f"It is fair to hold {name} to this norm: they understood the current text "
-            "and have read what it builds on."
-        ),
-    }
-    return texts[code]
+    return _RECOMMENDATION_TEXTS[code].format(
+        name=standing.subject.display_name, read=standing.newest_read_version
+    )

@@ -30,7 +30,7 @@ from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.exposure import facts, history
 from normhub.exposure.levels import EXPOSED, NONE, OPENED, READ, NormState
-from normhub.exposure.models import LEVELS, ExposureEvent, ExposureSummary
+from normhub.exposure.models import LEVEL_RANK, LEVELS, ExposureEvent, ExposureSummary
 from normhub.exposure.report import Recommendation, Standing, plain_answer, recommendation_text
 from normhub.norms.models import Norm
 
@@ -168,12 +168,12 @@ def recommend(result: Standing, state: NormState) -> str:
         return "not_member"
     if state.status != "in_force":
         return "not_in_force"
-    if LEVELS.index(result.highest_level) < OPENED:
+    if LEVEL_RANK[result.highest_level] < OPENED:
         return "share_norm"
     newest_read = result.newest_read_version
     if newest_read is not None and newest_read < state.last_material_version_number:
         return "share_changes"
-    current = LEVELS.index(result.current_level)
+    current = LEVEL_RANK[result.current_level]
     if current < READ:
         return "remind"
     if current == READ:
@@ -238,7 +238,7 @@ def standing(
         )
     result.fully_exposed = (
         result.is_member
-        and LEVELS.index(result.current_level) >= EXPOSED
+        and LEVEL_RANK[result.current_level] >= EXPOSED
         and not result.unmet_prerequisites
     )
     code = recommend(result, state)
