@@ -134,6 +134,85 @@ def unmet_prerequisites(db: Session | DirectConnection, norm, subject) -> list:
     ]
 
 
+def latest_response(subject_id, norm_id, *conditions):
+    """The id of the subject's latest response to the norm.
+
+    ``conditions`` are functions of the responses table's alias, as in ``newest_reading``.
+    """
+    latest = aliased(Response, name="latest")
+    return (
+        select(latest.id)
+        .where(
+            latest.norm_id == norm_id,
+            latest.user_id == subject_id,
+            *(condition(latest) for condition in conditions),
+        )
+        .order_by(latest.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def newest_reading(subject_id, norm_id, *conditions):
+    """The newest version the subject read, responded to or wrote.
+
+    ``conditions`` are functions of the events table's alias: this runs as a
+    subquery of statements that read the same table.
+    """
+    reading = aliased(ExposureEvent, name="reading")
+    return (
+        select(func.max(reading.version_number))
+        .where(
+            reading.user_id == subject_id,
+            reading.norm_id == norm_id,
+            reading.kind.in_([literal(kind) for kind in READING_KINDS]),
+            *(condition(reading) for condition in conditions),
+        )
+        .scalar_subquery()
+    )
+
+
+def with_response(statement, response_id, norm_id):
+    """``statement`` with the response ``response_id`` outer-joined, one row per answered
+    assumption (the wording of the version it answered), and whether the norm builds on
+    anything at all."""
+    builds_on = select(NormPrerequisite.norm_id).where(NormPrerequisite.norm_id == norm_id).exists()
+    return (
+        statement.add_columns(
+            Response.id.label("response_id"),
+            Response.understood,
+            Response.endorsement,
+            Response.created_at.label("response_at"),
+            NormVersion.number.label("response_version"),
+            Assumption.position,
+            Assumption.statement,
+            AssumptionResponse.understood.label("assumption_understood"),
+            AssumptionResponse.agreement,
+            AssumptionResponse.reason,
+            builds_on.label("builds_on"),
+        )
+        .outerjoin(Response, Response.id == response_id)
+        .outerjoin(NormVersion, NormVersion.id == Response.version_id)
+        .outerjoin(AssumptionResponse, AssumptionResponse.response_id == Response.id)
+        .outerjoin(Assumption, Assumption.id == AssumptionResponse.assumption_id)
+        .order_by(Assumption.position, AssumptionResponse.id)
+    )
+
+
+def ledger_events(*conditions):
+    """The subject's events on the norm (bound ``subject_id``, ``norm_id``)."""
+    return select(
+        ExposureEvent.kind,
+        ExposureEvent.level,
+        ExposureEvent.version_number,
+        ExposureEvent.created_at,
+    ).where(
+        ExposureEvent.user_id == bindparam("subject_id"),
+        ExposureEvent.norm_id == bindparam("norm_id"),
+        *conditions,
+    )
+
+
 def with_check_facts(statement, subject_id, norm_id, community_id):
     """``statement`` with everything a check needs about (subject, norm) outer-joined.
 
@@ -147,26 +226,7 @@ def with_check_facts(statement, subject_id, norm_id, community_id):
     API's, so a check needs one round trip). Columns rather than ORM objects,
     run as a DirectStatement: this runs on every check.
     """
-    latest = aliased(Response, name="latest")
-    latest_response = (
-        select(latest.id)
-        .where(latest.norm_id == norm_id, latest.user_id == subject_id)
-        .order_by(latest.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    builds_on = select(NormPrerequisite.norm_id).where(NormPrerequisite.norm_id == norm_id).exists()
-    reading = aliased(ExposureEvent, name="reading")
-    newest_read = (
-        select(func.max(reading.version_number))
-        .where(
-            reading.user_id == subject_id,
-            reading.norm_id == norm_id,
-            reading.kind.in_([literal(kind) for kind in READING_KINDS]),
-        )
-        .scalar_subquery()
-    )
-    return (
+    with_ledger = (
         statement.add_columns(
             Membership.id.label("membership_id"),
             Membership.left_at,
@@ -183,21 +243,10 @@ def with_check_facts(statement, subject_id, norm_id, community_id):
             case(
                 (
                     and_(ExposureSummary.level < READ, ExposureSummary.highest_level >= READ),
-                    newest_read,
+                    newest_reading(subject_id, norm_id),
                 ),
                 else_=null(),
             ).label("newest_read"),
-            Response.id.label("response_id"),
-            Response.understood,
-            Response.endorsement,
-            Response.created_at.label("response_at"),
-            NormVersion.number.label("response_version"),
-            Assumption.position,
-            Assumption.statement,
-            AssumptionResponse.understood.label("assumption_understood"),
-            AssumptionResponse.agreement,
-            AssumptionResponse.reason,
-            builds_on.label("builds_on"),
         )
         .outerjoin(
             Membership,
@@ -207,12 +256,8 @@ def with_check_facts(statement, subject_id, norm_id, community_id):
             ExposureSummary,
             and_(ExposureSummary.user_id == subject_id, ExposureSummary.norm_id == norm_id),
         )
-        .outerjoin(Response, Response.id == latest_response)
-        .outerjoin(NormVersion, NormVersion.id == Response.version_id)
-        .outerjoin(AssumptionResponse, AssumptionResponse.response_id == Response.id)
-        .outerjoin(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-        .order_by(Assumption.position, AssumptionResponse.id)
     )
+    return with_response(with_ledger, latest_response(subject_id, norm_id), norm_id)
 
 
 CHECK_FACTS = DirectStatement(

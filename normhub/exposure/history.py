@@ -21,12 +21,17 @@ from sqlalchemy.orm import Session, aliased
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Membership
 from normhub.errors import ValidationFailed
-from normhub.exposure.facts import prerequisite_closure
+from normhub.exposure.facts import (
+    latest_response,
+    ledger_events,
+    newest_reading,
+    prerequisite_closure,
+    with_response,
+)
 from normhub.exposure.ledger import apply_event
 from normhub.exposure.levels import ACTIVE_STATUSES, NONE, READ, NormState
 from normhub.exposure.models import LEVEL_RANK, READING_KINDS, ExposureEvent, ExposureSummary
-from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion, StatusChange
-from normhub.responses.models import AssumptionResponse, Response
+from normhub.norms.models import Norm, NormVersion, StatusChange
 
 
 def parse_as_of(text: str) -> datetime:
@@ -99,64 +104,22 @@ _MEMBERSHIP = DirectStatement(
     )
 )
 _EVENTS = DirectStatement(
-    select(
-        ExposureEvent.kind,
-        ExposureEvent.level,
-        ExposureEvent.version_number,
-        ExposureEvent.created_at,
+    ledger_events(ExposureEvent.created_at <= bindparam("as_of")).order_by(
+        ExposureEvent.created_at, ExposureEvent.id
     )
-    .where(
-        ExposureEvent.user_id == bindparam("subject_id"),
-        ExposureEvent.norm_id == bindparam("norm_id"),
-        ExposureEvent.created_at <= bindparam("as_of"),
-    )
-    .order_by(ExposureEvent.created_at, ExposureEvent.id)
 )
-
-
-def _response_statement():
-    """The subject's latest response made by ``as_of``, one row per answered assumption."""
-    latest = aliased(Response, name="latest")
-    latest_response = (
-        select(latest.id)
-        .where(
-            latest.norm_id == bindparam("norm_id"),
-            latest.user_id == bindparam("subject_id"),
-            latest.created_at <= bindparam("as_of"),
-        )
-        .order_by(latest.id.desc())
-        .limit(1)
-        .scalar_subquery()
+# The subject's latest response made by ``as_of``, one row per answered assumption.
+_RESPONSE = DirectStatement(
+    with_response(
+        select().select_from(select(literal(1, Integer).label("one")).subquery()),
+        latest_response(
+            bindparam("subject_id"),
+            bindparam("norm_id"),
+            lambda latest: latest.created_at <= bindparam("as_of"),
+        ),
+        bindparam("norm_id"),
     )
-    builds_on = (
-        select(NormPrerequisite.norm_id)
-        .where(NormPrerequisite.norm_id == bindparam("norm_id"))
-        .exists()
-    )
-    return (
-        select(
-            Response.id.label("response_id"),
-            Response.understood,
-            Response.endorsement,
-            Response.created_at.label("response_at"),
-            NormVersion.number.label("response_version"),
-            Assumption.position,
-            Assumption.statement,
-            AssumptionResponse.understood.label("assumption_understood"),
-            AssumptionResponse.agreement,
-            AssumptionResponse.reason,
-            builds_on.label("builds_on"),
-        )
-        .select_from(select(literal(1, Integer).label("one")).subquery())
-        .outerjoin(Response, Response.id == latest_response)
-        .outerjoin(NormVersion, NormVersion.id == Response.version_id)
-        .outerjoin(AssumptionResponse, AssumptionResponse.response_id == Response.id)
-        .outerjoin(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-        .order_by(Assumption.position, AssumptionResponse.id)
-    )
-
-
-_RESPONSE = DirectStatement(_response_statement())
+)
 
 
 def _prerequisites_statement():
@@ -164,7 +127,6 @@ def _prerequisites_statement():
     newest version of each that the subject read, responded to or wrote."""
     later_change = aliased(StatusChange, name="later_change")
     material = aliased(NormVersion, name="material")
-    reading = aliased(ExposureEvent, name="reading")
     status_then = func.coalesce(
         select(later_change.from_status)
         .where(later_change.norm_id == Norm.id, later_change.changed_at > bindparam("as_of"))
@@ -182,15 +144,10 @@ def _prerequisites_statement():
         )
         .scalar_subquery()
     )
-    newest_read_then = (
-        select(func.max(reading.version_number))
-        .where(
-            reading.norm_id == Norm.id,
-            reading.user_id == bindparam("subject_id"),
-            reading.kind.in_([literal(kind) for kind in READING_KINDS]),
-            reading.created_at <= bindparam("as_of"),
-        )
-        .scalar_subquery()
+    newest_read_then = newest_reading(
+        bindparam("subject_id"),
+        Norm.id,
+        lambda reading: reading.created_at <= bindparam("as_of"),
     )
     return (
         select(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, or_, select
+from sqlalchemy import Integer, bindparam, or_
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -35,18 +35,7 @@ from normhub.exposure.report import Recommendation, Standing, plain_answer, reco
 from normhub.norms.models import Norm
 
 _TIMELINE = DirectStatement(
-    select(
-        ExposureEvent.kind,
-        ExposureEvent.level,
-        ExposureEvent.version_number,
-        ExposureEvent.created_at,
-    )
-    .where(
-        ExposureEvent.user_id == bindparam("subject_id"),
-        ExposureEvent.norm_id == bindparam("norm_id"),
-    )
-    .order_by(ExposureEvent.id.desc())
-    .limit(bindparam("limit", type_=Integer))
+    facts.ledger_events().order_by(ExposureEvent.id.desc()).limit(bindparam("limit", type_=Integer))
 )
 
 
@@ -166,7 +155,7 @@ def recommend(result: Standing, state: NormState) -> str:
     """The one next step; the first row that matches wins (the codes are part of the API)."""
     if not result.is_member:
         return "not_member"
-    if state.status != "in_force":
+    if state.status != "in_force" or state.current_version_number == 0:
         return "not_in_force"
     if LEVEL_RANK[result.highest_level] < OPENED:
         return "share_norm"
