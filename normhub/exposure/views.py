@@ -158,7 +158,8 @@ def check_form():
     session = get_session()
     viewer = current_user_or_none()
     communities = _my_communities(session, viewer)
-    community = norm = subject = report = as_of = None
+    community = norm = subject = report = None
+    as_of_text = request.args.get("as_of", "").strip()
     as_of_error = ""
     norms: list[Norm] = []
     members: list[Membership] = []
@@ -186,7 +187,6 @@ def check_form():
         if norm_ref:
             norm = get_norm(session, community, norm_ref)
         member = request.args.get("member", "").strip()
-        as_of_text = request.args.get("as_of", "").strip()
         try:
             as_of = parse_as_of(as_of_text) if as_of_text else None
         except DomainError as error:
@@ -211,8 +211,7 @@ def check_form():
         norm=norm,
         subject=subject,
         report=report,
-        as_of=as_of,
-        as_of_text=request.args.get("as_of", "").strip(),
+        as_of_text=as_of_text,
         as_of_error=as_of_error,
         norm_page=_norm_page,
     )
