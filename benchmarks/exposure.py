@@ -36,6 +36,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -798,6 +799,11 @@ def write_report(
         "|---|---|---|---|---|---|---|---|---|"
     )
     ceiling = figures[READ_AND_RECORD]["rps"] / bare["rps"] if bare["rps"] else 0.0
+    as_of_note = (
+        f", and `?as_of={args.as_of}` (answered from the ledger as it stood then)"
+        if args.as_of
+        else ""
+    )
     verdicts = "\n".join(
         [
             f"- Throughput ratio (exposure / bare): **{ratio:.1%}** "
@@ -828,8 +834,8 @@ gunicorn with the repository's `gunicorn.conf.py` ({args.workers or configured_w
 alternating rounds (each app in turn) after a 5 s warm-up of each, cycling
 through {len(plan["entries"]):,} exposure URLs (engaged members, members who never opened
 the norm, and ~3% people outside the community), each with its checker's
-`Authorization: Bearer` token. Every exposure check is recorded (one INSERT, committed on
-its own, per request).
+`Authorization: Bearer` token{as_of_note}. Every exposure check is recorded (one INSERT,
+committed on its own, per request).
 
 The other apps answer the same URLs: **bare Flask** is one JSON route and nothing else
 (`benchmarks/bare_app.py`); the two reference apps (`benchmarks/reference_app.py`) add
@@ -899,6 +905,10 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument(
+        "--as-of",
+        help="ask every check as of this ISO 8601 instant (the ledger replay, not the summaries)",
+    )
     args = parser.parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="normhub-bench-"))
@@ -927,6 +937,9 @@ def main() -> int:
     instance.mkdir(exist_ok=True)
     script = workdir / "exposure.lua"
     entries = [tuple(e) for e in plan["entries"]]
+    if args.as_of:
+        query = urlencode({"as_of": args.as_of})
+        entries = [(f"{path}?{query}", auth) for path, auth in entries]
     write_wrk_script(script, entries)
     settings = dict(workers=args.workers, threads=args.threads)
     env = {
@@ -967,7 +980,8 @@ def main() -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    report = write_report(results / f"exposure-{backend}.md", args, backend, plan, figures, cpu)
+    name = f"exposure-{backend}{'-as-of' if args.as_of else ''}.md"
+    report = write_report(results / name, args, backend, plan, figures, cpu)
     print()
     print(report)
     return 0

@@ -109,7 +109,13 @@ def test_exposure_matches_the_service_and_is_recorded(scene, session, client):
     assert [a["position"] for a in body["rejected_assumptions"]] == [2]
     assert body["rejected_assumptions"][0]["reason"] == "Corrections do travel."
     assert body["unmet_prerequisites"] == []
-    assert body["answer"].startswith("Reader understood this norm and rejects assumption 2")
+    answer = body["answer"]
+    assert "Reader read and endorsed version 1. On version 1 they said they endorse it." in answer
+    assert "They reject assumption 2 of version 1" in body["answer"]
+    assert body["norm_status"] == "open" and body["in_force_since"] is None
+    assert body["authored_by_subject"] is False and body["changes_since_read"] == []
+    assert body["recommendation"]["code"] == "not_in_force"
+    assert body["answer"].endswith(body["recommendation"]["text"])
     assert {e["kind"] for e in body["timeline"]} == {"opened", "read", "responded"}
     assert_matches_schema(body, "ExposureReport")
 
@@ -189,7 +195,8 @@ def test_subject_outside_the_community_is_answered(scene, factory, session, clie
     assert response.status_code == 200
     body = response.get_json()
     assert body["level"] == "none" and body["is_member"] is False
-    assert body["answer"] == "Outsider is not a member of this community."
+    assert "Outsider is not a member of this community." in body["answer"]
+    assert body["recommendation"]["code"] == "not_member"
     assert_matches_schema(body, "ExposureReport")
 
 
@@ -200,7 +207,8 @@ def test_subject_who_left_is_answered(scene, session, client):
     headers = token_for(session, checker)
     body = client.get(exposure_url(community, norm, reader), headers=headers).get_json()
     assert body["is_member"] is False and body["left_community"] is True
-    assert body["answer"].startswith("Reader left this community on ")
+    assert "Reader left this community on " in body["answer"]
+    assert body["recommendation"]["code"] == "not_member"
 
 
 # -- Who may ask ---------------------------------------------------------------------
@@ -457,17 +465,18 @@ def test_coverage_counts(scene, factory, session, client):
     response = client.get(coverage_url(community, norm), headers=headers)
     assert response.status_code == 200
     body = response.get_json()
-    # Owner, author, checker, reader, opener, partial.
+    # Owner, author, checker, reader, opener, partial; writing it counts as the
+    # author's endorsement.
     assert body["active_members"] == 6
     assert body["levels"] == {
-        "none": 3,
+        "none": 2,
         "delivered": 0,
         "opened": 1,
         "read": 1,
         "understood": 0,
-        "endorsed": 1,
+        "endorsed": 2,
     }
-    assert body["understood"] == 1 and body["responses"] == 2
+    assert body["understood"] == 2 and body["responses"] == 2
     assert body["threshold_pct"] == community.coverage_threshold_pct
     assert body["min_responses"] == community.coverage_min_responses
     assert body["meets_threshold"] is False

@@ -131,14 +131,15 @@ def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory
     town = factory.community(coverage_threshold_pct=50, coverage_min_responses=1)
     author = factory.member(town)
     norm = factory.norm(town, author, title="Close to the gate")
-    understood = [factory.member(town) for _ in range(2)]
+    understood = [factory.member(town)]
     for user in understood:
         record_response(session, norm, user, "yes", "endorse")
         record_event(session, user, norm, 1, "responded")
-    reader, unread = factory.member(town), factory.member(town)
+    reader, unread, _bystander = factory.member(town), factory.member(town), factory.member(town)
     record_event(session, reader, norm, 1, "read")
     session.commit()
-    # 6 active members (owner, author, 2 understood, reader, unread): 33%, gate 50%
+    # 6 active members (owner, author, 1 understood, reader, unread, bystander):
+    # writing the norm counts as the author's endorsement, so 2 understood: 33%, gate 50%
     digests = build(app, session, [reader, unread], now=utcnow() + timedelta(days=30))
     assert titles(digests[unread.id]) == {"approaching": ["Close to the gate"]}
     assert digests[unread.id].entries[0].coverage_pct == 33

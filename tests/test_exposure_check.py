@@ -44,9 +44,10 @@ def test_never_opened(session, world):
     assert report.latest_version_seen is None
     assert not report.fully_exposed and not report.stale
     assert report.answer == (
-        "Charlie has never opened this norm. "
-        "Consider sharing it with them instead of calling them out."
+        "This norm is open for discussion: nobody is bound by it yet. "
+        "Charlie has never opened this norm. Discuss it with them, don't enforce it."
     )
+    assert report.recommendation.code == "not_in_force"
     assert report.to_dict()["norm"] == {"id": norm.id, "slug": norm.slug, "title": norm.title}
 
 
@@ -56,7 +57,7 @@ def test_delivered_only(session, world):
     session.commit()
     report = check_exposure(session, norm, charlie)
     assert report.level == "delivered" and report.level_version == 1
-    assert "was sent this norm (version 1) but has never opened it" in report.answer
+    assert "Charlie was sent version 1 but has not opened it." in report.answer
     assert [e.kind for e in report.timeline] == ["delivered"]
     assert not report.fully_exposed
 
@@ -87,8 +88,9 @@ def test_opened_old_version_then_material_revision_is_stale(session, factory, wo
     assert report.latest_version_seen == 1 and report.current_version == 3
     assert report.current_level == "none"
     assert not report.fully_exposed
-    assert report.answer.startswith(
-        "Charlie read version 1, but the norm has changed materially since (now version 3)"
+    assert (
+        "Charlie read version 1. The norm has changed materially since version 1 (now version 3)"
+        in report.answer
     )
     assert "Now also covers charts." in report.answer
     assert "Fixed a typo." not in report.answer  # minor changes are not news
@@ -104,7 +106,9 @@ def test_opened_old_version_then_material_revision_is_stale(session, factory, wo
     session.commit()
     report = check_exposure(session, norm, charlie)
     assert not report.stale and report.fully_exposed
-    assert report.answer.startswith("Charlie read version 3 but has not said")
+    assert "Charlie read version 3. They have not said whether they understood it." in (
+        report.answer
+    )
     summary = session.get(ExposureSummary, (charlie.id, norm.id))
     assert summary.highest_level_name == "read" and summary.highest_level_version == 3
 
@@ -119,7 +123,7 @@ def test_minor_revision_keeps_exposure(session, factory, world):
     assert not report.stale and report.fully_exposed
     assert report.level == "read" and report.level_version == 1
     assert report.latest_version_seen == 1 and report.current_version == 2
-    assert report.answer.startswith("Charlie read version 1")
+    assert "Charlie read version 1." in report.answer and "changed" not in report.answer
     cov = coverage(session, norm)
     assert cov.levels["read"] == 1 and cov.stale == 0
 
@@ -146,9 +150,10 @@ def test_read_and_rejects_assumption_two(session, world):
     assert report.rejected_assumptions == [
         {"position": 2, "statement": a2.statement, "reason": "Corrections travel fine here."}
     ]
-    assert report.answer == (
-        f"Charlie understood this norm and rejects assumption 2: “{a2.statement.rstrip('.')}”."
-    )
+    assert (
+        "Charlie read and understood version 1. On version 1 they said they are undecided "
+        f"about endorsing it. They reject assumption 2 of version 1: “{a2.statement.rstrip('.')}”."
+    ) in report.answer
     assert [a["agreement"] for a in report.assumption_answers] == ["agree", "disagree"]
 
 
@@ -184,7 +189,9 @@ def test_only_the_latest_response_answers_in_assumption_order(session, world):
         (2, "partly", "agree"),
     ]
     assert report.rejected_assumptions == [] and report.endorsement == "endorse"
-    assert report.answer == "Charlie understood and endorses this norm."
+    assert "Charlie read and endorsed version 1. On version 1 they said they endorse it." in (
+        report.answer
+    )
 
 
 def test_response_without_assumption_answers(session, world):
@@ -241,7 +248,8 @@ def test_member_who_left(session, world):
     session.commit()
     report = check_exposure(session, norm, charlie)
     assert not report.is_member and report.left_community
-    assert report.answer.startswith(f"Charlie left this community on {utcnow():%Y-%m-%d}.")
+    assert f"Charlie left this community on {utcnow():%Y-%m-%d}." in report.answer
+    assert report.recommendation.code == "not_member"
     assert "read" in report.answer
     assert not report.fully_exposed
 
@@ -250,7 +258,8 @@ def test_not_a_member(session, factory, world):
     _, _, _, norm = world
     stranger = factory.user("Stranger")
     report = check_exposure(session, norm, stranger)
-    assert report.answer == "Stranger is not a member of this community."
+    assert "Stranger is not a member of this community." in report.answer
+    assert report.recommendation.code == "not_member"
     assert not report.is_member and not report.left_community
 
 

@@ -25,5 +25,6 @@ def test_material_revision_resets_coverage_and_members_left_do_not_count(session
     revise_norm(session, norm, author, draft, "New argument.", True)
     session.commit()
     cov = coverage(session, norm)
-    assert cov.understood == 0 and cov.responses == 0
-    assert cov.stale == 2 and cov.levels["none"] == 3
+    # The author's revision is their exposure to the new text; the reader's is stale.
+    assert cov.understood == 1 and cov.levels["endorsed"] == 1 and cov.responses == 0
+    assert cov.stale == 1 and cov.levels["none"] == 2

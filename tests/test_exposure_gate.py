@@ -20,7 +20,8 @@ def test_in_force_gate_refuses_then_allows_as_coverage_crosses_threshold(session
     norm = factory.norm(community, author)  # 8 active members: owner, author, steward, 5
     with pytest.raises(ValidationFailed) as refused:
         change_status(session, norm, steward, "in_force")
-    assert "0% of members understood the current version; 75% needed (6 more members)." in (
+    # Writing the norm counts as the author's endorsement: 1 of 8 members.
+    assert "12% of members understood the current version; 75% needed (5 more members)." in (
         refused.value.message
     )
     assert "0 responses; 3 needed." in refused.value.message
@@ -32,10 +33,10 @@ def test_in_force_gate_refuses_then_allows_as_coverage_crosses_threshold(session
     session.commit()
     cov = coverage(session, norm)
     assert cov.active_members == 8
-    assert cov.levels["endorsed"] == 4 and cov.levels["read"] == 1 and cov.levels["none"] == 3
+    assert cov.levels["endorsed"] == 5 and cov.levels["read"] == 1 and cov.levels["none"] == 2
     assert cov.responses == 5 and not cov.meets_threshold
     assert cov.shortfall_message == (
-        "50% of members understood the current version; 75% needed (2 more members). "
+        "62% of members understood the current version; 75% needed (1 more member). "
         "5 responses; 3 needed."
     )
     with pytest.raises(ValidationFailed):
@@ -45,12 +46,7 @@ def test_in_force_gate_refuses_then_allows_as_coverage_crosses_threshold(session
     record_response(session, norm, readers[4], "yes", "undecided")
     session.commit()
     cov = coverage(session, norm)
-    assert cov.understood == 5 and cov.more_members_needed == 1
-    assert "(1 more member)" in cov.shortfall_message
-    record_response(session, norm, author, "yes", "endorse")
-    session.commit()
-    cov = coverage(session, norm)
-    assert cov.understood_pct == 75 and cov.meets_threshold
+    assert cov.understood == 6 and cov.understood_pct == 75 and cov.meets_threshold
     change_status(session, norm, steward, "in_force")
     session.commit()
     assert norm.status == "in_force"

@@ -33,20 +33,21 @@ def test_reading_queue_order_and_reasons(session, factory):
     factory.norm(elsewhere, title="Not my community")
     session.commit()
     # Owner, me, author, 3 others and the steward the in-force factory adds:
-    # 7 members, so 4 must understand for 50%.
+    # 7 members, so 4 must understand for 50%; writing a norm counts as the
+    # author's endorsement of it.
 
     queue = reading_queue(session, me)
     # Open norms first, closest to the gate first; ties: most recently active first.
     assert [(item.norm.title, item.reason, item.coverage_gap) for item in queue] == [
-        ("Near the gate", "unread", 2),
-        ("Changed", "stale", 4),
-        ("Started", "opened", 4),
-        ("Far from the gate", "unread", 4),
-        ("In force", "unread", 4),
+        ("Near the gate", "unread", 1),
+        ("Changed", "stale", 3),
+        ("Started", "opened", 3),
+        ("Far from the gate", "unread", 3),
+        ("In force", "unread", 3),
     ]
     assert queue[-1].norm.id == in_force.id
     norm, reason, gap = queue[0]
-    assert (norm.id, reason, gap) == (near.id, "unread", 2)
+    assert (norm.id, reason, gap) == (near.id, "unread", 1)
     assert len(reading_queue(session, me, limit=2)) == 2
     # The author is not asked to read what they wrote.
     assert reading_queue(session, author) == []

@@ -23,7 +23,7 @@ from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
-from normhub.exposure.check import with_check_facts
+from normhub.exposure.facts import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
 from normhub.norms.refs import CommunityRef, NormRef, PersonRef
@@ -236,6 +236,8 @@ def _parties_statement(by_token: bool):
         Norm.status,
         Norm.current_version_number,
         Norm.last_material_version_number,
+        Norm.author_id,
+        Norm.status_changed_at,
         subject.id.label("subject_id"),
         subject.display_name.label("subject_name"),
     ]
@@ -339,6 +341,8 @@ def resolve_check(
         row.status,
         row.current_version_number,
         row.last_material_version_number,
+        author_id=row.author_id,
+        status_changed_at=row.status_changed_at,
     )
     fact_rows = None
     if subject_id is None and not member_ref.isdigit():

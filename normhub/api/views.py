@@ -40,6 +40,7 @@ from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session
 from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.coverage import coverage as exposure_coverage
+from normhub.exposure.history import parse_as_of
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
 from normhub.web import saving
@@ -95,14 +96,17 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
         if token_hash is None:
             return unauthorized(LOGIN_NEEDED)
         return unauthorized(BAD_TOKEN, invalid_token=True)
+    as_of_text = request.args.get("as_of")
+    as_of = parse_as_of(as_of_text) if as_of_text is not None else None
     # The ledger timeline costs a query per check: only when asked for.
     with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
     report = check_exposure(
         db,
         parties.norm,
         parties.subject,
+        as_of=as_of,
         timeline_limit=TIMELINE_LIMIT if with_timeline else 0,
-        fact_rows=parties.fact_rows,
+        fact_rows=parties.fact_rows if as_of is None else None,
     )
     # Every check is recorded (committed by the INSERT itself), so the person
     # checked can see who asked.

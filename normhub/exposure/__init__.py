@@ -6,7 +6,11 @@ norm page was shown to them), ``read`` (the page reported they reached the end
 of the essay, or they pressed "I have read this"), ``responded`` (they recorded
 a response: understood=yes gives "understood", understood=yes with endorse gives
 "endorsed", understood=partly/no gives "read": they engaged but did not
-understand; a member who understood and rejects is at "understood").
+understand; a member who understood and rejects is at "understood"), and
+``authored`` (they wrote that version, the first or a revision: "endorsed").
+A delivery or a glance never lowers what someone read: the answer leads with
+the deepest engagement, and measures what changed from the newest version
+they read, responded to or wrote.
 
 Staleness. Every version belongs to the "material family" of its newest
 material ancestor. Exposure counts for the current version only if it was on
@@ -32,8 +36,11 @@ Visibility rules:
 
 The modules, each importing only those below it: ``levels`` (the ladder and
 the statuses that count), ``ledger`` (recording events and read reports),
-``check`` (one person's exposure in plain words, and the record of checks),
-``coverage`` (a community's counts), ``gate`` (the in-force gate and the
-attention budget), ``reading_queue`` and ``nudges``; ``bulk`` records a digest's
-deliveries in a fixed number of statements.
+``report`` (a person's standing and its answer in words, no database),
+``facts`` (the statements today's standing is read from), ``history`` (the
+same, replayed as of an earlier instant), ``standing`` (the one definition of
+where a person stands, for one person and as SQL for lists), ``check`` (the
+check and its record), ``coverage`` (a community's counts), ``gate`` (the
+in-force gate and the attention budget), ``reading_queue`` and ``nudges``;
+``bulk`` records a digest's deliveries in a fixed number of statements.
 """

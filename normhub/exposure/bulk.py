@@ -19,9 +19,9 @@ prepared once, and the digest sender can run both as data-modifying CTEs of
 the one statement that marks a message sent (see ``digest/delivery.py``).
 SQLite runs them as executemany (its driver loops in C).
 
-The conflict branch applies exactly the rules of ``exposure.ledger._apply`` for a
+The conflict branch applies exactly the rules of ``exposure.ledger.apply_event`` for a
 non-"responded" event (every SET expression reads the row as it was, like
-``_apply`` reads the summary before changing it); the digest tests run both
+``apply_event`` reads the summary before changing it); the digest tests run both
 paths on the same histories and compare the summaries, so a change of rules
 in the ledger shows up as a failing test here. Row locking: the
 upsert locks each summary row, which is what ``record_event``'s FOR UPDATE
@@ -127,7 +127,7 @@ def _summary_upsert(dialect_name: str):
 
     The inserted row carries the event (when, version, material base), so the
     conflict branch reads it from ``excluded``; every SET expression reads
-    the existing row as it was, like ``_apply`` reads the summary before
+    the existing row as it was, like ``apply_event`` reads the summary before
     changing it.
     """
     if dialect_name == "postgresql":

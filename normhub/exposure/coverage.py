@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
 from normhub.exposure.levels import EXPOSED, NONE, norm_ref
 from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.exposure.standing import not_exposed, reading_state
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 
@@ -199,10 +200,17 @@ def coverage(session: Session, norm: Norm) -> Coverage:
     return coverage_for_norms(session, [norm])[norm.id]
 
 
+_STATE_WORDS = {
+    "not_opened": "never opened",
+    "changed": "read an older text; it has changed materially since",
+    "not_read": "{level} version {version}, not read",
+}
+
+
 def unexposed_members(
     session: Session, norm: Norm, limit: int | None = None
 ) -> list[tuple[User, str]]:
-    """Active members who have not read the current version, with their level on it."""
+    """Active members who have not read the current version, with where they stand on it."""
     query = (
         select(User, ExposureSummary)
         .join(Membership, Membership.user_id == User.id)
@@ -213,22 +221,16 @@ def unexposed_members(
         .where(
             Membership.community_id == norm.community_id,
             Membership.left_at.is_(None),
-            or_(
-                ExposureSummary.user_id.is_(None),
-                ExposureSummary.material_base < norm.last_material_version_number,
-                ExposureSummary.level < EXPOSED,
-            ),
+            not_exposed(norm.last_material_version_number),
         )
         .order_by(func.lower(User.display_name), User.id)
     )
     rows = session.execute(query.limit(limit) if limit is not None else query).all()
     result = []
     for user, summary in rows:
-        if summary is None or summary.level == NONE:
-            state = "never opened"
-        elif summary.material_base < norm.last_material_version_number:
-            state = f"saw version {summary.latest_version} (older text)"
-        else:
-            state = f"{LEVELS[summary.level]} version {summary.level_version}"
-        result.append((user, state))
+        state = reading_state(summary, norm.last_material_version_number)
+        words = _STATE_WORDS[state]
+        if state == "not_read":
+            words = words.format(level=summary.level_name, version=summary.level_version)
+        result.append((user, words))
     return result

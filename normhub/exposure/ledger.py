@@ -82,9 +82,10 @@ def _locked_summary(session: Session, user_id: int, norm_id: int, at: datetime):
     ).scalar_one()
 
 
-def _apply(
+def apply_event(
     summary: ExposureSummary, number: int, base: int, level: int, kind: str, at: datetime
 ) -> None:
+    """Fold one event into a summary row: the one rule, for the ledger and for replays."""
     summary.last_seen_at = max(summary.last_seen_at or at, at)
     summary.latest_version = max(summary.latest_version or 0, number)
     if level > summary.highest_level or (
@@ -145,6 +146,8 @@ def record_event(
         if response is None:
             raise ValueError("A 'responded' event needs a response")
         level = response_level(response.understood, response.endorsement)
+    elif kind == "authored":
+        level = ENDORSED
     else:
         level = LEVEL_RANK[kind]
     base = _material_base(session, norm, number)
@@ -176,7 +179,7 @@ def record_event(
         created_at=at,
     )
     session.add(event)
-    _apply(summary, number, base, level, kind, at)
+    apply_event(summary, number, base, level, kind, at)
     session.flush()
     return event
 

@@ -6,6 +6,9 @@ The ranks are the indexes of ``models.LEVELS``, so a level stored as a number
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from normhub.exposure.models import LEVELS
 from normhub.norms.models import Norm
 
@@ -16,3 +19,33 @@ ACTIVE_STATUSES = ("open", "in_force")
 
 def norm_ref(norm: Norm) -> dict:
     return {"id": norm.id, "slug": norm.slug, "title": norm.title}
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+class NormState(NamedTuple):
+    """A norm as it stood at one instant: its status and which versions existed.
+
+    ``current_version_number`` is 0 when the norm did not exist yet.
+    """
+
+    status: str
+    current_version_number: int
+    last_material_version_number: int
+    in_force_since: datetime | None
+    author_id: int | None
+
+    @classmethod
+    def now(cls, norm) -> NormState:
+        # Only "in force → retired" leaves the in-force status, so while a norm
+        # is in force its last status change is when it came into force.
+        in_force_since = norm.status_changed_at if norm.status == "in_force" else None
+        return cls(
+            norm.status,
+            norm.current_version_number,
+            norm.last_material_version_number,
+            in_force_since,
+            norm.author_id,
+        )

@@ -29,7 +29,11 @@ from normhub.norms.models import Norm
 # Ordered: a higher index is deeper engagement.
 LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
-EVENT_KINDS = ("delivered", "opened", "read", "responded")
+# "authored": writing a version (the first or a revision) is its editor's
+# exposure to it at the endorsed level.
+EVENT_KINDS = ("delivered", "opened", "read", "responded", "authored")
+# The kinds that mean the person went through the text, not only had it shown.
+READING_KINDS = ("read", "responded", "authored")
 ANSWER_MAX = 1000
 
 

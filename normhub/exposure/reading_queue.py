@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.exposure.coverage import coverage_for_norms
-from normhub.exposure.levels import ACTIVE_STATUSES, EXPOSED, NONE, OPENED, READ
+from normhub.exposure.levels import ACTIVE_STATUSES, OPENED
 from normhub.exposure.models import ExposureSummary
+from normhub.exposure.standing import not_exposed, reading_state
 from normhub.norms.models import Norm
 
 
@@ -26,8 +27,9 @@ def reading_queue(
 ) -> list[QueueItem]:
     """Open and in-force norms of ``user``'s communities they have not read as they stand now.
 
-    Reasons: "unread" (never opened the current text), "opened" (opened, not
-    finished), "stale" (read an older text that has changed materially since).
+    Reasons, from ``standing.reading_state``: "stale" (read an older text that
+    has changed materially since), "opened" (opened the current text, not
+    finished), "unread" (neither).
     Norms the user wrote are left out. Open norms come first, closest to the
     in-force gate first; ties go to the most recently active.
     """
@@ -44,11 +46,7 @@ def reading_queue(
             Norm.community_id.in_(my_communities),
             Norm.status.in_(ACTIVE_STATUSES),
             Norm.author_id != user.id,  # they wrote it; their response is asked elsewhere
-            or_(
-                ExposureSummary.user_id.is_(None),
-                ExposureSummary.material_base < Norm.last_material_version_number,
-                ExposureSummary.level < EXPOSED,
-            ),
+            not_exposed(Norm.last_material_version_number),
         )
         .options(selectinload(Norm.community))
     )
@@ -58,12 +56,17 @@ def reading_queue(
     gaps = coverage_for_norms(session, [norm for norm, _ in rows])
     items = []
     for norm, summary in rows:
-        if summary is None or summary.level == NONE:
-            reason = "unread"
-        elif summary.material_base < norm.last_material_version_number:
-            reason = "stale" if summary.level >= READ else "unread"
+        state = reading_state(summary, norm.last_material_version_number)
+        if state == "changed":
+            reason = "stale"
+        elif (
+            state == "not_read"
+            and summary.material_base >= norm.last_material_version_number
+            and summary.level >= OPENED
+        ):
+            reason = "opened"
         else:
-            reason = "opened" if summary.level >= OPENED else "unread"
+            reason = "unread"
         items.append(QueueItem(norm, reason, gaps[norm.id].gap))
     items.sort(
         key=lambda item: (

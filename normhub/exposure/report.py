@@ -1,26 +1,51 @@
-"""What an exposure check answers: the report, and the sentence that leads it.
+"""Where a person stands with a norm: the facts, and the answer in plain words.
 
-No database here: ``normhub.exposure.check`` gathers the facts and fills the
-report; the answer text is worded from the report alone.
+No database here: ``normhub.exposure.standing`` gathers the facts and fills
+the ``Standing``; the answer is worded from it alone, in a fixed order: the
+norm's state, the deepest engagement and what changed since, the stance,
+unmet prerequisites, and one recommended next step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from normhub.accounts.models import User
-from normhub.exposure.levels import DELIVERED, NONE, OPENED, READ, norm_ref
+from normhub.exposure.levels import NONE, READ, norm_ref, utc_iso
 from normhub.exposure.models import LEVEL_RANK
 from normhub.norms.models import Norm
 
+# The recommended next step, first matching row wins (see ``standing.recommend``);
+# each with the colour the page gives it, as the coverage verdict does.
+RECOMMENDATION_TONES = {
+    "not_member": "neutral",
+    "not_in_force": "neutral",
+    "share_norm": "short",
+    "share_changes": "short",
+    "remind": "short",
+    "ask_understanding": "short",
+    "discuss_assumptions": "short",
+    "unmet_prerequisites": "short",
+    "fair_to_hold": "meets",
+}
 
-def utc_iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
+
+class Recommendation(NamedTuple):
+    code: str
+    text: str
+
+    @property
+    def tone(self) -> str:
+        return RECOMMENDATION_TONES[self.code]
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "text": self.text}
 
 
-@dataclass
-class ExposureReport:
+@dataclass(slots=True)
+class Standing:
     subject: User
     norm: Norm
     level: str
@@ -36,7 +61,16 @@ class ExposureReport:
     first_seen_at: datetime | None
     level_at: datetime | None
     last_seen_at: datetime | None
+    norm_status: str = "draft"
+    in_force_since: datetime | None = None
+    authored_by_subject: bool = False
+    as_of: datetime | None = None
+    # The newest version they read, responded to or wrote (None: never).
+    newest_read_version: int | None = None
     material_changes_since: list[dict] = field(default_factory=list)
+    changes_since_read: list[dict] = field(default_factory=list)
+    # (level, version) of what they did with versions after their deepest engagement.
+    later_engagement: list[tuple[str, int]] = field(default_factory=list)
     understood: str | None = None
     endorsement: str | None = None
     response_version: int | None = None
@@ -47,6 +81,7 @@ class ExposureReport:
     unmet_prerequisites: list = field(default_factory=list)  # rows: id, slug, title, status
     timeline: list = field(default_factory=list)  # rows: kind, level, version_number, created_at
     fully_exposed: bool = False
+    recommendation: Recommendation | None = None
     answer: str = ""
 
     @property
@@ -83,6 +118,12 @@ class ExposureReport:
             "first_seen_at": utc_iso(self.first_seen_at),
             "level_at": utc_iso(self.level_at),
             "last_seen_at": utc_iso(self.last_seen_at),
+            "norm_status": self.norm_status,
+            "in_force_since": utc_iso(self.in_force_since),
+            "authored_by_subject": self.authored_by_subject,
+            "changes_since_read": self.changes_since_read,
+            "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+            "as_of": utc_iso(self.as_of),
             "timeline": [
                 {
                     "kind": e.kind,
@@ -95,92 +136,153 @@ class ExposureReport:
         }
 
 
-def plain_answer(report: ExposureReport) -> str:
-    """The report in one or two sentences, for the person who asked."""
-    if not report.is_member:
-        return _not_member_answer(report)
-    level = LEVEL_RANK[report.level]
-    if report.stale or level < READ:
-        return _not_read_answer(report, level)
-    prerequisites = _unread_prerequisites(report)
-    if level == READ:
-        return _read_answer(report) + prerequisites
-    return _understood_answer(report) + prerequisites
+# -- The answer, part by part ------------------------------------------------------
+
+_STATE = {
+    "draft": "This norm is a draft: nobody is bound by it yet.",
+    "open": "This norm is open for discussion: nobody is bound by it yet.",
+    "retired": "This norm is retired: nobody is bound by it any more.",
+    "withdrawn": "This norm was withdrawn: nobody is bound by it.",
+}
+_DONE = {  # what someone did with a version, at each level
+    "delivered": "was sent version {v} but has not opened it",
+    "opened": "opened version {v} but has not read it to the end",
+    "read": "read version {v}",
+    "understood": "read and understood version {v}",
+    "endorsed": "read and endorsed version {v}",
+}
 
 
-def _not_member_answer(report: ExposureReport) -> str:
-    name = report.subject.display_name
-    if report.left_community and report.left_at is not None:
-        sentence = f"{name} left this community on {report.left_at:%Y-%m-%d}."
-        if report.level_version is not None and LEVEL_RANK[report.level] >= READ:
+def state_sentence(standing: Standing) -> str:
+    if standing.current_version == 0:
+        return "This norm did not exist yet."
+    if standing.norm_status == "in_force":
+        since = standing.in_force_since
+        return f"This norm has been in force since {since:%Y-%m-%d}." if since else "In force."
+    return _STATE[standing.norm_status]
+
+
+def _membership_sentence(standing: Standing) -> str:
+    name = standing.subject.display_name
+    if standing.left_community and standing.left_at is not None:
+        sentence = f"{name} left this community on {standing.left_at:%Y-%m-%d}."
+        if standing.level_version is not None and LEVEL_RANK[standing.level] >= READ:
             sentence += (
-                f" Before leaving, they had reached “{report.level}”"
-                f" on version {report.level_version}."
+                f" Before leaving, they had reached “{standing.level}”"
+                f" on version {standing.level_version}."
             )
         return sentence
+    if standing.as_of is not None:
+        return f"{name} was not a member of this community then."
     return f"{name} is not a member of this community."
 
 
-def _not_read_answer(report: ExposureReport, level: int) -> str:
-    """A member who has not read the current material family (stale, or not that far)."""
-    name = report.subject.display_name
-    if report.stale and level >= OPENED:
-        verb = {OPENED: "opened", READ: "read"}.get(level, "read and responded to")
-        changes = "; ".join(
-            f"v{c['number']}: {c['change_summary']}"
-            for c in report.material_changes_since
+def _engagement_sentences(standing: Standing) -> list[str]:
+    """The deepest engagement, what changed since their newest reading, and what came after."""
+    name = standing.subject.display_name
+    deepest = LEVEL_RANK[standing.highest_level]
+    sentences = []
+    if standing.authored_by_subject:
+        sentences.append(f"{name} wrote this norm.")
+    if deepest == NONE:
+        sentences.append(f"{name} has never opened this norm.")
+    else:
+        done = _DONE[standing.highest_level].format(v=standing.highest_level_version)
+        sentences.append(f"{name} {done}.")
+    if standing.changes_since_read:
+        listed = "; ".join(
+            f"v{c['number']}: {c['change_summary'].rstrip('.')}"
+            for c in standing.changes_since_read
             if c["change_summary"]
         )
-        text = (
-            f"{name} {verb} version {report.level_version}, but the norm has changed "
-            f"materially since (now version {report.current_version})"
+        sentences.append(
+            f"The norm has changed materially since version {standing.newest_read_version} "
+            f"(now version {standing.current_version})" + (f": {listed}." if listed else ".")
         )
-        return text + (f": {changes}" if changes else ".")
-    if level == NONE or report.stale:
-        return (
-            f"{name} has never opened this norm. "
-            "Consider sharing it with them instead of calling them out."
+    for level, version in standing.later_engagement:
+        sentences.append(f"Then {name} {_DONE[level].format(v=version)}.")
+    return sentences
+
+
+def _stance_sentences(standing: Standing) -> list[str]:
+    if standing.understood is None:
+        if standing.authored_by_subject:
+            return ["Writing it counts as reading and endorsing it."]
+        if LEVEL_RANK[standing.current_level] == READ:
+            return ["They have not said whether they understood it."]
+        return []
+    on = f"On version {standing.response_version}"
+    if not standing.response_is_current:
+        on += " (an older text)"
+    if standing.understood == "yes":
+        stance = {"endorse": "endorse it", "reject": "reject it"}.get(
+            standing.endorsement, "are undecided about endorsing it"
         )
-    if level == DELIVERED:
-        return (
-            f"{name} was sent this norm (version {report.level_version}) but has never "
-            "opened it. Consider sharing it with them instead of calling them out."
+    else:
+        stance = (
+            "only partly understood it"
+            if standing.understood == "partly"
+            else ("did not understand it")
         )
-    return f"{name} opened version {report.level_version} but has not read it to the end."
-
-
-def _unread_prerequisites(report: ExposureReport) -> str:
-    if not report.unmet_prerequisites:
-        return ""
-    titles = ", ".join(f"“{n.title}”" for n in report.unmet_prerequisites)
-    return f" It builds on norms they have not read: {titles}."
-
-
-def _read_answer(report: ExposureReport) -> str:
-    name = report.subject.display_name
-    if report.response_is_current and report.understood in ("partly", "no"):
-        how = "only partly understood" if report.understood == "partly" else "did not understand"
-        return f"{name} read version {report.level_version} but said they {how} it."
-    return (
-        f"{name} read version {report.level_version} but has not said whether they understood it."
-    )
-
-
-def _understood_answer(report: ExposureReport) -> str:
-    name = report.subject.display_name
-    if report.rejected_assumptions:
+    sentences = [f"{on} they said they {stance}."]
+    disagreements = [a for a in standing.assumption_answers if a["agreement"] == "disagree"]
+    if disagreements:
         parts = "; ".join(
-            f"assumption {a['position']}: “{a['statement'].rstrip('.')}”"
-            for a in report.rejected_assumptions
+            f"assumption {a['position']} of version {standing.response_version}: "
+            f"“{a['statement'].rstrip('.')}”"
+            for a in disagreements
         )
-        text = f"{name} understood this norm and rejects {parts}."
-        if report.endorsement == "endorse":
-            text += " They endorse the norm nonetheless."
-        elif report.endorsement == "reject":
-            text += " They reject the norm as a whole."
-        return text
-    if report.endorsement == "endorse":
-        return f"{name} understood and endorses this norm."
-    if report.endorsement == "reject":
-        return f"{name} understood this norm and rejects it."
-    return f"{name} understood this norm and is undecided about endorsing it."
+        sentences.append(f"They reject {parts}.")
+    return sentences
+
+
+def _prerequisites_sentence(standing: Standing) -> list[str]:
+    if not standing.unmet_prerequisites:
+        return []
+    titles = ", ".join(f"“{n.title}”" for n in standing.unmet_prerequisites)
+    return [f"It builds on norms they have not read: {titles}."]
+
+
+def plain_answer(standing: Standing) -> str:
+    """The whole answer, for the person who asked, in the order a moderator acts on."""
+    parts = [state_sentence(standing)]
+    if standing.is_member:
+        parts += _engagement_sentences(standing)
+        parts += _stance_sentences(standing)
+        parts += _prerequisites_sentence(standing)
+    else:
+        parts.append(_membership_sentence(standing))
+    if standing.recommendation is not None:
+        parts.append(standing.recommendation.text)
+    return " ".join(parts)
+
+
+_RECOMMENDATION_TEXTS = {
+    "not_member": "{name} is not bound by this community's norms: don't hold them to it.",
+    "not_in_force": "Discuss it with them, don't enforce it.",
+    "share_norm": (
+        "Share the norm with {name} instead of calling them out: they have not opened it."
+    ),
+    "share_changes": (
+        "Share what changed since version {read} with {name} "
+        "before holding them to the current text."
+    ),
+    "remind": (
+        "A reminder to read the current text is fair; a call-out is not: {name} has not read it."
+    ),
+    "ask_understanding": "Ask {name} whether they understood it before holding them to it.",
+    "discuss_assumptions": "Answer {name}'s reasons for rejecting it before enforcing it.",
+    "unmet_prerequisites": (
+        "Point {name} to the norms this one builds on first: they have not read them."
+    ),
+    "fair_to_hold": (
+        "It is fair to hold {name} to this norm: they understood the current text "
+        "and have read what it builds on."
+    ),
+}
+
+
+def recommendation_text(code: str, standing: Standing) -> str:
+    return _RECOMMENDATION_TEXTS[code].format(
+        name=standing.subject.display_name, read=standing.newest_read_version
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from normhub import events
+from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.db import begin_write, utcnow
 from normhub.exposure.gate import check_attention_budget, in_force_gate
@@ -19,6 +20,17 @@ from normhub.exposure.models import ExposureSummary
 
 def record_response(session: Session, *, response, norm, version, user) -> None:
     record_event(session, user, norm, version, "responded", response=response)
+
+
+def record_proposed(session: Session, *, norm, author) -> None:
+    """Writing a norm is its author's exposure to the first version, at the endorsed level."""
+    record_event(session, author, norm, norm.current_version_number, "authored")
+
+
+def record_revised(session: Session, *, norm, version, material) -> None:
+    """Each revision is its editor's exposure to the new version, at the endorsed level."""
+    editor = session.get(User, version.editor_id)
+    record_event(session, editor, norm, version, "authored", at=version.created_at)
 
 
 def record_opened(session: Session, *, norm, viewer) -> None:
@@ -49,4 +61,6 @@ def guard_status_change(session: Session, *, norm, new_status, actor) -> None:
 def connect() -> None:
     events.Response.Recorded.in_transaction.connect(record_response)
     events.Norm.Opened.in_transaction.connect(record_opened)
+    events.Norm.Proposed.in_transaction.connect(record_proposed)
+    events.Norm.Revised.in_transaction.connect(record_revised)
     events.Norm.StatusChanging.in_transaction.connect(guard_status_change)

@@ -34,11 +34,13 @@ from normhub.errors import DomainError, Forbidden, NotFound
 from normhub.exposure import reading_queue as queue
 from normhub.exposure.check import check_exposure, checks_about, record_check
 from normhub.exposure.coverage import coverage, unexposed_members
+from normhub.exposure.history import parse_as_of
 from normhub.exposure.ledger import read_report_token, record_read_report
 from normhub.exposure.levels import ACTIVE_STATUSES, READ
-from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.exposure.models import LEVEL_RANK, LEVELS
 from normhub.exposure.nudges import nudge
-from normhub.exposure.report import ExposureReport
+from normhub.exposure.report import Standing
+from normhub.exposure.standing import standing
 from normhub.ids import parse_id
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import get_norm
@@ -71,7 +73,7 @@ class ExposurePanel:
     viewer: User | None
     is_member: bool = False
     token: str | None = None
-    status: ExposureReport | None = None
+    status: Standing | None = None
     already_read: bool = False
     min_seconds: int = 2
 
@@ -99,13 +101,9 @@ def norm_page_context(session: Session, norm: Norm, viewer: User | None, version
     if viewer is not None and active_membership(session, norm.community, viewer) is not None:
         panel.is_member = True
         panel.token = read_report_token(viewer, norm, number)
-        panel.status = check_exposure(session, norm, viewer, timeline_limit=0)
-        summary = session.get(ExposureSummary, (viewer.id, norm.id))
+        panel.status = status = standing(session, norm, viewer)
         panel.already_read = (
-            summary is not None
-            and summary.level >= READ
-            and summary.latest_version >= number
-            and not panel.status.stale
+            LEVEL_RANK[status.current_level] >= READ and (status.latest_version_seen or 0) >= number
         )
     return {"exposure_panel": panel}
 
@@ -161,6 +159,8 @@ def check_form():
     viewer = current_user_or_none()
     communities = _my_communities(session, viewer)
     community = norm = subject = report = None
+    as_of_text = request.args.get("as_of", "").strip()
+    as_of_error = ""
     norms: list[Norm] = []
     members: list[Membership] = []
     slug = request.args.get("community", "").strip()
@@ -187,12 +187,16 @@ def check_form():
         if norm_ref:
             norm = get_norm(session, community, norm_ref)
         member = request.args.get("member", "").strip()
-        if norm is not None and member:
+        try:
+            as_of = parse_as_of(as_of_text) if as_of_text else None
+        except DomainError as error:
+            as_of_error = error.message
+        if norm is not None and member and not as_of_error:
             member_id = parse_id(member)
             subject = session.get(User, member_id) if member_id is not None else None
             if subject is None:
                 raise NotFound("There is no such person.")
-            report = check_exposure(session, norm, subject)
+            report = check_exposure(session, norm, subject, as_of=as_of)
             begin_write(session)
             record_check(session, viewer, subject, norm, report)
             session.commit()
@@ -207,6 +211,8 @@ def check_form():
         norm=norm,
         subject=subject,
         report=report,
+        as_of_text=as_of_text,
+        as_of_error=as_of_error,
         norm_page=_norm_page,
     )
 
