@@ -8,7 +8,7 @@ a norm is proposed or revised. This backfills one for every existing version
 own rule. Downgrading removes them and replays again.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from types import SimpleNamespace
@@ -20,7 +20,7 @@ from normhub.exposure.ledger import apply_event
 from normhub.exposure.models import LEVEL_RANK
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
