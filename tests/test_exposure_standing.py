@@ -67,6 +67,7 @@ def revise(session, factory, town, number, *, material=True, by=None):
     )
     summary = CHANGES.get(number, f"Reworded, version {number}.")
     new = revise_norm(session, norm, by or town["hannah"], draft, summary, material)
+    factory.put_current_version_in_force(norm)
     session.commit()
     return new
 

@@ -238,6 +238,7 @@ def _parties_statement(by_token: bool):
         Norm.last_material_version_number,
         Norm.author_id,
         Norm.status_changed_at,
+        Norm.in_force_version_number,
         subject.id.label("subject_id"),
         subject.display_name.label("subject_name"),
     ]
@@ -343,6 +344,7 @@ def resolve_check(
         row.last_material_version_number,
         author_id=row.author_id,
         status_changed_at=row.status_changed_at,
+        in_force_version_number=row.in_force_version_number,
     )
     fact_rows = None
     if subject_id is None and not member_ref.isdigit():

@@ -31,7 +31,7 @@ from normhub.exposure.facts import (
 from normhub.exposure.ledger import apply_event
 from normhub.exposure.levels import ACTIVE_STATUSES, NONE, READ, NormState
 from normhub.exposure.models import LEVEL_RANK, READING_KINDS, ExposureEvent, ExposureSummary
-from normhub.norms.models import Norm, NormVersion, StatusChange
+from normhub.norms.models import Norm, NormVersion, StatusChange, pending_version
 
 
 def parse_as_of(text: str) -> datetime:
@@ -108,7 +108,9 @@ _EVENTS = DirectStatement(
         ExposureEvent.created_at, ExposureEvent.id
     )
 )
-# The subject's latest response made by ``as_of``, one row per answered assumption.
+_ANSWERED = aliased(NormVersion, name="answered")
+# The subject's latest response made by ``as_of`` to a version up to ``up_to``,
+# one row per answered assumption.
 _RESPONSE = DirectStatement(
     with_response(
         select().select_from(select(literal(1, Integer).label("one")).subquery()),
@@ -116,6 +118,12 @@ _RESPONSE = DirectStatement(
             bindparam("subject_id"),
             bindparam("norm_id"),
             lambda latest: latest.created_at <= bindparam("as_of"),
+            lambda latest: latest.version_id.in_(
+                select(_ANSWERED.id).where(
+                    _ANSWERED.norm_id == bindparam("norm_id"),
+                    _ANSWERED.number <= bindparam("up_to"),
+                )
+            ),
         ),
         bindparam("norm_id"),
     )
@@ -174,13 +182,17 @@ class Replay(NamedTuple):
     events: list  # oldest first
 
 
-def _norm_then(norm, versions: list, changes: list, as_of: datetime) -> NormState:
-    """``norm``'s status and versions at ``as_of``: today's, unwound through later changes."""
+def _versions_state(state: NormState, versions: list) -> NormState:
     current = versions[-1].number if versions else 0
     last_material = max((v.number for v in versions if v.is_material), default=0)
-    today = NormState.now(norm)._replace(
+    return state._replace(
         current_version_number=current, last_material_version_number=last_material
     )
+
+
+def _norm_then(norm, versions: list, changes: list, as_of: datetime) -> NormState:
+    """``norm``'s status and versions at ``as_of``: today's, unwound through later changes."""
+    today = _versions_state(NormState.now(norm), versions)
     later = [c for c in changes if c.changed_at > as_of]
     if not later:  # the status is still today's: read it as today's answer does
         return today
@@ -251,11 +263,26 @@ def _membership_then(db, norm, subject, as_of: datetime) -> tuple[int | None, da
 
 
 def replay(db: Session | DirectConnection, norm, subject, as_of: datetime) -> Replay:
-    """The norm, and the rows ``facts.CHECK_FACTS`` would have returned, at ``as_of``."""
+    """The norm, and the rows ``facts.CHECK_FACTS`` would have returned, at ``as_of``.
+
+    While a material revision of a norm in force waits for the gate, only the
+    versions up to the one in force, and what the subject did with them,
+    count: that is the text they are bound by. (The version in force is
+    today's: an earlier instant is answered about it too.)
+    """
     params = {"subject_id": subject.id, "norm_id": norm.id, "as_of": as_of}
     versions = _VERSIONS.all(db, params)
     state = _norm_then(norm, versions, _STATUS_CHANGES.all(db, params), as_of)
     events = _EVENTS.all(db, params)
+    pending = pending_version(
+        state.status, norm.in_force_version_number, state.current_version_number
+    )
+    params["up_to"] = norm.in_force_version_number if pending else state.current_version_number
+    if pending:
+        versions = [v for v in versions if v.number <= params["up_to"]]
+        events = [e for e in events if e.version_number <= params["up_to"]]
+        state = _versions_state(state, versions)
+    state = state._replace(pending_version_number=pending)
     ledger = _ledger_columns(_replayed_summary(events, _material_bases(versions)), events)
     membership = _membership_then(db, norm, subject, as_of)
     rows = [FactRow(*membership, *ledger, *response) for response in _RESPONSE.all(db, params)]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from normhub.exposure.models import LEVELS
-from normhub.norms.models import Norm
+from normhub.norms.models import Norm, pending_version
 
 NONE, DELIVERED, OPENED, READ, UNDERSTOOD, ENDORSED = range(len(LEVELS))
 EXPOSED = READ  # "fully exposed" means read or better on the current family
@@ -28,7 +28,10 @@ def utc_iso(value: datetime | None) -> str | None:
 class NormState(NamedTuple):
     """A norm as it stood at one instant: its status and which versions existed.
 
-    ``current_version_number`` is 0 when the norm did not exist yet.
+    ``current_version_number`` is 0 when the norm did not exist yet. While a
+    material revision of a norm in force waits for the gate, the state is that
+    of the version in force (what members are bound by), and
+    ``pending_version_number`` names the proposed one.
     """
 
     status: str
@@ -36,6 +39,7 @@ class NormState(NamedTuple):
     last_material_version_number: int
     in_force_since: datetime | None
     author_id: int | None
+    pending_version_number: int | None = None
 
     @classmethod
     def now(cls, norm) -> NormState:
@@ -48,4 +52,5 @@ class NormState(NamedTuple):
             norm.last_material_version_number,
             in_force_since,
             norm.author_id,
+            pending_version(norm.status, norm.in_force_version_number, norm.current_version_number),
         )

@@ -63,6 +63,9 @@ class Standing:
     last_seen_at: datetime | None
     norm_status: str = "draft"
     in_force_since: datetime | None = None
+    # The version members are bound by, and a revision of it waiting for the gate.
+    in_force_version: int | None = None
+    pending_version: int | None = None
     authored_by_subject: bool = False
     as_of: datetime | None = None
     # The newest version they read, responded to or wrote (None: never).
@@ -120,6 +123,8 @@ class Standing:
             "last_seen_at": utc_iso(self.last_seen_at),
             "norm_status": self.norm_status,
             "in_force_since": utc_iso(self.in_force_since),
+            "in_force_version": self.in_force_version,
+            "pending_version": self.pending_version,
             "authored_by_subject": self.authored_by_subject,
             "changes_since_read": self.changes_since_read,
             "recommendation": self.recommendation.to_dict() if self.recommendation else None,
@@ -156,10 +161,18 @@ _DONE = {  # what someone did with a version, at each level
 def state_sentence(standing: Standing) -> str:
     if standing.current_version == 0:
         return "This norm did not exist yet."
-    if standing.norm_status == "in_force":
-        since = standing.in_force_since
-        return f"This norm has been in force since {since:%Y-%m-%d}." if since else "In force."
-    return _STATE[standing.norm_status]
+    if standing.norm_status != "in_force":
+        return _STATE[standing.norm_status]
+    since = standing.in_force_since
+    sentence = f"This norm has been in force since {since:%Y-%m-%d}." if since else "In force."
+    if standing.pending_version is not None:
+        sentence += (
+            f" Version {standing.in_force_version} is in force; version "
+            f"{standing.pending_version} is proposed and not in force until enough of the "
+            "community has read it, so this answer is about version "
+            f"{standing.in_force_version}."
+        )
+    return sentence
 
 
 def _membership_sentence(standing: Standing) -> str:

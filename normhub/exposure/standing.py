@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
+from normhub.db import utcnow
 from normhub.exposure import facts, history
 from normhub.exposure.levels import EXPOSED, NONE, OPENED, READ, NormState
 from normhub.exposure.models import LEVEL_RANK, LEVELS, ExposureEvent, ExposureSummary
@@ -91,6 +92,8 @@ def _ledger_part(norm, subject, state: NormState, row, as_of) -> Standing:
         last_seen_at=row.last_seen_at,
         norm_status=state.status,
         in_force_since=state.in_force_since,
+        in_force_version=state.current_version_number if state.status == "in_force" else None,
+        pending_version=state.pending_version_number,
         authored_by_subject=state.author_id is not None and state.author_id == subject.id,
         as_of=as_of,
     )
@@ -192,22 +195,26 @@ def standing(
     the prerequisite closure only when the norm builds on other norms; and a
     bounded timeline only when asked for. ``as_of``: what the ledger held at
     that instant (events, versions, status, membership and response with a
-    time at or before it), worked out by the same rules.
+    time at or before it), worked out by the same rules. While a material
+    revision of a norm in force waits for the gate, the answer is about the
+    version in force: what the subject is bound by.
 
     ``norm`` and ``subject`` may be ORM objects or the plain values the API
     resolves (``normhub.norms.refs.NormRef`` / ``PersonRef``): only their
     columns are read, never a relationship. ``fact_rows`` are the rows of a
     query built with ``facts.with_check_facts``, when the caller fetched them.
     """
-    if as_of is None:
-        state = NormState.now(norm)
+    state = NormState.now(norm)
+    if as_of is None and state.pending_version_number is None:
         rows = fact_rows or facts.CHECK_FACTS.all(
             db,
             {"subject_id": subject.id, "norm_id": norm.id, "community_id": norm.community_id},
         )
         events = None
     else:
-        state, rows, events = history.replay(db, norm, subject, as_of)
+        # The past, or a norm in force whose revision waits for the gate: the
+        # summary rows know only the newest text, the ledger knows the rest.
+        state, rows, events = history.replay(db, norm, subject, as_of or utcnow())
     result = _ledger_part(norm, subject, state, rows[0], as_of)
     _add_changes(db, result, state)
     _add_response(result, rows, state)

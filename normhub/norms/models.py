@@ -36,6 +36,13 @@ STATUS_LABELS = {
 }
 
 
+def pending_version(status: str, in_force: int | None, current: int) -> int | None:
+    """The proposed version of a norm in force whose text in force is older, if any."""
+    if status != "in_force" or in_force is None or in_force >= current:
+        return None
+    return current
+
+
 class Norm(Base):
     __tablename__ = "norms"
     __table_args__ = (
@@ -58,6 +65,10 @@ class Norm(Base):
     current_version_number: Mapped[int] = mapped_column(Integer, default=1)
     # Number of the newest *material* version: exposure to anything older is stale.
     last_material_version_number: Mapped[int] = mapped_column(Integer, default=1)
+    # The version members are bound by, once the norm has come into force. A
+    # material revision of a norm in force is only proposed: the earlier
+    # version stays in force until the new one passes the in-force gate.
+    in_force_version_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
@@ -72,6 +83,13 @@ class Norm(Base):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def pending_version_number(self) -> int | None:
+        """The materially revised version waiting for the in-force gate, if any."""
+        return pending_version(
+            self.status, self.in_force_version_number, self.current_version_number
+        )
 
     @property
     def tag_names(self) -> list[str]:

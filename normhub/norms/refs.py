@@ -42,6 +42,7 @@ class NormRef(NamedTuple):
     status_changed_at: datetime | None = None
     # An absolute link, for emails; empty where nothing links to the norm.
     url: str = ""
+    in_force_version_number: int | None = None
 
 
 class PersonRef(NamedTuple):
@@ -63,6 +64,7 @@ NORM_REF_COLUMNS = (
     Norm.author_id,
     Norm.current_version_id,
     Norm.status_changed_at,
+    Norm.in_force_version_number,
 )
 
 
@@ -81,4 +83,5 @@ def norm_ref(norm, url: str = "") -> NormRef:
         norm.current_version_id,
         norm.status_changed_at,
         url,
+        norm.in_force_version_number,
     )

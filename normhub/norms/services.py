@@ -41,6 +41,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("open", "draft"): "author",
     ("open", "in_force"): "steward",
     ("in_force", "retired"): "steward",
+    # Puts a materially revised version in force, through the same gate.
+    ("in_force", "in_force"): "steward",
     ("draft", "withdrawn"): "author",
     ("open", "withdrawn"): "author",
 }
@@ -283,6 +285,9 @@ def revise_norm(
     version = _add_version(
         session, norm, editor, draft, current.number + 1, change_summary, is_material
     )
+    if not is_material and norm.in_force_version_number == current.number:
+        # A minor revision of the text in force binds as it stands.
+        norm.in_force_version_number = version.number
     session.flush()
     events.publish(session, events.Norm.Revised, norm=norm, version=version, material=is_material)
     return version
@@ -296,6 +301,8 @@ def allowed_transitions(session: Session, norm: Norm, user: User | None) -> list
     author = norm.author_id == user.id and membership is not None
     result = []
     for (src, dst), who in TRANSITIONS.items():
+        if src == dst and norm.pending_version_number is None:
+            continue
         if src == norm.status and (steward or (who == "author" and author)):
             result.append(dst)
     return result
@@ -308,6 +315,8 @@ def change_status(
         raise ValidationFailed(
             f"A norm that is {norm.status_label.lower()} cannot move to “{to_status}”."
         )
+    if to_status == norm.status and norm.pending_version_number is None:
+        raise ValidationFailed("The current version of this norm is already in force.")
     if to_status not in allowed_transitions(session, norm, actor):
         raise Forbidden("You may not make this change to this norm.")
     # Features with a say (the exposure gate, the attention budget) refuse by raising.
@@ -324,6 +333,8 @@ def change_status(
     )
     session.add(change)
     norm.status = to_status
+    if to_status == "in_force":
+        norm.in_force_version_number = norm.current_version_number
     norm.status_changed_at = norm.last_activity_at = utcnow()
     session.flush()
     events.publish(

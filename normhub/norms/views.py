@@ -105,11 +105,14 @@ def show(slug: str, norm_ref: str):
 def change_status(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     to_status = request.form.get("to_status", "")
+    status_before = norm.status
     with saving(session) as attempt:
         services.change_status(
             session, norm, current_user_or_none(), to_status, request.form.get("note", "")
         )
-    if attempt.ok:
+    if attempt.ok and to_status == status_before:
+        flash(f"Version {norm.in_force_version_number} is now in force.", "success")
+    elif attempt.ok:
         flash(f"The norm is now: {norm.status_label.lower()}.", "success")
     return redirect(norm_url(norm))
 
