@@ -175,7 +175,7 @@ def failing_writer(monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(updates, "write_documents", explode)
+    monkeypatch.setattr(updates, "write_collected", explode)
 
 
 def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
@@ -188,7 +188,7 @@ def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
         calls.append(args)
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(updates, "write_documents", explode)
+    monkeypatch.setattr(updates, "write_collected", explode)
     norm = factory.norm(community, title="Written despite the index")  # commits; must not raise
     assert calls, "indexing was attempted"
     assert "Search indexing failed" in caplog.text
@@ -229,7 +229,7 @@ def test_failure_through_a_request_still_saves_and_responds(
 def test_queued_ids_are_indexed_by_the_next_successful_write(app, factory, monkeypatch):
     community = factory.community()
     monkeypatch.setattr(
-        updates, "write_documents", lambda *a, **k: (_ for _ in ()).throw(OSError("boom"))
+        updates, "write_collected", lambda *a, **k: (_ for _ in ()).throw(OSError("boom"))
     )
     first = factory.norm(community, title="Queued first")
     monkeypatch.undo()

@@ -35,6 +35,7 @@ from normhub.search.whoosh.writer import (
     merge_segments,
     needs_merge,
     rebuild_marker,
+    write_collected,
     write_documents,
     writes_postponed,
 )
@@ -68,22 +69,62 @@ def index_pending(app, pending: PendingIds) -> bool:
         if writes_postponed(directory):
             # A rebuild or merge holds the lock for a while and drains the queue when done.
             return _postpone(app, directory, work)
-        work.update(queue.take(directory))
-        with read_session(app) as session:
-            changes = collect_documents(session, work)
-        segments = write_changes(directory, changes, postponed=lambda: writes_postponed(directory))
-        if background_merging(app) and needs_merge(segments):
-            start_background_merge(app)
+        _write_with_queue(app, directory, work)
         return True
     except IndexBusy:
         if writes_postponed(directory):
             return _postpone(app, directory, work)
         logger.warning("Search index busy; queued %s for later indexing", work.as_json()[:200])
         _queue_quietly(directory, work)
+        _drain_if_unlocked(app, directory)
     except Exception:
         logger.exception("Search indexing failed; the database change stands and is queued")
         _queue_quietly(directory, work)
     return False
+
+
+def _write_with_queue(app, directory: Path, work: PendingIds, lock_timeout=None) -> None:
+    """Write ``work`` and everything queued, until the queue is found empty.
+
+    The queue is taken only once the lock is held, and looked at again after
+    each commit. A writer that gave up on the lock queues its ids and then
+    tries the lock once more: either it gets the lock and writes them, or the
+    writer holding it looks at the queue after releasing it and finds them.
+    So queued ids never wait for an unrelated later write.
+    """
+    while True:
+
+        def collect():
+            work.update(queue.take(directory))
+            with read_session(app) as session:
+                changes = collect_documents(session, work)
+            return changes.documents, deletion_terms(changes.removed)
+
+        segments = write_collected(
+            directory,
+            collect,
+            attempts=1 if lock_timeout is not None else None,
+            timeout=lock_timeout,
+            postponed=lambda: writes_postponed(directory),
+        )
+        if background_merging(app) and needs_merge(segments):
+            start_background_merge(app)
+        work.norms.clear()
+        work.comments.clear()
+        work.users.clear()
+        if not queue.peek(directory):
+            return
+
+
+def _drain_if_unlocked(app, directory: Path) -> None:
+    work = PendingIds()
+    try:
+        _write_with_queue(app, directory, work, lock_timeout=0)
+    except IndexBusy:
+        pass  # the writer holding the lock looks at the queue once it is done
+    except Exception:
+        logger.exception("Search indexing failed; the ids stay queued")
+        _queue_quietly(directory, work)
 
 
 def _postpone(app, directory: Path, work: PendingIds) -> bool:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec
@@ -209,16 +210,38 @@ def write_documents(
     attempts: int | None = None,
     postponed=None,
 ) -> list:
-    """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit.
+    """Replace ``documents`` (by id) and delete by ``(field, value)`` terms, in one commit."""
+    return write_collected(
+        directory, lambda: (documents, deletions), attempts=attempts, postponed=postponed
+    )
 
-    Never merges segments (see MERGE_TIER_LIMITS); returns the committed
-    segment list so the caller can tell whether a merge is due.
+
+def write_collected(
+    directory: Path,
+    collect: Callable[[], tuple[list[dict], list[tuple[str, str]]]],
+    attempts: int | None = None,
+    timeout: float | None = None,
+    postponed=None,
+) -> list:
+    """Take the lock, then ask ``collect`` for ``(documents, deletions)`` and write them.
+
+    Collecting under the lock lets the caller take the queue of postponed ids
+    while no other writer can: ids are never out of the queue and unwritten
+    while the lock is free. Never merges segments (see MERGE_TIER_LIMITS);
+    returns the committed segment list so the caller can tell whether a merge
+    is due.
     """
     ix = open_index(directory)
     writer = acquire_writer(
-        ix, attempts=attempts, postponed=postponed, codec=UPDATE_CODEC, compound=False
+        ix,
+        attempts=attempts,
+        timeout=timeout,
+        postponed=postponed,
+        codec=UPDATE_CODEC,
+        compound=False,
     )
     try:
+        documents, deletions = collect()
         _delete_terms(writer, [*deletions, *(("id", d["id"]) for d in documents)])
         for document in documents:
             writer.add_document(**document)
