@@ -79,6 +79,11 @@ def load_config(instance_path: str) -> dict:
         "JOBS_URL": _env("JOBS_URL", f"sqlite:///{instance / 'jobs.sqlite3'}"),
         "JOBS_NAME": _env("JOBS_NAME", "normhub"),
         "JOBS_WORKERS": _env_int("JOBS_WORKERS", 2),
+        # Rate limits count in this process's memory unless a Redis server is named,
+        # which several processes and servers then share.
+        "RATELIMIT_ENABLED": _env("RATE_LIMITS", "1") != "0",
+        "RATELIMIT_STORAGE_URI": _env("REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": _env("RATE_LIMIT_PREFIX", "normhub"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
