@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from normhub import events, policy, tokens
@@ -167,11 +167,29 @@ def active_member_ids(session: Session, community: Community) -> list[int]:
     )
 
 
-def _add_member(session: Session, community: Community, user: User) -> Membership:
+def lock_community(session: Session, community: Community) -> None:
+    """Hold the community's row until the transaction ends, and forget its memberships.
+
+    Every change that an invariant about the whole membership depends on (at
+    least one admin; one membership per person) takes this lock first, so two
+    of them at once run one after the other and the second sees what the first
+    did. On PostgreSQL that is ``SELECT … FOR UPDATE``; SQLite's write
+    transactions already begin ``IMMEDIATE`` and so run one at a time.
+    """
+    session.execute(select(Community.id).where(Community.id == community.id).with_for_update())
+    _forget_memberships(session)
+    for item in list(session.identity_map.values()):
+        if isinstance(item, Membership) and item.community_id == community.id:
+            session.expire(item)
+
+
+def _add_member(session: Session, community: Community, user: User) -> Membership | None:
+    """Make ``user`` an active member; None if they already were (joining twice is one join)."""
+    lock_community(session, community)
     membership = get_membership(session, community, user)
     if membership is not None:
         if membership.is_active:
-            raise Conflict("You are already a member of this community.")
+            return None
         membership.left_at = None
         membership.role = "member"
         membership.joined_at = utcnow()
@@ -186,6 +204,8 @@ def join_open(session: Session, community: Community, user: User) -> Membership:
     if community.join_policy != "open":
         raise Forbidden("This community can only be joined with an invite link.")
     membership = _add_member(session, community, user)
+    if membership is None:
+        return active_membership(session, community, user)
     events.publish(session, events.Member.Joined, membership=membership)
     return membership
 
@@ -220,13 +240,17 @@ def find_usable_invite(session: Session, token: str) -> Invite:
 def join_by_invite(session: Session, token: str, user: User) -> Membership:
     invite = find_usable_invite(session, token)
     membership = _add_member(session, invite.community, user)
-    invite.uses += 1
-    session.flush()
+    if membership is None:
+        return active_membership(session, invite.community, user)
+    # Counted in the database, not read and written back: fifty joins at once count fifty.
+    session.execute(update(Invite).where(Invite.id == invite.id).values(uses=Invite.uses + 1))
+    session.expire(invite, ["uses"])
     events.publish(session, events.Member.Joined, membership=membership)
     return membership
 
 
 def leave(session: Session, community: Community, user: User) -> None:
+    lock_community(session, community)
     membership = active_membership(session, community, user)
     if membership is None:
         raise NotFound("You are not a member of this community.")
@@ -246,6 +270,7 @@ def set_role(
 ) -> Membership:
     if role not in ROLES:
         raise ValidationFailed("Unknown role.", field="role")
+    lock_community(session, community)
     actor_membership = active_membership(session, community, actor)
     if not (actor.is_admin or (actor_membership and actor_membership.has_role("admin"))):
         raise Forbidden("Only community admins can change roles.")

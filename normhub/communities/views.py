@@ -50,6 +50,9 @@ def create():
 @bp.route("/c/<slug>/join", methods=["POST"])
 def join(slug: str):
     session, viewer, community = _community_for_user(slug)
+    if services.active_membership(session, community, viewer) is not None:
+        flash(f"You are already a member of {community.name}.", "info")
+        return redirect(url_for("forum.community", slug=community.slug))
     try:
         services.join_open(session, community, viewer)
     except DomainError as error:
