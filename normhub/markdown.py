@@ -4,14 +4,20 @@ markdown-it-py's "commonmark" preset with ``html`` off escapes raw HTML, and
 its link validator refuses ``javascript:``, ``vbscript:``, ``file:`` and
 ``data:`` URLs other than images. We add tables, strikethrough and footnotes,
 and make every link ``rel="nofollow noopener"``.
+
+Images from other sites are not loaded: each becomes a link that names the
+site, which the reader may click. A remote image would tell its owner (the
+author, say) every reader's address and reading time; digests would do the
+same for each recipient who opens the email.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from mdit_py_plugins.footnote import footnote_plugin
 
 
@@ -27,8 +33,35 @@ def _renderer() -> MarkdownIt:
         tokens[idx].attrSet("rel", "nofollow noopener")
         return self.renderToken(tokens, idx, options, env)
 
+    def render_image(self, tokens, idx, options, env):
+        token = tokens[idx]
+        source = token.attrGet("src") or ""
+        if loads_without_tracking(source):
+            return self.image(tokens, idx, options, env)
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        return remote_image_link(source, alt)
+
     md.add_render_rule("link_open", render_link_open)
+    md.add_render_rule("image", render_image)
     return md
+
+
+def loads_without_tracking(source: str) -> bool:
+    """An image on this site, or inside the text itself (``data:``): nobody else learns of it."""
+    if source.startswith("data:image/"):
+        return True
+    parts = urlsplit(source)
+    return not parts.scheme and not parts.netloc and not source.startswith("//")
+
+
+def remote_image_link(source: str, alt: str) -> str:
+    host = urlsplit(source).hostname or "another site"
+    label = f"Image from {host}" + (f": {alt}" if alt else "")
+    return (
+        f'<a class="remote-image" href="{escape(source)}" rel="nofollow noopener noreferrer"'
+        f' title="Opens the image on {escape(host)}, which will see your address">'
+        f"{escape(label)}</a>"
+    )
 
 
 def render_markdown(text: str) -> Markup:
