@@ -89,10 +89,10 @@ def is_page_visit(request) -> bool:
     return True
 
 
-def is_embedded_load(request) -> bool:
-    """Loaded by another page as an image, script, style, frame…, or prefetched:
-    not something the person asked for, nor a script's own request ("empty")."""
+def is_script_request(request) -> bool:
+    """A script's own request (fetch: destination "empty"), or a client that sends no
+    Fetch Metadata (curl, an old browser); never a page, image, frame or prefetch."""
     if is_prefetch(request):
-        return True
-    destination = (request.headers.get("Sec-Fetch-Dest") or "").lower()
-    return destination not in ("", "document", "empty")
+        return False
+    destination = request.headers.get("Sec-Fetch-Dest")
+    return destination is None or destination.lower() == "empty"

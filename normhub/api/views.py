@@ -43,16 +43,17 @@ from normhub.exposure.coverage import coverage as exposure_coverage
 from normhub.exposure.history import parse_as_of
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.web import is_embedded_load, saving
+from normhub.web import is_script_request, saving
 
 bp = Blueprint("api", __name__)
 
 TIMELINE_LIMIT = 50
 API_PREFIX = "/api/v1"
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
-EMBEDDED_CHECK = (
-    "An exposure check is recorded in your name, so it is not made for an image, script, "
-    "frame or prefetch. Ask from a script (fetch) or with an API token."
+SCRIPTS_ONLY = (
+    "An exposure check is recorded in your name, so signed in through the browser it is "
+    "made only from a script (fetch), never for a page, image, frame or prefetch. Use an "
+    "API token, or the check page."
 )
 
 
@@ -92,10 +93,10 @@ def _with_context(document: dict, community: Community, norm: Norm) -> dict:
 @checks_token_itself
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
     token_hash = g.get("api_token_hash")
-    if token_hash is None and is_embedded_load(request):
-        # A check is recorded in the caller's name: a page must not make one by
-        # pointing an <img> (or a script, frame or prefetch) here.
-        return _refused(EMBEDDED_CHECK)
+    if token_hash is None and not is_script_request(request):
+        # A check is recorded in the caller's name: no page may make one by
+        # pointing an <img>, a frame, a prefetch or a link here.
+        return _refused(SCRIPTS_ONLY)
     # Reads that need no common snapshot and one INSERT: no transaction needed.
     db = get_direct_connection()
     parties = services.resolve_check(
