@@ -11,13 +11,14 @@ their reply); the checker reads it on the check's page.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub import policy
 from normhub.accounts.models import User
-from normhub.communities.models import Community
+from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, can_view, visible_communities_clause
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
@@ -117,3 +118,59 @@ def save_reply(session: Session, check: ExposureCheck, viewer: User | None, text
     check.replied_at = utcnow() if text else None
     session.flush()
     return bool(text)
+
+
+def checks_about_members(
+    session: Session, user_ids: list[int], since: datetime, until: datetime
+) -> list:
+    """Checks about any of ``user_ids`` made in [since, until), oldest first. One query.
+
+    For a batch of digests. Rows, not ExposureChecks: ``id``, ``subject_id``,
+    ``created_at``, ``as_of``, ``level``, ``stale``, ``recommendation``,
+    ``norm_id``, ``norm_slug``, ``norm_title``, ``community_id``,
+    ``community_slug``, ``community_name``, ``checker_name``; ``is_member``:
+    the subject is an active member of the norm's community; ``shown``: the
+    subject may see that community (public, a member, or a site admin), so
+    may be told who checked, on which norm, and what they were told.
+    """
+    is_member = exists(
+        select(Membership.id).where(
+            Membership.user_id == ExposureCheck.subject_id,
+            Membership.community_id == Norm.community_id,
+            Membership.left_at.is_(None),
+        )
+    )
+    # Per-row lookups by primary key, as the digest's other batch queries do:
+    # joining users would have PostgreSQL hash the whole table for each batch.
+    checker_name = select(User.display_name).where(User.id == ExposureCheck.checker_id)
+    subject_is_admin = select(User.is_admin).where(User.id == ExposureCheck.subject_id)
+    return session.execute(
+        select(
+            ExposureCheck.id,
+            ExposureCheck.subject_id,
+            ExposureCheck.created_at,
+            ExposureCheck.as_of,
+            ExposureCheck.level,
+            ExposureCheck.stale,
+            ExposureCheck.recommendation,
+            Norm.id.label("norm_id"),
+            Norm.slug.label("norm_slug"),
+            Norm.title.label("norm_title"),
+            Norm.community_id,
+            Community.slug.label("community_slug"),
+            Community.name.label("community_name"),
+            checker_name.scalar_subquery().label("checker_name"),
+            is_member.label("is_member"),
+            or_(
+                Community.visibility == "public", is_member, subject_is_admin.scalar_subquery()
+            ).label("shown"),
+        )
+        .join(Norm, Norm.id == ExposureCheck.norm_id)
+        .join(Community, Community.id == Norm.community_id)
+        .where(
+            ExposureCheck.subject_id.in_(user_ids),
+            ExposureCheck.created_at >= since,
+            ExposureCheck.created_at < until,
+        )
+        .order_by(ExposureCheck.id)
+    ).all()
