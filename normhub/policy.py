@@ -8,6 +8,12 @@ author through. Services answer their ``can_*`` questions with
 :func:`allows`; views and the API call those services; templates ask
 ``may(action, community)``. A new action is one line in :data:`RULES` plus
 its test.
+
+Records about two people (an exposure check: who asked, about whom) are not
+a community's to share: :data:`PARTY_RULES` says which party to the record
+may do what, and :func:`party_allows` answers. Seeing the community the
+record is about is asked separately (a former member of a members-only
+community learns nothing more of it from a record).
 """
 
 from __future__ import annotations
@@ -62,3 +68,31 @@ def allows(action: str, membership, user, *, is_author: bool = False) -> bool:
     if held is None:
         return False
     return _RANK[held] >= _RANK[rule.least] or (rule.author_too and is_author)
+
+
+CHECKER, SUBJECT = "checker", "subject"
+
+
+@dataclass(frozen=True)
+class PartyRule:
+    parties: frozenset[str]  # who on the record may
+    site_admins: bool = True
+
+
+PARTY_RULES: dict[str, PartyRule] = {
+    "check.see": PartyRule(frozenset({CHECKER, SUBJECT})),
+    "check.reply": PartyRule(frozenset({SUBJECT}), site_admins=False),
+}
+
+
+def party_allows(action: str, user, *, checker_id: int, subject_id: int) -> bool:
+    """Whether ``user`` may do ``action`` on a record between a checker and a subject."""
+    if user is None:
+        return False
+    rule = PARTY_RULES[action]
+    if rule.site_admins and user.is_admin:
+        return True
+    held = {CHECKER} if user.id == checker_id else set()
+    if user.id == subject_id:
+        held.add(SUBJECT)
+    return bool(held & rule.parties)

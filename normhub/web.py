@@ -52,3 +52,47 @@ def saving(session: Session, form: FlaskForm | None = None) -> Iterator[Attempt]
     else:
         session.commit()
         attempt.ok = True
+
+
+# -- What kind of load a GET is (Fetch Metadata) -------------------------------------------
+#
+# A page view may record that someone saw something (the norm page's "opened"),
+# but only when a person opened the page: not when it was loaded as an image,
+# script or frame by another page (a Markdown image can point anywhere on this
+# site), fetched by a script, or prefetched by the browser in case of a click.
+# Browsers say which with the Sec-Fetch-* headers; old browsers and scripted
+# clients send none, and are taken at their word unless they say "prefetch".
+
+_PREFETCH_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+
+
+def is_prefetch(request) -> bool:
+    """The browser is loading this ahead of a click that may never come."""
+    return any(
+        "prefetch" in request.headers.get(name, "").lower()
+        or request.headers.get(name, "").lower() == "preview"
+        for name in _PREFETCH_HEADERS
+    )
+
+
+def is_page_visit(request) -> bool:
+    """A top-level page load a person asked for (a link followed, an address typed)."""
+    if is_prefetch(request):
+        return False
+    destination = request.headers.get("Sec-Fetch-Dest")
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if destination is not None:
+        # "document" only: a frame navigates too (mode "navigate", dest "iframe").
+        return destination.lower() == "document" and (mode is None or mode.lower() == "navigate")
+    if mode is not None:
+        return mode.lower() == "navigate"
+    return True
+
+
+def is_script_request(request) -> bool:
+    """A script's own request (fetch: destination "empty"), or a client that sends no
+    Fetch Metadata (curl, an old browser); never a page, image, frame or prefetch."""
+    if is_prefetch(request):
+        return False
+    destination = request.headers.get("Sec-Fetch-Dest")
+    return destination is None or destination.lower() == "empty"

@@ -9,6 +9,7 @@ token, and the exposure check page, opened by another member, says so.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -134,6 +135,9 @@ def test_scrolling_to_the_end_reports_the_read(live_server, browser, session, fa
         f"{live_server}/exposure/check?community={community.slug}"
         f"&norm={norm.slug}&member={reader.id}"
     )
+    with page.expect_navigation():
+        page.click(".check-form button[type=submit]")
+    assert re.search(r"/exposure/checks/\d+$", page.url), page.url
     answer = page.text_content("#check-answer")
     assert "Rita Reader read version 1. They have not said whether" in answer
     context.close()

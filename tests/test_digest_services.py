@@ -19,6 +19,7 @@ from normhub.digest.preferences import (
 )
 from normhub.discussion.services import hide_comment, post_comment
 from normhub.exposure import nudges
+from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.ledger import record_event
 from normhub.responses.services import record_response
 
@@ -239,6 +240,8 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
         parent = comment(session, norms[1], user, "Mine")
         comment(session, norms[1], steward, "Reply", parent=parent)
     nudges.nudge(session, steward, norms[2], members)
+    for user in members:  # checks about each member, in their digest's community
+        record_check(session, steward, user, norms[2], check_exposure(session, norms[2], user))
     session.commit()
     from normhub.norms.services import revise_norm
 
@@ -263,6 +266,7 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert all(d.has_news and d.replies and d.nudge_ids for d in digests.values())
+        assert all(len(d.checks) == 1 for d in digests.values())
         assert all(any(e.section == "revised" for e in d.entries) for d in digests.values())
         counts.append(len(statements))
     assert counts[0] == counts[1], counts

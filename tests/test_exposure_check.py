@@ -7,7 +7,8 @@ import pytest
 from normhub.communities.services import leave
 from normhub.db import utcnow
 from normhub.errors import Forbidden
-from normhub.exposure.check import check_exposure, checks_about, record_check
+from normhub.exposure.check import check_exposure, record_check
+from normhub.exposure.check_records import checks_about
 from normhub.exposure.coverage import coverage
 from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureSummary
@@ -279,11 +280,14 @@ def test_check_recorded_and_visible_to_subject_only(session, factory, world):
     report = check_exposure(session, norm, charlie)
     checked_at = record_check(session, author, charlie, norm, report)
     session.commit()
-    [seen] = checks_about(session, charlie, charlie)
+    [entry] = checks_about(session, charlie, charlie).items
+    seen = entry.check
+    assert entry.shown  # a public community: Charlie may see who asked and what they were told
     assert seen.checker_id == author.id and seen.norm_id == norm.id
     assert seen.level == "none" and seen.answer == report.answer
+    assert seen.recommendation == "not_in_force" and seen.as_of is None and seen.note is None
     assert seen.created_at == checked_at and seen.stale is False
-    assert checks_about(session, author, author) == []
+    assert checks_about(session, author, author).items == []
     with pytest.raises(Forbidden):
         checks_about(session, charlie, author)
 

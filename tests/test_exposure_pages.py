@@ -86,6 +86,18 @@ def count(session, *where):
     )
 
 
+def make_check(client, community, norm, person, **extra):
+    """Check on the check page (POST): the redirect to the recorded check."""
+    data = {"community": community.slug, "norm": norm.slug, "member": str(person.id), **extra}
+    return client.post("/exposure/check", data=data)
+
+
+def check_page(client, community, norm, person, **extra) -> str:
+    made = make_check(client, community, norm, person, **extra)
+    assert made.status_code == 303, made.get_data(as_text=True)[:500]
+    return client.get(made.headers["Location"]).get_data(as_text=True)
+
+
 def test_norm_page_records_opened_and_offers_read_button(client, session, world):
     _, _, charlie, norm = world
     anonymous = client.get(norm_path(norm))
@@ -158,11 +170,16 @@ def test_check_page_answers_first_and_is_visible_to_the_subject(client, session,
     assert community.name in start
     step = client.get(f"/exposure/check?community={community.slug}").get_data(as_text=True)
     assert norm.title in step and "Charlie" in step
-    response = client.get(
-        f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
-    )
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    # A link may pre-fill the form; the GET records nothing, however often it is loaded.
+    prefilled = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
+    for _ in range(3):
+        form = client.get(prefilled).get_data(as_text=True)
+        assert f'<option value="{charlie.id}" selected>Charlie</option>' in form
+        assert 'id="check-answer"' not in form
+    assert peek(session, lambda: session.scalar(select(func.count(ExposureCheck.id)))) == 0
+    response = make_check(client, community, norm, charlie)
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
     answer = re.search(r'<p class="answer" id="check-answer">(.*?)</p>', page, re.S).group(1)
     assert html.unescape(answer) == (
         "This norm is open for discussion: nobody is bound by it yet. "
@@ -172,9 +189,14 @@ def test_check_page_answers_first_and_is_visible_to_the_subject(client, session,
     check = peek(session, lambda: session.scalar(select(ExposureCheck)))
     assert (check.checker_id, check.subject_id, check.norm_id) == (author.id, charlie.id, norm.id)
 
+    # Reloading the record shows it again and records nothing more.
+    client.get(response.headers["Location"])
+    assert peek(session, lambda: session.scalar(select(func.count(ExposureCheck.id)))) == 1
+
     login(client, charlie)
-    mine = client.get("/exposure/about-me").get_data(as_text=True)
+    mine = html.unescape(client.get("/exposure/about-me").get_data(as_text=True))
     assert "Ada" in mine and norm.title in mine and "has never opened this norm" in mine
+    assert "They were told: You haven't opened it yet." in mine
     login(client, author)
     assert "Nobody has checked on you yet" in client.get("/exposure/about-me").get_data(
         as_text=True
@@ -197,12 +219,11 @@ def test_check_page_shows_stale_and_rejected_assumption(client, session, factory
     )
     session.commit()
     login(client, author)
-    url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
-    page = html.unescape(client.get(url).get_data(as_text=True))
+    page = html.unescape(check_page(client, community, norm, charlie))
     assert f"They reject assumption 2 of version 1: “{a2.statement.rstrip('.')}”." in page
     revise_norm(session, norm, author, factory.draft(body="New reasoning."), "New reasoning.", True)
     session.commit()
-    page = html.unescape(client.get(url).get_data(as_text=True))
+    page = html.unescape(check_page(client, community, norm, charlie))
     assert "has changed materially since version 1 (now version 2): v2: New reasoning." in page
     assert "stale" in page
 
@@ -219,8 +240,7 @@ def test_check_page_links_unread_prerequisites_and_lists_the_timeline(
     record_event(session, charlie, norm, 1, "read")
     session.commit()
     login(client, author)
-    url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
-    page = html.unescape(client.get(url).get_data(as_text=True))
+    page = html.unescape(check_page(client, community, norm, charlie))
     link = f'<a href="{norm_path(base)}">Say where a claim comes from</a>'
     assert link in page
     assert client.get(norm_path(base)).status_code == 200
@@ -236,6 +256,7 @@ def test_check_requires_membership(client, factory, world):
         f"/exposure/check?community={community.slug}&norm={norm.slug}&member={charlie.id}"
     )
     assert response.status_code == 403
+    assert make_check(client, community, norm, charlie).status_code == 403
 
 
 def test_members_only_community_does_not_leak(client, session, factory):
@@ -249,6 +270,7 @@ def test_members_only_community_does_not_leak(client, session, factory):
     for response in (
         client.get(f"/exposure/check?community={private.slug}"),
         client.get(f"/exposure/check?community={private.slug}&norm={norm.slug}&member={member.id}"),
+        make_check(client, private, norm, member),
         client.get(f"{base}/coverage"),
         client.post(f"{base}/read", data={"version": "1", "token": "x"}),
         client.post(f"{base}/read", data={"version": "1"}, headers={"X-Requested-With": "fetch"}),

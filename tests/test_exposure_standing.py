@@ -82,10 +82,7 @@ def ask(client, town, person, *, norm=None, as_of=None):
         headers=town["headers"],
     )
     assert api.status_code == 200, api.get_data(as_text=True)
-    page_url = f"/exposure/check?community={community.slug}&norm={norm.slug}&member={person.id}"
-    if as_of:
-        page_url += f"&as_of={as_of.isoformat()}"
-    page = html.unescape(client.get(page_url).get_data(as_text=True))
+    page = html.unescape(check_page(client, community, norm, person, as_of=as_of))
     answer = re.search(r'<p class="answer" id="check-answer">(.*?)</p>', page, re.S).group(1)
     step = re.search(
         r'<p class="answer (\w+)" id="check-recommendation" data-code="(\w+)">\s*'
@@ -97,6 +94,19 @@ def ask(client, town, person, *, norm=None, as_of=None):
     assert step.group(2) == body["recommendation"]["code"]
     assert answer == body["answer"]
     return body, {"answer": answer, "tone": step.group(1), "step": step.group(3)}
+
+
+def check_page(client, community, norm, person, *, as_of=None) -> str:
+    """Check on the check page (POST), and read the recorded check it redirects to."""
+    data = {"community": community.slug, "norm": norm.slug, "member": str(person.id)}
+    if as_of:
+        data["as_of"] = as_of.isoformat()
+    made = client.post("/exposure/check", data=data)
+    assert made.status_code == 303, made.get_data(as_text=True)
+    assert re.fullmatch(r"/exposure/checks/\d+", made.headers["Location"]), made.headers
+    page = client.get(made.headers["Location"])
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
 
 
 def assert_recommends(body, page, code, tone):
@@ -332,11 +342,19 @@ def test_malformed_as_of(client, session, factory, town):
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["status"] == 400 and "ISO 8601" in error["message"]
-    page = client.get(
-        f"/exposure/check?community={community.slug}&norm={norm.slug}"
-        f"&member={town['hannah'].id}&as_of=last-tuesday"
-    ).get_data(as_text=True)
+    response = client.post(
+        "/exposure/check",
+        data={
+            "community": community.slug,
+            "norm": norm.slug,
+            "member": str(town["hannah"].id),
+            "as_of": "last-tuesday",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
     assert 'id="check-as-of-error"' in page and 'id="check-answer"' not in page
+    assert 'value="last-tuesday"' in page  # what was typed is kept to correct
     assert session.scalar(select(ExposureCheck.id)) is None
 
 

@@ -87,3 +87,58 @@ def test_bounces_move_to_address_states_and_back(empty_database_url):
             assert [tuple(row) for row in rows] == [(1, "ann@example.org", "550 gone", later)]
     finally:
         engine.dispose()
+
+
+def test_check_answers_become_whole_and_come_back_cut(empty_database_url):
+    upgrade_database(empty_database_url, "0011")
+    engine = make_engine(empty_database_url)
+    at = datetime(2026, 3, 1, 9)
+    rows = [
+        "INSERT INTO users (id, email, display_name, password_hash, bio, is_admin, created_at)"
+        " VALUES (1, 'ann@example.org', 'Ann', 'x', '', false, :at)",
+        "INSERT INTO communities (id, slug, name, description, visibility, join_policy,"
+        " coverage_threshold_pct, coverage_min_responses, created_at)"
+        " VALUES (1, 'town', 'Town', '', 'public', 'open', 60, 3, :at)",
+        "INSERT INTO norms (id, community_id, slug, author_id, status, title, summary,"
+        " current_version_number, last_material_version_number, created_at,"
+        " status_changed_at, last_activity_at)"
+        " VALUES (1, 1, 'n', 1, 'open', 'N', '', 1, 1, :at, :at, :at)",
+        "INSERT INTO exposure_checks (id, checker_id, subject_id, norm_id, created_at, level,"
+        " stale, answer) VALUES (1, 1, 1, 1, :at, 'none', false, 'Short and old.')",
+    ]
+    long_answer = "They reject assumption 1: “" + "a long wording, " * 300 + "”."
+    try:
+        with engine.begin() as connection:
+            for statement in rows:
+                connection.execute(text(statement), {"at": at})
+        upgrade_database(empty_database_url, "0012")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO exposure_checks (id, checker_id, subject_id, norm_id, created_at,"
+                    " level, stale, answer, recommendation, as_of, note)"
+                    " VALUES (2, 1, 1, 1, :at, 'none', false, :answer, 'share_norm', :at, 'Why')"
+                ),
+                {"at": at, "answer": long_answer},
+            )
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text(
+                    "SELECT id, answer, recommendation, note, reply"
+                    " FROM exposure_checks ORDER BY id"
+                )
+            ).all()
+            assert [tuple(row) for row in kept] == [
+                (1, "Short and old.", None, None, None),
+                (2, long_answer, "share_norm", "Why", None),
+            ]
+            indexes = {i["name"] for i in inspect(connection).get_indexes("exposure_checks")}
+            assert indexes == {"ix_exposure_checks_subject"}
+        downgrade_database(empty_database_url, "0011")
+        with engine.connect() as connection:
+            answers = connection.execute(text("SELECT answer FROM exposure_checks ORDER BY id"))
+            assert [row.answer for row in answers] == ["Short and old.", long_answer[:1000]]
+            columns = {c["name"] for c in inspect(connection).get_columns("exposure_checks")}
+            assert "reply" not in columns and "note" not in columns
+    finally:
+        engine.dispose()

@@ -41,7 +41,6 @@ def test_oversized_numbers_in_urls(client, factory, login_as, path, status):
     "path",
     [
         "/c/{c}/norms/{x}",
-        "/exposure/check?community={c}&norm={n}&member={x}",
         "/api/v1/communities/{c}/norms/{n}/exposure/{x}",
         "/api/v1/communities/{c}/norms/{x}/exposure/{m}",
     ],
@@ -52,3 +51,13 @@ def test_non_ascii_digits_in_urls_are_404(client, factory, login_as, path, numbe
     login_as(norm.author)
     url = path.format(c=community.slug, n=norm.slug, m=norm.author.id, x=number)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("number", ["²", "١٢", HUGE])
+def test_the_check_form_names_nobody_with_odd_numbers(client, factory, login_as, number):
+    community = factory.community()
+    norm = factory.norm(community)
+    login_as(norm.author)
+    data = {"community": community.slug, "norm": norm.slug, "member": number}
+    assert client.post("/exposure/check", data=data).status_code == 404
+    assert client.get(f"/exposure/checks/{number}").status_code == 404

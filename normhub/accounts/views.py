@@ -96,6 +96,7 @@ def _settings_page(profile_form: ProfileForm, password_form: PasswordForm, statu
         for endpoint, label in (
             ("api.tokens", "API tokens"),
             ("digest.preferences", "Email digest"),
+            ("exposure.checks_about_me", "Checks about me"),
         )
         if endpoint in current_app.view_functions
     ]

@@ -43,13 +43,18 @@ from normhub.exposure.coverage import coverage as exposure_coverage
 from normhub.exposure.history import parse_as_of
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
-from normhub.web import saving
+from normhub.web import is_script_request, saving
 
 bp = Blueprint("api", __name__)
 
 TIMELINE_LIMIT = 50
 API_PREFIX = "/api/v1"
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+SCRIPTS_ONLY = (
+    "An exposure check is recorded in your name, so signed in through the browser it is "
+    "made only from a script (fetch), never for a page, image, frame or prefetch. Use an "
+    "API token, or the check page."
+)
 
 
 def private_api_responses(response):
@@ -68,6 +73,12 @@ def _community_and_norm(session, caller: User, community_slug: str, norm_ref: st
     return community, get_norm(session, community, norm_ref)
 
 
+def _refused(message: str):
+    response = jsonify({"error": {"status": 403, "message": message}})
+    response.status_code = 403
+    return response
+
+
 def _community_ref(community: Community) -> dict:
     return {"slug": community.slug, "name": community.name}
 
@@ -81,9 +92,13 @@ def _with_context(document: dict, community: Community, norm: Norm) -> dict:
 @bp.get(f"{API_PREFIX}/communities/<community_slug>/norms/<norm_ref>/exposure/<member_ref>")
 @checks_token_itself
 def exposure(community_slug: str, norm_ref: str, member_ref: str):
+    token_hash = g.get("api_token_hash")
+    if token_hash is None and not is_script_request(request):
+        # A check is recorded in the caller's name: no page may make one by
+        # pointing an <img>, a frame, a prefetch or a link here.
+        return _refused(SCRIPTS_ONLY)
     # Reads that need no common snapshot and one INSERT: no transaction needed.
     db = get_direct_connection()
-    token_hash = g.get("api_token_hash")
     parties = services.resolve_check(
         db,
         community_slug,

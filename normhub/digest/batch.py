@@ -7,8 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from normhub.digest.content import SECTIONS, Digest, Entry, Reply
+from normhub.digest.content import SECTIONS, CheckNotice, Digest, Entry, Reply
 from normhub.digest.links import Links
+from normhub.exposure import told
 from normhub.exposure.levels import DELIVERED, EXPOSED
 from normhub.norms.refs import CommunityRef, NormRef, norm_ref
 from normhub.responses.services import RevisedSinceResponse
@@ -47,6 +48,11 @@ class BatchFacts:
     # Reply rows (see ``replies_to_members``) and nudges, per member.
     replies: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     nudges: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    # Check rows (see ``checks_about_members``) per member, and the members whose
+    # digest also carries checks made outside their digest's communities (the
+    # full digest of their shortest period: see ``DigestBuilder._find_checks``).
+    checks: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    other_checks_for: set[int] = field(default_factory=set)
 
     @property
     def earliest_start(self) -> datetime:
@@ -160,6 +166,39 @@ class MemberDigest:
             )
         return replies
 
+    def checks(self) -> list[CheckNotice]:
+        """Checks made about the member in the window: those in this digest's
+        communities, and (in one digest only) those made anywhere else."""
+        notices = []
+        for row in self.batch.checks.get(self.member_id, ()):
+            if row.created_at < self.start:
+                continue
+            if row.is_member and row.community_id not in self.community_ids:
+                continue  # another digest's (or none: that community's digest is off)
+            if not row.is_member and self.member_id not in self.batch.other_checks_for:
+                continue
+            notices.append(self._notice(row))
+        return notices
+
+    def _notice(self, row) -> CheckNotice:
+        when = told.short_date(row.created_at, self.batch.now)
+        if not row.shown:  # a members-only community they are not in: nothing of it
+            return CheckNotice(row.id, row.created_at, when, shown=False)
+        return CheckNotice(
+            row.id,
+            row.created_at,
+            when,
+            shown=True,
+            checker_name=row.checker_name,
+            norm_title=row.norm_title,
+            norm_url=self.batch.links.norm(row.community_slug, row.norm_slug),
+            community_name=row.community_name,
+            as_of=row.as_of,
+            told=told.sentence(told.told_you(row.level, row.stale, row.recommendation)),
+            advice=told.advice_given(row.recommendation),
+            community_id=row.community_id,
+        )
+
     def ordered_entries(self) -> list[Entry]:
         return sorted(
             self.entries.values(),
@@ -174,6 +213,7 @@ class MemberDigest:
         news |= self.add_approaching()
         news |= self.add_opened_or_in_force()
         replies = self.replies()
+        checks = self.checks()
         return Digest(
             user_id=self.member_id,
             email=email,
@@ -185,7 +225,9 @@ class MemberDigest:
             entries=self.ordered_entries(),
             replies=replies,
             nudge_ids=nudge_ids,
-            has_news=news or bool(replies),
+            has_news=news or bool(replies) or bool(checks),
             community_ids=sorted(self.community_ids),
             scope=scope,
+            checks=checks,
+            checks_url=self.batch.links.url("exposure.checks_about_me") if checks else "",
         )

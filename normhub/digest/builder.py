@@ -8,7 +8,11 @@ of, and whose digest preference matches the period being sent):
   newer than the window start, with the change summaries;
 * open norms close to the in-force gate that they have not read yet;
 * norms newly open for discussion (not their own) and norms newly in force;
-* replies by others to their comments.
+* replies by others to their comments;
+* checks others made of what they had read: those in the digest's
+  communities, and, in the full digest of their shortest period only, those
+  made anywhere else (from a members-only community they are not in, only
+  that a check happened, and when).
 
 The window is [start, end): ``end`` is when the digest is built; ``start`` is
 the end of the member's last *sent* digest of the same period kind, or one
@@ -42,8 +46,9 @@ from normhub.digest.gate import approaching_gate
 from normhub.digest.links import Links
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, DigestSend
 from normhub.digest.periods import check_period, period_key, period_length
-from normhub.digest.preferences import matching_memberships
+from normhub.digest.preferences import digest_memberships
 from normhub.discussion.services import replies_to_members
+from normhub.exposure.check_records import checks_about_members
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
 from normhub.norms.models import Norm
@@ -73,6 +78,9 @@ class DigestBuilder:
     digest of the same scope, or of a full one. A full digest (scope 0) leaves
     out the communities a ``--community`` run of the same period already
     covers for the member, so each community's content goes out once.
+
+    ``checks``: list the checks made about each member (off for a steward's
+    preview of someone else's digest: checks are for the person checked).
     """
 
     def __init__(
@@ -83,8 +91,10 @@ class DigestBuilder:
         now: datetime | None = None,
         community_ids: set[int] | None = None,
         scope: int = ALL_COMMUNITIES,
+        checks: bool = True,
     ):
         self.session = session
+        self.with_checks = checks
         self.scope = scope
         self.kind = check_period(period_kind)
         self.links = links
@@ -124,16 +134,19 @@ class DigestBuilder:
 
     # -- per batch
 
-    def matched_communities(self, user_ids: list[int]) -> dict[int, list[int]]:
-        """Communities whose digest preference matches this period, per member."""
+    def matched_communities(self, user_ids: list[int]) -> tuple[dict[int, list[int]], set[int]]:
+        """Communities whose digest preference matches this period, per member; and the
+        members who get a daily digest from some community."""
         result: dict[int, list[int]] = defaultdict(list)
-        for user_id, community_id in self.session.execute(
-            matching_memberships(self.kind, self.community_ids).where(
-                Membership.user_id.in_(user_ids)
-            )
+        daily: set[int] = set()
+        for user_id, community_id, frequency in self.session.execute(
+            digest_memberships(self.community_ids).where(Membership.user_id.in_(user_ids))
         ):
-            result[user_id].append(community_id)
-        return result
+            if frequency == self.kind:
+                result[user_id].append(community_id)
+            if frequency == "daily":
+                daily.add(user_id)
+        return result, daily
 
     def last_sent(self, user_ids: list[int]) -> dict[int, datetime]:
         return dict(
@@ -179,6 +192,7 @@ class DigestBuilder:
         self._find_progress_near_gate(batch, user_ids)
         self._find_replies(batch, user_ids)
         self._find_nudges(batch, user_ids)
+        self._find_checks(batch, user_ids)
         return {
             m.id: MemberDigest(batch, m.id).digest(
                 m.email, m.display_name, self.kind, self.key, self.scope
@@ -191,7 +205,7 @@ class DigestBuilder:
     def _start_batch(self, user_ids: list[int]) -> BatchFacts:
         """Each member's communities for this digest, and where their window starts."""
         communities = self.communities()
-        member_communities = self.matched_communities(user_ids)
+        member_communities, daily = self.matched_communities(user_ids)
         for user_id, done in self.covered(user_ids).items():
             member_communities[user_id] = [
                 c for c in member_communities.get(user_id, ()) if c not in done
@@ -205,7 +219,17 @@ class DigestBuilder:
             community_ids={
                 c for ids in member_communities.values() for c in ids if c in communities
             },
+            other_checks_for=self._other_checks_for(user_ids, daily),
         )
+
+    def _other_checks_for(self, user_ids: list[int], daily: set[int]) -> set[int]:
+        """Whose digest lists the checks made outside its communities: a full digest,
+        and the daily one for members who get both (so each check is told once)."""
+        if not self.with_checks or self.scope != ALL_COMMUNITIES:
+            return set()
+        if self.kind == "daily":
+            return set(user_ids)
+        return {user_id for user_id in user_ids if user_id not in daily}
 
     def _window_starts(self, user_ids: list[int]) -> dict[int, datetime]:
         """The end of each member's last sent digest, at most the lookback cap ago;
@@ -275,6 +299,13 @@ class DigestBuilder:
             if nudge.norm.community_id in batch.community_ids:
                 batch.nudges[nudge.member_id].append(nudge)
 
+    def _find_checks(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """Checks made about the batch's members (the exposure service, one query)."""
+        if not self.with_checks:
+            return
+        for row in checks_about_members(self.session, user_ids, batch.earliest_start, self.now):
+            batch.checks[row.subject_id].append(row)
+
     def _empty(self, member: Member, start: datetime) -> Digest:
         return Digest(
             member.id,
@@ -297,9 +328,12 @@ class DigestBuilder:
         if digest.is_empty or digest.footers:
             return digest
         communities = self.communities()
+        presented = {e.community.id for e in digest.entries}
+        presented |= {r.community.id for r in digest.replies}
+        presented |= {c.community_id for c in digest.checks} & set(digest.community_ids)
+        # Checks from elsewhere alone: the footer offers the communities the digest is for.
         shown = sorted(
-            {e.community.id for e in digest.entries} | {r.community.id for r in digest.replies},
-            key=lambda c: communities[c].name.lower(),
+            presented or set(digest.community_ids), key=lambda c: communities[c].name.lower()
         )
         digest.unsubscribe_url = self.links.unsubscribe(digest.user_id, shown)
         digest.footers = [
@@ -323,8 +357,14 @@ def preview_digest(
     period_kind: str,
     community_ids: set[int] | None = None,
     now: datetime | None = None,
+    checks: bool = True,
 ) -> Digest:
-    """What ``member``'s next digest of ``period_kind`` would hold now; records nothing."""
-    builder = DigestBuilder(session, period_kind, links, now=now, community_ids=community_ids)
+    """What ``member``'s next digest of ``period_kind`` would hold now; records nothing.
+
+    ``checks=False`` for anyone but the member: the checks about them are theirs.
+    """
+    builder = DigestBuilder(
+        session, period_kind, links, now=now, community_ids=community_ids, checks=checks
+    )
     digest = builder.build([Member(member.id, member.email, member.display_name)])[member.id]
     return builder.finish(digest)

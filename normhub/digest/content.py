@@ -3,6 +3,8 @@
 A norm appears once per digest, in the first section that applies (in the
 order of ``SECTIONS``), with its other reasons noted on it. Replies to the
 member's comments are listed apart: an excerpt does not present the norm.
+So are the checks made about the member (until in-app notifications exist,
+a check about you is a line in your next digest).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 
 from normhub.digest.models import ALL_COMMUNITIES
 from normhub.exposure.bulk import Delivery
+from normhub.exposure.told import OUTSIDER_LINE
 from normhub.norms.refs import CommunityRef, NormRef
 from normhub.responses.services import VersionChange
 
@@ -56,6 +59,27 @@ class Reply:
 
 
 @dataclass
+class CheckNotice:
+    """Someone checked what the member had read. ``shown`` False: the check was made in
+    a members-only community they are not in, so only that it happened, and when."""
+
+    id: int
+    created_at: datetime
+    when: str  # "3 Dec"
+    shown: bool
+    checker_name: str = ""
+    norm_title: str = ""
+    norm_url: str = ""
+    community_name: str = ""
+    as_of: datetime | None = None
+    told: str = ""  # "You haven't opened it yet."
+    advice: str | None = None  # "to share it with you instead of calling you out"
+    community_id: int | None = None  # only when shown
+
+    outsider_line = OUTSIDER_LINE
+
+
+@dataclass
 class Section:
     key: str
     title: str
@@ -88,6 +112,8 @@ class Digest:
     settings_url: str = ""
     # DigestSend.scope: 0 for all the member's communities, else the one community.
     scope: int = ALL_COMMUNITIES
+    checks: list[CheckNotice] = field(default_factory=list)
+    checks_url: str = ""  # the page of checks about the member
 
     @property
     def norm_ids(self) -> set[int]:
@@ -99,7 +125,7 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not self.entries and not self.replies
+        return not self.entries and not self.replies and not self.checks
 
     @property
     def sections(self) -> list[Section]:
@@ -123,5 +149,10 @@ class Digest:
 
 def subject_line(digest: Digest) -> str:
     count = digest.norm_count
+    if count == 0 and digest.checks:
+        checks = len(digest.checks)
+        if checks == 1:
+            return "Your NormHub digest — someone checked what you have read"
+        return f"Your NormHub digest — {checks} checks of what you have read"
     noun = "norm needs" if count == 1 else "norms need"
     return f"Your NormHub digest — {count} {noun} you"

@@ -16,7 +16,7 @@ from normhub import tokens
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
-from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, DigestPreference
+from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, PERIOD_KINDS, DigestPreference
 from normhub.errors import ValidationFailed
 from normhub.mail import addresses
 from normhub.mail.models import EmailAddressState
@@ -96,6 +96,25 @@ def matching_memberships(kind: str, community_ids: set[int] | None = None):
             ),
         )
         .where(Membership.left_at.is_(None), frequency == kind)
+    )
+    if community_ids is not None:
+        query = query.where(Membership.community_id.in_(community_ids))
+    return query
+
+
+def digest_memberships(community_ids: set[int] | None = None):
+    """SELECT (user id, community id, frequency) of active memberships with a digest on."""
+    frequency = func.coalesce(DigestPreference.frequency, DEFAULT_FREQUENCY)
+    query = (
+        select(Membership.user_id, Membership.community_id, frequency)
+        .outerjoin(
+            DigestPreference,
+            and_(
+                DigestPreference.user_id == Membership.user_id,
+                DigestPreference.community_id == Membership.community_id,
+            ),
+        )
+        .where(Membership.left_at.is_(None), frequency.in_(PERIOD_KINDS))
     )
     if community_ids is not None:
         query = query.where(Membership.community_id.in_(community_ids))

@@ -31,8 +31,11 @@ Visibility rules:
   norm; the list of members not yet exposed, and nudging them, is for stewards.
 * Nothing of a members-only community leaks to non-members: every page and API
   answer about it is a 404 for them.
-* Every check is recorded, and the person checked sees every check made about
-  them (who asked, about which norm, when, and the answer they got).
+* Every check is recorded whole, and the person checked sees every check made
+  about them (who asked, about which norm, when, and the answer they got), and
+  may reply once; the record's page is for its checker, the person checked
+  and site admins. Someone checked from a members-only community they are not
+  in learns only that a check happened, and when.
 
 The modules, each importing only those below it: ``levels`` (the ladder and
 the statuses that count), ``ledger`` (recording events and read reports),
@@ -40,7 +43,9 @@ the statuses that count), ``ledger`` (recording events and read reports),
 ``facts`` (the statements today's standing is read from), ``history`` (the
 same, replayed as of an earlier instant), ``standing`` (the one definition of
 where a person stands, for one person and as SQL for lists), ``check`` (the
-check and its record), ``coverage`` (a community's counts), ``gate`` (the
+check and its record), ``told`` (a record told to the person checked),
+``check_records`` (who may see a record, the checks about someone, replies),
+``coverage`` (a community's counts), ``gate`` (the
 in-force gate and the attention budget), ``reading_queue`` and ``nudges``;
 ``bulk`` records a digest's deliveries in a fixed number of statements.
 """

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,7 +35,9 @@ LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 EVENT_KINDS = ("delivered", "opened", "read", "responded", "authored")
 # The kinds that mean the person went through the text, not only had it shown.
 READING_KINDS = ("read", "responded", "authored")
-ANSWER_MAX = 1000
+# A check's note (why one asked) and the checked person's reply: short, like a comment line.
+NOTE_MAX = 500
+REPLY_MAX = 500
 
 
 class ExposureEvent(Base):
@@ -107,7 +110,13 @@ class ExposureSummary(Base):
 
 
 class ExposureCheck(Base):
-    """Someone asked whether ``subject`` had been exposed to ``norm``: the subject may see it."""
+    """Someone asked whether ``subject`` had been exposed to ``norm``: the subject may see it.
+
+    The record is whole: the answer exactly as the checker read it, the
+    recommended next step's code (the checked person's page words it to
+    them), the instant asked about (``as_of``, None for "now"), the checker's
+    note, and the checked person's one reply, which the checker sees.
+    """
 
     __tablename__ = "exposure_checks"
     # One index only: every API check inserts a row, and each index is another
@@ -122,7 +131,13 @@ class ExposureCheck(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     level: Mapped[str] = mapped_column(String(16))
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
-    answer: Mapped[str] = mapped_column(String(ANSWER_MAX))
+    answer: Mapped[str] = mapped_column(Text)
+    # None on checks recorded before 0012.
+    recommendation: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    as_of: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(String(NOTE_MAX), nullable=True)
+    reply: Mapped[str | None] = mapped_column(String(REPLY_MAX), nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     checker: Mapped[User] = relationship(foreign_keys=[checker_id])
     subject: Mapped[User] = relationship(foreign_keys=[subject_id])

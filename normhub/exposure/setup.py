@@ -1,14 +1,18 @@
 """What the exposure feature adds to the app.
 
-Its pages, the norm page's exposure panel, and the ledger's subscriptions to
-other features' events (responses, page views, status changes).
+Its pages (``views`` and the check's pages, which join the same blueprint),
+the norm page's exposure panel, and the ledger's subscriptions to other
+features' events (responses, page views, status changes).
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from normhub.exposure import subscribers
+from normhub.exposure import (
+    check_pages,  # noqa: F401  (its routes join views.bp)
+    subscribers,
+)
 from normhub.exposure.views import bp, norm_page_context
 from normhub.norms.page import add_panel
 

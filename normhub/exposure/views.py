@@ -1,5 +1,6 @@
-"""Exposure pages: the check, coverage, the reading queue, read reports, checks about me.
+"""Exposure pages: coverage, the reading queue, read reports, the norm page's panel.
 
+The check's pages join this blueprint from :mod:`normhub.exposure.check_pages`.
 The access rules are written out in :mod:`normhub.exposure`.
 """
 
@@ -29,19 +30,16 @@ from normhub.communities.services import (
     get_visible_community,
     is_steward,
 )
-from normhub.db import begin_write, get_session, set_write_intent
-from normhub.errors import DomainError, Forbidden, NotFound
+from normhub.db import get_session
+from normhub.errors import DomainError
 from normhub.exposure import reading_queue as queue
-from normhub.exposure.check import check_exposure, checks_about, record_check
 from normhub.exposure.coverage import coverage, unexposed_members
-from normhub.exposure.history import parse_as_of
 from normhub.exposure.ledger import read_report_token, record_read_report
 from normhub.exposure.levels import ACTIVE_STATUSES, READ
 from normhub.exposure.models import LEVEL_RANK, LEVELS
 from normhub.exposure.nudges import nudge
 from normhub.exposure.report import Standing
 from normhub.exposure.standing import standing
-from normhub.ids import parse_id
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import get_norm
 
@@ -51,7 +49,7 @@ NORM_URL = "/c/<slug>/norms/<norm_ref>"
 UNEXPOSED_SHOWN = 300
 
 
-def _norm_page(norm: Norm, anchor: str | None = None) -> str:
+def norm_page(norm: Norm, anchor: str | None = None) -> str:
     if "norms.show" in current_app.view_functions:
         url = url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
     else:
@@ -130,7 +128,7 @@ def read(slug: str, norm_ref: str):
     if from_script:
         return "", 204
     if viewer is None:
-        return redirect(url_for("accounts.login", next=_norm_page(norm)), 303)
+        return redirect(url_for("accounts.login", next=norm_page(norm)), 303)
     if recorded:
         flash("Thank you. Noted that you read this version to the end.", "success")
     else:
@@ -138,10 +136,10 @@ def read(slug: str, norm_ref: str):
             "Nothing new to note: this reading was already recorded, or the page was out of date.",
             "info",
         )
-    return redirect(_norm_page(norm, "exposure"), 303)
+    return redirect(norm_page(norm, "exposure"), 303)
 
 
-def _my_communities(session: Session, viewer: User) -> list[Community]:
+def my_communities(session: Session, viewer: User) -> list[Community]:
     return list(
         session.scalars(
             select(Community)
@@ -149,71 +147,6 @@ def _my_communities(session: Session, viewer: User) -> list[Community]:
             .where(Membership.user_id == viewer.id, Membership.left_at.is_(None))
             .order_by(func.lower(Community.name))
         )
-    )
-
-
-@bp.route("/exposure/check")
-@login_required
-def check_form():
-    session = get_session()
-    viewer = current_user_or_none()
-    communities = _my_communities(session, viewer)
-    community = norm = subject = report = None
-    as_of_text = request.args.get("as_of", "").strip()
-    as_of_error = ""
-    norms: list[Norm] = []
-    members: list[Membership] = []
-    slug = request.args.get("community", "").strip()
-    if slug:
-        community = get_visible_community(session, slug, viewer)
-        if active_membership(session, community, viewer) is None and not viewer.is_admin:
-            raise Forbidden("Only members of this community can check who has seen its norms.")
-        norms = list(
-            session.scalars(
-                select(Norm)
-                .where(Norm.community_id == community.id)
-                .order_by(func.lower(Norm.title), Norm.id)
-            )
-        )
-        members = list(
-            session.scalars(
-                select(Membership)
-                .join(User, User.id == Membership.user_id)
-                .where(Membership.community_id == community.id)
-                .order_by(Membership.left_at.is_not(None), func.lower(User.display_name))
-            )
-        )
-        norm_ref = request.args.get("norm", "").strip()
-        if norm_ref:
-            norm = get_norm(session, community, norm_ref)
-        member = request.args.get("member", "").strip()
-        try:
-            as_of = parse_as_of(as_of_text) if as_of_text else None
-        except DomainError as error:
-            as_of_error = error.message
-        if norm is not None and member and not as_of_error:
-            member_id = parse_id(member)
-            subject = session.get(User, member_id) if member_id is not None else None
-            if subject is None:
-                raise NotFound("There is no such person.")
-            report = check_exposure(session, norm, subject, as_of=as_of)
-            begin_write(session)
-            record_check(session, viewer, subject, norm, report)
-            session.commit()
-            # The rest of this GET only reads: don't hold SQLite's write lock for it.
-            set_write_intent(False)
-    return render_template(
-        "exposure/check.html",
-        communities=communities,
-        community=community,
-        norms=norms,
-        members=members,
-        norm=norm,
-        subject=subject,
-        report=report,
-        as_of_text=as_of_text,
-        as_of_error=as_of_error,
-        norm_page=_norm_page,
     )
 
 
@@ -231,8 +164,8 @@ def reading_queue():
         "exposure/queue.html",
         items=items,
         community=community,
-        communities=_my_communities(session, viewer),
-        norm_page=_norm_page,
+        communities=my_communities(session, viewer),
+        norm_page=norm_page,
     )
 
 
@@ -255,7 +188,7 @@ def coverage_page(slug: str, norm_ref: str):
         unexposed=unexposed,
         unexposed_total=result.active_members - result.exposed,
         can_nudge=steward and norm.status in ACTIVE_STATUSES,
-        norm_page=_norm_page,
+        norm_page=norm_page,
     )
 
 
@@ -284,12 +217,3 @@ def nudge_members(slug: str, norm_ref: str):
         else:
             flash("Everyone not yet exposed already has a reminder waiting.", "info")
     return redirect(url_for("exposure.coverage", slug=community.slug, norm_ref=norm.slug), 303)
-
-
-@bp.route("/exposure/about-me")
-@login_required
-def checks_about_me():
-    session = get_session()
-    viewer = current_user_or_none()
-    checks = checks_about(session, viewer, viewer)
-    return render_template("exposure/about_me.html", checks=checks, norm_page=_norm_page)

@@ -14,7 +14,7 @@ from normhub.norms.diff import diff_versions
 from normhub.norms.forms import EditNormForm, NormForm
 from normhub.norms.models import NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url
-from normhub.web import saving
+from normhub.web import is_page_visit, saving
 
 bp = Blueprint("norms", __name__)
 
@@ -95,7 +95,8 @@ def edit(slug: str, norm_ref: str):
 def show(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     viewer = current_user_or_none()
-    if viewer is not None and request.method == "GET":
+    # "Opened" means a person opened the page: not an <img> or a prefetch of it.
+    if viewer is not None and request.method == "GET" and is_page_visit(request):
         page.record_opened(session, norm, viewer)
     return page.render_norm_page(session, community, norm)
 
