@@ -1,6 +1,7 @@
 """What the exposure feature adds to the app.
 
-Its pages, the norm page's exposure panel, and the ledger's subscriptions to
+Its pages (the check, coverage, the reading queue, the remind flow), the norm
+page's exposure panel and remind links, and the ledger's subscriptions to
 other features' events (responses, page views, status changes).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from normhub.exposure import subscribers
+from normhub.exposure import remind_views, subscribers
 from normhub.exposure.views import bp, norm_page_context
 from normhub.norms.page import add_panel
 
@@ -17,7 +18,13 @@ def _panel(session, norm, viewer, version, _forms: dict) -> dict:
     return norm_page_context(session, norm, viewer, version)
 
 
+def _remind_panel(session, norm, viewer, _version, _forms: dict) -> dict:
+    return remind_views.norm_page_context(session, norm, viewer)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(remind_views.bp)
     add_panel(app, _panel)
+    add_panel(app, _remind_panel)
     subscribers.connect()
