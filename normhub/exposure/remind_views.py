@@ -227,6 +227,7 @@ def reply(reminder_id: int):
     session = get_session()
     viewer = current_user_or_none()
     form = ReplyForm(prefix=f"r{reminder_id}")
+    status = 400
     if form.validate_on_submit():
         with saving(session, form) as attempt:
             service.reply_to_reminder(session, viewer, reminder_id, form.reply.data)
@@ -238,13 +239,16 @@ def reply(reminder_id: int):
                 "success",
             )
             return redirect(url_for("remind.reminders_to_me") + f"#reminder-{reminder_id}", 303)
+        status = attempt.error.status
+        if attempt.error.field is None:  # answered already: the form is gone from the page
+            flash(attempt.error.message, "error")
     # Show the list again, this answer with its errors, on the page that holds it.
     per_page = current_app.config["PAGE_SIZE"]
     number = service.page_of_reminder(session, viewer, reminder_id, per_page)
     page = service.reminders_to(session, viewer, number, per_page)
     forms = _reply_forms(page)
     forms[reminder_id] = form
-    return _render_mine(page, forms, 400)
+    return _render_mine(page, forms, status)
 
 
 # -- The community's record, for stewards ---------------------------------------------------
