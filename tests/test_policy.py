@@ -75,7 +75,10 @@ REMINDERS = {
 def test_who_may_remind_and_see_the_reminders(session, cast, who):
     community, _norm, people = cast
     person = people[who]
-    answers = (can_remind(session, community, person), can_see_reminders(session, community, person))
+    answers = (
+        can_remind(session, community, person),
+        can_see_reminders(session, community, person),
+    )
     assert answers == REMINDERS[who]
 
 
