@@ -33,6 +33,9 @@ Visibility rules:
   answer about it is a 404 for them.
 * Every check is recorded, and the person checked sees every check made about
   them (who asked, about which norm, when, and the answer they got).
+* A reminder (or a share) is seen by the person reminded and by the stewards
+  of the community; someone outside a members-only community by now sees only
+  that it exists.
 
 The modules, each importing only those below it: ``levels`` (the ladder and
 the statuses that count), ``ledger`` (recording events and read reports),
@@ -42,5 +45,8 @@ same, replayed as of an earlier instant), ``standing`` (the one definition of
 where a person stands, for one person and as SQL for lists), ``check`` (the
 check and its record), ``coverage`` (a community's counts), ``gate`` (the
 in-force gate and the attention budget), ``reading_queue`` and ``nudges``;
-``bulk`` records a digest's deliveries in a fixed number of statements.
+``bulk`` records a digest's deliveries in a fixed number of statements;
+``reminders`` reminds someone of a norm after a check, with only the action
+the check found fair (``emails`` sends the share, ``remind_views`` and
+``forms`` are its pages).
 """
