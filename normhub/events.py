@@ -80,6 +80,16 @@ class Exposure:
     NudgeQueued = Event(
         "exposure.nudge-queued", "norm, steward, nudges: reminders for members to read it"
     )
+    ReminderRecorded = Event(
+        "exposure.reminder-recorded",
+        "reminder, norm, sender, recipient: a member reminded another, whom the check had "
+        "found exposed, of a norm",
+    )
+    NormShared = Event(
+        "exposure.norm-shared",
+        "reminder, norm, sender, recipient: a member shared a norm (and what changed) with "
+        "another who had not read its current text; the ledger records it delivered",
+    )
 
 
 class Member:

@@ -41,6 +41,9 @@ RULES: dict[str, Rule] = {
     "norm.comment": Rule(MEMBER, site_admins=False),
     "comment.moderate": Rule(STEWARD),
     "exposure.nudge": Rule(STEWARD),
+    # Remind a fellow member of a norm, after checking what they have seen.
+    "exposure.remind": Rule(MEMBER, site_admins=False),
+    "exposure.see-reminders": Rule(STEWARD),
 }
 
 

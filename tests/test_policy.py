@@ -7,6 +7,7 @@ import pytest
 from normhub import policy
 from normhub.communities.services import active_membership, can_view, leave
 from normhub.discussion.services import can_comment, can_moderate
+from normhub.exposure.reminders import can_remind, can_see_reminders
 from normhub.norms.services import can_edit, can_propose
 from normhub.responses.services import can_respond
 
@@ -56,6 +57,29 @@ def test_each_role_may_do_what_the_table_says(session, cast, who):
         can_moderate(session, norm, person),
     )
     assert answers == EXPECTED[who]
+
+
+REMINDERS = {
+    # who:        remind a member of a norm, see the community's reminders
+    "member": (True, False),
+    "steward": (True, True),
+    "admin": (True, True),
+    "author": (True, False),
+    "former": (False, False),
+    "outsider": (False, False),
+    "site admin": (False, True),
+}
+
+
+@pytest.mark.parametrize("who", sorted(REMINDERS))
+def test_who_may_remind_and_see_the_reminders(session, cast, who):
+    community, _norm, people = cast
+    person = people[who]
+    answers = (
+        can_remind(session, community, person),
+        can_see_reminders(session, community, person),
+    )
+    assert answers == REMINDERS[who]
 
 
 def test_anonymous_visitors_may_do_nothing(session, cast):

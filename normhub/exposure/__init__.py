@@ -36,6 +36,9 @@ Visibility rules:
   may reply once; the record's page is for its checker, the person checked
   and site admins. Someone checked from a members-only community they are not
   in learns only that a check happened, and when.
+* A reminder (or a share) is seen by the person reminded and by the stewards
+  of the community; someone outside a members-only community by now sees only
+  that it exists.
 
 The modules, each importing only those below it: ``levels`` (the ladder and
 the statuses that count), ``ledger`` (recording events and read reports),
@@ -47,5 +50,8 @@ check and its record), ``told`` (a record told to the person checked),
 ``check_records`` (who may see a record, the checks about someone, replies),
 ``coverage`` (a community's counts), ``gate`` (the
 in-force gate and the attention budget), ``reading_queue`` and ``nudges``;
-``bulk`` records a digest's deliveries in a fixed number of statements.
+``bulk`` records a digest's deliveries in a fixed number of statements;
+``reminders`` reminds someone of a norm after a check, with only the action
+the check found fair (``emails`` sends the share, ``remind_views`` and
+``remind_forms`` are its pages).
 """

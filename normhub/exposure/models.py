@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from normhub.accounts.models import User
+from normhub.communities.models import Community
 from normhub.db import Base, utcnow
 from normhub.norms.models import Norm
 
@@ -162,4 +163,48 @@ class Nudge(Base):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
 
 
-__all__ = ["ExposureCheck", "ExposureEvent", "ExposureSummary", "Nudge"]
+# A reminder is one of two things, whichever the check before it found fair:
+# "share" (they had not read the current text: the norm was sent to them) or
+# "reminder" (they had: a note they can answer).
+REMINDER_KINDS = ("share", "reminder")
+REMINDER_TEXT_MAX = 1000
+
+
+class Reminder(Base):
+    """``from_user`` reminded ``to_user`` of ``norm``, right after checking what they had seen.
+
+    ``check_id`` is that check; one check leads to one reminder at most.
+    ``checked_found_exposed``: the check found them at "read" or better on
+    the current text (the fair action was a reminder, not a share).
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index("ix_reminders_to_user", "to_user_id", "id"),
+        Index("ix_reminders_community", "community_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    check_id: Mapped[int] = mapped_column(
+        ForeignKey("exposure_checks.id", ondelete="CASCADE"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(String(REMINDER_TEXT_MAX), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reply: Mapped[str | None] = mapped_column(String(REMINDER_TEXT_MAX), nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    checked_found_exposed: Mapped[bool] = mapped_column(Boolean)
+
+    norm: Mapped[Norm] = relationship()
+    community: Mapped[Community] = relationship()
+    from_user: Mapped[User] = relationship(foreign_keys=[from_user_id])
+    to_user: Mapped[User] = relationship(foreign_keys=[to_user_id])
+    check: Mapped[ExposureCheck] = relationship()
+
+
+__all__ = ["ExposureCheck", "ExposureEvent", "ExposureSummary", "Nudge", "Reminder"]

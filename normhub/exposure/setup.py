@@ -1,8 +1,9 @@
 """What the exposure feature adds to the app.
 
-Its pages (``views`` and the check's pages, which join the same blueprint),
-the norm page's exposure panel, and the ledger's subscriptions to other
-features' events (responses, page views, status changes).
+Its pages (``views`` and the check's pages, which join the same blueprint;
+the remind flow), the norm page's exposure panel and remind links, and the
+ledger's subscriptions to other features' events (responses, page views,
+status changes).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Flask
 
 from normhub.exposure import (
     check_pages,  # noqa: F401  (its routes join views.bp)
+    remind_views,
     subscribers,
 )
 from normhub.exposure.views import bp, norm_page_context
@@ -21,7 +23,13 @@ def _panel(session, norm, viewer, version, _forms: dict) -> dict:
     return norm_page_context(session, norm, viewer, version)
 
 
+def _remind_panel(session, norm, viewer, _version, _forms: dict) -> dict:
+    return remind_views.norm_page_context(session, norm, viewer)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(remind_views.bp)
     add_panel(app, _panel)
+    add_panel(app, _remind_panel)
     subscribers.connect()
