@@ -46,7 +46,7 @@ SECURITY_HEADERS = {
 
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
-_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+_STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
 def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
@@ -60,7 +60,8 @@ def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
 def style_attribute_hashes(source: str) -> tuple[str, ...]:
     """The CSP hashes of the fixed ``style="…"`` attributes in a template's source."""
     hashes = []
-    for value in _STYLE_ATTRIBUTE.findall(source):
+    for double_quoted, single_quoted in _STYLE_ATTRIBUTE.findall(source):
+        value = double_quoted or single_quoted
         if "{" in value:
             raise ValueError(f"style attribute built from template data: {value!r}")
         digest = hashlib.sha256(html.unescape(value).encode()).digest()
@@ -78,7 +79,7 @@ def allow_style_attributes_of(template_name: str) -> None:
     """
     cache = current_app.extensions.setdefault("normhub.style_hashes", {})
     if template_name not in cache:
-        source, _, _ = current_app.jinja_loader.get_source(current_app.jinja_env, template_name)
+        source, _, _ = current_app.jinja_env.loader.get_source(current_app.jinja_env, template_name)
         cache[template_name] = style_attribute_hashes(source)
     g.allowed_style_hashes = tuple(
         sorted({*g.get("allowed_style_hashes", ()), *cache[template_name]})

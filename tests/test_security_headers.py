@@ -20,6 +20,7 @@ from normhub.communities.services import create_invite
 from normhub.config import ConfigurationError, load_config
 from normhub.digest.preferences import make_unsubscribe_token
 from normhub.discussion.services import post_comment
+from normhub.headers import style_attribute_hashes
 from normhub.norms.services import revise_norm
 from tests.conftest import login
 
@@ -204,6 +205,18 @@ def test_the_digest_preview_admits_exactly_the_email_styles(client, world):
         assert "sha256-" + base64.b64encode(digest).decode() in allowed, value
     # Any other page of the same session goes back to the plain policy.
     assert client.get("/settings").headers["Content-Security-Policy"] == CSP
+
+
+def test_style_hashes_cover_both_quotings_and_refuse_template_data():
+    source = """<p style="color: #57606a;">a</p><hr STYLE='margin: 0'><i style="a &amp; b">"""
+    assert style_attribute_hashes(source) == tuple(
+        sorted(
+            "sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+            for value in ("color: #57606a;", "margin: 0", "a & b")
+        )
+    )
+    with pytest.raises(ValueError, match="built from template data"):
+        style_attribute_hashes('<span style="width: {{ pct }}%">')
 
 
 @pytest.mark.parametrize("app_overrides", [{"ENV_NAME": "production"}])
