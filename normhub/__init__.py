@@ -29,7 +29,7 @@ FEATURES = (
 
 
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
-    from normhub import auth, autocommit, db, error_pages, ratelimit, templating
+    from normhub import auth, autocommit, db, error_pages, headers, ratelimit, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
     from normhub.ids import IdConverter
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     auth.init_app(app)
     templating.init_app(app)
     error_pages.init_app(app)
+    headers.init_app(app)
     for feature in FEATURES:
         import_module(f"normhub.{feature}.setup").init_app(app)
     ratelimit.init_app(app)  # last: it attaches limits to every feature's views

@@ -31,6 +31,13 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"NORMHUB_{name} must be a whole number, got {raw!r}") from exc
 
 
+def _proxy_hops() -> int:
+    hops = _env_int("PROXY_HOPS", 0)
+    if hops < 0:
+        raise ConfigurationError(f"NORMHUB_PROXY_HOPS must be 0 or more, got {hops}")
+    return hops
+
+
 def _secret_key(instance_path: Path, production: bool) -> str:
     configured = _env("SECRET_KEY")
     if configured:
@@ -65,6 +72,8 @@ def load_config(instance_path: str) -> dict:
         "SEARCH_INDEXING": _env("SEARCH_INDEXING", "1") != "0",
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "PROXY_HOPS": _proxy_hops(),
         "SMTP_HOST": _env("SMTP_HOST"),
         "SMTP_PORT": _env_int("SMTP_PORT", 587),
         "SMTP_SECURITY": _env("SMTP_SECURITY", "starttls"),  # starttls | ssl | none

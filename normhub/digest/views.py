@@ -36,6 +36,7 @@ from normhub.digest.forms import chosen, field_name, preferences_form
 from normhub.digest.links import Links
 from normhub.digest.models import PERIOD_KINDS
 from normhub.errors import DomainError, NotFound, ValidationFailed
+from normhub.headers import allow_style_attributes_of
 
 bp = Blueprint("digest", __name__)
 
@@ -93,8 +94,7 @@ def preview():
     session = get_session()
     period = _period(digest_preferences.default_period(session, current_user))
     digest = preview_digest(session, Links(current_app), current_user, period)
-    return render_template(
-        "digest/preview.html",
+    return _render_preview(
         digest=digest,
         member=current_user,
         period=period,
@@ -119,8 +119,7 @@ def steward_preview(slug: str, user_id: int):
     digest = preview_digest(
         session, Links(current_app), member, period, community_ids=stewarded, checks=False
     )
-    return render_template(
-        "digest/preview.html",
+    return _render_preview(
         digest=digest,
         member=member,
         period=period,
@@ -128,6 +127,13 @@ def steward_preview(slug: str, user_id: int):
         community=community,
         subject=subject_line(digest),
     )
+
+
+def _render_preview(**context) -> str:
+    # The preview shows the email's own HTML, whose styles are inline (email clients drop
+    # stylesheets): the page's Content-Security-Policy admits exactly those.
+    allow_style_attributes_of("email/digest/_body.html")
+    return render_template("digest/preview.html", **context)
 
 
 def _stewarded_communities(session, steward: User, member: User) -> set[int]:
