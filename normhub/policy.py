@@ -35,6 +35,10 @@ RULES: dict[str, Rule] = {
     "norm.comment": Rule(MEMBER, site_admins=False),
     "comment.moderate": Rule(STEWARD),
     "exposure.nudge": Rule(STEWARD),
+    # Who has not yet read a norm, and how many of them a digest cannot reach.
+    "exposure.see-not-exposed": Rule(STEWARD),
+    # A member's responses and other per-norm activity, on their page.
+    "member.see-activity": Rule(MEMBER),
 }
 
 
@@ -49,6 +53,12 @@ def at_least(least: str, membership, user) -> bool:
         return True
     held = role(membership)
     return held is not None and _RANK[held] >= _RANK[least]
+
+
+def roles_allowed(action: str) -> tuple[str, ...]:
+    """The community roles that may do ``action``: for queries over many communities."""
+    least = _RANK[RULES[action].least]
+    return tuple(name for name, rank in _RANK.items() if rank >= least)
 
 
 def allows(action: str, membership, user, *, is_author: bool = False) -> bool:
