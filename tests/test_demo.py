@@ -169,3 +169,9 @@ def test_the_demo_shows_every_answer_of_the_exposure_check(app):
             assert f"{names[who]} on “{title}” → {code}" in result.output
             codes.add(code)
     assert codes == set(RECOMMENDATION_TONES)  # every answer the check can give
+
+    # The irons rule was reworded after everyone answered: their answers stand.
+    with session_scope(app) as session:
+        irons = session.scalar(select(Norm).where(Norm.title.startswith("Unplug the soldering")))
+        assert (irons.current_version_number, irons.last_material_version_number) == (2, 1)
+        assert aggregate_responses(session, irons).respondents == 4

@@ -23,6 +23,7 @@ from normhub.communities.services import (
 )
 from normhub.db import session_scope
 from normhub.demo import content, script
+from normhub.digest.preferences import set_preference
 from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, hide_comment, post_comment
 from normhub.errors import DomainError
@@ -93,6 +94,7 @@ class _NormPlayer:
             script.Glance: self._glance,
             script.Read: self._read,
             script.BuildsOn: self._builds_on,
+            script.DigestOff: self._digest_off,
         }
 
     def play(self, community: Community, norm_script: script.NormScript) -> Norm:
@@ -182,6 +184,9 @@ class _NormPlayer:
         version = _current_version(self.session, norm)
         record_event(self.session, self.people[step.who], norm, version, "opened")
         record_event(self.session, self.people[step.who], norm, version, "read")
+
+    def _digest_off(self, norm: Norm, step: script.DigestOff) -> None:
+        set_preference(self.session, self.people[step.who].id, norm.community_id, "off")
 
     def _builds_on(self, norm: Norm, step: script.BuildsOn) -> None:
         others = [self.norms[title] for title in step.titles]

@@ -12,6 +12,7 @@ from normhub.demo.script import (
     A,
     BuildsOn,
     CommunityScript,
+    DigestOff,
     Glance,
     Join,
     Leave,
@@ -49,6 +50,14 @@ tell them you are going.
         ),
     ],
     ["safety", "repair-cafe"],
+)
+
+IRONS_V2 = Text(
+    IRONS_V1.title,
+    IRONS_V1.summary,
+    IRONS_V1.body.replace("tell them you are going.", "tell them that you are leaving."),
+    [A(a.statement, a.explanation, continues=i) for i, a in enumerate(IRONS_V1.assumptions, 1)],
+    IRONS_V1.tags,
 )
 
 LOG_V1 = Text(
@@ -102,6 +111,8 @@ IRONS = NormScript(
             for who in ["jonas", "tomasz", "aisha", "samuel"]
         ],
         Status("jonas", "in_force", "Everyone at the café has read and endorsed it."),
+        # Only wording: everyone's answer to version 1 stands, and the page says so.
+        Revise("felix", IRONS_V2, "Fixed the wording of the last sentence.", material=False),
     ],
 )
 
@@ -140,6 +151,7 @@ LOG = NormScript(
         Status("jonas", "in_force", "Five of six members understood version 2."),
         # After it came into force: newcomers at each step, and one who moved away.
         Join("priya"),
+        DigestOff("priya"),  # so a nudge will not reach her: the coverage page says so
         Join("hannah"),
         Glance("hannah"),
         Join("grace"),

@@ -124,6 +124,13 @@ class Read:
 
 
 @dataclass(frozen=True)
+class DigestOff:
+    """``who`` turns off the digest of the norm's community."""
+
+    who: str
+
+
+@dataclass(frozen=True)
 class BuildsOn:
     """``by`` files the norm as building on the norms with these titles (same community)."""
 
