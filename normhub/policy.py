@@ -44,6 +44,10 @@ RULES: dict[str, Rule] = {
     # Remind a fellow member of a norm, after checking what they have seen.
     "exposure.remind": Rule(MEMBER, site_admins=False),
     "exposure.see-reminders": Rule(STEWARD),
+    # Who has not yet read a norm, and how many of them a digest cannot reach.
+    "exposure.see-not-exposed": Rule(STEWARD),
+    # A member's responses and other per-norm activity, on their page.
+    "member.see-activity": Rule(MEMBER),
 }
 
 
@@ -58,6 +62,12 @@ def at_least(least: str, membership, user) -> bool:
         return True
     held = role(membership)
     return held is not None and _RANK[held] >= _RANK[least]
+
+
+def roles_allowed(action: str) -> tuple[str, ...]:
+    """The community roles that may do ``action``: for queries over many communities."""
+    least = _RANK[RULES[action].least]
+    return tuple(name for name, rank in _RANK.items() if rank >= least)
 
 
 def allows(action: str, membership, user, *, is_author: bool = False) -> bool:

@@ -268,8 +268,9 @@ def test_responded_norms_service_keeps_latest_response_per_norm(session, factory
     record_response(session, norm, reader, "partly", "undecided")
     latest = record_response(session, norm, reader, "yes", "endorse")
     session.commit()
-    rows = forum_services.responded_norms(session, reader, None)
+    rows = forum_services.responded_norms(session, reader, reader)
     assert [(n.id, r.id) for n, r in rows] == [(norm.id, latest.id)]
+    assert forum_services.responded_norms(session, reader, None) == []
 
 
 def test_register_form_marks_only_invalid_fields(client):

@@ -8,6 +8,8 @@ from normhub.communities.models import Community, Membership
 from normhub.db import session_scope
 from normhub.demo import content
 from normhub.discussion.models import Comment
+from normhub.exposure.report import RECOMMENDATION_TONES
+from normhub.exposure.standing import standing
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 from normhub.responses.services import aggregate_responses
@@ -73,7 +75,8 @@ def test_demo_load_fills_an_empty_database(app):
         assert sum(c.assumption_key is not None for c in comments) >= 8
         assert sum(c.edited_at is not None for c in comments) == 1
         assert sum(c.hidden_at is not None for c in comments) == 1
-        assert {c.norm.community_id for c in comments} == {riverside.id, tenants.id}
+        cafe = session.scalar(select(Community).where(Community.slug == "repair-cafe"))
+        assert {c.norm.community_id for c in comments} == {riverside.id, tenants.id, cafe.id}
 
 
 def test_demo_pages_render(app):
@@ -106,7 +109,7 @@ def test_if_empty_loads_into_an_empty_database_and_a_second_load_is_refused(app)
     assert runner.invoke(args=["demo", "load", "--if-empty"]).exit_code == 0
     with session_scope(app) as session:
         users, norms = count(session, User), count(session, Norm)
-    assert users == len(content.PEOPLE) and norms == 9
+    assert users == len(content.PEOPLE) and norms == 11
 
     assert "not loaded" in runner.invoke(args=["demo", "load", "--if-empty"]).output
     again = runner.invoke(args=["demo", "load"])
@@ -149,3 +152,26 @@ def test_demo_content_is_searchable(app):
     documents = indexed(app)
     assert {f"norm:{n}" for n in norm_ids} <= documents.keys()
     assert {f"comment:{c}" for c in visible_comments} <= documents.keys()
+
+
+def test_the_demo_shows_every_answer_of_the_exposure_check(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "Note:" not in result.output
+    names = {person.handle: person.display_name for person in content.PEOPLE}
+    codes = set()
+    with session_scope(app) as session:
+        for who, title, code in content.EXPOSURE_TRIES:
+            person = session.scalar(select(User).where(User.display_name == names[who]))
+            norm = session.scalar(select(Norm).where(Norm.title == title))
+            assert standing(session, norm, person).recommendation.code == code, (who, title)
+            # Each is printed, so a visitor can try it.
+            assert f"{names[who]} on “{title}” → {code}" in result.output
+            codes.add(code)
+    assert codes == set(RECOMMENDATION_TONES)  # every answer the check can give
+
+    # The irons rule was reworded after everyone answered: their answers stand.
+    with session_scope(app) as session:
+        irons = session.scalar(select(Norm).where(Norm.title.startswith("Unplug the soldering")))
+        assert (irons.current_version_number, irons.last_material_version_number) == (2, 1)
+        assert aggregate_responses(session, irons).respondents == 4

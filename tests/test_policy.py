@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from normhub import policy
-from normhub.communities.services import active_membership, can_view, leave
+from normhub.communities.models import Community
+from normhub.communities.services import (
+    active_membership,
+    can_view,
+    communities_allowing_clause,
+    leave,
+)
 from normhub.discussion.services import can_comment, can_moderate
 from normhub.exposure.reminders import can_remind, can_see_reminders
 from normhub.norms.services import can_edit, can_propose
@@ -104,3 +111,19 @@ def test_the_template_helper_asks_the_same_table(app, client, factory, session, 
     login_as(member)
     page = client.get(f"/c/{community.slug}").get_data(as_text=True)
     assert f"/c/{community.slug}/norms/new" in page
+
+
+def test_list_clauses_follow_the_table(session, cast):
+    """The query form of the table agrees with ``allows`` for every person and action."""
+    community, _, people = cast
+    for action in ("member.see-activity", "exposure.see-not-exposed"):
+        for who, person in people.items():
+            listed = session.scalar(
+                select(Community.id).where(
+                    Community.id == community.id, communities_allowing_clause(action, person)
+                )
+            )
+            membership = active_membership(session, community, person)
+            assert (listed is not None) == policy.allows(action, membership, person), (action, who)
+    assert policy.roles_allowed("member.see-activity") == ("member", "steward", "admin")
+    assert policy.roles_allowed("exposure.see-not-exposed") == ("steward", "admin")

@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_login import login_required
 
+from normhub import policy
 from normhub.accounts.models import User
 from normhub.api import services
 from normhub.api.bearer import (
@@ -36,10 +37,11 @@ from normhub.api.forms import TokenForm
 from normhub.auth import current_user_or_none
 from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
-from normhub.communities.services import get_visible_community
+from normhub.communities.services import active_membership, get_visible_community
 from normhub.db import begin_write, get_session
 from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.coverage import coverage as exposure_coverage
+from normhub.exposure.coverage import not_exposed_for_steward
 from normhub.exposure.history import parse_as_of
 from normhub.norms.models import Norm
 from normhub.norms.services import get_norm
@@ -141,13 +143,23 @@ def coverage(community_slug: str, norm_ref: str):
     caller = require_api_caller()
     # Aggregate counts are for anyone who may see the norm (no individual data).
     community, norm = _community_and_norm(session, caller, community_slug, norm_ref)
-    result = exposure_coverage(session, norm)
+    document = exposure_coverage(session, norm).to_dict()
+    document.update(_not_exposed_counts(session, caller, community, norm))
     token = g.get("api_token")
     if token is not None and services.needs_touch(token):
         begin_write(session)
         services.touch_token(session, token)
         session.commit()
-    return jsonify(_with_context(result.to_dict(), community, norm))
+    return jsonify(_with_context(document, community, norm))
+
+
+def _not_exposed_counts(session, caller: User, community: Community, norm: Norm) -> dict:
+    """The caller's not-yet-exposed list counted (stewards only; null for anyone else)."""
+    membership = active_membership(session, community, caller)
+    if not policy.allows("exposure.see-not-exposed", membership, caller):
+        return {"not_exposed": None, "not_exposed_digest_off": None}
+    listed = not_exposed_for_steward(session, norm, caller, limit=0)
+    return {"not_exposed": listed.total, "not_exposed_digest_off": listed.unreachable}
 
 
 @bp.get(f"{API_PREFIX}/openapi.json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import event, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from normhub import events, policy, tokens
@@ -147,6 +147,25 @@ def visible_communities_clause(user: User | None):
         Membership.user_id == user.id, Membership.left_at.is_(None)
     )
     return or_(public, Community.id.in_(member_of))
+
+
+def communities_allowing_clause(action: str, user: User | None):
+    """A WHERE clause on Community: those where ``user`` may do ``action`` (policy's table).
+
+    The query form of :func:`normhub.policy.allows` for lists across many
+    communities: active memberships holding a role the rule allows, or every
+    community for a site admin when the rule lets site admins through.
+    """
+    if user is None:
+        return false()
+    if user.is_admin and policy.RULES[action].site_admins:
+        return Community.id.is_not(None)
+    allowed = select(Membership.community_id).where(
+        Membership.user_id == user.id,
+        Membership.left_at.is_(None),
+        Membership.role.in_(policy.roles_allowed(action)),
+    )
+    return Community.id.in_(allowed)
 
 
 def list_visible_communities(session: Session, user: User | None) -> list[Community]:

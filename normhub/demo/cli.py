@@ -18,13 +18,16 @@ from normhub.communities.services import (
     create_invite,
     join_by_invite,
     join_open,
+    leave,
     set_role,
 )
 from normhub.db import session_scope
-from normhub.demo import content
+from normhub.demo import content, script
+from normhub.digest.preferences import set_preference
 from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, hide_comment, post_comment
 from normhub.errors import DomainError
+from normhub.exposure.ledger import record_event
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import (
     AssumptionInput,
@@ -32,6 +35,7 @@ from normhub.norms.services import (
     change_status,
     create_norm,
     revise_norm,
+    set_prerequisites,
 )
 from normhub.responses.services import AssumptionAnswer, record_response
 
@@ -54,7 +58,7 @@ class DemoAlreadyLoaded(Exception):
     pass
 
 
-def _draft(text: content.Text, previous: NormVersion | None) -> NormDraft:
+def _draft(text: script.Text, previous: NormVersion | None) -> NormDraft:
     assumptions = []
     for item in text.assumptions:
         key = None
@@ -69,22 +73,42 @@ def _current_version(session: Session, norm: Norm) -> NormVersion:
 
 
 class _NormPlayer:
-    """Plays one norm's script through the service layer."""
+    """Plays one community's norm scripts through the service layer."""
 
     def __init__(self, session: Session, people: dict[str, User], report: LoadReport):
         self.session = session
         self.people = people
         self.report = report
         self.comments: dict[str, Comment] = {}
+        self.norms: dict[str, Norm] = {}  # by title, for BuildsOn
+        self.steps = {
+            script.Open: self._open,
+            script.Status: self._change_status,
+            script.Revise: self._revise,
+            script.Respond: self._respond,
+            script.Say: self._say,
+            script.Edit: self._edit,
+            script.Hide: self._hide,
+            script.Join: self._join,
+            script.Leave: self._leave,
+            script.Glance: self._glance,
+            script.Read: self._read,
+            script.BuildsOn: self._builds_on,
+            script.DigestOff: self._digest_off,
+        }
 
-    def play(self, community: Community, script: content.NormScript) -> Norm:
+    def play(self, community: Community, norm_script: script.NormScript) -> Norm:
         norm = create_norm(
-            self.session, community, self.people[script.author], _draft(script.text, None)
+            self.session, community, self.people[norm_script.author], _draft(norm_script.text, None)
         )
+        self.norms[norm.title] = norm
         self.report.norms += 1
         self.report.versions += 1
-        for step in script.steps:
-            self._step(norm, step)
+        for step in norm_script.steps:
+            play_step = self.steps.get(type(step))
+            if play_step is None:  # pragma: no cover - a typo in the script
+                raise TypeError(f"Unknown demo step {step!r}")
+            play_step(norm, step)
         return norm
 
     def _assumption_key(self, norm: Norm, position: int | None) -> int | None:
@@ -92,55 +116,81 @@ class _NormPlayer:
             return None
         return _current_version(self.session, norm).assumptions[position - 1].key
 
-    def _step(self, norm: Norm, step) -> None:
-        who = self.people
-        if isinstance(step, content.Open):
-            self._status(norm, who[step.by], "open", "")
-        elif isinstance(step, content.Status):
-            self._status(norm, who[step.by], step.to, step.note)
-        elif isinstance(step, content.Revise):
-            version = revise_norm(
-                self.session,
-                norm,
-                who[step.by],
-                _draft(step.text, _current_version(self.session, norm)),
-                step.change_summary,
-                step.material,
-            )
-            self.report.versions += version is not None
-        elif isinstance(step, content.Respond):
-            assumptions = _current_version(self.session, norm).assumptions
-            answers = {
-                assumptions[position - 1].id: AssumptionAnswer(*answer)
-                for position, answer in step.answers.items()
-            }
-            record_response(
-                self.session,
-                norm,
-                who[step.who],
-                step.understood,
-                step.endorsement,
-                step.reason,
-                answers,
-            )
-            self.report.responses += 1
-        elif isinstance(step, content.Say):
-            self.comments[step.label] = post_comment(
-                self.session,
-                norm,
-                who[step.who],
-                step.body,
-                parent=self.comments[step.reply_to] if step.reply_to else None,
-                assumption_key=self._assumption_key(norm, step.about),
-            )
-            self.report.comments += 1
-        elif isinstance(step, content.Edit):
-            comment = self.comments[step.label]
-            edit_comment(self.session, comment, comment.author, step.body)
-        elif isinstance(step, content.Hide):
-            hide_comment(self.session, self.comments[step.label], who[step.by])
-        else:  # pragma: no cover - a typo in the script
-            raise TypeError(f"Unknown demo step {step!r}")
+    def _open(self, norm: Norm, step: script.Open) -> None:
+        self._status(norm, self.people[step.by], "open", "")
+
+    def _change_status(self, norm: Norm, step: script.Status) -> None:
+        self._status(norm, self.people[step.by], step.to, step.note)
+
+    def _revise(self, norm: Norm, step: script.Revise) -> None:
+        version = revise_norm(
+            self.session,
+            norm,
+            self.people[step.by],
+            _draft(step.text, _current_version(self.session, norm)),
+            step.change_summary,
+            step.material,
+        )
+        self.report.versions += version is not None
+
+    def _respond(self, norm: Norm, step: script.Respond) -> None:
+        assumptions = _current_version(self.session, norm).assumptions
+        answers = {
+            assumptions[position - 1].id: AssumptionAnswer(*answer)
+            for position, answer in step.answers.items()
+        }
+        record_response(
+            self.session,
+            norm,
+            self.people[step.who],
+            step.understood,
+            step.endorsement,
+            step.reason,
+            answers,
+        )
+        self.report.responses += 1
+
+    def _say(self, norm: Norm, step: script.Say) -> None:
+        self.comments[step.label] = post_comment(
+            self.session,
+            norm,
+            self.people[step.who],
+            step.body,
+            parent=self.comments[step.reply_to] if step.reply_to else None,
+            assumption_key=self._assumption_key(norm, step.about),
+        )
+        self.report.comments += 1
+
+    def _edit(self, norm: Norm, step: script.Edit) -> None:
+        comment = self.comments[step.label]
+        edit_comment(self.session, comment, comment.author, step.body)
+
+    def _hide(self, norm: Norm, step: script.Hide) -> None:
+        hide_comment(self.session, self.comments[step.label], self.people[step.by])
+
+    def _join(self, norm: Norm, step: script.Join) -> None:
+        join_open(self.session, norm.community, self.people[step.who])
+
+    def _leave(self, norm: Norm, step: script.Leave) -> None:
+        leave(self.session, norm.community, self.people[step.who])
+
+    def _glance(self, norm: Norm, step: script.Glance) -> None:
+        record_event(
+            self.session, self.people[step.who], norm, norm.current_version_number, "opened"
+        )
+
+    def _read(self, norm: Norm, step: script.Read) -> None:
+        # What the norm page's read report records once the reader reached the end.
+        version = _current_version(self.session, norm)
+        record_event(self.session, self.people[step.who], norm, version, "opened")
+        record_event(self.session, self.people[step.who], norm, version, "read")
+
+    def _digest_off(self, norm: Norm, step: script.DigestOff) -> None:
+        set_preference(self.session, self.people[step.who].id, norm.community_id, "off")
+
+    def _builds_on(self, norm: Norm, step: script.BuildsOn) -> None:
+        others = [self.norms[title] for title in step.titles]
+        set_prerequisites(self.session, norm, self.people[step.by], others)
 
     def _status(self, norm: Norm, actor: User, to_status: str, note: str) -> None:
         # A gate (coverage, attention budget) may refuse; the demo goes on without it.
@@ -169,30 +219,32 @@ def load_demo(session: Session) -> LoadReport:
         people[person.handle] = user
         report.users += 1
 
-    for script in content.COMMUNITIES:
-        creator = people[script.creator]
+    for community_script in content.COMMUNITIES:
+        creator = people[community_script.creator]
         community = create_community(
             session,
             creator,
-            script.name,
-            slug=script.slug,
-            description=script.description,
-            visibility=script.visibility,
-            join_policy=script.join_policy,
+            community_script.name,
+            slug=community_script.slug,
+            description=community_script.description,
+            visibility=community_script.visibility,
+            join_policy=community_script.join_policy,
         )
-        report.communities.append(script.slug)
+        report.communities.append(community_script.slug)
         invite = (
-            create_invite(session, community, creator) if script.join_policy != "open" else None
+            create_invite(session, community, creator)
+            if community_script.join_policy != "open"
+            else None
         )
-        for handle in script.members:
+        for handle in community_script.members:
             if invite is None:
                 join_open(session, community, people[handle])
             else:
                 join_by_invite(session, invite.token, people[handle])
-        for handle in script.stewards:
+        for handle in community_script.stewards:
             set_role(session, community, creator, people[handle], "steward")
         player = _NormPlayer(session, people, report)
-        for norm_script in script.norms:
+        for norm_script in community_script.norms:
             player.play(community, norm_script)
     session.flush()
     return report
@@ -230,3 +282,8 @@ def load(if_empty: bool) -> None:
     for person in content.PEOPLE:
         click.echo(f"  {person.email:<22} {person.display_name}")
     click.echo(f"Password: {content.DEMO_PASSWORD}")
+    click.echo("")
+    click.echo("Try the exposure check (Check who has seen what, as a member of the community):")
+    names = {person.handle: person.display_name for person in content.PEOPLE}
+    for who, title, code in content.EXPOSURE_TRIES:
+        click.echo(f"  {names[who]} on “{title}” → {code}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from normhub import tokens
@@ -119,6 +119,33 @@ def digest_memberships(community_ids: set[int] | None = None):
     if community_ids is not None:
         query = query.where(Membership.community_id.in_(community_ids))
     return query
+
+
+def count_without_digest(session: Session, community_id: int, member_ids: Select) -> int:
+    """How many of ``member_ids`` no digest of ``community_id`` reaches: one query.
+
+    Those who turned it off for the community, and those whose address refuses
+    mail (bounced or suppressed). Registered with exposure's coverage, which
+    tells stewards that a nudge (delivered by the digest) will not reach them.
+    """
+    frequency = func.coalesce(DigestPreference.frequency, DEFAULT_FREQUENCY)
+    return (
+        session.scalar(
+            select(func.count(User.id))
+            .outerjoin(
+                DigestPreference,
+                and_(
+                    DigestPreference.user_id == User.id,
+                    DigestPreference.community_id == community_id,
+                ),
+            )
+            .where(
+                User.id.in_(member_ids),
+                or_(frequency == "off", addresses.undeliverable(User.email)),
+            )
+        )
+        or 0
+    )
 
 
 def bounce_for(session: Session, user: User) -> EmailAddressState | None:

@@ -1,13 +1,17 @@
-"""What the digest brings to the app: its pages and the ``flask digest`` commands."""
+"""What the digest brings to the app: its pages, the ``flask digest`` commands, and
+telling exposure's coverage which members it does not reach."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from normhub.digest.cli import digest_cli
+from normhub.digest.preferences import count_without_digest
 from normhub.digest.views import bp
+from normhub.exposure.coverage import register_unreachable_counter
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(digest_cli)
+    register_unreachable_counter(count_without_digest)

@@ -29,6 +29,7 @@ Visibility rules:
 * Individual exposure and responses are visible to fellow active members of
   the community; aggregate coverage counts are visible to whoever can see the
   norm; the list of members not yet exposed, and nudging them, is for stewards.
+  That list never holds the norm's author or the steward looking at it.
 * Nothing of a members-only community leaks to non-members: every page and API
   answer about it is a 404 for them.
 * Every check is recorded whole, and the person checked sees every check made

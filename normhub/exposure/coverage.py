@@ -2,13 +2,21 @@
 
 Counted from the summary rows in a fixed number of GROUP BY queries, whatever
 the number of members, so pages and digests can show it for many norms at once.
+
+The not-yet-exposed list (for stewards, and whom a nudge goes to) leaves out
+the norm's author and the steward asking: nobody is reminded of their own
+norm, or reminds themselves. How many on it a reminder cannot reach by email
+is answered by a counter another feature registers
+(:func:`register_unreachable_counter`): the digest delivers nudges, and sits
+above this package, so it says which members it does not reach.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -206,23 +214,71 @@ _STATE_WORDS = {
     "not_read": "{level} version {version}, not read",
 }
 
+# (session, community id, SELECT of member ids) -> how many of them no email reaches.
+UnreachableCounter = Callable[[Session, int, Select], int]
+_unreachable_counter: list[UnreachableCounter] = []
 
-def unexposed_members(
-    session: Session, norm: Norm, limit: int | None = None
-) -> list[tuple[User, str]]:
-    """Active members who have not read the current version, with where they stand on it."""
-    query = (
-        select(User, ExposureSummary)
-        .join(Membership, Membership.user_id == User.id)
+
+def register_unreachable_counter(counter: UnreachableCounter) -> None:
+    """Let ``counter`` say how many members a reminder cannot reach by email.
+
+    The digest registers one in its setup (it delivers nudges). One counter at
+    a time: registering again replaces it, so every new app may register.
+    """
+    _unreachable_counter[:] = [counter]
+
+
+@dataclass
+class NotExposed:
+    """Active members not exposed to the current text, as a steward sees them."""
+
+    members: list[tuple[User, str]]  # (member, where they stand), by name, at most the limit
+    total: int
+    # How many of them no digest reaches (turned off, or their address refuses
+    # mail); None when no feature counts it.
+    unreachable: int | None
+
+
+def not_exposed_member_ids(norm: Norm, leaving_out: Iterable[int] = ()) -> Select:
+    """SELECT the ids of active members not exposed to ``norm``'s current text.
+
+    Its author is never on it; nor anyone in ``leaving_out`` (the steward
+    asking). Whoever wrote a version of the current text is exposed already,
+    at endorsed (their "authored" exposure).
+    """
+    left_out = {norm.author_id, *leaving_out}
+    return (
+        select(Membership.user_id)
         .outerjoin(
             ExposureSummary,
-            and_(ExposureSummary.user_id == User.id, ExposureSummary.norm_id == norm.id),
+            and_(
+                ExposureSummary.user_id == Membership.user_id,
+                ExposureSummary.norm_id == norm.id,
+            ),
         )
         .where(
             Membership.community_id == norm.community_id,
             Membership.left_at.is_(None),
+            Membership.user_id.not_in(left_out),
             not_exposed(norm.last_material_version_number),
         )
+    )
+
+
+def unexposed_members(
+    session: Session, norm: Norm, limit: int | None = None, *, leaving_out: Iterable[int] = ()
+) -> list[tuple[User, str]]:
+    """Active members who have not read the current version, with where they stand on it.
+
+    The norm's author and the members in ``leaving_out`` are not on it.
+    """
+    query = (
+        select(User, ExposureSummary)
+        .outerjoin(
+            ExposureSummary,
+            and_(ExposureSummary.user_id == User.id, ExposureSummary.norm_id == norm.id),
+        )
+        .where(User.id.in_(not_exposed_member_ids(norm, leaving_out)))
         .order_by(func.lower(User.display_name), User.id)
     )
     rows = session.execute(query.limit(limit) if limit is not None else query).all()
@@ -234,3 +290,27 @@ def unexposed_members(
             words = words.format(level=summary.level_name, version=summary.level_version)
         result.append((user, words))
     return result
+
+
+def not_exposed_for_steward(
+    session: Session, norm: Norm, steward: User, limit: int | None = None
+) -> NotExposed:
+    """The list a steward sees and nudges: without the author and the steward.
+
+    Three queries whatever the number of members: the list, its total, and the
+    registered counter's one grouped count. ``limit=0``: the counts alone.
+    """
+    ids = not_exposed_member_ids(norm, (steward.id,))
+    members = (
+        [] if limit == 0 else unexposed_members(session, norm, limit, leaving_out=(steward.id,))
+    )
+    if limit is not None and len(members) == limit:
+        total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    else:
+        total = len(members)  # the whole list
+    unreachable = None
+    if _unreachable_counter and total:
+        unreachable = _unreachable_counter[0](session, norm.community_id, ids)
+    elif _unreachable_counter:
+        unreachable = 0
+    return NotExposed(members, total, unreachable)

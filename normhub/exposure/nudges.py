@@ -15,7 +15,7 @@ from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.db import utcnow
 from normhub.errors import Forbidden, ValidationFailed
-from normhub.exposure.coverage import unexposed_members
+from normhub.exposure.coverage import not_exposed_member_ids
 from normhub.exposure.levels import ACTIVE_STATUSES
 from normhub.exposure.models import Nudge
 from normhub.norms.models import Norm
@@ -27,7 +27,9 @@ def nudge(
     """Queue a reminder for each of ``members`` (default: everyone) not yet exposed.
 
     Members who have read the current version, who are not active members, or
-    who already have an undelivered nudge about this norm are skipped.
+    who already have an undelivered nudge about this norm are skipped; so are
+    the norm's author and the steward nudging (no one is nudged about their own
+    norm, or by themselves).
     """
     if not policy.allows(
         "exposure.nudge", active_membership(session, norm.community, steward), steward
@@ -35,7 +37,7 @@ def nudge(
         raise Forbidden("Only stewards can nudge members.")
     if norm.status not in ACTIVE_STATUSES:
         raise ValidationFailed("Only norms open for discussion or in force can be nudged about.")
-    candidates = {user.id for user, _ in unexposed_members(session, norm)}
+    candidates = set(session.scalars(not_exposed_member_ids(norm, (steward.id,))))
     if members is not None:
         candidates &= {m.id for m in members}
     already = set(

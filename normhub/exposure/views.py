@@ -22,18 +22,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from normhub import policy
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import (
     active_membership,
     get_visible_community,
-    is_steward,
 )
 from normhub.db import get_session
 from normhub.errors import DomainError
 from normhub.exposure import reading_queue as queue
-from normhub.exposure.coverage import coverage, unexposed_members
+from normhub.exposure.coverage import coverage, not_exposed_for_steward
 from normhub.exposure.ledger import read_report_token, record_read_report
 from normhub.exposure.levels import ACTIVE_STATUSES, READ
 from normhub.exposure.models import LEVEL_RANK, LEVELS
@@ -176,8 +176,12 @@ def coverage_page(slug: str, norm_ref: str):
     community = get_visible_community(session, slug, viewer)
     norm = get_norm(session, community, norm_ref)
     result = coverage(session, norm)
-    steward = is_steward(active_membership(session, community, viewer), viewer)
-    unexposed = unexposed_members(session, norm, limit=UNEXPOSED_SHOWN) if steward else []
+    steward = policy.allows(
+        "exposure.see-not-exposed", active_membership(session, community, viewer), viewer
+    )
+    unexposed = (
+        not_exposed_for_steward(session, norm, viewer, limit=UNEXPOSED_SHOWN) if steward else None
+    )
     return render_template(
         "exposure/coverage.html",
         community=community,
@@ -186,7 +190,6 @@ def coverage_page(slug: str, norm_ref: str):
         levels=LEVELS,
         steward=steward,
         unexposed=unexposed,
-        unexposed_total=result.active_members - result.exposed,
         can_nudge=steward and norm.status in ACTIVE_STATUSES,
         norm_page=norm_page,
     )

@@ -1,6 +1,10 @@
 """What the forum's pages list: communities with their counts, and a member's norms and responses.
 
-Every list is limited to the communities the viewer may see.
+Every list is limited to the communities the viewer may see. A member's
+responses are narrower still: only fellow active members of the norm's
+community (and site admins) see them, as the policy's "member.see-activity"
+says; the norm a member proposed is public wherever the norm is, since its
+page names its author.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import visible_communities_clause
+from normhub.communities.services import communities_allowing_clause, visible_communities_clause
 from normhub.norms.models import Norm
 from normhub.responses.models import Response
 
@@ -87,7 +91,11 @@ def proposed_norms(session: Session, author: User, viewer: User | None, limit=ME
 
 
 def responded_norms(session: Session, reader: User, viewer: User | None, limit=MEMBER_PAGE_LIMIT):
-    """(norm, latest response) pairs for norms ``reader`` responded to, visible to ``viewer``."""
+    """(norm, latest response) pairs for norms ``reader`` responded to, for ``viewer``.
+
+    Only norms of communities where ``viewer`` is an active member (or a site
+    admin): anyone else learns nothing of what ``reader`` answered.
+    """
     latest = (
         select(func.max(Response.id))
         .where(Response.user_id == reader.id)
@@ -97,7 +105,7 @@ def responded_norms(session: Session, reader: User, viewer: User | None, limit=M
         select(Norm, Response)
         .join(Response, Response.norm_id == Norm.id)
         .join(Community, Community.id == Norm.community_id)
-        .where(Response.id.in_(latest), visible_communities_clause(viewer))
+        .where(Response.id.in_(latest), communities_allowing_clause("member.see-activity", viewer))
         .order_by(Response.id.desc())
         .limit(limit)
         .options(selectinload(Norm.community), selectinload(Response.version))

@@ -51,18 +51,22 @@ class ResponseForm(FlaskForm):
     assumptions = FieldList(FormField(AssumptionAnswerForm), max_entries=100)
 
     def load(self, version, previous=None) -> None:
-        """One row per assumption of ``version``, prefilled from ``previous`` if given."""
-        by_assumption = {}
+        """One row per assumption of ``version``, prefilled from ``previous`` if given.
+
+        ``previous`` may answer an earlier version of the same material text:
+        its answers go to the same assumptions (by their cross-version key).
+        """
+        by_key = {}
         if previous is not None:
             self.understood.data = previous.understood
             self.endorsement.data = previous.endorsement
             self.reason.data = previous.reason
-            by_assumption = {a.assumption_id: a for a in previous.assumption_responses}
+            by_key = {a.assumption.key: a for a in previous.assumption_responses}
         self.version_number.data = str(version.number)
         while self.assumptions.entries:
             self.assumptions.pop_entry()
         for assumption in version.assumptions:
-            answer = by_assumption.get(assumption.id)
+            answer = by_key.get(assumption.key)
             self.assumptions.append_entry(
                 {
                     "assumption_id": str(assumption.id),

@@ -111,7 +111,9 @@ def latest_response(session: Session, norm: Norm, user: User | None) -> Response
         .where(Response.norm_id == norm.id, Response.user_id == user.id)
         .order_by(Response.id.desc())
         .limit(1)
-        .options(selectinload(Response.assumption_responses))
+        .options(
+            selectinload(Response.assumption_responses).selectinload(AssumptionResponse.assumption)
+        )
     )
 
 
@@ -233,6 +235,8 @@ class ResponseAggregate:
     understood: Counter
     endorsement: Counter
     assumptions: list[AssumptionTally]
+    # The oldest version whose answers count: the latest material one.
+    counted_from: int = 1
 
     @property
     def crux(self) -> AssumptionTally | None:
@@ -244,25 +248,32 @@ class ResponseAggregate:
 
 
 def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
-    """Tallies over each member's latest response *on the current version*."""
+    """Tallies over each member's latest response *on the current material text*.
+
+    A minor revision changes only wording, so an answer to any version since
+    the latest material one counts, as the exposure check counts it; its
+    answers on assumptions are carried to the current version's assumptions
+    by their cross-version key. Two queries.
+    """
     version = session.get(NormVersion, norm.current_version_id)
     latest = latest_response_ids(Response.norm_id == norm.id)
     rows = session.execute(
-        select(Response.id, Response.understood, Response.endorsement).where(
-            Response.id.in_(latest), Response.version_id == version.id
+        select(Response.id, Response.understood, Response.endorsement)
+        .join(NormVersion, NormVersion.id == Response.version_id)
+        .where(
+            Response.id.in_(latest),
+            NormVersion.number >= norm.last_material_version_number,
         )
     ).all()
     response_ids = [r.id for r in rows]
-    tallies = {a.id: AssumptionTally(a) for a in version.assumptions}
+    tallies = {a.key: AssumptionTally(a) for a in version.assumptions}
     if response_ids:
         for answer in session.execute(
-            select(
-                AssumptionResponse.assumption_id,
-                AssumptionResponse.understood,
-                AssumptionResponse.agreement,
-            ).where(AssumptionResponse.response_id.in_(response_ids))
+            select(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
+            .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
+            .where(AssumptionResponse.response_id.in_(response_ids))
         ):
-            tally = tallies.get(answer.assumption_id)
+            tally = tallies.get(answer.key)
             if tally is not None:
                 tally.understood[answer.understood] += 1
                 tally.agreement[answer.agreement] += 1
@@ -271,4 +282,5 @@ def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
         understood=Counter(r.understood for r in rows),
         endorsement=Counter(r.endorsement for r in rows),
         assumptions=list(tallies.values()),
+        counted_from=norm.last_material_version_number,
     )

@@ -15,22 +15,48 @@ from normhub.web import saving
 bp = Blueprint("responses", __name__)
 
 
+def versions_words(first: int, last: int) -> str:
+    """ "version 2", "versions 2 and 3", "versions 2 to 5"."""
+    if first == last:
+        return f"version {first}"
+    return f"versions {first} {'and' if last == first + 1 else 'to'} {last}"
+
+
 def norm_page_panel(session, norm: Norm, viewer, version: NormVersion, forms: dict) -> dict:
-    """The norm page's responses: the tally, the viewer's last answer and the form."""
+    """The norm page's responses: the tally, the viewer's last answer and the form.
+
+    An answer to any version since the latest material one stands (later
+    versions changed only wording): it is counted, prefilled, and its author
+    told so; an answer to an older text is announced as out of date.
+    """
     latest = services.latest_response(session, norm, viewer)
     can_respond = services.can_respond(session, norm, viewer)
+    answered = session.get(NormVersion, latest.version_id) if latest is not None else None
+    stands = answered is not None and answered.number >= norm.last_material_version_number
     response_form = forms.get("response")
     if can_respond and response_form is None:
         response_form = ResponseForm(formdata=None)
-        on_current = latest is not None and latest.version_id == version.id
-        response_form.load(version, latest if on_current else None)
-    answered_version = None
-    if latest is not None and latest.version_id != version.id:
-        answered_version = session.get(NormVersion, latest.version_id)
+        response_form.load(version, latest if stands else None)
+    aggregate = services.aggregate_responses(session, norm)
+    counted_note = ""
+    if aggregate.counted_from < version.number:
+        counted_note = (
+            f"Answers to {versions_words(aggregate.counted_from, version.number - 1)} count: "
+            f"{versions_words(aggregate.counted_from + 1, version.number)} changed only wording."
+        )
+    answer_stands_note = ""
+    if stands and answered.number < version.number:
+        answer_stands_note = (
+            f"You answered version {answered.number}; "
+            f"{versions_words(answered.number + 1, version.number)} changed only wording, "
+            "so your answer stands."
+        )
     return {
-        "aggregate": services.aggregate_responses(session, norm),
+        "aggregate": aggregate,
+        "counted_note": counted_note,
         "latest_response": latest,
-        "answered_version": answered_version,
+        "answered_version": answered if answered is not None and not stands else None,
+        "answer_stands_note": answer_stands_note,
         "can_respond": can_respond,
         "response_form": response_form if can_respond else None,
         "answer_rows": list(
