@@ -12,6 +12,7 @@ from normhub.api import services
 from normhub.api.models import ApiToken
 from normhub.db import utcnow
 from normhub.errors import NotFound, ValidationFailed
+from tests.factories import Factory
 
 TOKEN_RE = re.compile(r'value="(nh_[A-Za-z0-9_-]{20,})"')
 
@@ -187,9 +188,13 @@ def test_token_forms_need_csrf(factory, session, client, app_overrides):
     user = factory.user()
     token, _ = services.create_token(session, user, "keep")
     session.commit()
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(user.id)
-        browser["_fresh"] = True
+    login_page = client.get("/login").get_data(as_text=True)
+    login_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    logged_in = client.post(
+        "/login",
+        data={"email": user.email, "password": Factory.PASSWORD, "csrf_token": login_token},
+    )
+    assert logged_in.status_code == 302
     assert client.post("/settings/tokens", data={"name": "sneaky"}).status_code == 400
     assert client.post(f"/settings/tokens/{token.id}/revoke").status_code == 400
     session.rollback()  # a fresh snapshot, with the request's commit
