@@ -2,9 +2,10 @@
 
 A browser's session cookie carries the secret of one :class:`LoginSession`
 row. The row ends when its owner logs out there, logs out everywhere, ends it
-from the settings page, changes or resets the password (every row but the
-browser doing it), or when it outlives either lifetime: ``idle`` (no request
-for that long) or ``absolute`` (that long since the login, however busy).
+from the settings page, changes or resets the password (every row; the
+browser doing it logs in afresh), or when it outlives either lifetime:
+``idle`` (no request for that long) or ``absolute`` (that long since the
+login, however busy).
 Services here take the SQLAlchemy session first and never commit.
 """
 
@@ -126,12 +127,9 @@ def end_one(session: Session, user: User, login_id: int) -> None:
         raise NotFound("That login has already ended.")
 
 
-def end_all(session: Session, user: User, keep: int | None = None) -> int:
-    """End every login of ``user`` but ``keep`` (a login id); how many ended."""
-    statement = delete(LoginSession).where(LoginSession.user_id == user.id)
-    if keep is not None:
-        statement = statement.where(LoginSession.id != keep)
-    return session.execute(statement).rowcount
+def end_all(session: Session, user: User) -> int:
+    """End every login of ``user``; how many ended."""
+    return session.execute(delete(LoginSession).where(LoginSession.user_id == user.id)).rowcount
 
 
 def for_user(session: Session, user: User) -> list[LoginSession]:

@@ -86,24 +86,22 @@ def update_profile(session: Session, user: User, display_name: str, bio: str) ->
     return user
 
 
-def change_password(
-    session: Session, user: User, current: str, new: str, *, keep_login: int | None = None
-) -> None:
-    """Set a new password after checking the current one.
-
-    Every login of ``user`` ends but ``keep_login`` (the browser doing it), and
-    whatever else the old password opened closes with it
-    (``events.Account.PasswordChanged``: the API revokes the user's tokens).
-    """
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one (see :func:`set_password`)."""
     if authenticate(session, user.email, current) is None:
         raise ValidationFailed("Current password is wrong.", field="current_password")
-    set_password(session, user, new, keep_login=keep_login)
+    set_password(session, user, new)
 
 
-def set_password(session: Session, user: User, new: str, *, keep_login: int | None = None) -> None:
-    """The new password, once its owner is known to be asking (settings, or a reset link)."""
+def set_password(session: Session, user: User, new: str) -> None:
+    """The new password, once its owner is known to be asking (settings, or a reset link).
+
+    Every login of ``user`` ends (the browser doing it logs in again, with a
+    new login), and whatever else the old password opened closes with it
+    (``events.Account.PasswordChanged``: the API revokes the user's tokens).
+    """
     check_password(new, field="new_password")
     user.password_hash = _hasher.hash(new)
     session.flush()
-    logins.end_all(session, user, keep=keep_login)
+    logins.end_all(session, user)
     events.publish(session, events.Account.PasswordChanged, user=user)

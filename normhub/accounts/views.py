@@ -18,6 +18,7 @@ from flask_login import login_required, login_user, logout_user
 from normhub.accounts import logins, services
 from normhub.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
 from normhub.accounts.login_cookie import current_login
+from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
 from normhub.errors import DomainError
@@ -27,8 +28,8 @@ bp = Blueprint("accounts", __name__)
 
 BAD_CREDENTIALS = "That email and password do not match an account."
 PASSWORD_CHANGED = (
-    "Your password is changed. Every other browser logged in as you is logged out, "  # noqa: S105
-    "and your API tokens are revoked."
+    "Your password is changed. You are still logged in here; every other browser "  # noqa: S105
+    "logged in as you is logged out, and your API tokens are revoked."
 )
 
 
@@ -144,16 +145,15 @@ def change_password():
     password_form = PasswordForm()
     if password_form.validate_on_submit():
         session = get_session()
-        login = current_login()
         with saving(session, password_form) as attempt:
             services.change_password(
-                session,
-                user,
-                password_form.current_password.data,
-                password_form.new_password.data,
-                keep_login=login.id if login is not None else None,
+                session, user, password_form.current_password.data, password_form.new_password.data
             )
         if attempt.ok:
+            # Every login ended, this one too: this browser stays logged in with a new
+            # one, so even a copy of its own cookie stops working. (The user itself,
+            # from the identity map: login_user must not get the current_user proxy.)
+            login_user(session.get(User, user.id))
             flash(PASSWORD_CHANGED, "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(ProfileForm(formdata=None, obj=user), password_form, 400)
