@@ -264,7 +264,10 @@ TOKEN_COLUMNS = (
     "created_at",
     "last_used_at",
     "revoked_at",
+    "expires_at",
 )
+# Far enough ahead that a dataset kept with --keep still has working tokens years later.
+TOKEN_EXPIRY = datetime(2100, 1, 1)
 TABLES_WITH_IDS = [
     "users",
     "communities",
@@ -574,7 +577,17 @@ def insert_tokens(
             secret = "nh_" + secrets.token_urlsafe(32)
             token_hash = hashlib.sha256(secret.encode()).hexdigest()
             token_rows.append(
-                (len(token_rows) + 1, uid, "benchmark", token_hash, secret[:8], epoch, None, None)
+                (
+                    len(token_rows) + 1,
+                    uid,
+                    "benchmark",
+                    token_hash,
+                    secret[:8],
+                    epoch,
+                    None,
+                    None,
+                    TOKEN_EXPIRY,
+                )
             )
             tokens.append((cid, uid, secret))
     writer.insert("api_tokens", TOKEN_COLUMNS, token_rows)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+
+# A page's form token works this long after the page was served: a page left
+# open overnight asks to be sent again (keeping what was typed), see error_pages.
+CSRF_TIME_LIMIT_SECONDS = 12 * 3600
 
 
 class ConfigurationError(RuntimeError):
@@ -56,11 +61,22 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return key_file.read_text().strip()
 
 
+def _session_days() -> tuple[int, int]:
+    idle = _env_int("SESSION_IDLE_DAYS", 14)
+    absolute = _env_int("SESSION_MAX_DAYS", 60)
+    if idle < 1 or absolute < idle:
+        raise ConfigurationError(
+            "NORMHUB_SESSION_IDLE_DAYS must be at least 1 and at most NORMHUB_SESSION_MAX_DAYS"
+        )
+    return idle, absolute
+
+
 def load_config(instance_path: str) -> dict:
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     env = _env("ENV", "development")
     production = env == "production"
+    idle_days, max_days = _session_days()
     return {
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(instance, production),
@@ -93,11 +109,18 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _env("RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": _env("REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATE_LIMIT_PREFIX", "normhub"),
+        # A login ends after this many days without a request, or this many after it began.
+        "SESSION_IDLE_DAYS": idle_days,
+        "SESSION_MAX_DAYS": max_days,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # The cookie of a login lasts as long as the login may; the server ends it sooner.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=max_days),
+        # No Set-Cookie on every response just to push the cookie's expiry on.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_SECURE": production,
-        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT_SECONDS,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "PAGE_SIZE": _env_int("PAGE_SIZE", 20),
     }

@@ -55,6 +55,11 @@ def set_write_intent(immediate: bool) -> None:
     _sqlite_immediate.set(immediate)
 
 
+def write_intent() -> bool:
+    """Whether SQLite transactions begin IMMEDIATE just now (see set_write_intent)."""
+    return _sqlite_immediate.get()
+
+
 def dialect_insert(dialect_name: str):
     """The dialect's ``insert`` (with ON CONFLICT): PostgreSQL's or SQLite's."""
     if dialect_name == "postgresql":

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import hmac
+import re
+
+from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from normhub.errors import DomainError
@@ -22,6 +26,15 @@ MESSAGES = {
 }
 
 
+CSRF_REFUSED = "Your form expired or was sent from elsewhere. Reload the page and try again."
+# Flask-WTF's words for a token that is genuine but older than WTF_CSRF_TIME_LIMIT.
+_CSRF_EXPIRED = "The CSRF token has expired."
+# Flask-WTF signs the session's CSRF secret with this salt (flask_wtf.csrf.generate_csrf).
+_CSRF_SALT = "wtf-csrf-token"
+# Never written back into a page: the person types these again.
+_NOT_KEPT = re.compile(r"csrf_token|password|confirm", re.IGNORECASE)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -35,10 +48,10 @@ def error_response(status: int, message: str | None = None):
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc):
-        return error_response(
-            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
-        )
+    def _csrf(exc: CSRFError):
+        if exc.description == _CSRF_EXPIRED and not wants_json() and _token_is_this_browsers():
+            return form_expired()
+        return error_response(400, CSRF_REFUSED)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -59,3 +72,49 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(InternalServerError.code)
+
+
+def _token_is_this_browsers() -> bool:
+    """Whether the expired token was made for this browser's session.
+
+    Flask-WTF reports an old token as expired before comparing it with the
+    session, so an attacker's own old token reads "expired" too. Only a token
+    of this session proves the form came from our page in this browser: then,
+    and only then, may the page offer to send what was typed again.
+    """
+    token = request.form.get("csrf_token", "")
+    secret = session.get("csrf_token")
+    if not token or not isinstance(secret, str):
+        return False
+    key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    try:
+        value = URLSafeTimedSerializer(key, salt=_CSRF_SALT).loads(token)
+    except BadData:
+        return False
+    return isinstance(value, str) and hmac.compare_digest(value, secret)
+
+
+def form_expired():
+    """A form sent after its token expired: nothing saved, what was typed offered back.
+
+    The page repeats the form's fields (passwords excepted) with a fresh token,
+    so "Send again" hands the view exactly what was sent, and the view's own
+    form shows anything it still refuses.
+    """
+    fields = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if not _NOT_KEPT.search(name)
+    ]
+    typed = [
+        (name.replace("_", " ").replace("-", " ").capitalize(), value)
+        for name, value in fields
+        if value.strip()
+    ]
+    query = request.query_string.decode("latin-1")
+    action = request.path + (f"?{query}" if query else "")
+    hours = (current_app.config.get("WTF_CSRF_TIME_LIMIT") or 0) // 3600
+    page = render_template(
+        "form_expired.html", fields=fields, typed=typed, action=action, hours=hours
+    )
+    return page, 400, {"Cache-Control": "no-store"}

@@ -53,6 +53,13 @@ class Event:
         object.__setattr__(self, "after_commit", _signals.signal(f"{self.name}:after-commit"))
 
 
+class Account:
+    PasswordChanged = Event(
+        "account.password-changed",
+        "user: the password was changed or reset; what the old one opened must close",
+    )
+
+
 class Norm:
     Proposed = Event("norm.proposed", "norm, author: a norm was created (as a draft or open)")
     Revised = Event("norm.revised", "norm, version, material: a new version was saved")

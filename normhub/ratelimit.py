@@ -79,6 +79,11 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
         Rule("30 per minute", by_address),
     ),
     "accounts.register": (Rule("20 per hour", by_address),),
+    "password_reset.forgot": (
+        Rule("3 per hour", by_account),  # however many addresses ask for one account
+        Rule("10 per hour", by_address),
+    ),
+    "password_reset.reset_password": (Rule("20 per hour", by_address),),
     "exposure.check_form": (Rule("30 per minute; 500 per day", by_user),),
     "discussion.post": (Rule("10 per minute; 300 per day", by_user),),
     "api.*": (Rule("300 per minute", by_token, ("GET",)),),

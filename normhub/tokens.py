@@ -1,9 +1,10 @@
 """Signed tokens: one service, a salt and a lifetime per purpose.
 
-Every link NormHub signs (a read report, an unsubscribe link, and the
-verification and reset links to come) goes through :func:`sign` and
+Every link NormHub signs (a read report, an unsubscribe link, a password
+reset link, and the verification links to come) goes through :func:`sign` and
 :func:`verify` with a :class:`Purpose`, so a token made for one purpose is
 refused for every other and each purpose expires on its own schedule.
+Timestamps come from :func:`clock`, which tests replace to move time on.
 Invite links are not signed tokens: they are random strings stored in the
 database, because a steward must be able to list and revoke them.
 """
@@ -11,10 +12,11 @@ database, because a steward must be able to list and revoke them.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 DAY = 24 * 3600
 
@@ -27,6 +29,21 @@ class Purpose:
 
 READ_REPORT = Purpose("read-report", 14 * DAY)
 UNSUBSCRIBE = Purpose("digest-unsubscribe", 60 * DAY)
+PASSWORD_RESET = Purpose("password-reset", 3600)
+
+
+def clock() -> float:
+    """Seconds since the epoch: when a token is signed, and what its age is measured against."""
+    return time.time()
+
+
+class _Signer(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(clock())
+
+
+def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=purpose.salt, signer=_Signer)
 
 
 class TokenExpired(Exception):
@@ -38,12 +55,12 @@ class TokenInvalid(Exception):
 
 
 def sign(secret_key: str, purpose: Purpose, claims: Any) -> str:
-    return URLSafeTimedSerializer(secret_key, salt=purpose.salt).dumps(claims)
+    return _serializer(secret_key, purpose).dumps(claims)
 
 
 def verify(secret_key: str, purpose: Purpose, token: str, max_age: int | None = None) -> Any:
     """The claims ``token`` carries, or TokenExpired / TokenInvalid."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=purpose.salt)
+    serializer = _serializer(secret_key, purpose)
     try:
         return serializer.loads(token, max_age=purpose.max_age if max_age is None else max_age)
     except SignatureExpired as exc:

@@ -12,6 +12,7 @@ from normhub.api import services
 from normhub.api.models import ApiToken
 from normhub.db import utcnow
 from normhub.errors import NotFound, ValidationFailed
+from tests.factories import Factory
 
 TOKEN_RE = re.compile(r'value="(nh_[A-Za-z0-9_-]{20,})"')
 
@@ -187,9 +188,13 @@ def test_token_forms_need_csrf(factory, session, client, app_overrides):
     user = factory.user()
     token, _ = services.create_token(session, user, "keep")
     session.commit()
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(user.id)
-        browser["_fresh"] = True
+    login_page = client.get("/login").get_data(as_text=True)
+    login_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    logged_in = client.post(
+        "/login",
+        data={"email": user.email, "password": Factory.PASSWORD, "csrf_token": login_token},
+    )
+    assert logged_in.status_code == 302
     assert client.post("/settings/tokens", data={"name": "sneaky"}).status_code == 400
     assert client.post(f"/settings/tokens/{token.id}/revoke").status_code == 400
     session.rollback()  # a fresh snapshot, with the request's commit
@@ -257,3 +262,83 @@ def test_api_post_is_json_405(client):
     response = client.post("/api/v1/openapi.json")
     assert response.status_code == 405
     assert response.get_json()["error"]["status"] == 405
+
+
+# -- Expiry, and revocation with the password ---------------------------------------------
+
+
+@pytest.mark.parametrize("days", [30, 90, 365])
+def test_a_token_works_for_the_days_chosen(factory, session, days):
+    user = factory.user()
+    before = utcnow()
+    token, secret = services.create_token(session, user, "ci", days)
+    session.commit()
+    assert token.expires_at - before - timedelta(days=days) < timedelta(seconds=5)
+    assert token.is_active
+    assert services.authenticate_token(session, secret) is not None
+
+
+def test_other_lifetimes_and_the_default(factory, session):
+    user = factory.user()
+    with pytest.raises(ValidationFailed) as refused:
+        services.create_token(session, user, "forever", 36500)
+    assert refused.value.field == "days"
+    token, _ = services.create_token(session, user, "default")
+    assert timedelta(days=89) < token.expires_at - utcnow() <= timedelta(days=90)
+
+
+def test_an_expired_token_is_refused_everywhere_and_listed_as_expired(
+    factory, session, login_as, client
+):
+    user = factory.user()
+    token, secret = services.create_token(session, user, "old script")
+    session.commit()
+    assert (
+        client.get(
+            "/api/v1/communities/nowhere/norms/x/coverage", headers=bearer(secret)
+        ).status_code
+        == 404
+    )
+    check = "/api/v1/communities/nowhere/norms/x/exposure/1"
+    assert client.get(check, headers=bearer(secret)).status_code == 404
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    assert services.authenticate_token(session, secret) is None
+    for path in ("/api/v1/communities/nowhere/norms/x/coverage", check):
+        refused = client.get(path, headers=bearer(secret))
+        assert refused.status_code == 401
+        assert "expired" in refused.get_json()["error"]["message"]
+    login_as(user)
+    listing = client.get("/settings/tokens").get_data(as_text=True)
+    row = re.search(r"<tr[^>]*>\s*<td>old script</td>.*?</tr>", listing, re.S).group(0)
+    assert 'class="muted"' in row and "Expired" in row and "Revoke" not in row
+
+
+def test_the_page_offers_the_lifetimes_and_lists_the_expiry(factory, session, login_as, client):
+    user = factory.user()
+    login_as(user)
+    page = client.get("/settings/tokens").get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*value="90"|<input[^>]*value="90"[^>]*checked', page)
+    assert "1 year" in page and "30 days" in page
+    assert "every token\nis revoked when your password is changed or reset" in page
+    response = client.post("/settings/tokens", data={"name": "yearly", "days": "365"})
+    assert response.status_code == 201
+    session.rollback()
+    token = session.scalar(select(ApiToken).where(ApiToken.name == "yearly"))
+    assert timedelta(days=364) < token.expires_at - utcnow() <= timedelta(days=365)
+    assert f"<td>{token.expires_at:%Y-%m-%d %H:%M} UTC</td>" in response.get_data(as_text=True)
+    bad = client.post("/settings/tokens", data={"name": "odd", "days": "7"})
+    assert bad.status_code == 400
+    assert "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_revoke_all_tokens_leaves_other_users_alone(factory, session):
+    user, other = factory.user(), factory.user()
+    services.create_token(session, user, "one")
+    services.create_token(session, user, "two")
+    kept, _ = services.create_token(session, other, "theirs")
+    session.commit()
+    assert services.revoke_all_tokens(session, user) == 2
+    session.commit()
+    assert [t.is_active for t in services.list_tokens(session, user)] == [False, False]
+    assert session.get(ApiToken, kept.id).is_active

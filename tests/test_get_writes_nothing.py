@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 import normhub.models  # noqa: F401  (registers every table)
+from normhub.accounts import reset
 from normhub.api.services import create_token
 from normhub.communities.services import create_invite
 from normhub.db import Base
@@ -85,6 +86,7 @@ def route_values(app, town) -> dict[str, dict]:
         "digest.unsubscribe": make_unsubscribe_token(
             app.config["SECRET_KEY"], member.id, [community.id]
         ),
+        "password_reset.reset_password": reset.make_token(app.secret_key, member),
     }
     values = {}
     for rule in app.url_map.iter_rules():

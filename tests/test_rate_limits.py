@@ -69,6 +69,22 @@ def test_one_address_trying_many_accounts_is_slowed_down(client, factory):
     assert _login(client, "guess99@example.org", "pw", address="10.3.0.2").status_code == 400
 
 
+def test_reset_emails_are_limited_per_account_and_per_address(client, factory):
+    member = factory.user()
+
+    def ask(email, address):
+        return client.post(
+            "/password/forgot", data={"email": email}, environ_base={"REMOTE_ADDR": address}
+        )
+
+    assert [ask(member.email, f"10.4.0.{n}").status_code for n in range(3)] == [302] * 3
+    refused = ask(member.email, "10.4.0.9")
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    for n in range(10):
+        assert ask(f"someone{n}@example.org", "10.4.1.1").status_code == 302
+    assert ask("someone-else@example.org", "10.4.1.1").status_code == 429
+
+
 def test_comments_are_limited_per_member(client, factory, login_as):
     community = factory.community()
     member = factory.member(community)
@@ -224,6 +240,7 @@ def test_the_limits_name_only_views_that_exist(app):
         if getattr(view, "__wrapper-limiter-instance", None) is not None
     }
     assert {"accounts.login", "accounts.register", "discussion.post"} <= limited
+    assert {"password_reset.forgot", "password_reset.reset_password"} <= limited
     assert {"api.exposure", "api.coverage", "search.api_search"} <= limited
     assert "api.tokens" not in limited  # a settings page, not the API
     assert json.dumps(sorted(limited))  # names only, nothing else attached

@@ -17,6 +17,7 @@ from flask import request, url_for
 from sqlalchemy import select
 
 from normhub import PROJECT_ROOT
+from normhub.accounts import reset
 from normhub.communities.services import create_invite
 from normhub.config import ConfigurationError, load_config
 from normhub.digest.preferences import make_unsubscribe_token
@@ -46,10 +47,19 @@ EMAIL_PREVIEWS = {"digest.preview", "digest.steward_preview"}
 EMAIL_BODY = PROJECT_ROOT / "templates" / "email" / "digest" / "_body.html"
 
 
-def assert_security_headers(response, where: str, *, hsts: bool = False, csp: str = CSP):
+# A page whose address carries a secret sends no referrer at all.
+NO_REFERRER = {"password_reset.reset_password"}
+
+
+def assert_security_headers(
+    response, where: str, *, hsts: bool = False, csp: str = CSP, endpoint: str = ""
+):
     headers = response.headers
     assert headers.get("Content-Security-Policy") == csp, where
-    for name, value in FIXED_HEADERS.items():
+    expected = dict(FIXED_HEADERS)
+    if endpoint in NO_REFERRER:
+        expected["Referrer-Policy"] = "no-referrer"
+    for name, value in expected.items():
         assert headers.get(name) == value, f"{where}: {name}"
     if hsts:
         assert headers.get("Strict-Transport-Security") == HSTS, where
@@ -105,6 +115,7 @@ def world(app, session, factory):
     }
     by_endpoint = {
         "communities.invite": {"token": invite.token},
+        "password_reset.reset_password": {"token": reset.make_token(app.secret_key, member)},
         "digest.unsubscribe": {
             "token": make_unsubscribe_token(app.config["SECRET_KEY"], member.id, [community.id])
         },
@@ -143,7 +154,9 @@ def test_every_get_route_carries_the_headers_logged_out_and_in(app, client, worl
             csp = (
                 preview_csp() if endpoint in EMAIL_PREVIEWS and response.status_code == 200 else CSP
             )
-            assert_security_headers(response, f"{url} (signed in: {signed_in})", csp=csp)
+            assert_security_headers(
+                response, f"{url} (signed in: {signed_in})", csp=csp, endpoint=endpoint
+            )
         assert all(status < 500 for status in statuses.values()), statuses
         if signed_in:
             # Signed in as the steward, every page itself answered (the login page

@@ -5,7 +5,7 @@ from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from normhub.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX
-from normhub.accounts.services import PASSWORD_MAX, PASSWORD_MIN
+from normhub.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN
 
 
 class LoginForm(FlaskForm):
@@ -42,8 +42,9 @@ class ProfileForm(FlaskForm):
     bio = TextAreaField("About you", validators=[Length(max=BIO_MAX)])
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice: the reset page's form, and the end of the settings one."""
+
     new_password = PasswordField(
         "New password",
         validators=[
@@ -62,3 +63,11 @@ class PasswordForm(FlaskForm):
             EqualTo("new_password", message="The passwords do not match."),
         ],
     )
+
+
+class PasswordForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])

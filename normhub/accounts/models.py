@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from normhub.db import Base, utcnow
@@ -10,6 +10,7 @@ from normhub.db import Base, utcnow
 EMAIL_MAX = 254
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
+USER_AGENT_MAX = 200
 
 
 class User(Base):
@@ -33,3 +34,26 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class LoginSession(Base):
+    """One browser's login, kept on the server so it can be ended there.
+
+    The browser's (signed) session cookie carries a random secret; only its
+    sha256 is stored, so the table cannot be used to take over a login. Logging
+    out deletes the row, and a cookie whose row is gone logs in no one.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Refreshed at most every few minutes (logins.LAST_SEEN_RESOLUTION).
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    # The browser's own description, cut short: lets the owner tell their logins apart.
+    user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} of user {self.user_id}>"

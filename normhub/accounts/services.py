@@ -6,12 +6,15 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from normhub import events
+from normhub.accounts import logins
 from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
+from normhub.accounts.passwords import check_password
 from normhub.errors import Conflict, ValidationFailed
 
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
-
+# Argon2id with argon2-cffi's current defaults. A login with a hash made under
+# other parameters stores a new hash (authenticate), so a change here reaches
+# every account as its owner next logs in.
 _hasher = PasswordHasher()
 
 
@@ -21,17 +24,6 @@ def normalize_email(email: str) -> str:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationFailed(str(exc), field="email") from exc
-
-
-def _check_password(password: str) -> None:
-    if len(password) < PASSWORD_MIN:
-        raise ValidationFailed(
-            f"Password must be at least {PASSWORD_MIN} characters.", field="password"
-        )
-    if len(password) > PASSWORD_MAX:
-        raise ValidationFailed(
-            f"Password must be at most {PASSWORD_MAX} characters.", field="password"
-        )
 
 
 def _check_display_name(name: str) -> str:
@@ -57,7 +49,7 @@ def register_user(
         raise ValidationFailed("Email address is too long.", field="email")
     if find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", field="email")
-    _check_password(password)
+    check_password(password)
     user = User(
         email=email,
         display_name=_check_display_name(display_name),
@@ -95,8 +87,21 @@ def update_profile(session: Session, user: User, display_name: str, bio: str) ->
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one (see :func:`set_password`)."""
     if authenticate(session, user.email, current) is None:
         raise ValidationFailed("Current password is wrong.", field="current_password")
-    _check_password(new)
+    set_password(session, user, new)
+
+
+def set_password(session: Session, user: User, new: str) -> None:
+    """The new password, once its owner is known to be asking (settings, or a reset link).
+
+    Every login of ``user`` ends (the browser doing it logs in again, with a
+    new login), and whatever else the old password opened closes with it
+    (``events.Account.PasswordChanged``: the API revokes the user's tokens).
+    """
+    check_password(new, field="new_password")
     user.password_hash = _hasher.hash(new)
     session.flush()
+    logins.end_all(session, user)
+    events.publish(session, events.Account.PasswordChanged, user=user)

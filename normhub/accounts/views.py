@@ -1,4 +1,4 @@
-"""Register, log in and out, edit your profile, and see what a member has done."""
+"""Register, log in and out, edit your profile and password, and see where you are logged in."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from flask import (
 )
 from flask_login import login_required, login_user, logout_user
 
-from normhub.accounts import services
+from normhub.accounts import logins, services
 from normhub.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+from normhub.accounts.login_cookie import current_login
+from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
 from normhub.errors import DomainError
@@ -25,6 +27,10 @@ from normhub.web import attach_error, saving
 bp = Blueprint("accounts", __name__)
 
 BAD_CREDENTIALS = "That email and password do not match an account."
+PASSWORD_CHANGED = (
+    "Your password is changed. You are still logged in here; every other browser "  # noqa: S105
+    "logged in as you is logged out, and your API tokens are revoked."
+)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -41,6 +47,7 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    # login_user() starts a server-side login with a fresh cookie (accounts.login_cookie).
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))
     if current_user_or_none() is not None and request.method == "GET":
@@ -94,6 +101,7 @@ def _settings_page(profile_form: ProfileForm, password_form: PasswordForm, statu
     links = [
         (endpoint, label)
         for endpoint, label in (
+            ("accounts.sessions", "Where you are logged in"),
             ("api.tokens", "API tokens"),
             ("digest.preferences", "Email digest"),
             ("exposure.checks_about_me", "Checks about me"),
@@ -140,12 +148,59 @@ def change_password():
         session = get_session()
         with saving(session, password_form) as attempt:
             services.change_password(
-                session,
-                user,
-                password_form.current_password.data,
-                password_form.new_password.data,
+                session, user, password_form.current_password.data, password_form.new_password.data
             )
         if attempt.ok:
-            flash("Your password is changed.", "success")
+            # Every login ended, this one too: this browser stays logged in with a new
+            # one, so even a copy of its own cookie stops working. (The user itself,
+            # from the identity map: login_user must not get the current_user proxy.)
+            login_user(session.get(User, user.id))
+            flash(PASSWORD_CHANGED, "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(ProfileForm(formdata=None, obj=user), password_form, 400)
+
+
+# -- Where you are logged in ------------------------------------------------------------
+
+
+@bp.get("/settings/sessions")
+@login_required
+def sessions():
+    user = current_user_or_none()
+    current = current_login()
+    entries = [
+        {
+            "login": login,
+            "browser": logins.describe_browser(login.user_agent),
+            "is_current": current is not None and login.id == current.id,
+        }
+        for login in logins.for_user(get_session(), user)
+    ]
+    tokens_url = url_for("api.tokens") if "api.tokens" in current_app.view_functions else None
+    return render_template("accounts/sessions.html", entries=entries, tokens_url=tokens_url)
+
+
+@bp.post("/settings/sessions/<id:login_id>/end")
+@login_required
+def end_session(login_id: int):
+    current = current_login()
+    if current is not None and current.id == login_id:
+        logout_user()  # ending the login in hand is logging out
+        flash("You are logged out.", "info")
+        return redirect(url_for("accounts.login"))
+    session = get_session()
+    logins.end_one(session, current_user_or_none(), login_id)
+    session.commit()
+    flash("That login has ended: that browser must log in again.", "success")
+    return redirect(url_for("accounts.sessions"))
+
+
+@bp.post("/settings/sessions/end-all")
+@login_required
+def end_all_sessions():
+    session = get_session()
+    logins.end_all(session, current_user_or_none())
+    session.commit()
+    logout_user()
+    flash("You are logged out everywhere, here too.", "info")
+    return redirect(url_for("accounts.login"))

@@ -20,7 +20,10 @@ LOGIN_NEEDED = (
     "(create a token under Settings → API tokens) or log in."
 )
 BAD_HEADER = "The Authorization header must be 'Bearer <token>'."
-BAD_TOKEN = "This API token is not valid. It may have been revoked."  # noqa: S105
+BAD_TOKEN = (
+    "This API token is not valid. It may have expired or been revoked "  # noqa: S105
+    "(changing your password revokes them all)."
+)
 
 
 # -- Authentication ---------------------------------------------------------

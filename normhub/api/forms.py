@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from normhub.api.models import TOKEN_NAME_MAX
+from normhub.api.models import TOKEN_DEFAULT_LIFETIME, TOKEN_LIFETIMES, TOKEN_NAME_MAX
+
+LIFETIME_LABELS = {30: "30 days", 90: "90 days", 365: "1 year"}
 
 
 class TokenForm(FlaskForm):
@@ -16,4 +18,11 @@ class TokenForm(FlaskForm):
                 max=TOKEN_NAME_MAX, message=f"The name must be at most {TOKEN_NAME_MAX} characters."
             ),
         ],
+    )
+    days = RadioField(
+        "Works for",
+        choices=[SelectChoice(days, LIFETIME_LABELS[days]) for days in TOKEN_LIFETIMES],
+        coerce=int,
+        default=TOKEN_DEFAULT_LIFETIME,
+        validate_choice=True,
     )

@@ -12,6 +12,9 @@ from normhub.db import Base, utcnow
 
 TOKEN_NAME_MAX = 80
 TOKEN_PREFIX_LENGTH = 8
+# How long a new token works, in days: the owner picks one; 90 unless they do.
+TOKEN_LIFETIMES = (30, 90, 365)
+TOKEN_DEFAULT_LIFETIME = 90
 
 
 class ApiToken(Base):
@@ -28,12 +31,18 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Every token stops working by a date; tokens from before expiry dates got one (0014).
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 __all__ = ["ApiToken"]

@@ -1,7 +1,10 @@
 """API tokens (create, list, revoke, authenticate) and the API's lookups.
 
 A token is shown to its owner once, when it is created; only its sha256 hash
-is stored, so a leaked database does not leak working tokens.
+is stored, so a leaked database does not leak working tokens. Every token
+expires (30, 90 or 365 days after it is made), and all of a user's tokens are
+revoked when their password changes or is reset (``revoke_all_tokens``, on
+``events.Account.PasswordChanged``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
 from normhub.accounts.services import normalize_email
-from normhub.api.models import TOKEN_NAME_MAX, TOKEN_PREFIX_LENGTH, ApiToken
+from normhub.api.models import (
+    TOKEN_DEFAULT_LIFETIME,
+    TOKEN_LIFETIMES,
+    TOKEN_NAME_MAX,
+    TOKEN_PREFIX_LENGTH,
+    ApiToken,
+)
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
@@ -40,8 +49,12 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token for ``user`` and its secret, which is never available again."""
+def create_token(
+    session: Session, user: User, name: str, days: int = TOKEN_DEFAULT_LIFETIME
+) -> tuple[ApiToken, str]:
+    """A new token for ``user``, working for ``days``, and its secret (never available again)."""
+    if days not in TOKEN_LIFETIMES:
+        raise ValidationFailed("Choose how long the token works: 30, 90 or 365 days.", field="days")
     name = " ".join((name or "").split())
     if not name:
         raise ValidationFailed("Give the token a name, e.g. where you will use it.", field="name")
@@ -50,11 +63,14 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
             f"The name must be at most {TOKEN_NAME_MAX} characters.", field="name"
         )
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
     token = ApiToken(
         user_id=user.id,
         name=name,
         token_hash=hash_secret(secret),
         prefix=secret[:TOKEN_PREFIX_LENGTH],
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     session.add(token)
     session.flush()
@@ -63,11 +79,12 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
     """The user's tokens, usable ones first, newest first."""
+    unusable = or_(ApiToken.revoked_at.is_not(None), ApiToken.expires_at <= utcnow())
     return list(
         session.scalars(
             select(ApiToken)
             .where(ApiToken.user_id == user.id)
-            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+            .order_by(unusable, ApiToken.id.desc())
         )
     )
 
@@ -85,6 +102,26 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all_tokens(session: Session, user: User) -> int:
+    """Revoke every token of ``user`` that still works; how many."""
+    now = utcnow()
+    return session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def revoke_tokens_on_password_change(session: Session, *, user: User) -> None:
+    """Subscriber of ``events.Account.PasswordChanged``, in the change's transaction."""
+    revoke_all_tokens(session, user)
+
+
 @cache
 def _token_statement():
     # Built once: constructing and cache-keying a statement costs more CPU
@@ -92,7 +129,11 @@ def _token_statement():
     return (
         select(ApiToken)
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == bindparam("token_hash"),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > bindparam("now"),
+        )
         .options(contains_eager(ApiToken.user))
     )
 
@@ -112,7 +153,7 @@ def authenticate_token(session: Session, secret: str) -> ApiToken | None:
 
 def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     """The usable token stored under ``token_hash`` (see ``token_hash_of``), with its user."""
-    return session.scalar(_token_statement(), {"token_hash": token_hash})
+    return session.scalar(_token_statement(), {"token_hash": token_hash, "now": utcnow()})
 
 
 class TokenUse(NamedTuple):
@@ -247,7 +288,11 @@ def _parties_statement(by_token: bool):
             select(*columns, ApiToken.id.label("token_id"), ApiToken.last_used_at)
             .select_from(ApiToken)
             .join(caller, caller.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+            .where(
+                ApiToken.token_hash == bindparam("token_hash"),
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > bindparam("now"),
+            )
         )
     else:
         statement = select(*columns).select_from(caller).where(caller.id == bindparam("caller_id"))
@@ -310,6 +355,7 @@ def resolve_check(
     }
     if token_hash is not None:
         params["token_hash"] = token_hash
+        params["now"] = utcnow()
     else:
         params["caller_id"] = caller.id
     parties = _PARTIES_BY_TOKEN if token_hash is not None else _PARTIES_BY_CALLER

@@ -1,12 +1,14 @@
 """What the API adds to the app: its endpoints, bearer-token authentication on every
-/api/ request (the search feature's JSON answers included), and no shared caching of
-answers about people."""
+/api/ request (the search feature's JSON answers included), no shared caching of
+answers about people, and revoking a user's tokens when their password changes."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from normhub import events
 from normhub.api import bearer
+from normhub.api.services import revoke_tokens_on_password_change
 from normhub.api.views import bp, private_api_responses
 from normhub.auth import login_manager
 
@@ -16,3 +18,5 @@ def init_app(app: Flask) -> None:
     app.before_request(bearer.authenticate_bearer)
     login_manager.request_loader(bearer.user_from_bearer)
     app.after_request(private_api_responses)
+    # A new password closes what the old one opened: every token of the user.
+    events.Account.PasswordChanged.in_transaction.connect(revoke_tokens_on_password_change)

@@ -204,7 +204,9 @@ def tokens():
     if form.validate_on_submit():
         session = get_session()
         with saving(session, form) as attempt:
-            _token, secret = services.create_token(session, current_user_or_none(), form.name.data)
+            _token, secret = services.create_token(
+                session, current_user_or_none(), form.name.data, form.days.data
+            )
         if attempt.ok:
             # Shown on this response only; the database keeps just the hash.
             return _tokens_page(TokenForm(formdata=None), new_secret=secret, status=201)
