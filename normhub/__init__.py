@@ -13,6 +13,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Feature packages, lowest first. Each has a ``setup.init_app(app)`` that adds
 # what the feature brings: its blueprint, commands, norm-page panel, listeners.
 FEATURES = (
+    "jobs",
+    "mail",
     "accounts",
     "communities",
     "norms",
@@ -20,8 +22,6 @@ FEATURES = (
     "discussion",
     "forum",
     "exposure",
-    "jobs",
-    "mail",
     "search",
     "digest",
     "api",

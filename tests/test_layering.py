@@ -12,6 +12,7 @@ PACKAGE = Path(normhub.__file__).parent
 # Lowest first, as ARCHITECTURE.md lists them; a module may import its own layer and below.
 LAYERS = [
     {"core"},
+    {"mail", "jobs"},
     {"accounts"},
     {"communities"},
     {"norms"},
@@ -19,7 +20,6 @@ LAYERS = [
     {"discussion"},
     {"forum"},
     {"exposure"},
-    {"mail", "jobs"},
     {"search", "digest", "api"},
     {"demo", "cli", "models", "__init__"},
 ]
