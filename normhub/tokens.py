@@ -1,7 +1,7 @@
 """Signed tokens: one service, a salt and a lifetime per purpose.
 
-Every link NormHub signs (a read report, an unsubscribe link, and the
-verification and reset links to come) goes through :func:`sign` and
+Every link NormHub signs (a read report, an unsubscribe link, an address
+confirmation link, and the reset links to come) goes through :func:`sign` and
 :func:`verify` with a :class:`Purpose`, so a token made for one purpose is
 refused for every other and each purpose expires on its own schedule.
 Invite links are not signed tokens: they are random strings stored in the
@@ -27,6 +27,8 @@ class Purpose:
 
 READ_REPORT = Purpose("read-report", 14 * DAY)
 UNSUBSCRIBE = Purpose("digest-unsubscribe", 60 * DAY)
+# Confirms one address of one account (normhub.accounts.verification).
+VERIFY_EMAIL = Purpose("verify-email", 2 * DAY)
 
 
 class TokenExpired(Exception):

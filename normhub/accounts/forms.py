@@ -62,3 +62,10 @@ class PasswordForm(FlaskForm):
             EqualTo("new_password", message="The passwords do not match."),
         ],
     )
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField("New email address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
