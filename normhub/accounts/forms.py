@@ -66,6 +66,5 @@ class PasswordForm(FlaskForm):
 
 class EmailChangeForm(FlaskForm):
     new_email = EmailField("New email address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=PASSWORD_MAX)]
-    )
+    # Not "current_password": the password form on the same page has that id.
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])

@@ -234,7 +234,7 @@ def request_email_change(session: Session, user: User, new_email: str, password:
     instead of sent a link). Returns the normalised new address.
     """
     if not password_matches(user, password):
-        raise ValidationFailed("Current password is wrong.", field="current_password")
+        raise ValidationFailed("That is not your password.", field="password")
     try:
         address = normalize_email(new_email)
     except ValidationFailed as error:

@@ -170,7 +170,7 @@ def change_email():
         session = get_session()
         with saving(session, email_form) as attempt:
             address = verification.request_email_change(
-                session, user, email_form.new_email.data, email_form.current_password.data
+                session, user, email_form.new_email.data, email_form.password.data
             )
         if attempt.ok:
             flash(
