@@ -78,7 +78,13 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
         Rule("10 per minute; 100 per day", by_account, only_failures=True),
         Rule("30 per minute", by_address),
     ),
-    "accounts.register": (Rule("20 per hour", by_address),),
+    "accounts.register": (
+        Rule("20 per hour", by_address),
+        Rule("3 per hour", by_account),  # each may email the address's owner
+    ),
+    "accounts.change_email": (Rule("10 per hour", by_user),),
+    "accounts.resend_confirmation": (Rule("10 per hour", by_user),),
+    "accounts.resend_for_expired_link": (Rule("10 per hour", by_address),),
     "password_reset.forgot": (
         Rule("3 per hour", by_account),  # however many addresses ask for one account
         Rule("10 per hour", by_address),

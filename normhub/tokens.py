@@ -1,7 +1,7 @@
 """Signed tokens: one service, a salt and a lifetime per purpose.
 
 Every link NormHub signs (a read report, an unsubscribe link, a password
-reset link, and the verification links to come) goes through :func:`sign` and
+reset link, an address confirmation link) goes through :func:`sign` and
 :func:`verify` with a :class:`Purpose`, so a token made for one purpose is
 refused for every other and each purpose expires on its own schedule.
 Timestamps come from :func:`clock`, which tests replace to move time on.
@@ -44,6 +44,10 @@ class _Signer(TimestampSigner):
 
 def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=purpose.salt, signer=_Signer)
+
+
+# Confirms one address of one account (normhub.accounts.verification).
+VERIFY_EMAIL = Purpose("verify-email", 2 * DAY)
 
 
 class TokenExpired(Exception):

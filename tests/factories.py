@@ -20,11 +20,21 @@ class Factory:
     def __init__(self, session: Session):
         self.session = session
 
-    def user(self, name: str | None = None, *, admin: bool = False, email: str | None = None):
+    def user(
+        self,
+        name: str | None = None,
+        *,
+        admin: bool = False,
+        email: str | None = None,
+        verified: bool = True,
+    ):
+        """A user whose address is confirmed, unless ``verified=False``."""
         n = next(_counter)
         name = name or f"User {n}"
         email = email or f"{name.lower().replace(' ', '.')}.{n}@example.org"
-        user = register_user(self.session, email, name, self.PASSWORD, is_admin=admin)
+        user = register_user(
+            self.session, email, name, self.PASSWORD, is_admin=admin, verified=verified
+        )
         self.session.commit()
         return user
 

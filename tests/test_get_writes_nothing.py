@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 import normhub.models  # noqa: F401  (registers every table)
 from normhub.accounts import reset
+from normhub.accounts.verification import confirmation_token
 from normhub.api.services import create_token
 from normhub.communities.services import create_invite
 from normhub.db import Base
@@ -87,6 +88,9 @@ def route_values(app, town) -> dict[str, dict]:
             app.config["SECRET_KEY"], member.id, [community.id]
         ),
         "password_reset.reset_password": reset.make_token(app.secret_key, member),
+        # A confirmation link writes once, when it first confirms an address: for an
+        # address confirmed already (every factory account's) it must write nothing.
+        "accounts.confirm_email": confirmation_token(member, member.email),
     }
     values = {}
     for rule in app.url_map.iter_rules():

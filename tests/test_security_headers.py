@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from normhub import PROJECT_ROOT
 from normhub.accounts import reset
+from normhub.accounts.verification import confirmation_token
 from normhub.communities.services import create_invite
 from normhub.config import ConfigurationError, load_config
 from normhub.digest.preferences import make_unsubscribe_token
@@ -116,6 +117,7 @@ def world(app, session, factory):
     by_endpoint = {
         "communities.invite": {"token": invite.token},
         "password_reset.reset_password": {"token": reset.make_token(app.secret_key, member)},
+        "accounts.confirm_email": {"token": confirmation_token(member, member.email)},
         "digest.unsubscribe": {
             "token": make_unsubscribe_token(app.config["SECRET_KEY"], member.id, [community.id])
         },

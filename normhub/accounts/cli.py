@@ -25,14 +25,17 @@ user_cli = AppGroup("user", help="User accounts.")
     help="Read the password from the first line of standard input instead of prompting.",
 )
 def create_user(email: str, display_name: str, admin: bool, password_stdin: bool) -> None:
-    """Create an account for EMAIL; asks for the password unless --password-stdin."""
+    """Create an account for EMAIL, its address counted as confirmed; asks for the password
+    unless --password-stdin."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(current_app) as session:
-            user = register_user(session, email, display_name, password, is_admin=admin)
+            user = register_user(
+                session, email, display_name, password, is_admin=admin, verified=True
+            )
             summary = f"Created {'admin ' if admin else ''}user {user.id} <{user.email}>."
     except DomainError as error:
         raise click.ClickException(error.message) from None

@@ -71,3 +71,9 @@ class PasswordForm(NewPasswordForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField("New email address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    # Not "current_password": the password form on the same page has that id.
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])

@@ -23,11 +23,23 @@ class User(Base):
     bio: Mapped[str] = mapped_column(Text, default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the owner followed a confirmation link for ``email``; None: not yet,
+    # and until then no digest and no ``delivered`` exposure (accounts.verification).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # An address the owner asked to move to; ``email`` stays the one mail goes
+    # to until a link sent to this one is followed.
+    pending_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), nullable=True)
+    # When the last confirmation link went out: resending waits a few minutes.
+    verification_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     # Flask-Login protocol
     is_active = True
     is_authenticated = True
     is_anonymous = False
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def get_id(self) -> str:
         return str(self.id)

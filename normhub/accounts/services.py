@@ -10,6 +10,7 @@ from normhub import events
 from normhub.accounts import logins
 from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
 from normhub.accounts.passwords import check_password
+from normhub.db import utcnow
 from normhub.errors import Conflict, ValidationFailed
 
 # Argon2id with argon2-cffi's current defaults. A login with a hash made under
@@ -41,25 +42,69 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def register_user(
-    session: Session, email: str, display_name: str, password: str, is_admin: bool = False
-) -> User:
+def check_new_account(email: str, display_name: str, password: str) -> tuple[str, str]:
+    """The normalised (address, display name) of a new account, or ValidationFailed.
+
+    Everything here looks at the input alone, never at who is registered, so a
+    refusal says nothing about whether an address has an account.
+    """
     email = normalize_email(email)
     if len(email) > EMAIL_MAX:
         raise ValidationFailed("Email address is too long.", field="email")
-    if find_user_by_email(session, email) is not None:
-        raise Conflict("An account with this email already exists.", field="email")
     check_password(password)
-    user = User(
+    return email, _check_display_name(display_name)
+
+
+def new_user(
+    email: str, display_name: str, password: str, *, is_admin: bool = False, verified: bool
+) -> User:
+    """A User for checked values (see :func:`check_new_account`), not yet added."""
+    return User(
         email=email,
-        display_name=_check_display_name(display_name),
+        display_name=display_name,
         password_hash=_hasher.hash(password),
         is_admin=is_admin,
         bio="",
+        email_verified_at=utcnow() if verified else None,
     )
+
+
+def register_user(
+    session: Session,
+    email: str,
+    display_name: str,
+    password: str,
+    is_admin: bool = False,
+    *,
+    verified: bool = False,
+) -> User:
+    """Create an account, or Conflict if the address has one.
+
+    For operators and scripts (``flask user create``, the demo), which may be
+    told an address is taken and whose accounts count as confirmed
+    (``verified=True``). The registration page goes through
+    ``accounts.verification.sign_up``, which answers the same either way.
+    """
+    email, display_name = check_new_account(email, display_name, password)
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", field="email")
+    user = new_user(email, display_name, password, is_admin=is_admin, verified=verified)
     session.add(user)
     session.flush()
     return user
+
+
+def spend_a_password_hash(password: str) -> None:
+    """Take the time hashing ``password`` takes, and keep nothing: for answers that
+    must not be quicker when there is no account to write."""
+    _hasher.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

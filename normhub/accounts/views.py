@@ -1,4 +1,5 @@
-"""Register, log in and out, edit your profile and password, and see where you are logged in."""
+"""Register, confirm your address, log in and out, edit your profile, address and password,
+and see where you are logged in."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ from flask import (
 )
 from flask_login import login_required, login_user, logout_user
 
-from normhub.accounts import logins, services
-from normhub.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+from normhub.accounts import logins, services, verification
+from normhub.accounts.forms import (
+    EmailChangeForm,
+    LoginForm,
+    PasswordForm,
+    ProfileForm,
+    RegisterForm,
+)
 from normhub.accounts.login_cookie import current_login
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
-from normhub.db import get_session
-from normhub.errors import DomainError
-from normhub.web import attach_error, saving
+from normhub.db import begin_write, get_session
+from normhub.web import saving
 
 bp = Blueprint("accounts", __name__)
 
@@ -76,28 +82,33 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    """A new address gets an account and a confirmation link, a taken one an explanation by
+    email; the page says the same either way (see ``verification.sign_up``)."""
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
         session = get_session()
-        try:
-            user = services.register_user(
+        with saving(session, form) as attempt:
+            address = verification.sign_up(
                 session, form.email.data, form.display_name.data, form.password.data
             )
-        except DomainError as error:
-            attach_error(form, error)
-            status = 400
-        else:
-            session.commit()
-            login_user(user)
-            flash("Welcome to NormHub. Your account is ready.", "success")
-            return redirect(safe_next(request.values.get("next")) or url_for("forum.index"))
+        if attempt.ok:
+            next_url = safe_next(request.values.get("next"))
+            return render_template(
+                "accounts/register_sent.html", address=address, next_url=next_url
+            )
+        status = 400
     elif request.method == "POST":
         status = 400
     return render_template("accounts/register.html", form=form), status
 
 
-def _settings_page(profile_form: ProfileForm, password_form: PasswordForm, status: int = 200):
+def _settings_page(
+    profile_form: ProfileForm,
+    password_form: PasswordForm,
+    status: int = 200,
+    email_form: EmailChangeForm | None = None,
+):
     links = [
         (endpoint, label)
         for endpoint, label in (
@@ -113,6 +124,7 @@ def _settings_page(profile_form: ProfileForm, password_form: PasswordForm, statu
             "accounts/settings.html",
             profile_form=profile_form,
             password_form=password_form,
+            email_form=email_form or EmailChangeForm(formdata=None),
             links=links,
         ),
         status,
@@ -204,3 +216,74 @@ def end_all_sessions():
     logout_user()
     flash("You are logged out everywhere, here too.", "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/settings/email", methods=["POST"])
+@login_required
+def change_email():
+    user = current_user_or_none()
+    email_form = EmailChangeForm()
+    if email_form.validate_on_submit():
+        session = get_session()
+        with saving(session, email_form) as attempt:
+            address = verification.request_email_change(
+                session, user, email_form.new_email.data, email_form.password.data
+            )
+        if attempt.ok:
+            flash(
+                f"We have sent a link to {address}. Your address changes when you follow it; "
+                f"until then we keep writing to {user.email}.",
+                "success",
+            )
+            return redirect(url_for("accounts.settings"))
+    profile_form = ProfileForm(formdata=None, obj=user)
+    return _settings_page(profile_form, PasswordForm(formdata=None), 400, email_form)
+
+
+@bp.route("/settings/email/cancel", methods=["POST"])
+@login_required
+def cancel_email_change():
+    session = get_session()
+    with saving(session) as attempt:
+        verification.cancel_email_change(session, current_user_or_none())
+    if attempt.ok:
+        flash("The change of address is cancelled: your address stays as it is.", "success")
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.route("/settings/email/resend", methods=["POST"])
+@login_required
+def resend_confirmation():
+    """The banner's and the settings page's button; back to the page it was pressed on."""
+    session = get_session()
+    with saving(session) as attempt:
+        address = verification.resend_link(session, current_user_or_none())
+    if attempt.ok:
+        flash(f"We have sent a new link to {address}. It works for 48 hours.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("accounts.settings"))
+
+
+@bp.route("/confirm-email/<token>")
+def confirm_email(token: str):
+    """Following the link in a confirmation email: the address is confirmed, or the page
+    says plainly why not and offers a new link."""
+    session = get_session()
+    begin_write(session)
+    try:
+        confirmation = verification.confirm_address(session, token)
+    except verification.LinkRefused as refusal:
+        session.rollback()
+        return render_template("accounts/confirm_email.html", refusal=refusal, token=token), 400
+    session.commit()
+    return render_template("accounts/confirm_email.html", confirmation=confirmation)
+
+
+@bp.route("/confirm-email/<token>/resend", methods=["POST"])
+def resend_for_expired_link(token: str):
+    """The button under an expired link: a new link to the same address, logged in or not."""
+    session = get_session()
+    with saving(session) as attempt:
+        address = verification.resend_for_expired_link(session, token)
+    if attempt.ok:
+        flash(f"We have sent a new link to {address}. It works for 48 hours.", "success")
+    return redirect(url_for("forum.index"))

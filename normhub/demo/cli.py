@@ -213,7 +213,9 @@ def load_demo(session: Session) -> LoadReport:
     report = LoadReport()
     people: dict[str, User] = {}
     for person in content.PEOPLE:
-        user = register_user(session, person.email, person.display_name, content.DEMO_PASSWORD)
+        user = register_user(
+            session, person.email, person.display_name, content.DEMO_PASSWORD, verified=True
+        )
         if person.bio:
             update_profile(session, user, person.display_name, person.bio)
         people[person.handle] = user

@@ -51,7 +51,8 @@ class DueMembers:
         )
 
     def due(self, user_ids=None):
-        """Members with a matching digest preference and no final row for this period."""
+        """Members with a confirmed address, a matching digest preference and no final row
+        for this period."""
         this_period = and_(
             DigestSend.user_id == User.id,
             DigestSend.period_kind == self.kind,
@@ -77,7 +78,8 @@ class DueMembers:
                 addresses.undeliverable(User.email).label("undeliverable"),
             )
             .outerjoin(DigestSend, this_period)
-            .where(unfinished)
+            # No digest to an address its owner has not confirmed (accounts.verification).
+            .where(unfinished, User.email_verified_at.is_not(None))
         )
         if self.scope != ALL_COMMUNITIES:
             query = query.where(~self._full_digest_covers())

@@ -19,6 +19,12 @@ prepared once, and the digest sender can run both as data-modifying CTEs of
 the one statement that marks a message sent (see ``digest/delivery.py``).
 SQLite runs them as executemany (its driver loops in C).
 
+Its one caller, the digest sender, passes members whose address is confirmed
+only (``digest.due`` selects no one else, and a confirmed address stays
+confirmed), which is the rule ``ledger.record_event`` applies to one
+"delivered" event. The statements do not look at ``users`` again: on
+PostgreSQL that would push the sender's one statement past psycopg's 4 kB.
+
 The conflict branch applies exactly the rules of ``exposure.ledger.apply_event`` for a
 non-"responded" event (every SET expression reads the row as it was, like
 ``apply_event`` reads the summary before changing it); the digest tests run both

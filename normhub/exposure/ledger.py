@@ -127,12 +127,16 @@ def record_event(
     """Append one event to the ledger and update the member's summary with it.
 
     Returns None when the event adds nothing: a second "read" of the same
-    version, or the same version "opened" again within a few minutes.
+    version, the same version "opened" again within a few minutes, or a
+    "delivered" to a member whose address is not confirmed (nothing is sent
+    to such an address, so nothing was delivered; see accounts.verification).
     For ``responded`` the level comes from ``response`` (default: the member's
     latest response to the norm).
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"Unknown exposure event kind {kind!r}")
+    if kind == "delivered" and not user.email_verified:
+        return None
     at = at or utcnow()
     number = _version_number(version)
     if kind == "responded":
