@@ -97,7 +97,7 @@ def test_write_search_remove_round_trip(app, factory, session):
     result = backend.search(SearchQuery("kettle", communities))
     assert result.total == 1
     assert [hit.title for hit in result.hits] == ["Kettle cable safety"]
-    assert backend.suggest("kettel") == "kettle"
+    assert backend.suggest(SearchQuery("kettel", communities)) == "kettle"
 
 
 def test_index_reads_from_the_database_and_removes_what_is_gone(app, factory, session):

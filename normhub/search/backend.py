@@ -59,8 +59,12 @@ class SearchBackend(Protocol):
         Nothing from a community outside ``query.communities`` counts anywhere.
         """
 
-    def suggest(self, text: str) -> str | None:
-        """``text`` with unknown words replaced by close ones the index knows, if any."""
+    def suggest(self, query: SearchQuery) -> str | None:
+        """The query's text with unknown words replaced by close known ones, if any.
+
+        Known means: in a document of one of ``query.communities``. A word found
+        only in communities the viewer may not see is neither known nor offered.
+        """
 
     def rebuild(self, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
         """Index everything in the database afresh; returns how many documents."""

@@ -56,7 +56,7 @@ def search(
         result = backend.search(query)
         result.hits = _refresh_from_database(session, result.hits)
         if result.searched and communities and query.text and result.total < SUGGEST_BELOW_HITS:
-            result.suggestion = backend.suggest(query.text)
+            result.suggestion = backend.suggest(query)
     except Exception:
         logger.exception("Search failed for %r", query.text[:200])
         result = query.new_result()

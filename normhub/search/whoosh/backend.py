@@ -78,8 +78,11 @@ class WhooshBackend:
         querying.run(searcher, parsed, query, result)
         return result
 
-    def suggest(self, text: str) -> str | None:
+    def suggest(self, query: SearchQuery) -> str | None:
+        if not query.text or not query.communities:
+            return None
         searcher = searcher_for(self.directory)
         if searcher is None:
             return None
-        return spelling.suggest(searcher, text)
+        allowed_ids = {str(cid) for cid in query.communities}
+        return spelling.suggest(searcher, query.text, allowed_ids)

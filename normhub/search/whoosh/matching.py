@@ -324,6 +324,17 @@ def within_communities(evaluate: SetEvaluator, docs: int, allowed_ids: set[str])
     return docs & ~hidden
 
 
+def visible_docs(evaluate: SetEvaluator, allowed_ids: set[str]) -> int:
+    """The documents of this segment in the communities ``allowed_ids``, deletions removed."""
+    found = 0
+    for cid, posted in evaluate.sets.field_values(evaluate.reader, "community_id").items():
+        if cid in allowed_ids:
+            found |= posted
+    if found:
+        found &= ~evaluate.sets.deleted(evaluate.reader)
+    return found
+
+
 def facet_counts(evaluate: SetEvaluator, docs: int) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for fieldname in FACET_FIELDS:
