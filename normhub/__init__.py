@@ -32,7 +32,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     from normhub import auth, autocommit, db, error_pages, headers, ratelimit, templating
     from normhub.cli import register_commands
     from normhub.config import load_config
-    from normhub.ids import IdConverter
+    from normhub.ids import IdConverter, PathPartConverter
     from normhub.jsonprovider import OrjsonProvider
 
     app = Flask(
@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
         app.config.update(overrides)
 
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathPartConverter
     db.init_app(app)
     autocommit.init_app(app)
     auth.init_app(app)

@@ -36,6 +36,7 @@ from normhub.exposure.facts import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
 from normhub.norms.refs import CommunityRef, NormRef, PersonRef
+from normhub.text import has_nul
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -345,6 +346,8 @@ def resolve_check(
     admins), asked in the same query that fetches the check's facts, because
     each round trip counts here.
     """
+    if any(has_nul(ref) for ref in (community_slug, norm_ref, member_ref)):
+        raise NotFound("No such community.")  # nothing is named with a NUL
     subject_id = parse_id(member_ref)
     params = {
         "community_slug": community_slug,

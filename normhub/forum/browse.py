@@ -22,6 +22,7 @@ from normhub.norms.models import (
 )
 from normhub.pagination import Page, paginate
 from normhub.responses.models import Response
+from normhub.text import control_character_problem
 
 SORTS = {
     "activity": "Last activity",
@@ -50,6 +51,8 @@ class NormFilters:
         if status not in (*STATUSES, ALL_STATUSES):
             status = None
         tag = (args.get("tag") or "").strip().lower() or None
+        if control_character_problem(tag, "tag", multiline=False):
+            tag = None  # no tag holds one (and PostgreSQL refuses a NUL in a query)
         sort = args.get("sort") if args.get("sort") in SORTS else DEFAULT_SORT
         logged_in = viewer is not None
         return cls(
