@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
+from normhub.errors import ValidationFailed
 from normhub.norms.models import Norm, NormPrerequisite
+from normhub.norms.services import parse_significance, revise_norm
 
 
 def norm_form(title="Say who decided", **extra):
@@ -223,6 +226,40 @@ def test_edit_rewording_keeps_keys_and_stores_minor_flag(factory, session, clien
     session.expire_all()
     assert norm.current_version_number == 3
     assert norm.last_material_version_number == 3
+
+
+@pytest.mark.parametrize("significance", ["trivial", "Minor", "", None])
+def test_edit_refuses_an_unknown_significance(factory, session, client, login_as, significance):
+    community = factory.community()
+    norm = factory.norm(community)
+    login_as(norm.author)
+    data = edit_form(norm, change_summary="New title.", title="Quote every base")
+    if significance is None:
+        del data["significance"]
+    else:
+        data["significance"] = significance
+    response = client.post(show_url(norm) + "/edit", data=data)
+    assert response.status_code == 400
+    assert "Say whether the change is material" in response.get_data(as_text=True)
+    session.expire_all()
+    # Nothing was taken as material: no new version, earlier reads stay current.
+    assert (norm.current_version_number, norm.last_material_version_number) == (1, 1)
+
+
+def test_revise_norm_takes_only_a_true_or_false_significance(factory, session):
+    community = factory.community()
+    norm = factory.norm(community)
+    draft = factory.draft(title="Quote every base")
+    for value in ("minor", "material", 1, None):
+        with pytest.raises(ValidationFailed) as refused:
+            revise_norm(session, norm, norm.author, draft, "New title.", value)
+        assert refused.value.field == "significance"
+    for value in ("minor ", "MATERIAL", "", None):
+        with pytest.raises(ValidationFailed):
+            parse_significance(value)
+    assert parse_significance("minor") is False and parse_significance("material") is True
+    version = revise_norm(session, norm, norm.author, draft, "New title.", False)
+    assert version.number == 2 and not version.is_material
 
 
 def test_tags_only_edit_makes_no_version(factory, session, client, login_as):

@@ -20,11 +20,17 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from normhub.ids import parse_id
 from normhub.norms.models import STATUS_LABELS
-from normhub.norms.services import AssumptionInput, NormDraft, parse_tags
+from normhub.norms.services import (
+    SIGNIFICANCE_REQUIRED,
+    AssumptionInput,
+    NormDraft,
+    parse_significance,
+    parse_tags,
+)
 
 BLANK_ROWS = 3
 # Generous, but bounded: a form can't make the server build thousands of rows.
@@ -112,12 +118,13 @@ class EditNormForm(NormForm):
             SelectChoice("minor", "Minor: wording only"),
         ],
         default="material",
-        validate_choice=False,
+        validators=[InputRequired(message=SIGNIFICANCE_REQUIRED)],
+        invalid_choice_message=SIGNIFICANCE_REQUIRED,
     )
 
     @property
     def is_material(self) -> bool:
-        return self.significance.data != "minor"
+        return parse_significance(self.significance.data)
 
 
 TRANSITION_LABELS = {

@@ -32,6 +32,12 @@ from normhub.norms.models import (
 )
 
 MAX_ASSUMPTIONS = 30
+# What an editor says a revision is: material (the meaning changed, so earlier
+# reads are stale) or minor (wording). Nothing else is either.
+SIGNIFICANCES = {"material": True, "minor": False}
+SIGNIFICANCE_REQUIRED = (
+    "Say whether the change is material (the meaning changed) or minor (wording only)."
+)
 MAX_TAGS = 10
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -260,6 +266,13 @@ def _same_text(version: NormVersion, draft: NormDraft) -> bool:
     )
 
 
+def parse_significance(value: str | None) -> bool:
+    """True for "material", False for "minor"; anything else is refused."""
+    if value not in SIGNIFICANCES:
+        raise ValidationFailed(SIGNIFICANCE_REQUIRED, field="significance")
+    return SIGNIFICANCES[value]
+
+
 def revise_norm(
     session: Session,
     norm: Norm,
@@ -269,6 +282,9 @@ def revise_norm(
     is_material: bool,
 ) -> NormVersion | None:
     """Save an edit. Returns the new version, or None if only the tags changed."""
+    if not isinstance(is_material, bool):
+        # Not truthiness: "minor" or "no" must not make a material revision.
+        raise ValidationFailed(SIGNIFICANCE_REQUIRED, field="significance")
     if not can_edit(session, norm, editor):
         raise Forbidden("Only the author or a steward can edit this norm.")
     draft = _clean_draft(draft)
