@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from normhub.errors import ValidationFailed
+
 MAX_PAGE = 10_000
 
 
@@ -30,7 +32,11 @@ class Page:
 
 
 def page_number(raw: str | None) -> int:
-    """A page number from a query argument; anything odd means page 1."""
+    """A page number from a query argument on a page; anything odd means page 1.
+
+    Pages forgive (a person edited the address); the API refuses instead, with
+    ``number_argument``, as its schema says.
+    """
     try:
         return min(max(int(raw or 1), 1), MAX_PAGE)
     except ValueError:
@@ -44,3 +50,18 @@ def paginate(session: Session, query: Select, number: int, per_page: int) -> Pag
     if items and len(items[0]) == 1:
         items = [row[0] for row in items]
     return Page(items=items, number=number, per_page=per_page, total=total or 0)
+
+
+def number_argument(raw: str | None, name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from a query argument, ``default`` when absent; ValidationFailed (a 400)
+    when it is not a whole number from ``minimum`` to ``maximum``."""
+    if raw is None:
+        return default
+    text = raw.strip()
+    if text.isascii() and text.isdigit() and len(text) <= len(str(maximum)):
+        value = int(text)
+        if minimum <= value <= maximum:
+            return value
+    raise ValidationFailed(
+        f"“{name}” must be a whole number from {minimum:,} to {maximum:,}.", field=name
+    )

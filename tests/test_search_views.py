@@ -140,12 +140,53 @@ def test_json_api_for_a_member_and_suggestions(client, login_as, content):
     assert client.get("/api/v1/search?q=meetnig").get_json()["suggestion"] == "meeting"
 
 
-def test_json_api_bad_input_is_not_an_error(client, content):
-    response = client.get("/api/v1/search", query_string={"q": '"' + "(" * 600, "page": "zz"})
+def test_json_api_bad_query_text_is_not_an_error(client, content):
+    response = client.get("/api/v1/search", query_string={"q": '"' + "(" * 600})
     assert response.status_code == 200
     data = response.get_json()
     assert data["page"] == 1
     assert data["notices"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("page", "0"),
+        ("page", "-1"),
+        ("page", "abc"),
+        ("page", ""),
+        ("page", "1.5"),
+        ("page", "²"),
+        ("page", "10001"),
+        ("page", "9" * 30),
+        ("per_page", "0"),
+        ("per_page", "101"),
+        ("per_page", "-5"),
+        ("per_page", "ten"),
+    ],
+)
+def test_json_api_refuses_pages_outside_the_schema(client, content, name, value):
+    response = client.get("/api/v1/search", query_string={"q": "meeting", name: value})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["status"] == 400
+    assert f"“{name}” must be a whole number from 1 to" in error["message"]
+
+
+def test_json_api_pages_within_the_schema(client, content):
+    data = client.get("/api/v1/search?q=meeting&page=2&per_page=1").get_json()
+    assert (data["page"], data["per_page"], data["pages"], data["total"]) == (2, 1, 2, 2)
+    assert len(data["results"]) == 1
+    first = client.get("/api/v1/search?q=meeting&per_page=1").get_json()
+    assert first["results"][0]["url"] != data["results"][0]["url"]
+    data = client.get("/api/v1/search?q=meeting&page=10000&per_page=100").get_json()
+    assert data["results"] == [] and data["total"] == 2
+
+
+def test_the_search_page_forgives_odd_page_numbers(client, content):
+    for value in ("0", "-1", "abc", "99999999"):
+        response = client.get(f"/search?q=meeting&page={value}")
+        assert response.status_code == 200
 
 
 def test_json_api_matches_its_openapi_schema(client, content):

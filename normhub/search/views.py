@@ -6,23 +6,24 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
-from normhub.pagination import page_number
+from normhub.pagination import MAX_PAGE, number_argument, page_number
 from normhub.search.results import PER_PAGE, SearchHit, SearchResult
 from normhub.search.services import search
 
 bp = Blueprint("search", __name__)
 
 FILTER_ARGS = ("community", "status", "tag", "type")
+API_MAX_PER_PAGE = 100
 
 
-def _run_search() -> SearchResult:
+def _run_search(page: int, per_page: int) -> SearchResult:
     filters = {name: request.args.get(name, "") for name in FILTER_ARGS if request.args.get(name)}
     return search(
         get_session(),
         current_user_or_none(),
         request.args.get("q", ""),
-        page=page_number(request.args.get("page")),
-        per_page=PER_PAGE,
+        page=page,
+        per_page=per_page,
         filters=filters,
     )
 
@@ -34,13 +35,18 @@ def hit_url(hit: SearchHit) -> str:
 
 @bp.get("/search")
 def results():
-    outcome = _run_search()
+    outcome = _run_search(page_number(request.args.get("page")), PER_PAGE)
     return render_template("search/results.html", result=outcome, hit_url=hit_url)
 
 
 @bp.get("/api/v1/search", endpoint="api_search")
 def api_search():
-    outcome = _run_search()
+    # The schema promises these ranges: out of them is a 400, not a quiet page 1.
+    page = number_argument(request.args.get("page"), "page", 1, 1, MAX_PAGE)
+    per_page = number_argument(
+        request.args.get("per_page"), "per_page", PER_PAGE, 1, API_MAX_PER_PAGE
+    )
+    outcome = _run_search(page, per_page)
     return jsonify(
         {
             "query": outcome.query,
