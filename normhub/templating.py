@@ -8,6 +8,7 @@ from flask import Flask, request, url_for
 
 from normhub.auth import current_user_or_none
 from normhub.markdown import render_markdown
+from normhub.urls import absolute_url, base_url
 
 
 def format_datetime(value: datetime | None) -> str:
@@ -33,5 +34,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["viewer"] = current_user_or_none
+    app.jinja_env.globals["absolute_url"] = absolute_url
+    app.jinja_env.globals["base_url"] = base_url
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

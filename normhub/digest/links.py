@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from normhub.digest.preferences import make_unsubscribe_token
+from normhub.urls import AbsoluteUrls
 
 
-class Links:
-    """Absolute URLs for emails, built without a request (CLI runs have none)."""
+class Links(AbsoluteUrls):
+    """Absolute URLs for emails, on ``BASE_URL``, built without a request."""
 
     def __init__(self, app, base_url: str | None = None):
-        self.base = (base_url or app.config["BASE_URL"]).rstrip("/")
+        super().__init__(app, base_url)
         self.secret_key = app.config["SECRET_KEY"]
-        self._adapter = app.url_map.bind("localhost")
-
-    def path(self, endpoint: str, **values) -> str:
-        return self._adapter.build(endpoint, values)
-
-    def url(self, endpoint: str, **values) -> str:
-        return self.base + self.path(endpoint, **values)
 
     def norm(self, community_slug: str, norm_slug: str) -> str:
         return self.url("norms.show", slug=community_slug, norm_ref=norm_slug)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from flask import url_for
-
 from normhub.communities.models import Community
 from normhub.forum.browse import FeedItem
 from normhub.markdown import plain_text
 from normhub.norms.models import STATUS_LABELS
+from normhub.urls import AbsoluteUrls
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 500
@@ -50,10 +49,10 @@ def _entry_text(item: FeedItem) -> tuple[str, str, str]:
     return f"status-change-{change.id}", title, summary
 
 
-def build_feed(community: Community, items: list[FeedItem], norm_link) -> bytes:
-    """The feed document; ``norm_link(norm)`` gives an absolute URL for a norm."""
+def build_feed(community: Community, items: list[FeedItem], urls: AbsoluteUrls) -> bytes:
+    """The feed document, every link on the site's own address (``BASE_URL``)."""
     ET.register_namespace("", ATOM_NS)
-    community_url = url_for("forum.community", slug=community.slug, _external=True)
+    community_url = urls.url("forum.community", slug=community.slug)
     feed = ET.Element(_tag("feed"))
     _add(feed, "title", f"{community.name} · NormHub")
     if community.description:
@@ -66,13 +65,13 @@ def build_feed(community: Community, items: list[FeedItem], norm_link) -> bytes:
         "link",
         rel="self",
         type="application/atom+xml",
-        href=url_for("forum.feed", slug=community.slug, _external=True),
+        href=urls.url("forum.feed", slug=community.slug),
     )
     _add(feed, "link", rel="alternate", type="text/html", href=community_url)
     _add(feed, "generator", "NormHub")
     for item in items:
         suffix, title, summary = _entry_text(item)
-        link = norm_link(item.norm)
+        link = urls.url("norms.show", slug=community.slug, norm_ref=item.norm.slug)
         entry = _add(feed, "entry")
         _add(entry, "title", title)
         _add(entry, "id", f"{community_url}#{suffix}")

@@ -5,7 +5,7 @@ They read across communities, norms and responses, so they sit above all three.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
@@ -16,6 +16,7 @@ from normhub.forum.feed import build_feed
 from normhub.forum.services import community_summaries, proposed_norms, responded_norms
 from normhub.norms.models import STATUS_LABELS, STATUSES
 from normhub.pagination import page_number
+from normhub.urls import AbsoluteUrls
 
 bp = Blueprint("forum", __name__)
 
@@ -61,13 +62,8 @@ def feed(slug: str):
     # Feed readers carry no login, so a feed shows only what anyone may see.
     community = services.get_visible_community(session, slug, None)
     items = browse.feed_items(session, community)
-    body = build_feed(
-        community,
-        items,
-        lambda norm: url_for(
-            "norms.show", slug=norm.community.slug, norm_ref=norm.slug, _external=True
-        ),
-    )
+    # Links from BASE_URL, never from the request's Host header (anyone can forge it).
+    body = build_feed(community, items, AbsoluteUrls(current_app))
     return Response(body, mimetype="application/atom+xml")
 
 
