@@ -108,6 +108,11 @@ def test_key_pages_raise_no_csp_violation_and_the_read_report_works(
         f"{live_server}/exposure/check?community={community.slug}"
         f"&norm={norm.slug}&member={reader.id}"
     )
+    # The form comes filled in; the check itself is a POST, then its record's page.
+    with page.expect_navigation():
+        page.click("form.check-form button[type=submit]")
+    page.wait_for_load_state("load")
+    watcher.assert_clean("the check's record")
     assert "Rita Reader read version 1" in page.text_content("#check-answer")
     watcher.visit(f"{norm_url}/coverage")
     watcher.visit(f"{live_server}/search?q=figures")
