@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from normhub.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX
 from normhub.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN
+from normhub.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     display_name = StringField(
         "Display name", validators=[DataRequired(), Length(max=DISPLAY_NAME_MAX)]
@@ -35,14 +35,14 @@ class RegisterForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(
         "Display name", validators=[DataRequired(), Length(max=DISPLAY_NAME_MAX)]
     )
     bio = TextAreaField("About you", validators=[Length(max=BIO_MAX)])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """A new password, typed twice: the reset page's form, and the end of the settings one."""
 
     new_password = PasswordField(
@@ -69,11 +69,11 @@ class PasswordForm(NewPasswordForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(Form):
     new_email = EmailField("New email address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     # Not "current_password": the password form on the same page has that id.
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])

@@ -12,6 +12,7 @@ from normhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, User
 from normhub.accounts.passwords import check_password
 from normhub.db import utcnow
 from normhub.errors import Conflict, ValidationFailed
+from normhub.text import has_nul, require_plain_text, without_bidi_controls
 
 # Argon2id with argon2-cffi's current defaults. A login with a hash made under
 # other parameters stores a new hash (authenticate), so a change here reaches
@@ -20,6 +21,7 @@ _hasher = PasswordHasher()
 
 
 def normalize_email(email: str) -> str:
+    require_plain_text(email, "Email", field="email")
     try:
         # Deliverability needs DNS, which tests and offline installs don't have.
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -28,7 +30,8 @@ def normalize_email(email: str) -> str:
 
 
 def _check_display_name(name: str) -> str:
-    name = " ".join(name.split())
+    require_plain_text(name, "Display name", field="display_name")
+    name = " ".join(without_bidi_controls(name).split())
     if not name:
         raise ValidationFailed("Display name is required.", field="display_name")
     if len(name) > DISPLAY_NAME_MAX:
@@ -39,6 +42,8 @@ def _check_display_name(name: str) -> str:
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
+    if has_nul(email):
+        return None  # no address holds one, and PostgreSQL refuses to compare it
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
@@ -124,6 +129,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def update_profile(session: Session, user: User, display_name: str, bio: str) -> User:
     user.display_name = _check_display_name(display_name)
+    require_plain_text(bio, "About you", field="bio", multiline=True)
     if len(bio) > 2000:
         raise ValidationFailed("Bio must be at most 2000 characters.", field="bio")
     user.bio = bio

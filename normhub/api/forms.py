@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 from normhub.api.models import TOKEN_DEFAULT_LIFETIME, TOKEN_LIFETIMES, TOKEN_NAME_MAX
+from normhub.forms import Form
 
 LIFETIME_LABELS = {30: "30 days", 90: "90 days", 365: "1 year"}
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         "Token name",
         validators=[

@@ -36,7 +36,7 @@ from normhub.exposure.facts import with_check_facts
 from normhub.ids import parse_id
 from normhub.norms.models import Norm
 from normhub.norms.refs import CommunityRef, NormRef, PersonRef
-from normhub.text import has_nul
+from normhub.text import has_nul, require_plain_text, without_bidi_controls
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -56,7 +56,8 @@ def create_token(
     """A new token for ``user``, working for ``days``, and its secret (never available again)."""
     if days not in TOKEN_LIFETIMES:
         raise ValidationFailed("Choose how long the token works: 30, 90 or 365 days.", field="days")
-    name = " ".join((name or "").split())
+    require_plain_text(name, "Token name", field="name")
+    name = " ".join(without_bidi_controls(name or "").split())
     if not name:
         raise ValidationFailed("Give the token a name, e.g. where you will use it.", field="name")
     if len(name) > TOKEN_NAME_MAX:

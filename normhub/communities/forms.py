@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from normhub.communities.models import ROLES
 from normhub.communities.services import DESCRIPTION_MAX
+from normhub.forms import Form
 
 VISIBILITY_CHOICES = [
     SelectChoice("public", "Public: anyone can read it, even without an account"),
@@ -17,7 +17,7 @@ JOIN_POLICY_CHOICES = [
 ]
 
 
-class CommunityForm(FlaskForm):
+class CommunityForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         "Address",
@@ -35,7 +35,7 @@ class CommunityForm(FlaskForm):
     join_policy = SelectField("Who can join", choices=JOIN_POLICY_CHOICES, default="open")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Length(max=DESCRIPTION_MAX)])
     visibility = SelectField("Who can see it", choices=VISIBILITY_CHOICES)
@@ -64,5 +64,5 @@ class SettingsForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES])

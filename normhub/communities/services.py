@@ -24,6 +24,7 @@ from normhub.communities.models import (
 )
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from normhub.text import has_nul, require_plain_text, without_bidi_controls
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
@@ -35,6 +36,28 @@ def slugify(text: str, max_length: int = 60) -> str:
     return slug[:max_length].rstrip("-") or "item"
 
 
+DESCRIPTION_MAX = 5000
+NAME_MAX = 120
+
+
+def _clean_name(name: str) -> str:
+    require_plain_text(name, "Name", field="name")
+    name = " ".join(without_bidi_controls(name).split())
+    if not name:
+        raise ValidationFailed("Name is required.", field="name")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed(f"Name must be at most {NAME_MAX} characters.", field="name")
+    return name
+
+
+def _check_description(description: str) -> None:
+    require_plain_text(description, "Description", field="description", multiline=True)
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationFailed(
+            f"Description must be at most {DESCRIPTION_MAX} characters.", field="description"
+        )
+
+
 def create_community(
     session: Session,
     creator: User,
@@ -44,13 +67,10 @@ def create_community(
     visibility: str = "public",
     join_policy: str = "open",
 ) -> Community:
-    name = " ".join(name.split())
-    if not name:
-        raise ValidationFailed("Name is required.", field="name")
-    if len(name) > 120:
-        raise ValidationFailed("Name must be at most 120 characters.", field="name")
+    name = _clean_name(name)
+    _check_description(description)
     slug = slug or slugify(name)
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ValidationFailed(
             "Address must be lowercase letters, digits and dashes.", field="slug"
         )
@@ -128,6 +148,8 @@ def is_steward(membership: Membership | None, user: User | None = None) -> bool:
 
 def get_visible_community(session: Session, slug: str, user: User | None) -> Community:
     """The community at ``slug`` if ``user`` may see it; otherwise NotFound."""
+    if has_nul(slug):
+        raise NotFound("No such community.")
     community = session.scalar(select(Community).where(Community.slug == slug))
     if community is None or not can_view(
         community, active_membership(session, community, user), user
@@ -250,7 +272,7 @@ def revoke_invite(session: Session, invite: Invite, steward: User) -> None:
 
 
 def find_usable_invite(session: Session, token: str) -> Invite:
-    invite = session.scalar(select(Invite).where(Invite.token == token))
+    invite = None if has_nul(token) else session.scalar(select(Invite).where(Invite.token == token))
     if invite is None or not invite.is_usable:
         raise NotFound("This invite link is not valid. It may have been revoked.")
     return invite
@@ -343,23 +365,13 @@ class CommunitySettings:
     max_open_per_author: int | None
 
 
-DESCRIPTION_MAX = 5000
-
-
 def update_settings(
     session: Session, community: Community, actor: User, settings: CommunitySettings
 ) -> Community:
     if not can_manage(session, community, actor):
         raise Forbidden("Only stewards and admins can change community settings.")
-    name = " ".join(settings.name.split())
-    if not name:
-        raise ValidationFailed("Name is required.", field="name")
-    if len(name) > 120:
-        raise ValidationFailed("Name must be at most 120 characters.", field="name")
-    if len(settings.description) > DESCRIPTION_MAX:
-        raise ValidationFailed(
-            f"Description must be at most {DESCRIPTION_MAX} characters.", field="description"
-        )
+    name = _clean_name(settings.name)
+    _check_description(settings.description)
     if settings.visibility not in VISIBILITIES:
         raise ValidationFailed("Unknown visibility.", field="visibility")
     if settings.join_policy not in JOIN_POLICIES:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 from normhub.digest.models import FREQUENCIES, FREQUENCY_LABELS
 from normhub.digest.preferences import PreferenceRow
+from normhub.forms import Form
 
 CHOICES = [SelectChoice(value, FREQUENCY_LABELS[value]) for value in FREQUENCIES]
 
@@ -16,10 +16,10 @@ def field_name(community_id: int) -> str:
     return f"community_{community_id}"
 
 
-def preferences_form(rows: list[PreferenceRow], formdata=None) -> FlaskForm:
+def preferences_form(rows: list[PreferenceRow], formdata=None) -> Form:
     """A form class made for this member's communities, bound to the request (or to ``rows``)."""
 
-    class DigestPreferencesForm(FlaskForm):
+    class DigestPreferencesForm(Form):
         pass
 
     for row in rows:
@@ -38,5 +38,5 @@ def preferences_form(rows: list[PreferenceRow], formdata=None) -> FlaskForm:
     return DigestPreferencesForm(formdata=formdata)
 
 
-def chosen(form: FlaskForm, rows: list[PreferenceRow]) -> dict[int, str]:
+def chosen(form: Form, rows: list[PreferenceRow]) -> dict[int, str]:
     return {row.community.id: form[field_name(row.community.id)].data for row in rows}

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from normhub.discussion.models import COMMENT_MAX
+from normhub.forms import Form
 from normhub.ids import parse_id
 from normhub.norms.models import Assumption
 
@@ -21,7 +21,7 @@ def _short(text: str, limit: int = ABOUT_LABEL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A new top-level comment or a reply (``parent_id`` set)."""
 
     # Explicit ids: the norm page holds other forms with fields named "body".
@@ -52,5 +52,5 @@ class CommentForm(FlaskForm):
         return parse_id(self.parent_id.data)
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(Form):
     body = TextAreaField("Your comment (Markdown)", validators=_body_validators)

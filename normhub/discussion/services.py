@@ -22,6 +22,7 @@ from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
+from normhub.text import require_plain_text
 
 # Replies deeper than this are shown at this depth, marked with whom they answer,
 # so a long back-and-forth stays readable on a phone.
@@ -29,6 +30,7 @@ MAX_DISPLAY_DEPTH = 4
 
 
 def _clean_body(body: str) -> str:
+    require_plain_text(body, "Your comment", field="body", multiline=True)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed("Write something before posting.", field="body")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from normhub.exposure.models import NOTE_MAX, REPLY_MAX
+from normhub.forms import Form
 
 
-class CheckForm(FlaskForm):
+class CheckForm(Form):
     """The check itself. Norm and person arrive as a slug and an id (from the page's
     lists, or a link that pre-fills them); the view looks both up."""
 
@@ -27,7 +27,7 @@ class CheckForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     text = TextAreaField(
         "Your reply",
         validators=[Length(max=REPLY_MAX, message=f"Keep the reply under {REPLY_MAX} characters.")],

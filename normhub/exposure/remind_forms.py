@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from normhub.exposure.models import REMINDER_TEXT_MAX
+from normhub.forms import Form
 
 _TOO_LONG = f"Keep it to {REMINDER_TEXT_MAX:,} characters."
 
 
-class ChoosePersonForm(FlaskForm):
+class ChoosePersonForm(Form):
     # The choices are the community's active members, set by the view; the
     # service checks the membership again, so a forged id gets nowhere.
     person = SelectField(
@@ -22,7 +22,7 @@ class ChoosePersonForm(FlaskForm):
     )
 
 
-class RemindActionForm(FlaskForm):
+class RemindActionForm(Form):
     """Share the norm or record a reminder: the server decides which is allowed."""
 
     check_id = HiddenField(id="remind-check-id")
@@ -32,7 +32,7 @@ class RemindActionForm(FlaskForm):
     )
 
 
-class ReminderReplyForm(FlaskForm):
+class ReminderReplyForm(Form):
     reply = TextAreaField(
         "Your answer",
         validators=[

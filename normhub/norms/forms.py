@@ -7,10 +7,8 @@ service's message next to the field it is about.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -22,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from normhub.forms import Form, Subform
 from normhub.ids import parse_id
 from normhub.norms.models import STATUS_LABELS
 from normhub.norms.services import (
@@ -37,8 +36,8 @@ BLANK_ROWS = 3
 MAX_ROWS = 60
 
 
-class AssumptionRowForm(Form):
-    """One assumption row. Plain ``Form``: the outer FlaskForm carries the CSRF token."""
+class AssumptionRowForm(Subform):
+    """One assumption row (a ``Subform``: the outer form carries the CSRF token)."""
 
     key = HiddenField()
     position = IntegerField(
@@ -52,7 +51,7 @@ class AssumptionRowForm(Form):
         return not (self.statement.data or "").strip() and not (self.explanation.data or "").strip()
 
 
-class NormForm(FlaskForm):
+class NormForm(Form):
     title = StringField("Title")
     summary = TextAreaField("Summary", render_kw={"rows": 3})
     body = TextAreaField("Essay (Markdown)", render_kw={"rows": 18})

@@ -30,6 +30,7 @@ from normhub.norms.models import (
     NormVersion,
     StatusChange,
 )
+from normhub.text import has_nul, require_plain_text, without_bidi_controls
 
 MAX_ASSUMPTIONS = 30
 # What an editor says a revision is: material (the meaning changed, so earlier
@@ -71,8 +72,24 @@ class NormDraft:
     tags: list[str]
 
 
+def _check_plain_text(draft: NormDraft) -> None:
+    require_plain_text(draft.title, "Title", field="title")
+    require_plain_text(draft.summary, "Summary", field="summary", multiline=True)
+    require_plain_text(draft.body, "The essay", field="body", multiline=True)
+    for position, item in enumerate(draft.assumptions, start=1):
+        label = f"Assumption {position}"
+        require_plain_text(item.statement, label, field="assumptions")
+        require_plain_text(
+            item.explanation,
+            f"The explanation of {label.lower()}",
+            field="assumptions",
+            multiline=True,
+        )
+
+
 def _clean_draft(draft: NormDraft) -> NormDraft:
-    title = " ".join(draft.title.split())
+    _check_plain_text(draft)
+    title = " ".join(without_bidi_controls(draft.title).split())
     summary = draft.summary.strip()
     body = draft.body.strip()
     if not title:
@@ -126,7 +143,7 @@ def _clean_draft(draft: NormDraft) -> NormDraft:
 def clean_tags(tags: list[str]) -> list[str]:
     cleaned: list[str] = []
     for raw in tags:
-        tag = raw.strip().lower().lstrip("#")
+        tag = without_bidi_controls(raw).strip().lower().lstrip("#")
         if not tag:
             continue
         tag = re.sub(r"\s+", "-", tag)
@@ -178,6 +195,7 @@ def _add_version(
     change_summary: str,
     is_material: bool,
 ) -> NormVersion:
+    require_plain_text(change_summary, "What changed", field="change_summary")
     if len(change_summary) > CHANGE_SUMMARY_MAX:
         raise ValidationFailed(
             f"Change summary must be at most {CHANGE_SUMMARY_MAX} characters.",
@@ -327,6 +345,7 @@ def allowed_transitions(session: Session, norm: Norm, user: User | None) -> list
 def change_status(
     session: Session, norm: Norm, actor: User, to_status: str, note: str = ""
 ) -> StatusChange:
+    require_plain_text(note, "The note", field="note", multiline=True)
     if (norm.status, to_status) not in TRANSITIONS:
         raise ValidationFailed(
             f"A norm that is {norm.status_label.lower()} cannot move to “{to_status}”."
@@ -369,6 +388,8 @@ def get_norm(session: Session, community: Community, ref: str) -> Norm:
 
     Drafts are visible to the whole community: proposing in the open is the point.
     """
+    if has_nul(ref):
+        raise NotFound("No such norm in this community.")
     query = select(Norm).where(Norm.community_id == community.id)
     norm = session.scalar(query.where(Norm.slug == ref))
     norm_id = parse_id(ref) if norm is None else None

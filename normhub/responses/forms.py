@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
+from wtforms import FieldList, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
 
+from normhub.forms import Form, Subform
 from normhub.ids import parse_id
 from normhub.responses.services import AssumptionAnswer
 
@@ -25,7 +25,7 @@ AGREEMENT_CHOICES = [
 ]
 
 
-class AssumptionAnswerForm(Form):
+class AssumptionAnswerForm(Subform):
     assumption_id = HiddenField()
     # The service checks the values; an unanswered row is simply skipped.
     understood = RadioField("Understood?", choices=UNDERSTOOD_CHOICES, validate_choice=False)
@@ -37,7 +37,7 @@ class AssumptionAnswerForm(Form):
         return not self.understood.data and not self.agreement.data and not self.reason.data
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(Form):
     # The version the reader saw: answers to an older one must not be filed
     # under a newer one.
     version_number = HiddenField()

@@ -27,6 +27,7 @@ from normhub.responses.models import (
     AssumptionResponse,
     Response,
 )
+from normhub.text import require_plain_text
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def can_respond(session: Session, norm: Norm, user: User | None) -> bool:
 
 
 def _check_reason(reason: str, what: str) -> str:
+    require_plain_text(reason, f"The reason for {what}", multiline=True)
     reason = reason.strip()
     if len(reason) > REASON_MAX:
         raise ValidationFailed(f"The reason for {what} must be at most {REASON_MAX} characters.")
