@@ -363,8 +363,14 @@ def test_settings_page_updates_community(client, factory, login_as, session):
     [
         ({"coverage_threshold_pct": "101"}, "Enter a percentage from 0 to 100."),
         ({"coverage_threshold_pct": ""}, "Enter a percentage from 0 to 100."),
-        ({"coverage_min_responses": "-1"}, "Enter 0 or more."),
-        ({"max_open_norms": "0"}, "Enter 1 or more, or leave blank."),
+        ({"coverage_min_responses": "-1"}, "Enter a number from 0 to 100,000."),
+        ({"coverage_min_responses": str(2**31)}, "Enter a number from 0 to 100,000."),
+        ({"coverage_min_responses": "100001"}, "Enter a number from 0 to 100,000."),
+        ({"coverage_min_responses": "9" * 40}, "Enter a number from 0 to 100,000."),
+        ({"max_open_norms": "0"}, "Enter a number from 1 to 1,000, or leave blank for no cap."),
+        ({"max_open_norms": str(2**31)}, "Enter a number from 1 to 1,000"),
+        ({"max_open_per_author": "1001"}, "Enter a number from 1 to 1,000"),
+        ({"max_open_per_author": str(2**63)}, "Enter a number from 1 to 1,000"),
         ({"name": ""}, "This field is required."),
         ({"visibility": "secret"}, "Not a valid choice"),
     ],
@@ -398,6 +404,10 @@ def test_update_settings_service_validates_ranges(session, factory):
         (replace(base, coverage_threshold_pct=-1), "coverage_threshold_pct"),
         (replace(base, coverage_min_responses=-3), "coverage_min_responses"),
         (replace(base, max_open_per_author=0), "max_open_per_author"),
+        (replace(base, coverage_min_responses=2**31), "coverage_min_responses"),
+        (replace(base, coverage_min_responses=100_001), "coverage_min_responses"),
+        (replace(base, max_open_norms=2**31), "max_open_norms"),
+        (replace(base, max_open_per_author=1001), "max_open_per_author"),
         (replace(base, join_policy="closed"), "join_policy"),
     ):
         with pytest.raises(ValidationFailed) as excinfo:
@@ -405,6 +415,12 @@ def test_update_settings_service_validates_ranges(session, factory):
         assert excinfo.value.field == field
     services.update_settings(session, community, owner, replace(base, max_open_norms=3))
     assert community.max_open_norms == 3
+    largest = replace(
+        base, coverage_min_responses=100_000, max_open_norms=1000, max_open_per_author=1000
+    )
+    services.update_settings(session, community, owner, largest)
+    session.commit()
+    assert (community.coverage_min_responses, community.max_open_per_author) == (100_000, 1000)
 
 
 def test_stewards_edit_settings_but_not_roles(client, factory, login_as, session):

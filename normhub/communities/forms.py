@@ -4,8 +4,11 @@ from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from normhub.communities.models import ROLES
-from normhub.communities.services import DESCRIPTION_MAX
+from normhub.communities.services import DESCRIPTION_MAX, MIN_RESPONSES_MAX, OPEN_CAP_MAX
 from normhub.forms import Form
+
+MIN_RESPONSES_MESSAGE = f"Enter a number from 0 to {MIN_RESPONSES_MAX:,}."
+OPEN_CAP_MESSAGE = f"Enter a number from 1 to {OPEN_CAP_MAX:,}, or leave blank for no cap."
 
 VISIBILITY_CHOICES = [
     SelectChoice("public", "Public: anyone can read it, even without an account"),
@@ -50,17 +53,17 @@ class SettingsForm(Form):
     coverage_min_responses = IntegerField(
         "Minimum responses",
         validators=[
-            InputRequired(message="Enter 0 or more."),
-            NumberRange(min=0, message="Enter 0 or more."),
+            InputRequired(message=MIN_RESPONSES_MESSAGE),
+            NumberRange(0, MIN_RESPONSES_MAX, message=MIN_RESPONSES_MESSAGE),
         ],
     )
     max_open_norms = IntegerField(
         "Most norms open for discussion at once",
-        validators=[Optional(), NumberRange(min=1, message="Enter 1 or more, or leave blank.")],
+        validators=[Optional(), NumberRange(1, OPEN_CAP_MAX, message=OPEN_CAP_MESSAGE)],
     )
     max_open_per_author = IntegerField(
         "Most open norms per author",
-        validators=[Optional(), NumberRange(min=1, message="Enter 1 or more, or leave blank.")],
+        validators=[Optional(), NumberRange(1, OPEN_CAP_MAX, message=OPEN_CAP_MESSAGE)],
     )
 
 

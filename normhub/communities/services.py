@@ -38,6 +38,9 @@ def slugify(text: str, max_length: int = 60) -> str:
 
 DESCRIPTION_MAX = 5000
 NAME_MAX = 120
+# Far above any real community, and far below what an integer column holds.
+MIN_RESPONSES_MAX = 100_000
+OPEN_CAP_MAX = 1000
 
 
 def _clean_name(name: str) -> str:
@@ -380,15 +383,17 @@ def update_settings(
         raise ValidationFailed(
             "The coverage threshold is a percentage from 0 to 100.", field="coverage_threshold_pct"
         )
-    if settings.coverage_min_responses < 0:
+    if not 0 <= settings.coverage_min_responses <= MIN_RESPONSES_MAX:
         raise ValidationFailed(
-            "The minimum number of responses cannot be negative.", field="coverage_min_responses"
+            f"The minimum number of responses is a number from 0 to {MIN_RESPONSES_MAX:,}.",
+            field="coverage_min_responses",
         )
     for field_name in ("max_open_norms", "max_open_per_author"):
         value = getattr(settings, field_name)
-        if value is not None and value < 1:
+        if value is not None and not 1 <= value <= OPEN_CAP_MAX:
             raise ValidationFailed(
-                "A cap must be at least 1; leave it blank for no cap.", field_name
+                f"A cap is a number from 1 to {OPEN_CAP_MAX:,}; leave it blank for no cap.",
+                field_name,
             )
     community.name = name
     community.description = settings.description.strip()
