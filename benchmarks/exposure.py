@@ -203,7 +203,16 @@ def drop_postgres_database(url: str) -> None:
 # --------------------------------------------------------------------------- dataset
 
 
-USER_COLUMNS = ("id", "email", "display_name", "password_hash", "bio", "is_admin", "created_at")
+USER_COLUMNS = (
+    "id",
+    "email",
+    "display_name",
+    "password_hash",
+    "bio",
+    "is_admin",
+    "created_at",
+    "handle",
+)
 COMMUNITY_COLUMNS = (
     "id",
     "slug",
@@ -317,7 +326,16 @@ def insert_people(
         "users",
         USER_COLUMNS,
         (
-            (uid, f"member{uid}@bench.invalid", f"Member {uid}", PASSWORD_HASH, "", False, epoch)
+            (
+                uid,
+                f"member{uid}@bench.invalid",
+                f"Member {uid}",
+                PASSWORD_HASH,
+                "",
+                False,
+                epoch,
+                f"m{uid:011d}",  # unique, in the handle's alphabet and length
+            )
             for uid in range(1, members + 1)
         ),
     )

@@ -182,7 +182,7 @@ def test_settings_edits_profile(client, factory, login_as, session):
     assert response.status_code == 302
     session.expire_all()
     assert session.get(User, user.id).display_name == "Grace Hopper"
-    page = client.get(f"/members/{user.id}").get_data(as_text=True)
+    page = client.get(f"/members/{user.handle}").get_data(as_text=True)
     assert "Grace Hopper" in page
     assert "<em>like</em>" in page
 
@@ -254,20 +254,21 @@ def test_member_page_lists_only_what_the_viewer_may_see(client, factory, login_a
     record_response(session, secret_norm, author, "yes", "endorse")
     session.commit()
 
-    anonymous = client.get(f"/members/{author.id}").get_data(as_text=True)
+    anonymous = client.get(f"/members/{author.handle}").get_data(as_text=True)
     assert "A public proposal" in anonymous
     assert "A secret proposal" not in anonymous
     assert hidden.name not in anonymous
 
     insider = factory.member(hidden)
     login_as(insider)
-    page = client.get(f"/members/{author.id}").get_data(as_text=True)
+    page = client.get(f"/members/{author.handle}").get_data(as_text=True)
     assert "A public proposal" in page
     assert page.count("A secret proposal") == 2  # proposed and responded to
 
 
 def test_member_page_404_for_unknown_user(client):
     assert client.get("/members/999999").status_code == 404
+    assert client.get("/members/nosuchhandle").status_code == 404
 
 
 def test_responded_norms_service_keeps_latest_response_per_norm(session, factory):

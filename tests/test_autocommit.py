@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import bindparam, insert, select, text
 
-from normhub.accounts.models import User
+from normhub.accounts.models import User, new_handle
 from normhub.autocommit import DirectConnection, DirectStatement, make_direct_engine
 from normhub.db import make_engine
 
@@ -25,8 +25,15 @@ _INSERT_USER = DirectStatement(
         bio="",
         is_admin=bindparam("is_admin", type_=User.is_admin.type),
         created_at=bindparam("created_at", type_=User.created_at.type),
+        handle=bindparam("handle"),
     )
 )
+
+
+def _insert_user(db, params: dict) -> None:
+    _INSERT_USER.execute(db, {**params, "handle": new_handle()})
+
+
 _USER_BY_EMAIL = DirectStatement(
     select(User.id, User.display_name, User.is_admin, User.created_at).where(
         User.email == bindparam("email")
@@ -47,7 +54,7 @@ def _user_exists(app, email: str) -> bool:
 def test_values_come_back_as_python_types(session):
     created = datetime(2026, 3, 4, 5, 6, 7, 890)
     params = {"email": "types@example.org", "name": "Types", "is_admin": True}
-    _INSERT_USER.execute(session, {**params, "created_at": created})
+    _insert_user(session, {**params, "created_at": created})
     row = _USER_BY_EMAIL.first(session, {"email": "types@example.org"})
     assert row.display_name == "Types"
     assert row.is_admin is True
@@ -58,7 +65,7 @@ def test_values_come_back_as_python_types(session):
 
 def test_on_a_session_it_is_part_of_the_transaction(app, session):
     params = {"email": "undone@example.org", "name": "U", "is_admin": False}
-    _INSERT_USER.execute(session, {**params, "created_at": datetime(2026, 1, 1)})
+    _insert_user(session, {**params, "created_at": datetime(2026, 1, 1)})
     session.rollback()
     assert not _user_exists(app, "undone@example.org")
 
@@ -69,7 +76,7 @@ def test_direct_connection_commits_each_statement_on_its_own(app, session):
     direct = DirectConnection(engine)
     driver = direct.driver_connection
     params = {"email": "direct@example.org", "name": "D", "is_admin": False}
-    _INSERT_USER.execute(direct, {**params, "created_at": datetime(2026, 1, 1)})
+    _insert_user(direct, {**params, "created_at": datetime(2026, 1, 1)})
     # Committed by the statement itself, before the connection is released.
     assert _user_exists(app, "direct@example.org")
     direct.close()
@@ -78,7 +85,7 @@ def test_direct_connection_commits_each_statement_on_its_own(app, session):
     try:
         assert again.driver_connection is driver
         params = {"email": "again@example.org", "name": "A", "is_admin": False}
-        _INSERT_USER.execute(again, {**params, "created_at": datetime(2026, 1, 1)})
+        _insert_user(again, {**params, "created_at": datetime(2026, 1, 1)})
         assert _user_exists(app, "again@example.org")
     finally:
         again.close()
@@ -107,7 +114,7 @@ def _insert_users_directly(url: str, prefix: str, count: int) -> None:
             direct = DirectConnection(engine)
             try:
                 params = {"email": f"{prefix}{number}@example.org", "name": prefix}
-                _INSERT_USER.execute(
+                _insert_user(
                     direct, {**params, "is_admin": False, "created_at": datetime(2026, 1, 1)}
                 )
             finally:

@@ -37,7 +37,7 @@ def pages(client, factory, session, login_as):
         client.post("/logout")
         if who != "anonymous":
             login_as(viewers[who])
-        response = client.get(f"/members/{reader.id}")
+        response = client.get(f"/members/{reader.handle}")
         assert response.status_code == 200
         return response.get_data(as_text=True)
 

@@ -77,6 +77,7 @@ def route_values(app, town) -> dict[str, dict]:
         "number": 1,
         "comment_id": town["comment"].id,
         "user_id": member.id,
+        "handle": member.handle,
         "community_slug": community.slug,
         "member_ref": member.id,
         "check_id": town["check_id"],

@@ -37,6 +37,7 @@ def world(factory, session):
         "norm_ref": norm.slug,
         "member_ref": str(member.id),
         "user_id": member.id,
+        "handle": member.handle,
         "comment_id": comment.id,
         "invite_id": invite.id,
         "number": 1,

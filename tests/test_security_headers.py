@@ -109,6 +109,7 @@ def world(app, session, factory):
         "norm_ref": norm.slug,
         "comment_id": comment.id,
         "user_id": member.id,
+        "handle": member.handle,
         "member_ref": member.id,
         "number": 1,
         "filename": "style.css",

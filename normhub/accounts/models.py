@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+import string
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
@@ -12,6 +14,18 @@ DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
 USER_AGENT_MAX = 200
 
+HANDLE_LENGTH = 12
+_HANDLE_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_handle() -> str:
+    """A member's public handle: 12 random lowercase letters and digits (62 bits).
+
+    Profile addresses use it instead of the id, so members cannot be listed by
+    counting /members/1, /members/2, ...
+    """
+    return "".join(secrets.choice(_HANDLE_ALPHABET) for _ in range(HANDLE_LENGTH))
+
 
 class User(Base):
     __tablename__ = "users"
@@ -19,6 +33,10 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
     display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX))
+    # The member's address on the site (/members/<handle>); never the id.
+    handle: Mapped[str] = mapped_column(
+        String(HANDLE_LENGTH), index=True, unique=True, default=new_handle
+    )
     password_hash: Mapped[str] = mapped_column(String(255))
     bio: Mapped[str] = mapped_column(Text, default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -41,6 +41,13 @@ def _check_display_name(name: str) -> str:
     return name
 
 
+def find_user_by_handle(session: Session, handle: str) -> User | None:
+    """The member whose public handle (their profile address) is ``handle``."""
+    if has_nul(handle):
+        return None
+    return session.scalar(select(User).where(User.handle == handle))
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     if has_nul(email):
         return None  # no address holds one, and PostgreSQL refuses to compare it

@@ -226,8 +226,8 @@ def find_subject(db: Session | DirectConnection, community: CommunityRef, ref: s
 
     Only people who are or were members of ``community`` are looked up, so
     the API cannot be used to find out whether an address has an account.
-    (A numeric id is resolved with the other parties: any account, as member
-    pages already show ids.)
+    (A numeric id is resolved with the other parties, for any account; member
+    pages no longer show ids, which are addressed by handle since 0017.)
     """
     ref = ref.strip()
     if "@" not in ref:

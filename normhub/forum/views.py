@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from normhub.accounts.models import User
+from normhub.accounts.services import find_user_by_handle
 from normhub.auth import current_user_or_none
 from normhub.communities import services
 from normhub.db import get_session
@@ -67,10 +67,16 @@ def feed(slug: str):
     return Response(body, mimetype="application/atom+xml")
 
 
-@bp.route("/members/<id:user_id>")
-def member(user_id: int):
+@bp.route("/members/<handle>")
+def member(handle: str):
+    """A member's page, at their random handle: ids would let anyone list every member.
+
+    The old numeric addresses (/members/<id>) name no handle, so they are a 404
+    for everyone, logged in or not; a redirect from them would let anyone
+    with an account turn ids back into handles.
+    """
     session = get_session()
-    user = session.get(User, user_id)
+    user = find_user_by_handle(session, handle)
     if user is None:
         abort(404)
     viewer = current_user_or_none()
