@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from normhub import create_app
 from normhub.cli import upgrade_database
 from normhub.db import Base, dispose_engines, make_engine, set_write_intent
+from tests.browser_helpers import chromium, running
 from tests.factories import Factory
 from tests.smtp import Collector, SMTPServer
 
@@ -177,3 +178,17 @@ def login_as(client):
         return login(client, user)
 
     return _login
+
+
+@pytest.fixture
+def live_server(app, session):
+    """The app served on a free local port (its base URL), for real-browser tests."""
+    with running(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, driven by Playwright."""
+    with chromium() as launched:
+        yield launched

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from normhub.responses.services import record_response
 from tests import test_browser_read_report as reading
+from tests.browser_helpers import log_in
 
-# The same Chromium, live server and settings as the read-report test.
+# The same settings as the read-report test (Chromium and the live server come from conftest).
 app_overrides = reading.app_overrides
-browser = reading.browser
-live_server = reading.live_server
 
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -83,7 +82,7 @@ def test_key_pages_raise_no_csp_violation_and_the_read_report_works(
     page = context.new_page()
     watcher = Watcher(page)
     watcher.visit(f"{live_server}/")
-    reading.log_in(page, live_server, reader)
+    log_in(page, live_server, reader)
     watcher.assert_clean("after logging in")
     watcher.visit(f"{live_server}/c/{community.slug}")
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from normhub.accounts.models import LoginSession
 from normhub.mail.queue import QueuedEmail
-from tests.test_browser_read_report import browser, live_server, log_in  # noqa: F401
+from tests.browser_helpers import log_in
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 NEW_PASSWORD = "seven pale lanterns drift"

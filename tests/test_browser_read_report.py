@@ -10,25 +10,12 @@ token, and the exposure check page, opened by another member, says so.
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from normhub.exposure.models import ExposureEvent
-from tests.factories import Factory
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.browser_helpers import log_in  # noqa: F401  (other browser tests import it here)
 
 
 @pytest.fixture
@@ -41,28 +28,6 @@ def app_overrides():
     }
 
 
-@pytest.fixture
-def live_server(app, session):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def long_essay() -> str:
     paragraphs = [
         f"## Part {i}\n\nA figure without the count it was taken from tells the reader "
@@ -71,15 +36,6 @@ def long_essay() -> str:
         for i in range(1, 41)
     ]
     return "\n\n".join(paragraphs)
-
-
-def log_in(page, base_url: str, user) -> None:
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    with page.expect_navigation():
-        page.click("form button[type=submit]:has-text('Log in')")
-    assert "/login" not in page.url
 
 
 def read_events(session, user, norm) -> list[ExposureEvent]:

@@ -9,18 +9,14 @@ gets a reminder, which they read and answer after logging in themselves.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from normhub.discussion.services import post_comment
 from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureEvent, Reminder
 from normhub.responses.services import record_response
-from tests.test_browser_read_report import CHROMIUM_ARGS, log_in
+from tests.browser_helpers import log_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -28,28 +24,6 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def app_overrides():
     return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
-
-
-@pytest.fixture
-def live_server(app, session):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
