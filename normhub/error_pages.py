@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 
-from flask import Flask, current_app, jsonify, render_template, request, session
+from flask import Flask, current_app, jsonify, make_response, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -59,7 +59,11 @@ def init_app(app: Flask) -> None:
         # generic werkzeug text does not, so use ours then.
         default = type(exc).description
         message = exc.description if exc.description != default else None
-        response = error_response(exc.code or 500, message)
+        body, status = error_response(exc.code or 500, message)
+        response = make_response(body, status)
+        if exc.code == 405:
+            # RFC 9110: a 405 says which methods the address does take.
+            response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
         return response
 
     @app.errorhandler(DomainError)

@@ -182,6 +182,7 @@ def test_error_pages_api_errors_static_files_and_the_feed_carry_the_headers(app,
         not_allowed.status_code == 405 and b"That action is not allowed here." in not_allowed.data
     )
     assert_security_headers(not_allowed, "405 page")
+    assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "HEAD"}  # RFC 9110
 
     api_refused = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer nope"})
     assert api_refused.status_code == 401 and api_refused.json["error"]["status"] == 401
