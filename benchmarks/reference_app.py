@@ -30,7 +30,13 @@ from normhub.norms.models import Norm  # noqa: E402
 
 READ = DirectStatement(select(User.id, User.display_name).where(User.id == bindparam("id")))
 RECORDS = os.environ.get("REFERENCE_RECORDS") == "1"
-REPORT = SimpleNamespace(current_level="none", stale=False, answer="Reference: no report made.")
+REPORT = SimpleNamespace(
+    current_level="none",
+    stale=False,
+    answer="Reference: no report made.",
+    recommendation=None,
+    as_of=None,
+)
 
 app = Flask(__name__)
 app.json = OrjsonProvider(app)  # as NormHub answers
