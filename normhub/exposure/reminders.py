@@ -37,7 +37,7 @@ from normhub.communities.models import Community, Membership
 from normhub.communities.services import active_membership, can_view
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from normhub.exposure.check import check_exposure, record_check
+from normhub.exposure.check import check_exposure, record_page_check
 from normhub.exposure.emails import send_norm_shared
 from normhub.exposure.ledger import record_event
 from normhub.exposure.levels import READ
@@ -132,20 +132,7 @@ def check_before_reminding(
     if person.id == viewer.id:
         raise ValidationFailed("Choose someone other than yourself.", field="person")
     report = check_exposure(session, norm, person)
-    checked_at = record_check(session, viewer, person, norm, report)
-    # The check's INSERT returns nothing (it is the API's hot path): find the
-    # row this transaction just wrote.
-    return session.scalars(
-        select(ExposureCheck)
-        .where(
-            ExposureCheck.checker_id == viewer.id,
-            ExposureCheck.subject_id == person.id,
-            ExposureCheck.norm_id == norm.id,
-            ExposureCheck.created_at == checked_at,
-        )
-        .order_by(ExposureCheck.id.desc())
-        .limit(1)
-    ).one()
+    return record_page_check(session, viewer, person, norm, report)
 
 
 # -- What the check allows -------------------------------------------------------------------
