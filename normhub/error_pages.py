@@ -61,9 +61,11 @@ def init_app(app: Flask) -> None:
         message = exc.description if exc.description != default else None
         body, status = error_response(exc.code or 500, message)
         response = make_response(body, status)
-        if exc.code == 405:
-            # RFC 9110: a 405 says which methods the address does take.
-            response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
+        # What the exception says about itself (a 405's Allow, RFC 9110; a 401's
+        # WWW-Authenticate) goes out with our page; the page sets its own type.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(DomainError)

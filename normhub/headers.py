@@ -86,18 +86,16 @@ def allow_style_attributes_of(template_name: str) -> None:
     )
 
 
-NO_REFERRER_ENDPOINTS = {"password_reset.reset_password"}
-
-
 def add_security_headers(response):
+    view_referrer_policy = response.headers.get("Referrer-Policy")
     response.headers["Content-Security-Policy"] = content_security_policy(
         g.get("allowed_style_hashes", ())
     )
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
-    if request.endpoint in NO_REFERRER_ENDPOINTS:
-        # A page whose address holds a secret (a reset link) must not pass it on.
-        response.headers["Referrer-Policy"] = "no-referrer"
+    if view_referrer_policy is not None:
+        # A page whose address holds a secret (a reset link) sends no referrer at all.
+        response.headers["Referrer-Policy"] = view_referrer_policy
     if current_app.config["ENV_NAME"] == "production" and request.is_secure:
         response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     return response

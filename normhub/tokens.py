@@ -11,6 +11,7 @@ database, because a steward must be able to list and revoke them.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -71,6 +72,15 @@ def verify(secret_key: str, purpose: Purpose, token: str, max_age: int | None = 
         raise TokenExpired(str(exc)) from exc
     except BadData as exc:
         raise TokenInvalid(str(exc)) from exc
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a random secret (a login's, an API token's).
+
+    Secrets of 32 random bytes need no slow hash: sha256 keeps each request's
+    lookup cheap, and the database never holds what a cookie or header carries.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def random_token(nbytes: int = 24) -> str:

@@ -11,7 +11,6 @@ Services here take the SQLAlchemy session first and never commit.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from normhub.accounts.models import USER_AGENT_MAX, LoginSession, User
 from normhub.db import utcnow
 from normhub.errors import NotFound
+from normhub.tokens import hash_secret
 
 # last_seen_at is refreshed at most this often: the idle lifetime is days, and
 # a write on every request would cost far more than it tells.
@@ -45,11 +45,6 @@ class Lifetimes:
             idle=timedelta(days=config["SESSION_IDLE_DAYS"]),
             absolute=timedelta(days=config["SESSION_MAX_DAYS"]),
         )
-
-
-def hash_secret(secret: str) -> str:
-    # 32 random bytes need no slow hash: sha256 keeps the per-request lookup cheap.
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def start(

@@ -13,6 +13,7 @@ from normhub.accounts import reset, services
 from normhub.accounts.emails import send_password_reset_email
 from normhub.accounts.forms import ForgotPasswordForm, NewPasswordForm
 from normhub.db import get_session
+from normhub.urls import absolute_url
 from normhub.web import saving
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
@@ -24,7 +25,7 @@ _PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 def _reset_link(token: str) -> str:
     # BASE_URL, never the request's Host header: a forged Host must not get a
     # link to another site mailed to the victim.
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(".reset_password", token=token)
+    return absolute_url("password_reset.reset_password", token=token)
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

@@ -123,11 +123,9 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user with these credentials, or None. Same answer for unknown email and bad password."""
     user = find_user_by_email(session, email)
     if user is None:
-        _hasher.hash(password)  # spend the same time as a real check
+        spend_a_password_hash(password)  # the same time as a real check
         return None
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not password_matches(user, password):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -146,7 +144,7 @@ def update_profile(session: Session, user: User, display_name: str, bio: str) ->
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one (see :func:`set_password`)."""
-    if authenticate(session, user.email, current) is None:
+    if not password_matches(user, current):
         raise ValidationFailed("Current password is wrong.", field="current_password")
     set_password(session, user, new)
 

@@ -40,13 +40,15 @@ from normhub.accounts.services import (
 from normhub.db import utcnow
 from normhub.errors import DomainError, ValidationFailed
 from normhub.mail.queue import send_email
+from normhub.urls import absolute_url
 
-# At most one link a member asks for in this time, until a rate limiter lands.
+# At most one link a member asks for in this time, counted per account across the resend,
+# change-of-address and expired-link pages (the rate limits count per process or address).
 RESEND_WAIT = timedelta(minutes=5)
 LINK_HOURS = tokens.VERIFY_EMAIL.max_age // 3600
 # An expired link still gets its owner a new one (without logging in) for this long.
 EXPIRED_LINK_RESEND_AGE = 60 * tokens.DAY
-# The page where a member who forgot their password starts over, once it exists.
+# The page where a member who forgot their password starts over.
 RESET_PAGE_ENDPOINT = "password_reset.forgot"
 
 EXPIRED = (
@@ -94,12 +96,6 @@ class Confirmation:
 # --- the emails -------------------------------------------------------------------------------
 
 
-def absolute_url(endpoint: str, **values) -> str:
-    """A link for an email: ``BASE_URL`` and the endpoint's path, request or not."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
 def confirmation_token(user: User, address: str) -> str:
     return tokens.sign(
         current_app.config["SECRET_KEY"], tokens.VERIFY_EMAIL, {"u": user.id, "e": address}
@@ -136,16 +132,11 @@ def send_email_changed_email(session: Session, user: User, new_address: str) -> 
 
 def send_account_exists_email(session: Session, owner: User) -> None:
     """Tell the owner of an address that someone tried to use it for an account."""
-    reset_url = (
-        absolute_url(RESET_PAGE_ENDPOINT)
-        if RESET_PAGE_ENDPOINT in current_app.view_functions
-        else None
-    )
     context = {
         "display_name": owner.display_name,
         "address": owner.email,
         "login_url": absolute_url("accounts.login"),
-        "reset_url": reset_url,
+        "reset_url": absolute_url(RESET_PAGE_ENDPOINT),
     }
     send_email(session, "account_exists", owner.email, context, kind="account-exists")
 

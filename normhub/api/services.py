@@ -9,7 +9,6 @@ revoked when their password changes or is reset (``revoke_all_tokens``, on
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -37,6 +36,7 @@ from normhub.ids import parse_id
 from normhub.norms.models import Norm
 from normhub.norms.refs import CommunityRef, NormRef, PersonRef
 from normhub.text import has_nul, require_plain_text, without_bidi_controls
+from normhub.tokens import hash_secret
 
 SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 # last_used_at is a hint for the owner, not an audit log: refreshing it at most
@@ -44,10 +44,6 @@ SECRET_PREFIX = "nh_"  # noqa: S105 (a label, not a secret)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Longer than any token we issue; anything bigger is rejected before hashing.
 SECRET_MAX = 200
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def create_token(

@@ -6,21 +6,14 @@ when the share does, and the job worker delivers it after the commit.
 
 from __future__ import annotations
 
-from flask import current_app
-
 from normhub.accounts.models import User
 from normhub.exposure.models import Reminder
 from normhub.mail.queue import QueuedEmail, send_email
 from normhub.norms.models import Norm
+from normhub.urls import absolute_url
 
 TEMPLATE = "norm_shared"
 KIND = "norm-shared"
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """A link for an email: NORMHUB_BASE_URL and the path, built without a request."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def send_norm_shared(
