@@ -57,6 +57,9 @@ def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+_PLAIN_POLICY = content_security_policy()  # every page but the email previews
+
+
 def style_attribute_hashes(source: str) -> tuple[str, ...]:
     """The CSP hashes of the fixed ``style="…"`` attributes in a template's source."""
     hashes = []
@@ -88,8 +91,9 @@ def allow_style_attributes_of(template_name: str) -> None:
 
 def add_security_headers(response):
     view_referrer_policy = response.headers.get("Referrer-Policy")
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        g.get("allowed_style_hashes", ())
+    style_hashes = g.get("allowed_style_hashes", ())
+    response.headers["Content-Security-Policy"] = (
+        content_security_policy(style_hashes) if style_hashes else _PLAIN_POLICY
     )
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value

@@ -100,11 +100,6 @@ ALL_API = "api.*"
 
 def init_app(app: Flask) -> None:
     """Attach :data:`LIMITS` to the registered views; call after every blueprint."""
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    # Shared storage that is down must not take the site down with it.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=by_address, app=app)
     app.extensions["normhub.limiter"] = limiter
     for endpoint in _limited_endpoints(app):

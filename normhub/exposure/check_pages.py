@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
@@ -54,6 +54,7 @@ def _choices(session: Session, community: Community) -> tuple[list[Norm], list[M
         .join(User, User.id == Membership.user_id)
         .where(Membership.community_id == community.id)
         .order_by(Membership.left_at.is_not(None), func.lower(User.display_name))
+        .options(contains_eager(Membership.user))  # the names the list shows, in the same query
     )
     return list(norms), list(members)
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import active_membership, can_view
+from normhub.communities.services import active_membership, can_view, visible_communities_clause
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from normhub.exposure.check import check_exposure, record_page_check
@@ -305,9 +305,14 @@ def _sees_community(session: Session, community: Community, user: User) -> bool:
 
 
 def reminders_to(session: Session, viewer: User, number: int, per_page: int) -> Page:
-    """Reminders and shares sent to ``viewer``, newest first."""
+    """Reminders and shares sent to ``viewer``, newest first.
+
+    Whether each community is still visible to them comes with the rows (one
+    query for the page), as the checks about them do.
+    """
     query = (
-        select(Reminder)
+        select(Reminder, visible_communities_clause(viewer).label("shown"))
+        .join(Community, Community.id == Reminder.community_id)
         .where(Reminder.to_user_id == viewer.id)
         .order_by(Reminder.id.desc())
         .options(
@@ -317,10 +322,7 @@ def reminders_to(session: Session, viewer: User, number: int, per_page: int) -> 
         )
     )
     page = paginate(session, query, number, per_page)
-    page.items = [
-        ReminderToYou(reminder, _sees_community(session, reminder.community, viewer))
-        for reminder in page.items
-    ]
+    page.items = [ReminderToYou(reminder, bool(shown)) for reminder, shown in page.items]
     return page
 
 

@@ -31,6 +31,11 @@ class PendingIds:
     def __bool__(self) -> bool:
         return bool(self.norms or self.comments or self.users)
 
+    def clear(self) -> None:
+        self.norms.clear()
+        self.comments.clear()
+        self.users.clear()
+
     def update(self, other: PendingIds) -> None:
         self.norms |= other.norms
         self.comments |= other.comments

@@ -64,6 +64,14 @@ def take(index_directory: Path) -> PendingIds:
     return taken
 
 
+def is_empty(index_directory: Path) -> bool:
+    """Whether nothing is queued: a look at the file's size, read after every index write."""
+    try:
+        return queue_path(index_directory).stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
 def peek(index_directory: Path) -> PendingIds:
     """What is queued, without taking it (for ``flask search status``)."""
     path = queue_path(index_directory)

@@ -109,10 +109,8 @@ def _write_with_queue(app, directory: Path, work: PendingIds, lock_timeout=None)
         )
         if background_merging(app) and needs_merge(segments):
             start_background_merge(app)
-        work.norms.clear()
-        work.comments.clear()
-        work.users.clear()
-        if not queue.peek(directory):
+        work.clear()  # in place: the caller queues this same object if a write fails
+        if queue.is_empty(directory):
             return
 
 
