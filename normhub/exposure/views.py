@@ -41,6 +41,7 @@ from normhub.exposure.nudges import nudge
 from normhub.exposure.report import Standing
 from normhub.exposure.standing import standing
 from normhub.norms.models import Norm, NormVersion
+from normhub.norms.page import norm_url
 from normhub.norms.services import get_norm
 
 bp = Blueprint("exposure", __name__)
@@ -50,11 +51,8 @@ UNEXPOSED_SHOWN = 300
 
 
 def norm_page(norm: Norm, anchor: str | None = None) -> str:
-    if "norms.show" in current_app.view_functions:
-        url = url_for("norms.show", slug=norm.community.slug, norm_ref=norm.slug)
-    else:
-        url = f"/c/{norm.community.slug}/norms/{norm.slug}"
-    return f"{url}#{anchor}" if anchor else url
+    """The norm's page (the templates' name for ``norms.page.norm_url``)."""
+    return norm_url(norm, anchor)
 
 
 def _min_read_seconds(body: str) -> int:
