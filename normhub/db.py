@@ -40,6 +40,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def utc_iso(value: datetime | None) -> str | None:
+    """A stored (naive UTC) timestamp as ISO 8601 with its zone, for JSON answers."""
+    return value.isoformat() + "Z" if value is not None else None
+
+
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
 # SQLite has a single writer. A transaction that starts as a reader and later

@@ -58,6 +58,11 @@ class Account:
         "account.password-changed",
         "user: the password was changed or reset; what the old one opened must close",
     )
+    Deleting = Event(
+        "account.deleting",
+        "user, remove_writing: the owner is deleting the account; each feature erases "
+        "what names them (and, with remove_writing, what they wrote) or raises to refuse",
+    )
 
 
 class Norm:

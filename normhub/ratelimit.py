@@ -90,6 +90,9 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
         Rule("10 per hour", by_address),
     ),
     "password_reset.reset_password": (Rule("20 per hour", by_address),),
+    # Each download reads everything about the member; deleting asks for the password.
+    "account_data.download": (Rule("10 per hour", by_user, ("GET",)),),
+    "account_data.delete": (Rule("10 per hour", by_user),),
     "exposure.check_form": (Rule("30 per minute; 500 per day", by_user),),
     "discussion.post": (Rule("10 per minute; 300 per day", by_user),),
     "api.*": (Rule("300 per minute", by_token, ("GET",)),),

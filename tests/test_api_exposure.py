@@ -187,17 +187,17 @@ def test_never_opened_and_stale_answers(scene, factory, session, client):
     assert_matches_schema(stale, "ExposureReport")
 
 
-def test_subject_outside_the_community_is_answered(scene, factory, session, client):
+def test_subject_outside_the_community_is_no_one(scene, factory, session, client):
+    """Any numeric id used to answer with that account's name: ids could be walked."""
     community, norm, checker, _ = scene
     outsider = factory.user("Outsider")
     headers = token_for(session, checker)
     response = client.get(exposure_url(community, norm, outsider), headers=headers)
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["level"] == "none" and body["is_member"] is False
-    assert "Outsider is not a member of this community." in body["answer"]
-    assert body["recommendation"]["code"] == "not_member"
-    assert_matches_schema(body, "ExposureReport")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == (
+        f"No member of this community has id {outsider.id}."
+    )
+    assert "Outsider" not in response.get_data(as_text=True)
 
 
 def test_subject_who_left_is_answered(scene, session, client):
@@ -381,7 +381,10 @@ def test_refused_checks_give_their_connection_back(scene, app, session, client):
             "/communities/{community}/norms/nope/exposure/{member}",
             "No such norm in this community.",
         ),
-        ("/communities/{community}/norms/{norm}/exposure/987654", "No member with id 987654."),
+        (
+            "/communities/{community}/norms/{norm}/exposure/987654",
+            "No member of this community has id 987654.",
+        ),
         (
             "/communities/{community}/norms/{norm}/exposure/nobody@example.org",
             "No member of this community has that email address.",
@@ -392,7 +395,7 @@ def test_refused_checks_give_their_connection_back(scene, app, session, client):
         ),
         (
             "/communities/{community}/norms/{norm}/exposure/99999999999999999999",
-            "No member with id 99999999999999999999.",
+            "No member of this community has id 99999999999999999999.",
         ),
         (
             "/communities/{community}/norms/99999999999999999999/exposure/{member}",

@@ -125,12 +125,16 @@ def test_not_member(client, session, factory, town):
     record_event(session, leaver, town["norm"], 1, "read")
     leave(session, town["community"], leaver)
     session.commit()
-    body, page = ask(client, town, outsider)
-    assert_recommends(body, page, "not_member", "neutral")
-    assert body["is_member"] is False and body["norm_status"] == "in_force"
-    assert "Olga Outsider is not a member of this community." in page["answer"]
+    # Someone who never joined is no one here: neither the API nor the page names them.
+    community, norm = town["community"], town["norm"]
+    api = f"/api/v1/communities/{community.slug}/norms/{norm.slug}/exposure/{outsider.id}"
+    assert client.get(api, headers=town["headers"]).status_code == 404
+    data = {"community": community.slug, "norm": norm.slug, "member": str(outsider.id)}
+    refused = client.post("/exposure/check", data=data)
+    assert refused.status_code == 404 and "Olga" not in refused.get_data(as_text=True)
     body, page = ask(client, town, leaver)
     assert_recommends(body, page, "not_member", "neutral")
+    assert body["is_member"] is False and body["norm_status"] == "in_force"
     assert f"Lea Leaver left this community on {utcnow():%Y-%m-%d}." in page["answer"]
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from normhub.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, EMAIL_MAX
@@ -77,3 +77,8 @@ class EmailChangeForm(Form):
     new_email = EmailField("New email address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     # Not "current_password": the password form on the same page has that id.
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+
+
+class DeleteAccountForm(Form):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    remove_writing = BooleanField("Also take down my comments and the reasons I gave in responses")

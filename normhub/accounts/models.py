@@ -15,6 +15,8 @@ BIO_MAX = 2000
 USER_AGENT_MAX = 200
 
 HANDLE_LENGTH = 12
+# What pages, emails and exports call the author of a deleted account's writing.
+FORMER_MEMBER_NAME = "A former member"
 _HANDLE_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -49,11 +51,21 @@ class User(Base):
     pending_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), nullable=True)
     # When the last confirmation link went out: resending waits a few minutes.
     verification_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When the owner deleted the account: the row stays only so that the norms and
+    # comments they wrote keep an author, with no name, address or password left.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
-    # Flask-Login protocol
-    is_active = True
+    # Flask-Login protocol (a deleted account cannot log in: is_active is False)
     is_authenticated = True
     is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def email_verified(self) -> bool:

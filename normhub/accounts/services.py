@@ -45,7 +45,7 @@ def find_user_by_handle(session: Session, handle: str) -> User | None:
     """The member whose public handle (their profile address) is ``handle``."""
     if has_nul(handle):
         return None
-    return session.scalar(select(User).where(User.handle == handle))
+    return session.scalar(select(User).where(User.handle == handle, User.deleted_at.is_(None)))
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:

@@ -8,6 +8,7 @@ from flask_login import user_logged_in, user_logged_out
 
 from normhub.accounts import login_cookie
 from normhub.accounts.cli import user_cli
+from normhub.accounts.data_views import bp as data_bp
 from normhub.accounts.reset_views import bp as reset_bp
 from normhub.accounts.views import bp
 from normhub.auth import login_manager
@@ -21,4 +22,5 @@ def init_app(app: Flask) -> None:
     app.teardown_request(login_cookie.forget_request_login)
     app.register_blueprint(bp)
     app.register_blueprint(reset_bp)
+    app.register_blueprint(data_bp)
     app.cli.add_command(user_cli)

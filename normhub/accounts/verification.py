@@ -257,7 +257,7 @@ def _link_claims(session: Session, token: str, max_age: int | None = None) -> tu
     user_id = claims.get("u") if isinstance(claims, dict) else None
     address = claims.get("e") if isinstance(claims, dict) else None
     user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not isinstance(address, str):
+    if user is None or user.is_deleted or not isinstance(address, str):
         raise LinkRefused(NOT_VALID)
     return user, address
 

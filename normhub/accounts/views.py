@@ -116,6 +116,7 @@ def _settings_page(
             ("api.tokens", "API tokens"),
             ("digest.preferences", "Email digest"),
             ("exposure.checks_about_me", "Checks about me"),
+            ("account_data.overview", "Your data, or deleting your account"),
         )
         if endpoint in current_app.view_functions
     ]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from normhub.accounts.models import User
@@ -29,7 +29,7 @@ from normhub.api.models import (
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import can_view
-from normhub.db import utcnow
+from normhub.db import utc_iso, utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.facts import with_check_facts
 from normhub.ids import parse_id
@@ -118,6 +118,25 @@ def revoke_all_tokens(session: Session, user: User) -> int:
 def revoke_tokens_on_password_change(session: Session, *, user: User) -> None:
     """Subscriber of ``events.Account.PasswordChanged``, in the change's transaction."""
     revoke_all_tokens(session, user)
+
+
+def tokens_section(session: Session, user: User) -> list[dict]:
+    """The user's tokens for their data download: what each was for, never its secret."""
+    return [
+        {
+            "name": token.name,
+            "created_at": utc_iso(token.created_at),
+            "last_used_at": utc_iso(token.last_used_at),
+            "expires_at": utc_iso(token.expires_at),
+            "revoked_at": utc_iso(token.revoked_at),
+        }
+        for token in list_tokens(session, user)
+    ]
+
+
+def delete_tokens_with_account(session: Session, *, user: User, remove_writing: bool) -> None:
+    """Subscriber of ``events.Account.Deleting``: the tokens go with the account."""
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 @cache
@@ -213,7 +232,11 @@ class ActiveMembershipRef(NamedTuple):
 _MEMBER_BY_EMAIL = DirectStatement(
     select(User.id, User.display_name)
     .join(Membership, Membership.user_id == User.id)
-    .where(User.email == bindparam("email"), Membership.community_id == bindparam("community_id"))
+    .where(
+        User.email == bindparam("email"),
+        User.deleted_at.is_(None),
+        Membership.community_id == bindparam("community_id"),
+    )
 )
 
 
@@ -222,8 +245,7 @@ def find_subject(db: Session | DirectConnection, community: CommunityRef, ref: s
 
     Only people who are or were members of ``community`` are looked up, so
     the API cannot be used to find out whether an address has an account.
-    (A numeric id is resolved with the other parties, for any account; member
-    pages no longer show ids, which are addressed by handle since 0017.)
+    (A numeric id is resolved with the other parties, under the same rule.)
     """
     ref = ref.strip()
     if "@" not in ref:
@@ -258,6 +280,7 @@ def _parties_statement(by_token: bool):
     caller = aliased(User, name="caller")
     caller_membership = aliased(Membership, name="caller_membership")
     subject = aliased(User, name="subject")
+    subject_membership = aliased(Membership, name="subject_membership")
     by_slug = aliased(Norm, name="by_slug")
     by_id = aliased(Norm, name="by_id")
     columns = [
@@ -316,7 +339,22 @@ def _parties_statement(by_token: bool):
             ),
         )
         .outerjoin(Norm, Norm.id == found_norm_id)
-        .outerjoin(subject, subject.id == bindparam("subject_id"))
+        .outerjoin(
+            subject,
+            and_(
+                subject.id == bindparam("subject_id"),
+                subject.deleted_at.is_(None),
+                # Only people who are or were members here: any other id is unknown,
+                # so the API cannot be used to learn the names of other accounts.
+                select(subject_membership.id)
+                .where(
+                    subject_membership.user_id == subject.id,
+                    subject_membership.community_id == Community.id,
+                )
+                .correlate(subject, Community)
+                .exists(),
+            ),
+        )
     )
     return with_check_facts(statement, subject.id, Norm.id, Community.id)
 
@@ -396,7 +434,7 @@ def resolve_check(
     if subject_id is None and not member_ref.isdigit():
         subject = find_subject(db, community, member_ref)
     elif row.subject_id is None:
-        raise NotFound(f"No member with id {member_ref}.")
+        raise NotFound(f"No member of this community has id {member_ref}.")
     else:
         subject = PersonRef(row.subject_id, row.subject_name)
         fact_rows = rows

@@ -7,8 +7,13 @@ from __future__ import annotations
 from flask import Flask
 
 from normhub import events
+from normhub.accounts.data_export import register_section
 from normhub.api import bearer
-from normhub.api.services import revoke_tokens_on_password_change
+from normhub.api.services import (
+    delete_tokens_with_account,
+    revoke_tokens_on_password_change,
+    tokens_section,
+)
 from normhub.api.views import bp, private_api_responses
 from normhub.auth import login_manager
 
@@ -20,3 +25,5 @@ def init_app(app: Flask) -> None:
     app.after_request(private_api_responses)
     # A new password closes what the old one opened: every token of the user.
     events.Account.PasswordChanged.in_transaction.connect(revoke_tokens_on_password_change)
+    register_section("api_tokens", tokens_section)
+    events.Account.Deleting.in_transaction.connect(delete_tokens_with_account)

@@ -141,6 +141,27 @@ def active_membership(
     return membership if membership is not None and membership.is_active else None
 
 
+def member_by_id(session: Session, community: Community, user_id: int | None) -> User | None:
+    """The person with ``user_id`` if they are or were a member of ``community``.
+
+    Pages that take a person's id from a form or a link ask this, never for
+    any account: an id from outside the community names no one, so ids cannot
+    be walked to learn other accounts' names. Deleted accounts are no one.
+    """
+    if user_id is None:
+        return None
+    return session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.deleted_at.is_(None),
+            Membership.community_id == community.id,
+        )
+        .limit(1)
+    )
+
+
 def can_view(community: Community, membership: Membership | None, user: User | None) -> bool:
     return community.is_public or policy.allows("community.see-members-only", membership, user)
 
@@ -293,7 +314,14 @@ def join_by_invite(session: Session, token: str, user: User) -> Membership:
     return membership
 
 
-def leave(session: Session, community: Community, user: User) -> None:
+ONLY_ADMIN_LEAVING = "You are the only admin: make another member an admin before leaving."
+
+
+def leave(
+    session: Session, community: Community, user: User, *, only_admin: str = ONLY_ADMIN_LEAVING
+) -> None:
+    """End ``user``'s membership; Conflict (saying ``only_admin``) if the others would
+    be left with no admin."""
     lock_community(session, community)
     membership = active_membership(session, community, user)
     if membership is None:
@@ -303,7 +331,7 @@ def leave(session: Session, community: Community, user: User) -> None:
         and count_active_admins(session, community) == 1
         and len(active_member_ids(session, community)) > 1
     ):
-        raise Conflict("You are the only admin: make another member an admin before leaving.")
+        raise Conflict(only_admin)
     membership.left_at = utcnow()
     session.flush()
     events.publish(session, events.Member.Left, membership=membership)

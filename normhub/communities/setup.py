@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from normhub import policy
+from normhub import events, policy
+from normhub.accounts.data_export import register_section
 from normhub.auth import current_user_or_none
+from normhub.communities.account_data import leave_every_community, memberships_section
 from normhub.communities.services import active_membership
 from normhub.communities.views import bp
 from normhub.db import get_session
@@ -22,3 +24,5 @@ def may(action: str, community, norm=None) -> bool:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["may"] = may
+    register_section("communities", memberships_section)
+    events.Account.Deleting.in_transaction.connect(leave_every_community)

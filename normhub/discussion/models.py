@@ -39,3 +39,8 @@ class Comment(Base):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
+
+    @property
+    def is_removed_by_author(self) -> bool:
+        """Emptied when its author deleted their account and asked for their words to go."""
+        return self.hidden_at is not None and self.hidden_by_id == self.author_id

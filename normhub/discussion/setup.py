@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from normhub import events
+from normhub.accounts.data_export import register_section
+from normhub.discussion.account_data import comments_section, remove_comments
 from normhub.discussion.views import bp, norm_page_context
 from normhub.norms.page import add_panel
 
@@ -15,3 +18,5 @@ def _panel(session, norm, viewer, _version, forms: dict) -> dict:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_panel(app, _panel)
+    register_section("comments", comments_section)
+    events.Account.Deleting.in_transaction.connect(remove_comments)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, contains_eager
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import active_membership, get_visible_community
+from normhub.communities.services import active_membership, get_visible_community, member_by_id
 from normhub.db import get_session
 from normhub.errors import DomainError, Forbidden, NotFound
 from normhub.exposure import check_records, told
@@ -52,25 +52,25 @@ def _choices(session: Session, community: Community) -> tuple[list[Norm], list[M
     members = session.scalars(
         select(Membership)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.community_id == community.id)
+        .where(Membership.community_id == community.id, User.deleted_at.is_(None))
         .order_by(Membership.left_at.is_not(None), func.lower(User.display_name))
         .options(contains_eager(Membership.user))  # the names the list shows, in the same query
     )
     return list(norms), list(members)
 
 
-def _subject(session: Session, member: str) -> User:
-    member_id = parse_id(member.strip())
-    subject = session.get(User, member_id) if member_id is not None else None
+def _subject(session: Session, community: Community, member: str) -> User:
+    """The person the form names, if they are or were a member here (as the API asks)."""
+    subject = member_by_id(session, community, parse_id(member.strip()))
     if subject is None:
-        raise NotFound("There is no such person.")
+        raise NotFound("No member of this community has that id.")
     return subject
 
 
 def _record(session: Session, form: CheckForm, community: Community, viewer: User):
     """Answer and record the check the form asks for; None (errors on the form) if it can't."""
     norm = get_norm(session, community, form.norm.data.strip())
-    subject = _subject(session, form.member.data)
+    subject = _subject(session, community, form.member.data)
     as_of_text = (form.as_of.data or "").strip()
     try:
         as_of = parse_as_of(as_of_text) if as_of_text else None

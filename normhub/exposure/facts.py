@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, aliased
 from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Membership
-from normhub.exposure.levels import ACTIVE_STATUSES, EXPOSED, READ, utc_iso
+from normhub.db import utc_iso
+from normhub.exposure.levels import ACTIVE_STATUSES, EXPOSED, READ
 from normhub.exposure.models import READING_KINDS, ExposureEvent, ExposureSummary
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
 from normhub.responses.models import AssumptionResponse, Response

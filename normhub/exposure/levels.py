@@ -21,10 +21,6 @@ def norm_ref(norm: Norm) -> dict:
     return {"id": norm.id, "slug": norm.slug, "title": norm.title}
 
 
-def utc_iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
-
-
 class NormState(NamedTuple):
     """A norm as it stood at one instant: its status and which versions existed.
 

@@ -208,3 +208,20 @@ class Reminder(Base):
 
 
 __all__ = ["ExposureCheck", "ExposureEvent", "ExposureSummary", "Nudge", "Reminder"]
+
+
+class FormerMemberExposure(Base):
+    """How many people who have since deleted their accounts reached each level of a norm.
+
+    Their ledger rows go with the account (no check can name them again); these
+    counts keep what the community had achieved, without saying who.
+    ``level`` is the deepest level the person ever reached (LEVEL_RANK).
+    """
+
+    __tablename__ = "former_member_exposure"
+
+    norm_id: Mapped[int] = mapped_column(
+        ForeignKey("norms.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
-from normhub.communities.services import get_visible_community
+from normhub.communities.services import get_visible_community, member_by_id
 from normhub.db import get_session
 from normhub.errors import DomainError, NotFound
 from normhub.exposure import reminders as service
@@ -69,10 +69,9 @@ def _reraise_access(error: DomainError | None) -> None:
 def _chosen_from_link(session, community, viewer, members: list[User]) -> User | None:
     """The person a link chose (``?person=``, by a comment): listed if still a member.
 
-    Returns them when they are not (left, or never joined), so the page can say so.
+    Returns them when they were a member and left, so the page can say so.
     """
-    chosen = parse_id(request.args.get("person"))
-    person = session.get(User, chosen) if chosen is not None else None
+    person = member_by_id(session, community, parse_id(request.args.get("person")))
     if person is None or person.id == viewer.id:
         return None
     if service.is_active_member(session, community, person):
@@ -99,7 +98,7 @@ def choose(slug: str, norm_ref: str):
     if request.method == "GET" and request.args.get("person"):
         form.person.data = request.args["person"]
     if form.validate_on_submit():
-        person = session.get(User, parse_id(form.person.data) or 0)
+        person = member_by_id(session, community, parse_id(form.person.data))
         with saving(session, form) as attempt:
             check = service.check_before_reminding(session, viewer, norm, person)
         _reraise_access(attempt.error)

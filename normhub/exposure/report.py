@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from normhub.accounts.models import User
-from normhub.exposure.levels import NONE, READ, norm_ref, utc_iso
+from normhub.db import utc_iso
+from normhub.exposure.levels import NONE, READ, norm_ref
 from normhub.exposure.models import LEVEL_RANK
 from normhub.norms.models import Norm
 

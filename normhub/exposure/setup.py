@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from normhub import events
+from normhub.accounts.data_export import register_section
 from normhub.exposure import (
+    account_data,
     check_pages,  # noqa: F401  (its routes join views.bp)
     remind_views,
     subscribers,
@@ -33,3 +36,5 @@ def init_app(app: Flask) -> None:
     add_panel(app, _panel)
     add_panel(app, _remind_panel)
     subscribers.connect()
+    register_section("exposure", account_data.exposure_section)
+    events.Account.Deleting.in_transaction.connect(account_data.fold_into_anonymous_counts)

@@ -33,6 +33,7 @@ from normhub.communities.services import (
 from normhub.db import get_session
 from normhub.errors import DomainError
 from normhub.exposure import reading_queue as queue
+from normhub.exposure.account_data import former_member_levels
 from normhub.exposure.coverage import coverage, not_exposed_for_steward
 from normhub.exposure.ledger import read_report_token, record_read_report
 from normhub.exposure.levels import ACTIVE_STATUSES, READ
@@ -188,6 +189,7 @@ def coverage_page(slug: str, norm_ref: str):
         levels=LEVELS,
         steward=steward,
         unexposed=unexposed,
+        former_members=former_member_levels(session, norm),
         can_nudge=steward and norm.status in ACTIVE_STATUSES,
         norm_page=norm_page,
     )
