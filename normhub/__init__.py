@@ -22,6 +22,7 @@ FEATURES = (
     "discussion",
     "forum",
     "exposure",
+    "notifications",
     "search",
     "digest",
     "api",

@@ -13,6 +13,8 @@ same for each recipient who opens the email.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -41,9 +43,55 @@ def _renderer() -> MarkdownIt:
         alt = self.renderInlineAsText(token.children or [], options, env)
         return remote_image_link(source, alt)
 
+    def render_mention(self, tokens, idx, options, env):
+        name, href = env["mentions"][tokens[idx].meta["handle"]]
+        return f'<a class="mention" href="{escape(href)}">@{escape(name)}</a>'
+
+    md.inline.ruler.before("emphasis", "mention", _mention_rule)
     md.add_render_rule("link_open", render_link_open)
     md.add_render_rule("image", render_image)
+    md.add_render_rule("mention", render_mention)
     return md
+
+
+# A mention is "@" and a member's handle (accounts.models.new_handle), not inside a word
+# or an address ("ann@example.org" mentions no one).
+MENTION = re.compile(r"@([a-z0-9]{12})(?![A-Za-z0-9_])")
+
+
+def _mention_rule(state, silent: bool) -> bool:
+    """An @handle that the renderer was given a name for becomes a mention token."""
+    if state.src[state.pos] != "@":
+        return False
+    if state.pos > 0 and (state.src[state.pos - 1].isalnum() or state.src[state.pos - 1] in "_@"):
+        return False
+    match = MENTION.match(state.src, state.pos)
+    known = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if match is None or not known or match.group(1) not in known:
+        return False
+    if not silent:
+        token = state.push("mention", "", 0)
+        token.meta = {"handle": match.group(1)}
+    state.pos = match.end()
+    return True
+
+
+def mentioned_handles(text: str) -> set[str]:
+    """The handles @-mentioned in Markdown ``text``, leaving out code and links' targets."""
+    handles = set()
+    for token in _renderer().parse(text or ""):
+        for child in token.children or ():
+            if child.type == "text":
+                handles.update(
+                    match.group(1)
+                    for match in MENTION.finditer(child.content)
+                    if match.start() == 0 or not _joins_word(child.content[match.start() - 1])
+                )
+    return handles
+
+
+def _joins_word(character: str) -> bool:
+    return character.isalnum() or character in "_@."
 
 
 def loads_without_tracking(source: str) -> bool:
@@ -64,9 +112,12 @@ def remote_image_link(source: str, alt: str) -> str:
     )
 
 
-def render_markdown(text: str) -> Markup:
+def render_markdown(text: str, mentions: Mapping[str, tuple[str, str]] | None = None) -> Markup:
+    """``text`` as HTML; ``mentions`` maps the handles that may be shown as mentions to
+    (name, link). Any other @handle stays as typed, naming no one."""
+    env = {"mentions": mentions} if mentions else {}
     # Safe to mark: the renderer escapes raw HTML and refuses unsafe link schemes.
-    return Markup(_renderer().render(text or ""))  # noqa: S704
+    return Markup(_renderer().render(text or "", env))  # noqa: S704
 
 
 def plain_text(text: str) -> str:

@@ -9,4 +9,5 @@ from normhub.exposure.models import *  # noqa: F403
 from normhub.mail.models import *  # noqa: F403
 from normhub.mail.queue import QueuedEmail  # noqa: F401
 from normhub.norms.models import *  # noqa: F403
+from normhub.notifications.models import *  # noqa: F403
 from normhub.responses.models import *  # noqa: F403

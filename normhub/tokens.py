@@ -86,3 +86,7 @@ def hash_secret(secret: str) -> str:
 def random_token(nbytes: int = 24) -> str:
     """An unguessable string for tokens kept in the database (invites)."""
     return secrets.token_urlsafe(nbytes)
+
+
+# Stops one kind of notification email (normhub.notifications.emails), from the email itself.
+NOTIFICATION_UNSUBSCRIBE = Purpose("notification-unsubscribe", 60 * DAY)

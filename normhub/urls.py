@@ -32,3 +32,8 @@ def absolute_url(endpoint: str, **values) -> str:
 
 def base_url() -> str:
     return current_app.config["BASE_URL"].rstrip("/")
+
+
+def site_path(endpoint: str, **values) -> str:
+    """``endpoint``'s path on this site, with or without a request (a job, a CLI run)."""
+    return AbsoluteUrls(current_app).path(endpoint, **values)

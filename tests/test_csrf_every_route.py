@@ -21,6 +21,7 @@ EXEMPT = {
     # RFC 8058 one-click unsubscribe: mail clients POST here without any page; the
     # signed token in the address is the credential.
     "digest.unsubscribe": "one-click unsubscribe (RFC 8058)",
+    "notifications.unsubscribe": "one-click unsubscribe of one kind of notification email",
 }
 
 REFUSAL = "Your form expired or was sent from elsewhere"

@@ -25,6 +25,7 @@ from normhub.discussion.services import post_comment
 from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.nudges import nudge
 from normhub.norms.services import revise_norm
+from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
 from normhub.responses.services import record_response
 from tests.conftest import login
 
@@ -92,6 +93,7 @@ def route_values(app, town) -> dict[str, dict]:
         # A confirmation link writes once, when it first confirms an address: for an
         # address confirmed already (every factory account's) it must write nothing.
         "accounts.confirm_email": confirmation_token(member, member.email),
+        "notifications.unsubscribe": notification_unsubscribe_token(member.id, "mention"),
     }
     values = {}
     for rule in app.url_map.iter_rules():

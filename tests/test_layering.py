@@ -20,6 +20,7 @@ LAYERS = [
     {"discussion"},
     {"forum"},
     {"exposure"},
+    {"notifications"},
     {"search", "digest", "api"},
     {"demo", "cli", "models", "__init__"},
 ]

@@ -27,6 +27,7 @@ from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.models import ExposureCheck
 from normhub.headers import style_attribute_hashes
 from normhub.norms.services import revise_norm
+from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
 from tests.conftest import login
 
 CSP = (
@@ -122,6 +123,7 @@ def world(app, session, factory):
         "digest.unsubscribe": {
             "token": make_unsubscribe_token(app.config["SECRET_KEY"], member.id, [community.id])
         },
+        "notifications.unsubscribe": {"token": notification_unsubscribe_token(member.id, "check")},
     }
     return SimpleNamespace(
         steward=steward, member=member, slug=community.slug, values=values, by_endpoint=by_endpoint

@@ -114,6 +114,7 @@ def _settings_page(
         for endpoint, label in (
             ("accounts.sessions", "Where you are logged in"),
             ("api.tokens", "API tokens"),
+            ("notifications.settings", "Notifications"),
             ("digest.preferences", "Email digest"),
             ("exposure.checks_about_me", "Checks about me"),
             ("account_data.overview", "Your data, or deleting your account"),

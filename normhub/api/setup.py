@@ -8,7 +8,10 @@ from flask import Flask
 
 from normhub import events
 from normhub.accounts.data_export import register_section
-from normhub.api import bearer
+from normhub.api import (
+    bearer,
+    notifications,  # noqa: F401  (its routes join views.bp)
+)
 from normhub.api.services import (
     delete_tokens_with_account,
     revoke_tokens_on_password_change,

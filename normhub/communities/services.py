@@ -7,6 +7,7 @@ Policy in one place: a members-only community does not exist for non-members
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import event, false, func, or_, select, update
@@ -24,7 +25,9 @@ from normhub.communities.models import (
 )
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from normhub.markdown import mentioned_handles
 from normhub.text import has_nul, require_plain_text, without_bidi_controls
+from normhub.urls import site_path
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
@@ -160,6 +163,28 @@ def member_by_id(session: Session, community: Community, user_id: int | None) ->
         )
         .limit(1)
     )
+
+
+def mention_names(
+    session: Session, community: Community, texts: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """For the @handles in ``texts``: (name, member page) of those who are members of
+    ``community`` now. Other handles stay as typed, so a mention reveals no one else."""
+    handles = set()
+    for text in texts:
+        handles |= mentioned_handles(text)
+    if not handles:
+        return {}
+    rows = session.execute(
+        select(User.handle, User.display_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.handle.in_(sorted(handles)),
+            Membership.community_id == community.id,
+            Membership.left_at.is_(None),
+        )
+    )
+    return {handle: (name, site_path("forum.member", handle=handle)) for handle, name in rows.all()}
 
 
 def can_view(community: Community, membership: Membership | None, user: User | None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
 from normhub.communities.models import Community
-from normhub.communities.services import active_membership, get_visible_community, is_steward
+from normhub.communities.services import (
+    active_membership,
+    get_visible_community,
+    is_steward,
+    mention_names,
+)
 from normhub.db import get_session
 from normhub.discussion import services
 from normhub.discussion.forms import CommentForm, EditCommentForm
@@ -34,6 +39,8 @@ class DiscussionPanel:
     can_comment: bool
     can_moderate: bool
     form: CommentForm | None
+    # The members its comments @-mention: (name, page) by handle.
+    mentions: dict = field(default_factory=dict)
 
     @property
     def post_url(self) -> str:
@@ -67,14 +74,18 @@ def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None)
     can_comment = membership is not None
     if can_comment and form is None:
         form = _comment_form(session, norm)
+    thread = services.load_thread(session, norm)
     panel = DiscussionPanel(
         norm=norm,
         community=norm.community,
-        thread=services.load_thread(session, norm),
+        thread=thread,
         viewer=viewer,
         can_comment=can_comment,
         can_moderate=viewer is not None and is_steward(membership, viewer),
         form=form if can_comment else None,
+        mentions=mention_names(
+            session, norm.community, (node.comment.body for node in thread.walk())
+        ),
     )
     return {"discussion": panel}
 

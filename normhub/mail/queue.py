@@ -74,6 +74,8 @@ class QueuedEmail(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # RFC 8058 one-click unsubscribe for mail a member may stop (a kind of notification).
+    unsubscribe_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     # The claim reads one row by id; the resend reads unfinished rows by due time.
     __table_args__ = (Index("ix_mail_queue_status_next_attempt", "status", "next_attempt_at"),)
@@ -88,7 +90,13 @@ class DeliveryDeferred(Exception):
 
 
 def queue_email(
-    session: Session, recipient: str, subject: str, text: str, html: str | None, kind: str
+    session: Session,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    kind: str,
+    unsubscribe_url: str | None = None,
 ) -> QueuedEmail:
     """Queue one email in the caller's transaction; it is delivered after commit, never before.
 
@@ -109,6 +117,7 @@ def queue_email(
         last_error="",
         next_attempt_at=now,
         created_at=now,
+        unsubscribe_url=unsubscribe_url,
     )
     session.add(queued)
     session.flush()
@@ -117,7 +126,13 @@ def queue_email(
 
 
 def send_email(
-    session: Session, template: str, to: str, context: dict, *, kind: str
+    session: Session,
+    template: str,
+    to: str,
+    context: dict,
+    *,
+    kind: str,
+    unsubscribe_url: str | None = None,
 ) -> QueuedEmail:
     """Render the email ``templates/email/<template>/`` for ``to`` now and queue it.
 
@@ -125,7 +140,7 @@ def send_email(
     fixed when the change happens, and delivery follows the commit.
     """
     subject, text, html = EmailTemplate(current_app.jinja_env, template).render(context)
-    return queue_email(session, to, subject, text, html, kind)
+    return queue_email(session, to, subject, text, html, kind, unsubscribe_url)
 
 
 def enqueue_delivery(email_id: int) -> None:
@@ -233,8 +248,20 @@ def _message(app: Flask, queued: QueuedEmail) -> tuple[Sender, Outgoing]:
     identifier = message_id(
         f"{queued.kind}.{queued.id}.{queued.created_at:%Y%m%d%H%M%S%f}", sender.domain
     )
+    headers = ()
+    if queued.unsubscribe_url:
+        headers = (
+            ("List-Unsubscribe", f"<{queued.unsubscribe_url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        )
     outgoing = build_message(
-        sender, queued.subject, queued.recipient, identifier, queued.text_body, queued.html_body
+        sender,
+        queued.subject,
+        queued.recipient,
+        identifier,
+        queued.text_body,
+        queued.html_body,
+        headers,
     )
     return sender, outgoing
 

@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session
 from normhub import events
 from normhub.auth import current_user_or_none
 from normhub.communities.models import Community
-from normhub.communities.services import get_visible_community, visible_communities_clause
+from normhub.communities.services import (
+    get_visible_community,
+    mention_names,
+    visible_communities_clause,
+)
 from normhub.db import get_session, set_write_intent
 from normhub.norms import services
 from normhub.norms.models import Norm, NormPrerequisite, NormVersion
@@ -95,6 +99,7 @@ def render_norm_page(
         "can_edit": services.can_edit(session, norm, viewer),
         "transitions": services.allowed_transitions(session, norm, viewer),
         "prerequisites": prerequisites(session, norm, viewer),
+        "mentions": mention_names(session, community, [version.body]),
     }
     for panel in current_app.extensions.get(PANELS, ()):
         context.update(panel(session, norm, viewer, version, forms or {}))

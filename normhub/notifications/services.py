@@ -1,0 +1,265 @@
+"""Making notices, reading them, and each member's settings.
+
+Services take the session first and never commit. :func:`notify` is the one
+way a notice is made: it keeps to members who may see the community now,
+honours watch levels, folds a notice into an unread one about the same thing,
+and queues the email the member's settings ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community, Membership
+from normhub.db import utcnow
+from normhub.errors import NotFound, ValidationFailed
+from normhub.mail.addresses import is_deliverable
+from normhub.norms.models import Norm
+from normhub.notifications.kinds import (
+    DELIVERIES,
+    EMAIL,
+    KINDS,
+    MUTED,
+    NORMAL,
+    WATCH_LEVELS,
+    WATCHING,
+)
+from normhub.notifications.models import (
+    SUMMARY_MAX,
+    CommunityWatch,
+    Notification,
+    NotificationSetting,
+)
+from normhub.pagination import Page, paginate
+
+# Sends one notice by email; the notifications feature's setup fills it in
+# (notifications.emails), so that making a notice never imports templates.
+EmailSender = Callable[[Session, User, Notification], None]
+_email_sender: list[EmailSender] = []
+
+
+def register_email_sender(send: EmailSender) -> None:
+    _email_sender[:] = [send]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a notice says and where it leads; ``summary`` may use ``{count}`` for groups."""
+
+    kind: str
+    community_id: int
+    summary: str
+    target: str
+    norm_id: int | None = None
+    actor_id: int | None = None
+    group_key: str = ""
+    # For a group: the summary once it stands for more than one thing.
+    group_summary: str = ""
+    # False when the cause sends its own email (a shared norm arrives by mail itself).
+    may_email: bool = True
+
+
+def _recipients(session: Session, notice: Notice, user_ids: Iterable[int]) -> list[User]:
+    """Of ``user_ids``, the active members of the notice's community its kind may reach."""
+    kind = KINDS[notice.kind]
+    wanted = set(user_ids) - {notice.actor_id}
+    if not wanted:
+        return []
+    watch = func.coalesce(CommunityWatch.level, NORMAL)
+    query = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(
+            CommunityWatch,
+            (CommunityWatch.user_id == User.id)
+            & (CommunityWatch.community_id == Membership.community_id),
+        )
+        .where(
+            User.id.in_(sorted(wanted)),
+            User.deleted_at.is_(None),
+            Membership.community_id == notice.community_id,
+            Membership.left_at.is_(None),
+        )
+        .order_by(User.id)
+    )
+    if kind.watching_only:
+        query = query.where(watch == WATCHING)
+    elif not kind.personal:
+        query = query.where(watch != MUTED)
+    return list(session.scalars(query))
+
+
+def notify(session: Session, notice: Notice, user_ids: Iterable[int]) -> list[Notification]:
+    """Tell each of ``user_ids`` who may hear it; the notices made or brought up to date."""
+    made = []
+    for user in _recipients(session, notice, user_ids):
+        notification = _fold_into_unread(session, user, notice) or _add(session, user, notice)
+        made.append(notification)
+    session.flush()
+    return made
+
+
+def _fold_into_unread(session: Session, user: User, notice: Notice) -> Notification | None:
+    if not notice.group_key:
+        return None
+    unread = session.scalar(
+        select(Notification).where(
+            Notification.user_id == user.id,
+            Notification.group_key == notice.group_key,
+            Notification.read_at.is_(None),
+        )
+    )
+    if unread is None:
+        return None
+    unread.count += 1
+    unread.actor_id = None
+    unread.summary = notice.group_summary.format(count=unread.count)[:SUMMARY_MAX]
+    unread.updated_at = utcnow()
+    return unread
+
+
+def _add(session: Session, user: User, notice: Notice) -> Notification:
+    now = utcnow()
+    notification = Notification(
+        user_id=user.id,
+        kind=notice.kind,
+        community_id=notice.community_id,
+        norm_id=notice.norm_id,
+        actor_id=notice.actor_id,
+        summary=notice.summary[:SUMMARY_MAX],
+        target=notice.target,
+        group_key=notice.group_key,
+        count=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(notification)
+    if notice.may_email and _email_sender and wants_email_now(session, user, notice.kind):
+        session.flush()
+        _email_sender[0](session, user, notification)
+        notification.emailed_at = now
+    return notification
+
+
+def wants_email_now(session: Session, user: User, kind: str) -> bool:
+    return (
+        delivery_for(session, user, kind) == EMAIL
+        and user.email_verified
+        and is_deliverable(session, user.email)
+    )
+
+
+# -- Reading -------------------------------------------------------------------------------
+
+
+def unread_count(session: Session, user: User) -> int:
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def notifications_page(
+    session: Session, user: User, number: int, per_page: int, *, unread_only: bool = False
+) -> Page:
+    """The member's notices, newest first, unread ones first among equals."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .options(joinedload(Notification.community), joinedload(Notification.actor))
+        .order_by(Notification.updated_at.desc(), Notification.id.desc())
+    )
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return paginate(session, query, number, per_page)
+
+
+def own_notification(session: Session, user: User, notification_id: int) -> Notification:
+    notification = session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user.id
+        )
+    )
+    if notification is None:
+        raise NotFound("No such notification.")
+    return notification
+
+
+def mark_read(session: Session, user: User, notification_id: int) -> Notification:
+    notification = own_notification(session, user, notification_id)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        session.flush()
+    return notification
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    """Mark every unread notice read; how many there were."""
+    return session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+# -- Settings ------------------------------------------------------------------------------
+
+
+def delivery_for(session: Session, user: User, kind: str) -> str:
+    chosen = session.get(NotificationSetting, (user.id, kind))
+    return chosen.delivery if chosen is not None else KINDS[kind].default
+
+
+def deliveries(session: Session, user: User) -> dict[str, str]:
+    """Every kind's delivery for ``user``: their choice, or the kind's default."""
+    chosen = dict(
+        session.execute(
+            select(NotificationSetting.kind, NotificationSetting.delivery).where(
+                NotificationSetting.user_id == user.id
+            )
+        ).all()
+    )
+    return {name: chosen.get(name, kind.default) for name, kind in KINDS.items()}
+
+
+def set_delivery(session: Session, user: User, kind: str, delivery: str) -> None:
+    if kind not in KINDS:
+        raise ValidationFailed("Unknown kind of notification.", field="kind")
+    if delivery not in DELIVERIES:
+        raise ValidationFailed("Choose email at once, the digest, or no email.", field=kind)
+    setting = session.get(NotificationSetting, (user.id, kind))
+    if setting is None:
+        session.add(NotificationSetting(user_id=user.id, kind=kind, delivery=delivery))
+    else:
+        setting.delivery = delivery
+    session.flush()
+
+
+def watch_level(session: Session, user: User, community: Community) -> str:
+    watch = session.get(CommunityWatch, (user.id, community.id))
+    return watch.level if watch is not None else NORMAL
+
+
+def set_watch_level(session: Session, user: User, community: Community, level: str) -> None:
+    if level not in WATCH_LEVELS:
+        raise ValidationFailed("Choose watching, normal or muted.", field="level")
+    watch = session.get(CommunityWatch, (user.id, community.id))
+    if watch is None:
+        session.add(CommunityWatch(user_id=user.id, community_id=community.id, level=level))
+    else:
+        watch.level = level
+    session.flush()
+
+
+def norm_label(norm: Norm) -> str:
+    return f"“{norm.title}”"

@@ -1,0 +1,260 @@
+"""Who is told what when something happens elsewhere (see ``normhub.events``).
+
+Each receiver turns one event into notices through :func:`services.notify`,
+which keeps to members who may see the community. They run in the change's
+transaction, so a notice exists exactly when its cause does; the exposure
+check recorded by the API commits on its own, so that one is heard after
+commit, in a session of its own.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from normhub import events
+from normhub.accounts.models import User
+from normhub.communities.services import active_member_ids
+from normhub.db import session_scope
+from normhub.markdown import mentioned_handles
+from normhub.norms.models import STATUS_LABELS, Norm, NormVersion
+from normhub.notifications.services import Notice, norm_label, notify
+from normhub.responses.models import Response
+from normhub.urls import site_path
+
+
+def _norm_path(norm: Norm, endpoint: str = "norms.show", anchor: str = "", **values) -> str:
+    path = site_path(endpoint, slug=norm.community.slug, norm_ref=norm.slug, **values)
+    return f"{path}#{anchor}" if anchor else path
+
+
+def _ids_of_handles(session: Session, handles: set[str]) -> list[int]:
+    if not handles:
+        return []
+    return list(session.scalars(select(User.id).where(User.handle.in_(sorted(handles)))))
+
+
+# -- Comments: replies and mentions ------------------------------------------------------
+
+
+def comment_posted(session: Session, *, comment) -> None:
+    norm, author = comment.norm, comment.author
+    target = _norm_path(norm, anchor=f"comment-{comment.id}")
+    replied_to = set()
+    if comment.parent is not None and comment.parent.author_id != author.id:
+        replied_to = {comment.parent.author_id}
+        notify(
+            session,
+            Notice(
+                "reply",
+                norm.community_id,
+                f"{author.display_name} replied to your comment on {norm_label(norm)}",
+                target,
+                norm_id=norm.id,
+                actor_id=author.id,
+            ),
+            replied_to,
+        )
+    mentioned = set(_ids_of_handles(session, mentioned_handles(comment.body))) - replied_to
+    notify(
+        session,
+        Notice(
+            "mention",
+            norm.community_id,
+            f"{author.display_name} mentioned you in a comment on {norm_label(norm)}",
+            target,
+            norm_id=norm.id,
+            actor_id=author.id,
+        ),
+        mentioned,
+    )
+
+
+# -- Norms: mentions in essays, material revisions, status ---------------------------------
+
+
+def _essay_mentions(session: Session, norm: Norm, version: NormVersion, before: str) -> None:
+    new = mentioned_handles(version.body) - mentioned_handles(before)
+    notify(
+        session,
+        Notice(
+            "mention",
+            norm.community_id,
+            f"{version.editor.display_name} mentioned you in {norm_label(norm)}",
+            _norm_path(norm),
+            norm_id=norm.id,
+            actor_id=version.editor_id,
+        ),
+        _ids_of_handles(session, new),
+    )
+
+
+def norm_proposed(session: Session, *, norm, author) -> None:
+    # A draft is its author's alone: its mentions are heard when it opens.
+    if norm.status != "draft":
+        _essay_mentions(session, norm, session.get(NormVersion, norm.current_version_id), "")
+
+
+def norm_revised(session: Session, *, norm, version, material) -> None:
+    previous = session.scalar(
+        select(NormVersion.body).where(
+            NormVersion.norm_id == norm.id, NormVersion.number == version.number - 1
+        )
+    )
+    if norm.status != "draft":
+        _essay_mentions(session, norm, version, previous or "")
+    if not material:
+        return
+    responders = session.scalars(
+        select(Response.user_id).where(Response.norm_id == norm.id).distinct()
+    )
+    summary = f"{norm_label(norm)} changed materially since you answered: re-read needed"
+    if version.change_summary:
+        summary += f" (version {version.number}: {version.change_summary})"
+    notify(
+        session,
+        Notice(
+            "revised",
+            norm.community_id,
+            summary,
+            _norm_path(norm, "norms.diff", to=version.number),
+            norm_id=norm.id,
+            actor_id=version.editor_id,
+            group_key=f"revised:{norm.id}",
+            group_summary=f"{norm_label(norm)} changed materially {{count}} times since "
+            "you answered: re-read needed",
+        ),
+        responders,
+    )
+
+
+def status_changed(session: Session, *, norm, old_status, new_status, actor) -> None:
+    label = STATUS_LABELS[new_status].lower()
+    notify(
+        session,
+        Notice(
+            "status",
+            norm.community_id,
+            f"{norm_label(norm)}, which you wrote, is now {label}",
+            _norm_path(norm),
+            norm_id=norm.id,
+            actor_id=actor.id,
+        ),
+        {norm.author_id},
+    )
+    if new_status == "open" and old_status == "draft":
+        _essay_mentions(session, norm, session.get(NormVersion, norm.current_version_id), "")
+        watchers = set(active_member_ids(session, norm.community))
+        notify(
+            session,
+            Notice(
+                "opened",
+                norm.community_id,
+                f"New in {norm.community.name}: {norm_label(norm)} is open for discussion",
+                _norm_path(norm),
+                norm_id=norm.id,
+                actor_id=actor.id,
+            ),
+            watchers - {norm.author_id},
+        )
+
+
+# -- Responses to a norm one wrote, grouped --------------------------------------------------
+
+
+def response_recorded(session: Session, *, response, norm, version, user) -> None:
+    notify(
+        session,
+        Notice(
+            "responses",
+            norm.community_id,
+            f"{user.display_name} responded to {norm_label(norm)}",
+            _norm_path(norm, anchor="responses"),
+            norm_id=norm.id,
+            actor_id=user.id,
+            group_key=f"responses:{norm.id}",
+            group_summary=f"{{count}} responses to {norm_label(norm)}",
+        ),
+        {norm.author_id},
+    )
+
+
+# -- Exposure: nudges, checks, reminders and shares about a member -------------------------
+
+
+def nudge_queued(session: Session, *, norm, steward, nudges) -> None:
+    notify(
+        session,
+        Notice(
+            "nudge",
+            norm.community_id,
+            f"A steward of {norm.community.name} asks you to read {norm_label(norm)}",
+            _norm_path(norm),
+            norm_id=norm.id,
+            actor_id=steward.id,
+        ),
+        {nudge.member_id for nudge in nudges},
+    )
+
+
+def _reminded(
+    session: Session, norm, sender, recipient, verb: str, *, may_email: bool = True
+) -> None:
+    notify(
+        session,
+        Notice(
+            "reminder",
+            norm.community_id,
+            f"{sender.display_name} {verb} {norm_label(norm)}",
+            site_path("remind.reminders_to_me"),
+            norm_id=norm.id,
+            actor_id=sender.id,
+            may_email=may_email,
+        ),
+        {recipient.id},
+    )
+
+
+def reminder_recorded(session: Session, *, reminder, norm, sender, recipient) -> None:
+    _reminded(session, norm, sender, recipient, "reminded you of")
+
+
+def norm_shared(session: Session, *, reminder, norm, sender, recipient) -> None:
+    # The share is an email already (exposure.emails): the notice adds none.
+    _reminded(session, norm, sender, recipient, "shared with you", may_email=False)
+
+
+def check_recorded(_sender, *, checker_id, subject_id, norm_id, checked_at) -> None:
+    """After commit: the API records checks in a transaction of its own."""
+    if checker_id == subject_id:
+        return
+    with session_scope(current_app._get_current_object()) as session:
+        norm = session.get(Norm, norm_id)
+        checker = session.get(User, checker_id)
+        if norm is None or checker is None:
+            return
+        notify(
+            session,
+            Notice(
+                "check",
+                norm.community_id,
+                f"{checker.display_name} checked what you have seen of {norm_label(norm)}",
+                site_path("exposure.checks_about_me"),
+                norm_id=norm.id,
+                actor_id=checker.id,
+            ),
+            {subject_id},
+        )
+
+
+def connect() -> None:
+    events.Comment.Posted.in_transaction.connect(comment_posted)
+    events.Norm.Proposed.in_transaction.connect(norm_proposed)
+    events.Norm.Revised.in_transaction.connect(norm_revised)
+    events.Norm.StatusChanged.in_transaction.connect(status_changed)
+    events.Response.Recorded.in_transaction.connect(response_recorded)
+    events.Exposure.NudgeQueued.in_transaction.connect(nudge_queued)
+    events.Exposure.ReminderRecorded.in_transaction.connect(reminder_recorded)
+    events.Exposure.NormShared.in_transaction.connect(norm_shared)
+    events.Exposure.CheckRecorded.after_commit.connect(check_recorded)
