@@ -8,6 +8,7 @@ from flask import Flask, request, url_for
 
 from normhub.auth import current_user_or_none
 from normhub.markdown import render_markdown
+from normhub.text import with_direction_closed
 from normhub.urls import absolute_url, base_url
 
 
@@ -28,7 +29,15 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def close_direction(value):
+    """What a template prints: text closes the direction controls it opens (normhub.text),
+    so a note or a statement cannot turn around the page's words after it. Markup (the
+    Markdown, diffs and snippets the app built) closes its own pieces."""
+    return with_direction_closed(value) if type(value) is str else value
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.finalize = close_direction
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date

@@ -13,6 +13,10 @@ without a form: the CLI, the demo loader, scripts):
   overrides, isolates, and the left-to-right and right-to-left marks): in a
   list of names they can make one name look like another or reverse the text
   around it. Longer text keeps them, where right-to-left writing may need them.
+* Wherever text is shown, the embeddings, overrides and isolates it opens are
+  closed at its end (:func:`with_direction_closed`; every template applies it):
+  one left open would run on to the end of the paragraph, turning around the
+  page's own words after it ("Their note: “…” — their reason:").
 """
 
 from __future__ import annotations
@@ -57,6 +61,36 @@ def require_plain_text(
 def without_bidi_controls(text: str) -> str:
     """``text`` without the invisible characters that change the direction of text."""
     return _BIDI_CONTROLS.sub("", text)
+
+
+# Embeddings and overrides (LRE, RLE, LRO, RLO) end at PDF; isolates (LRI, RLI, FSI) at PDI.
+_EMBEDDINGS, _ISOLATES = "\u202a\u202b\u202d\u202e", "\u2066\u2067\u2068"
+_PDF, _PDI = "\u202c", "\u2069"
+_OPENS_DIRECTION = re.compile("[\u202a\u202b\u202d\u202e\u2066\u2067\u2068]")
+
+
+def with_direction_closed(text: str) -> str:
+    """``text`` with every embedding, override and isolate it leaves open closed at its end.
+
+    Matched as the Unicode bidirectional algorithm matches them: a PDF closes the
+    innermost embedding unless an isolate opened since, a PDI the innermost isolate
+    with everything opened inside it. A closer with nothing to close is ignored
+    there, so one too many (after a line break that ended the paragraph) is harmless.
+    """
+    if not _OPENS_DIRECTION.search(text):
+        return text
+    closers: list[str] = []
+    for ch in text:
+        if ch in _EMBEDDINGS:
+            closers.append(_PDF)
+        elif ch in _ISOLATES:
+            closers.append(_PDI)
+        elif ch == _PDF and closers and closers[-1] == _PDF:
+            closers.pop()
+        elif ch == _PDI and _PDI in closers:
+            while closers.pop() != _PDI:
+                pass
+    return text + "".join(reversed(closers))
 
 
 def has_nul(text: str | None) -> bool:

@@ -14,6 +14,8 @@ import pkgutil
 
 import pytest
 import wtforms
+from flask import render_template_string
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 import normhub
@@ -27,11 +29,12 @@ from normhub.discussion.models import Comment
 from normhub.discussion.services import post_comment
 from normhub.errors import ValidationFailed
 from normhub.forms import Form, PlainText, Subform
+from normhub.norms.diff import inline_diff
 from normhub.norms.models import Norm
 from normhub.norms.services import AssumptionInput, change_status, create_norm
 from normhub.responses.models import Response
 from normhub.responses.services import record_response
-from normhub.text import control_character_problem, without_bidi_controls
+from normhub.text import control_character_problem, with_direction_closed, without_bidi_controls
 from tests.test_communities import _settings
 from tests.test_norms_pages import edit_form, norm_form
 from tests.test_responses_pages import answer_form
@@ -40,6 +43,7 @@ NUL = "\x00"
 ONE_LINE_MESSAGE = "must be one line of plain text"
 MULTI_LINE_MESSAGE = "contains an invisible control character"
 RLO = "\u202e"  # right-to-left override: "evil\u202etxt.exe" reads "evilexe.txt"
+PDF, RLI, LRI, PDI = "\u202c", "\u2067", "\u2066", "\u2069"
 
 
 def count(session, model) -> int:
@@ -68,6 +72,33 @@ def test_bidi_controls_are_removed():
     assert without_bidi_controls(text) == "abcdefghijk"
     # Hebrew and Arabic letters themselves stay.
     assert without_bidi_controls("שלום سلام") == "שלום سلام"
+
+
+def test_direction_controls_left_open_are_closed_where_text_is_shown():
+    assert with_direction_closed("plain שלום \u200f") == "plain שלום \u200f"
+    assert with_direction_closed(f"a{RLO}b") == f"a{RLO}b{PDF}"
+    assert with_direction_closed(f"{RLI}a{RLO}b") == f"{RLI}a{RLO}b{PDF}{PDI}"
+    # Closed already: nothing added. A PDI closes the embeddings inside its isolate.
+    assert with_direction_closed(f"{RLO}a{PDF}") == f"{RLO}a{PDF}"
+    assert with_direction_closed(f"{LRI}{RLO}a{PDI}b") == f"{LRI}{RLO}a{PDI}b"
+    # A PDF cannot close an isolate, nor a PDI an embedding outside any isolate.
+    assert with_direction_closed(f"{RLI}a{PDF}") == f"{RLI}a{PDF}{PDI}"
+    assert with_direction_closed(f"{RLO}a{PDI}") == f"{RLO}a{PDI}{PDF}"
+
+
+def test_what_a_template_prints_closes_what_it_opens(app):
+    """So a note cannot turn the page's own words after it around; Markup (Markdown,
+    diffs, snippets) closes its own pieces."""
+    with app.app_context():
+        page = render_template_string(
+            "<p>Their note: “{{ note }}” — {{ count }} {{ markup }}</p>",
+            note=f"{RLO}x",
+            count=3,
+            markup=Markup(f"<b>{RLO}</b>"),  # noqa: S704 (markup the test wrote)
+        )
+    assert page == f"<p>Their note: “{RLO}x{PDF}” — 3 <b>{RLO}</b></p>"
+    removed = inline_diff(f"keep {RLO}old words", "keep new words")
+    assert f"<del>{RLO}old{PDF}</del><ins>new</ins>" in removed
 
 
 def _form_classes():

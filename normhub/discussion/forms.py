@@ -7,6 +7,7 @@ from normhub.discussion.models import COMMENT_MAX
 from normhub.forms import Form
 from normhub.ids import parse_id
 from normhub.norms.models import Assumption
+from normhub.text import with_direction_closed
 
 WHOLE_NORM = ""
 ABOUT_LABEL_MAX = 80
@@ -39,7 +40,11 @@ class CommentForm(Form):
 
     def set_assumptions(self, assumptions: list[Assumption]) -> None:
         self.about.choices = [SelectChoice(WHOLE_NORM, "the norm as a whole")] + [
-            SelectChoice(str(a.key), f"Assumption {a.position}: {_short(a.statement)}")
+            SelectChoice(
+                str(a.key),
+                # The label ends with the statement: what it opens ends there (normhub.text).
+                f"Assumption {a.position}: {with_direction_closed(_short(a.statement))}",
+            )
             for a in assumptions
         ]
 

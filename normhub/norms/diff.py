@@ -6,8 +6,10 @@ Pure functions over anything shaped like a NormVersion (``title``, ``summary``,
 
 Text diffs come out as HTML with ``<ins>``/``<del>``: every piece of user text
 goes through :func:`markupsafe.escape` before it is wrapped, so hostile input
-stays inert. Long texts are compared line by line first and only the changed
-lines word by word, which keeps a 100 000-character essay fast.
+stays inert, and closes the direction controls it opens, so an override in a
+removed piece cannot turn the added text beside it around. Long texts are
+compared line by line first and only the changed lines word by word, which
+keeps a 100 000-character essay fast.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from normhub.text import with_direction_closed
 
 # A word or punctuation mark with the spaces after it: whitespace as its own
 # token would be the most common item by far, which makes matching slow.
@@ -31,9 +35,13 @@ def _tokens(text: str) -> list[str]:
 _WRAPPERS = {"ins": Markup("<ins>{}</ins>"), "del": Markup("<del>{}</del>")}
 
 
+def _shown(text: str) -> Markup:
+    return escape(with_direction_closed(text))
+
+
 def _wrap(tag: str, text: str) -> Markup:
     # format() escapes ``text``: user input never becomes markup.
-    return _WRAPPERS[tag].format(text) if text else Markup("")
+    return _WRAPPERS[tag].format(with_direction_closed(text)) if text else Markup("")
 
 
 # Below this share of common words a rewritten block reads better as
@@ -99,10 +107,10 @@ def _word_diff(old: str, new: str) -> Markup:
     for changed, removed, added in merged:
         if changed:
             removed, added, tail = _split_trailing_space(removed, added)
-            parts.append(_whole(removed, added) + escape(tail))
+            parts.append(_whole(removed, added) + _shown(tail))
         else:
             # Equal words may differ in the spaces after them: show the new text.
-            parts.append(escape(added))
+            parts.append(_shown(added))
     return Markup("").join(parts)
 
 
@@ -118,7 +126,7 @@ def _sentence_diff(old: str, new: str) -> Markup:
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         removed, added = "".join(old_parts[i1:i2]), "".join(new_parts[j1:j2])
         if op == "equal":
-            parts.append(escape(added))
+            parts.append(_shown(added))
         elif op == "replace" and len(_tokens(removed)) * len(_tokens(added)) <= _EXACT_PAIRS_MAX:
             parts.append(_word_diff(removed, added))
         else:
@@ -140,7 +148,7 @@ def inline_diff(old: str, new: str) -> Markup:
         removed = "".join(old_lines[i1:i2])
         added = "".join(new_lines[j1:j2])
         if op == "equal":
-            parts.append(escape(added))
+            parts.append(_shown(added))
         elif op == "replace":
             parts.append(_word_diff(removed, added))
         else:

@@ -8,10 +8,17 @@ from markupsafe import Markup, escape
 from whoosh import highlight
 
 from normhub.search.whoosh.schema import SCHEMA
+from normhub.text import with_direction_closed
 
 logger = logging.getLogger("normhub.search")
 
 SNIPPET_CHARS = 220
+
+
+def _shown(text: str) -> str:
+    # Each piece closes the direction controls it opens (normhub.text): an override
+    # cut off by the snippet must not turn the match and the text after it around.
+    return str(escape(with_direction_closed(text)))
 
 
 class MarkFormatter(highlight.Formatter):
@@ -20,10 +27,10 @@ class MarkFormatter(highlight.Formatter):
     between = " … "
 
     def _text(self, text):
-        return str(escape(text))
+        return _shown(text)
 
     def format_token(self, text, token, replace=False):
-        return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
+        return f"<mark>{_shown(highlight.get_text(text, token, replace))}</mark>"
 
 
 _FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
@@ -61,4 +68,4 @@ def snippet(
     fallback = fallback or ""
     if len(fallback) > SNIPPET_CHARS:
         fallback = fallback[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-    return escape(fallback)
+    return escape(with_direction_closed(fallback))
