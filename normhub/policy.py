@@ -41,6 +41,8 @@ RULES: dict[str, Rule] = {
     "norm.comment": Rule(MEMBER, site_admins=False),
     "comment.moderate": Rule(STEWARD),
     "exposure.nudge": Rule(STEWARD),
+    # Ask where someone stands with a norm (the check page, the API); about anyone.
+    "exposure.check": Rule(MEMBER),
     # Remind a fellow member of a norm, after checking what they have seen.
     "exposure.remind": Rule(MEMBER, site_admins=False),
     "exposure.see-reminders": Rule(STEWARD),
