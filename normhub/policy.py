@@ -41,11 +41,15 @@ RULES: dict[str, Rule] = {
     "norm.comment": Rule(MEMBER, site_admins=False),
     "comment.moderate": Rule(STEWARD),
     "exposure.nudge": Rule(STEWARD),
+    # Ask where someone stands with a norm (the check page, the API); about anyone.
+    "exposure.check": Rule(MEMBER),
     # Remind a fellow member of a norm, after checking what they have seen.
     "exposure.remind": Rule(MEMBER, site_admins=False),
     "exposure.see-reminders": Rule(STEWARD),
     # Who has not yet read a norm, and how many of them a digest cannot reach.
     "exposure.see-not-exposed": Rule(STEWARD),
+    # Choose what one hears from a community (watching, normal, muted).
+    "community.watch": Rule(MEMBER, site_admins=False),
     # A member's responses and other per-norm activity, on their page.
     "member.see-activity": Rule(MEMBER),
 }

@@ -143,6 +143,11 @@ def factory(session) -> Factory:
 
 @pytest.fixture
 def client(app, session):
+    """A test client whose requests run as in production (see :func:`new_client`)."""
+    return new_client(app, session)
+
+
+def new_client(app, session):
     """A test client whose requests run as in production, each in its own app context.
 
     The ``session`` fixture keeps an app context pushed for the test's own
@@ -150,6 +155,7 @@ def client(app, session):
     request's database session, the logged-in user) from one request to the
     next. Before each request the test's transaction is committed, so the
     request sees what the test wrote, as it would after any real commit.
+    A test that needs a second browser makes another with this.
     """
     client = app.test_client()
     send = client.open

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import url_for
 
 from tests.factories import Factory
-
-WRITING = {"POST", "PUT", "PATCH", "DELETE"}
+from tests.route_helpers import WRITING, every_route, route_url
 
 EXEMPT = {
     # RFC 8058 one-click unsubscribe: mail clients POST here without any page; the
@@ -32,20 +30,19 @@ def app_overrides() -> dict:
     return {"WTF_CSRF_ENABLED": True}
 
 
-def _argument_value(name: str) -> str | int:
+def _argument_values(route) -> dict[str, str | int]:
     # The CSRF check runs before the view, so the values need not name anything real.
-    return 1 if name.endswith("_id") or name in {"number"} else "x1"
+    return {
+        name: 1 if name.endswith("_id") or name == "number" else "x1" for name in route.arguments
+    }
 
 
 def _writing_routes(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, URL) for every writing route, its arguments filled in."""
-    routes = []
-    with app.test_request_context():
-        for rule in app.url_map.iter_rules():
-            for method in sorted(rule.methods & WRITING):
-                values = {name: _argument_value(name) for name in rule.arguments}
-                routes.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
-    return routes
+    return [
+        (route.endpoint, route.method, route_url(app, route, _argument_values(route)))
+        for route in every_route(app, WRITING)
+    ]
 
 
 def _log_in(client, user) -> None:

@@ -89,6 +89,18 @@ def test_who_may_remind_and_see_the_reminders(session, cast, who):
     assert answers == REMINDERS[who]
 
 
+# Who may check where someone stands with a norm (the check page and the API ask this).
+CHECKERS = {"member", "steward", "admin", "author", "site admin"}
+
+
+@pytest.mark.parametrize("who", sorted(REMINDERS))
+def test_who_may_make_an_exposure_check(session, cast, who):
+    community, _norm, people = cast
+    person = people[who]
+    membership = active_membership(session, community, person)
+    assert policy.allows("exposure.check", membership, person) == (who in CHECKERS)
+
+
 def test_anonymous_visitors_may_do_nothing(session, cast):
     community, norm, _ = cast
     assert not can_view(community, None, None)

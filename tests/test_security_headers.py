@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from xml.etree import ElementTree as ET
 
 import pytest
-from flask import request, url_for
+from flask import request
 from sqlalchemy import select
 
 from normhub import PROJECT_ROOT
@@ -29,6 +29,7 @@ from normhub.headers import style_attribute_hashes
 from normhub.norms.services import revise_norm
 from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
 from tests.conftest import login
+from tests.route_helpers import every_route, route_url
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,18 +133,10 @@ def world(app, session, factory):
 
 def get_urls(app, values, by_endpoint) -> list[tuple[str, str]]:
     """(endpoint, URL) for every route that answers GET, its parameters filled in."""
-    urls = []
-    with app.test_request_context():
-        for rule in app.url_map.iter_rules():
-            if "GET" not in rule.methods:
-                continue
-            known = {**values, **by_endpoint.get(rule.endpoint, {})}
-            missing = rule.arguments - known.keys()
-            assert not missing, f"{rule.rule}: give a value for {missing} in world()"
-            urls.append(
-                (rule.endpoint, url_for(rule.endpoint, **{a: known[a] for a in rule.arguments}))
-            )
-    return sorted(urls)
+    return sorted(
+        (route.endpoint, route_url(app, route, {**values, **by_endpoint.get(route.endpoint, {})}))
+        for route in every_route(app, {"GET"})
+    )
 
 
 def test_every_get_route_carries_the_headers_logged_out_and_in(app, client, world):

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
+from normhub import policy
 from normhub.accounts.models import User
 from normhub.accounts.services import normalize_email
 from normhub.api.models import (
@@ -414,7 +415,7 @@ def resolve_check(
         )
     if community is None or not can_view(community, membership, checker):
         raise NotFound("No such community.")
-    if membership is None and not checker.is_admin:
+    if not policy.allows("exposure.check", membership, checker):
         raise Forbidden("Only active members of this community can check exposure to its norms.")
     if row.norm_id is None:
         raise NotFound("No such norm in this community.")

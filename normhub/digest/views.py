@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from normhub.accounts.models import User
 from normhub.auth import csrf
+from normhub.communities.access import login_required_in_community
 from normhub.communities.models import ROLE_RANK, ROLES, Membership
 from normhub.communities.services import (
     active_membership,
@@ -105,7 +106,7 @@ def preview():
 
 
 @bp.route("/c/<slug>/members/<id:user_id>/digest-preview")
-@login_required
+@login_required_in_community
 def steward_preview(slug: str, user_id: int):
     session = get_session()
     community = get_visible_community(session, slug, current_user)

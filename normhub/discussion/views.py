@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
+from normhub.communities.access import login_required_in_community
 from normhub.communities.models import Community
 from normhub.communities.services import (
     active_membership,
@@ -91,7 +91,7 @@ def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None)
 
 
 @bp.route("/c/<slug>/norms/<norm_ref>/comments", methods=["POST"])
-@login_required
+@login_required_in_community
 def post(slug: str, norm_ref: str):
     session = get_session()
     user = current_user_or_none()
@@ -135,7 +135,7 @@ def _load_comment(slug: str, comment_id: int) -> tuple[Session, User | None, Com
 
 
 @bp.route("/c/<slug>/comments/<id:comment_id>/edit", methods=["GET", "POST"])
-@login_required
+@login_required_in_community
 def edit(slug: str, comment_id: int):
     session, user, comment = _load_comment(slug, comment_id)
     require(services.can_edit_comment(session, comment, user))
@@ -171,13 +171,13 @@ def _moderate(slug: str, comment_id: int, action, message: str):
 
 
 @bp.route("/c/<slug>/comments/<id:comment_id>/hide", methods=["POST"])
-@login_required
+@login_required_in_community
 def hide(slug: str, comment_id: int):
     message = "The comment is hidden. Its text stays visible to stewards only."
     return _moderate(slug, comment_id, services.hide_comment, message)
 
 
 @bp.route("/c/<slug>/comments/<id:comment_id>/unhide", methods=["POST"])
-@login_required
+@login_required_in_community
 def unhide(slug: str, comment_id: int):
     return _moderate(slug, comment_id, services.unhide_comment, "The comment is visible again.")

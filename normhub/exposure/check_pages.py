@@ -14,6 +14,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
+from normhub import policy
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
 from normhub.communities.models import Community, Membership
@@ -38,7 +39,7 @@ PREFILLED = ("community", "norm", "member", "as_of", "note")
 
 def _community_to_check(session: Session, slug: str, viewer: User) -> Community:
     community = get_visible_community(session, slug, viewer)
-    if active_membership(session, community, viewer) is None and not viewer.is_admin:
+    if not policy.allows("exposure.check", active_membership(session, community, viewer), viewer):
         raise Forbidden("Only members of this community can check who has seen its norms.")
     return community
 

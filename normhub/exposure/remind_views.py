@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
+from normhub.communities.access import login_required_in_community
 from normhub.communities.services import get_visible_community, member_by_id
 from normhub.db import get_session
 from normhub.errors import DomainError, NotFound
@@ -82,7 +83,7 @@ def _chosen_from_link(session, community, viewer, members: list[User]) -> User |
 
 
 @bp.route(f"{NORM_URL}/remind", methods=["GET", "POST"])
-@login_required
+@login_required_in_community
 def choose(slug: str, norm_ref: str):
     """Page 1 (GET, no writes): choose whom. POST: the check runs and is recorded."""
     session, community, norm = load_norm(slug, norm_ref)
@@ -138,7 +139,7 @@ def _render_check(norm: Norm, checked: service.CheckedAction, form, status: int 
 
 
 @bp.route(f"{NORM_URL}/remind/<id:check_id>")
-@login_required
+@login_required_in_community
 def checked(slug: str, norm_ref: str, check_id: int):
     """What the check found, and the one action it allows (no writes)."""
     session, _community, norm = load_norm(slug, norm_ref)
@@ -158,7 +159,7 @@ _DONE = {
 
 
 @bp.post(f"{NORM_URL}/remind/act")
-@login_required
+@login_required_in_community
 def act(slug: str, norm_ref: str):
     """Share or remind: decided again from the recorded check the form names."""
     session, _community, norm = load_norm(slug, norm_ref)
@@ -254,7 +255,7 @@ def reply(reminder_id: int):
 
 
 @bp.route("/c/<slug>/reminders")
-@login_required
+@login_required_in_community
 def community_reminders(slug: str):
     session = get_session()
     viewer = current_user_or_none()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from normhub import policy
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none
+from normhub.communities.access import login_required_in_community
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import (
     active_membership,
@@ -196,7 +197,7 @@ def coverage_page(slug: str, norm_ref: str):
 
 
 @bp.post(f"{NORM_URL}/nudge")
-@login_required
+@login_required_in_community
 def nudge_members(slug: str, norm_ref: str):
     session = get_session()
     viewer = current_user_or_none()

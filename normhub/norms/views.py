@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
-from flask_login import login_required
 
 from normhub.auth import current_user_or_none, require
+from normhub.communities.access import login_required_in_community
 from normhub.communities.services import get_visible_community
 from normhub.db import get_session
 from normhub.ids import parse_id
@@ -20,7 +20,7 @@ bp = Blueprint("norms", __name__)
 
 
 @bp.route("/c/<slug>/norms/new", methods=["GET", "POST"])
-@login_required
+@login_required_in_community
 def new(slug: str):
     session = get_session()
     viewer = current_user_or_none()
@@ -48,7 +48,7 @@ def new(slug: str):
 
 
 @bp.route(f"{NORM_URL}/edit", methods=["GET", "POST"])
-@login_required
+@login_required_in_community
 def edit(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     viewer = current_user_or_none()
@@ -102,7 +102,7 @@ def show(slug: str, norm_ref: str):
 
 
 @bp.route(f"{NORM_URL}/status", methods=["POST"])
-@login_required
+@login_required_in_community
 def change_status(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     to_status = request.form.get("to_status", "")

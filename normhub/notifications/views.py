@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from normhub import tokens
+from normhub import policy, tokens
 from normhub.accounts.models import User
 from normhub.auth import csrf, current_user_or_none
+from normhub.communities.access import login_required_in_community
 from normhub.communities.services import active_membership, get_visible_community
 from normhub.db import get_session
 from normhub.errors import Forbidden
@@ -96,12 +97,12 @@ def settings():
 
 
 @bp.post("/c/<slug>/watch")
-@login_required
+@login_required_in_community
 def watch(slug: str):
     session = get_session()
     user = current_user_or_none()
     community = get_visible_community(session, slug, user)
-    if active_membership(session, community, user) is None:
+    if not policy.allows("community.watch", active_membership(session, community, user), user):
         raise Forbidden("Only members of this community can choose what they hear from it.")
     with saving(session) as attempt:
         services.set_watch_level(session, user, community, request.form.get("level", ""))

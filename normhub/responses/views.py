@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template
-from flask_login import login_required
 
 from normhub.auth import current_user_or_none, require
+from normhub.communities.access import login_required_in_community
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url, render_norm_page
 from normhub.responses import services
@@ -68,7 +68,7 @@ def norm_page_panel(session, norm: Norm, viewer, version: NormVersion, forms: di
 
 
 @bp.route(f"{NORM_URL}/respond", methods=["POST"])
-@login_required
+@login_required_in_community
 def respond(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     viewer = current_user_or_none()
@@ -104,7 +104,7 @@ def respond(slug: str, norm_ref: str):
 
 
 @bp.route(f"{NORM_URL}/my-responses")
-@login_required
+@login_required_in_community
 def history(slug: str, norm_ref: str):
     session, community, norm = load_norm(slug, norm_ref)
     return render_template(
