@@ -2,21 +2,19 @@
 
 Each receiver turns one event into notices through :func:`services.notify`,
 which keeps to members who may see the community. They run in the change's
-transaction, so a notice exists exactly when its cause does; the exposure
-check recorded by the API commits on its own, so that one is heard after
-commit, in a session of its own.
+transaction, so a notice exists exactly when its cause does. Checks are the
+exception: a periodic job tells the people checked (``notifications.checks``),
+so that the API's check, the hottest path, writes its record and nothing else.
 """
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.services import active_member_ids
-from normhub.db import session_scope
 from normhub.markdown import mentioned_handles
 from normhub.norms.models import STATUS_LABELS, Norm, NormVersion
 from normhub.notifications.services import Notice, norm_label, notify
@@ -208,26 +206,6 @@ def norm_shared(session: Session, *, reminder, norm, sender, recipient) -> None:
     _reminded(session, norm, sender, recipient, "shared with you", may_email=False)
 
 
-def check_recorded(_sender, *, checker_id, subject_id, norm_id, checked_at) -> None:
-    """After commit: the API records checks in a transaction of its own."""
-    if checker_id == subject_id:
-        return
-    with session_scope(current_app._get_current_object()) as session:
-        norm = session.get(Norm, norm_id)
-        checker = session.get(User, checker_id)
-        if norm is None or checker is None:
-            return
-        _tell(
-            session,
-            "check",
-            norm,
-            f"{checker.display_name} checked what you have seen of {norm_label(norm)}",
-            site_path("exposure.checks_about_me"),
-            checker.id,
-            {subject_id},
-        )
-
-
 def connect() -> None:
     events.Comment.Posted.in_transaction.connect(comment_posted)
     events.Norm.Proposed.in_transaction.connect(norm_proposed)
@@ -237,4 +215,3 @@ def connect() -> None:
     events.Exposure.NudgeQueued.in_transaction.connect(nudge_queued)
     events.Exposure.ReminderRecorded.in_transaction.connect(reminder_recorded)
     events.Exposure.NormShared.in_transaction.connect(norm_shared)
-    events.Exposure.CheckRecorded.after_commit.connect(check_recorded)
