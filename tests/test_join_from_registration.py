@@ -113,9 +113,8 @@ def test_a_community_joined_by_invite_is_only_led_back_to(client, factory, sessi
     club = factory.community(join_policy="invite")
     page = client.get(f"/c/{club.slug}").get_data(as_text=True)
     assert "register-to-join" not in page and "login-to-join" not in page
-    assert parse_qs(urlsplit(href(page, "login-to-community")).query) == {
-        "next": [f"/c/{club.slug}"]
-    }
+    for link in ("login-to-community", "register-for-community"):
+        assert parse_qs(urlsplit(href(page, link)).query) == {"next": [f"/c/{club.slug}"]}
     # Even when a link names it to join, logging in only leads back and says why.
     register(client, f"?join={club.slug}")
     (email,) = mails(session, "verify-email", ADDRESS)
