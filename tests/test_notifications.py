@@ -13,6 +13,7 @@ import re
 import pytest
 from sqlalchemy import event, select
 
+from normhub.communities.services import leave
 from normhub.discussion.services import post_comment
 from normhub.exposure.nudges import nudge
 from normhub.mail.queue import QueuedEmail
@@ -385,3 +386,19 @@ def test_the_bell_costs_one_query_whatever_the_number_of_notices(app, client, se
     counting = [s for s in after if "FROM notifications" in s]
     assert len(counting) == 1 and "count(" in counting[0].lower()
     assert html.unescape("6") in client.get("/settings").get_data(as_text=True)
+
+
+def test_leaving_a_members_only_community_takes_its_notices_out_of_sight(client, session, town):
+    ben = town["ben"]
+    post_comment(session, town["norm"], town["ann"], f"@{ben.handle} look")
+    session.commit()
+    (notice,) = notices(session, ben)
+    login(client, ben)
+    assert 'aria-label="Notifications, 1 unread"' in client.get("/settings").get_data(as_text=True)
+    leave(session, town["community"], ben)
+    session.commit()
+    page = client.get("/notifications").get_data(as_text=True)
+    assert 'aria-label="Notifications, 0 unread"' in page and "Cite the base" not in page
+    assert client.post(f"/notifications/{notice.id}/open").status_code == 404
+    headers = token_for(session, ben)
+    assert client.get("/api/v1/notifications", headers=headers).get_json()["total"] == 0
