@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, select
 
 from normhub.communities.services import leave
+from normhub.digest.preferences import set_preference
 from normhub.discussion.services import post_comment
 from normhub.exposure.nudges import nudge
 from normhub.mail.queue import QueuedEmail
@@ -228,8 +229,6 @@ def test_outsiders_cannot_set_a_watch_level(client, town):
 
 
 def test_a_nudge_always_shows_in_the_app_whatever_the_digest_setting(session, town):
-    from normhub.digest.preferences import set_preference
-
     ben = town["ben"]
     set_preference(session, ben.id, town["community"].id, "off")
     nudge(session, town["cat"], town["norm"], [ben])
