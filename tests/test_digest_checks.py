@@ -1,6 +1,7 @@
-"""Until in-app notifications exist, a check about you is a line in your next digest:
-"Checks about you", with a link to the page of checks about you; someone checked
-from a members-only community they are not in learns only that it happened."""
+"""A check about you is a line in your next digest ("Checks about you", with a link to
+the page of checks about you) when you take checks in the digest; someone checked from
+a members-only community they are not in learns only that it happened. Which kind of
+delivery leaves which check out is in tests/test_digest_notification_settings.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from normhub.digest.preferences import set_preference
 from normhub.digest.sending import DigestRun
 from normhub.exposure.check import check_exposure, record_check
 from normhub.exposure.told import OUTSIDER_LINE, short_date
+from normhub.notifications.kinds import DIGEST
+from normhub.notifications.services import set_delivery
 from tests.conftest import login
 from tests.smtp import parts
 
@@ -43,6 +46,8 @@ def world(factory, session):
     club.name = "The Quiet Club"
     insider = factory.member(club, name="Ines Insider")
     secret = factory.norm(club, insider, title="Never quote the newsletter")
+    # Checks reach members by email at once unless they ask for them in the digest.
+    set_delivery(session, mia, "check", DIGEST)
     session.commit()
     return town, felix, mia, norm, club, insider, secret
 
@@ -72,7 +77,10 @@ def test_checks_alone_make_a_digest_worth_sending(app, session, factory, world):
     assert digest.has_news and len(digest.checks) == 1
     only_checks = build(app, session, [mia], now=utcnow() + timedelta(days=6))[mia.id]
     only_checks.entries = []
-    assert subject_line(only_checks) == "Your NormHub digest — someone checked what you have read"
+    assert (
+        subject_line(only_checks)
+        == "Your NormHub digest from Riverside Commons — someone checked what you have read"
+    )
 
 
 def test_each_check_goes_in_one_digest(app, session, factory, world):
@@ -99,7 +107,7 @@ def test_a_steward_preview_never_shows_checks_about_the_member(app, session, fac
     own = preview_digest(session, Links(app), mia, "weekly")
     assert [n.checker_name for n in own.checks] == ["Felix Moreau"]
     theirs = preview_digest(
-        session, Links(app), mia, "weekly", community_ids={town.id}, checks=False
+        session, Links(app), mia, "weekly", community_ids={town.id}, personal=False
     )
     assert theirs.checks == []
     client = app.test_client()

@@ -83,7 +83,7 @@ def test_preview_shows_the_next_digest_without_recording(session, factory, clien
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Leave the kitchen tidy" in html and "New for discussion" in html
-    assert "Your NormHub digest — 1 norm needs you" in html
+    assert f"Your NormHub digest from {town.name} — 1 norm needs you" in html
     from normhub.digest.models import DigestSend
     from normhub.exposure.models import ExposureEvent
 

@@ -40,13 +40,18 @@ def test_period_keys():
     assert period_key("weekly", datetime(2027, 1, 1)) == "2026-W53"
 
 
-def test_subject_counts_norms():
-    from types import SimpleNamespace
-
-    one = SimpleNamespace(norm_count=1)
-    three = SimpleNamespace(norm_count=3)
-    assert subject_line(one) == "Your NormHub digest — 1 norm needs you"
-    assert subject_line(three) == "Your NormHub digest — 3 norms need you"
+def test_subject_counts_norms_that_need_you(app, session, factory):
+    town = factory.community()
+    reader = factory.member(town)
+    factory.norm(town, title="First")
+    assert subject_line(build(app, session, [reader])[reader.id]) == (
+        f"Your NormHub digest from {town.name} — 1 norm needs you"
+    )
+    factory.norm(town, title="Second")
+    factory.norm(town, title="Third")
+    assert subject_line(build(app, session, [reader])[reader.id]) == (
+        f"Your NormHub digest from {town.name} — 3 norms need you"
+    )
 
 
 def test_unsubscribe_token_binds_user_and_communities(app):
@@ -223,8 +228,11 @@ def test_steward_preview_limits_communities(app, session, factory):
 
 
 def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
-    """Constant number of queries per batch: 3 members or 12 cost the same."""
+    """Constant number of queries per batch: 3 members or 12 cost the same, with
+    notification settings, watch levels and unread notices to read for each."""
+    from normhub.communities.services import get_visible_community
     from normhub.discussion.services import post_comment as comment
+    from normhub.notifications.services import set_delivery, set_watch_level
 
     town, club = factory.community(), factory.community()
     steward = factory.member(town, role="steward")
@@ -233,12 +241,16 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
         user = factory.member(town)
         factory.member(club, user)
         members.append(user)
+        set_delivery(session, user, "check", "digest")
+        set_delivery(session, user, "mention", "digest")
+        set_watch_level(session, user, get_visible_community(session, club.slug, user), "muted")
     norms = [factory.norm(town, title=f"Norm {n}") for n in range(3)]
     factory.norm(club, title="Club norm")
     for user in members:
         record_response(session, norms[0], user, "yes", "endorse")
         parent = comment(session, norms[1], user, "Mine")
-        comment(session, norms[1], steward, "Reply", parent=parent)
+        comment(session, norms[1], steward, f"Reply to @{user.handle}", parent=parent)
+        comment(session, norms[2], steward, f"Over to @{user.handle}")
     nudges.nudge(session, steward, norms[2], members)
     for user in members:  # checks about each member, in their digest's community
         record_check(session, steward, user, norms[2], check_exposure(session, norms[2], user))
@@ -267,6 +279,7 @@ def test_queries_per_batch_do_not_grow_with_members(app, session, factory):
             event.remove(engine, "before_cursor_execute", count)
         assert all(d.has_news and d.replies and d.nudge_ids for d in digests.values())
         assert all(len(d.checks) == 1 for d in digests.values())
+        assert all(len(d.notices) == 1 for d in digests.values())  # the mention on norm 2
         assert all(any(e.section == "revised" for e in d.entries) for d in digests.values())
         counts.append(len(statements))
     assert counts[0] == counts[1], counts

@@ -1,5 +1,16 @@
 """One batch's facts, as the digest builder's queries found them, grouped into
-each member's digest in Python (no queries here)."""
+each member's digest in Python (no queries here).
+
+What a member's digest carries follows their notification settings, kind by
+kind (``KIND_OF``): a kind they take in the digest is in it; a kind they take by
+email at once is left out where its notice went by email already (it is still
+in the digest where no notice was made: a norm opening in a community they do
+not watch, a check made in a community they are not in); a kind they turned off
+is left out. Norms close to the gate and norms coming into force have no notice,
+so no setting. The kinds no section stands for come from the notices
+themselves (``NOTICE_KINDS``). The norm sections leave out norms the member
+wrote and norms they answered on the current text: those need nothing of them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +18,28 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from normhub.digest.content import SECTIONS, CheckNotice, Digest, Entry, Reply
+from normhub.digest.content import SECTIONS, CheckNotice, Digest, Entry, Notice, Reply
 from normhub.digest.links import Links
 from normhub.exposure import told
 from normhub.exposure.levels import DELIVERED, EXPOSED
 from normhub.norms.refs import CommunityRef, NormRef, norm_ref
+from normhub.notifications.batch import DEFAULTS, MemberSettings
+from normhub.notifications.kinds import DIGEST, KINDS
 from normhub.responses.services import RevisedSinceResponse
 
 REPLY_EXCERPT = 280
 CHANGES_SHOWN = 5
+
+# The kind of notification each part of the digest stands for.
+KIND_OF = {
+    "nudged": "nudge",
+    "revised": "revised",
+    "opened": "opened",
+    "replies": "reply",
+    "checks": "check",
+}
+# Kinds no part stands for: their unread notices are listed as they are.
+NOTICE_KINDS = tuple(kind for kind in KINDS if kind not in KIND_OF.values())
 
 
 def excerpt(text: str, limit: int = REPLY_EXCERPT) -> str:
@@ -53,6 +77,12 @@ class BatchFacts:
     # full digest of their shortest period: see ``DigestBuilder._find_checks``).
     checks: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     other_checks_for: set[int] = field(default_factory=set)
+    # The notification settings of members who chose some (see ``notifications.batch``).
+    settings: dict[int, MemberSettings] = field(default_factory=dict)
+    # Per member, the ids of norms they answered on the current text.
+    answered: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Unread notices of ``NOTICE_KINDS`` (see ``unread_notices``) per member.
+    notices: dict[int, list] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def earliest_start(self) -> datetime:
@@ -76,7 +106,11 @@ class MemberDigest:
         self.member_id = member_id
         self.start = batch.window_starts[member_id]
         self.community_ids = set(batch.member_communities.get(member_id, ())) & batch.community_ids
+        self.settings = batch.settings.get(member_id, DEFAULTS)
+        self.answered = batch.answered.get(member_id, set())
         self.entries: dict[int, Entry] = {}
+        # Pending nudges this digest settles, shown or not: marked delivered when it is sent.
+        self.nudge_ids: list[int] = []
 
     def _add(self, ref: NormRef, reason: str) -> Entry:
         found = self.entries.get(ref.id)
@@ -89,17 +123,36 @@ class MemberDigest:
     def _in_window(self, when: datetime) -> bool:
         return self.start <= when < self.batch.now
 
-    def add_nudges(self) -> list[int]:
-        """Adds the member's nudged norms; returns the nudges' ids."""
-        nudge_ids = []
+    def carries(self, part: str, community_id: int, *, notified: bool = True) -> bool:
+        """Whether the member's settings for ``part``'s kind let the digest tell it:
+        not turned off, and not emailed at once already (``notified`` False: no
+        notice was made, so no email either)."""
+        return self.settings.for_digest(KIND_OF[part], community_id, notified=notified)
+
+    def needs_member(self, ref: NormRef) -> bool:
+        """A norm the member neither wrote nor answered on its current text."""
+        return ref.author_id != self.member_id and ref.id not in self.answered
+
+    def add_nudges(self) -> bool:
+        """Adds the member's nudged norms; True if any is shown.
+
+        Every pending nudge in the digest's communities is settled by it: one
+        left out went by email at once, or was seen in the app only (the
+        member's choice), or asks what the member has done since."""
+        news = False
         for nudge in self.batch.nudges.get(self.member_id, ()):
-            if nudge.norm.community_id not in self.community_ids:
+            community_id = nudge.norm.community_id
+            if community_id not in self.community_ids:
                 continue
-            found = self._add(self.batch.norm(nudge.norm), "nudged")
+            self.nudge_ids.append(nudge.id)
+            ref = self.batch.norm(nudge.norm)
+            if not (self.carries("nudged", community_id) and self.needs_member(ref)):
+                continue
+            found = self._add(ref, "nudged")
             if nudge.created_by.display_name not in found.nudged_by:
                 found.nudged_by.append(nudge.created_by.display_name)
-            nudge_ids.append(nudge.id)
-        return nudge_ids
+            news = True
+        return news
 
     def add_revisions(self) -> bool:
         """Adds norms revised materially in the window since the member responded."""
@@ -109,6 +162,8 @@ class MemberDigest:
                 continue
             if not revised.changed_materially_between(self.start, self.batch.now):
                 continue  # already reported in an earlier digest
+            if not (self.carries("revised", ref.community_id) and self.needs_member(ref)):
+                continue
             found = self._add(ref, "revised")
             found.responded_version = revised.responded_number
             found.changes = revised.changes[-CHANGES_SHOWN:]
@@ -120,7 +175,7 @@ class MemberDigest:
         news = False
         for norm_id, pct in self.batch.approaching.items():
             ref = self.batch.norms[norm_id]
-            if ref.community_id not in self.community_ids:
+            if ref.community_id not in self.community_ids or not self.needs_member(ref):
                 continue
             base, level = self.batch.progress.get((self.member_id, norm_id), (0, 0))
             on_current = base == ref.last_material_version_number
@@ -133,14 +188,15 @@ class MemberDigest:
         return news
 
     def add_opened_or_in_force(self) -> bool:
-        """Adds norms that opened (not the member's own) or came into force in the window."""
+        """Adds norms that opened or came into force in the window (no norm coming into
+        force has a notice of its own but its author's, which is among the notices)."""
         news = False
         for ref in self.batch.opened_or_in_force:
             if ref.community_id not in self.community_ids:
                 continue
-            if not self._in_window(ref.status_changed_at):
+            if not self._in_window(ref.status_changed_at) or not self.needs_member(ref):
                 continue
-            if ref.status == "open" and ref.author_id == self.member_id:
+            if ref.status == "open" and not self.carries("opened", ref.community_id):
                 continue
             self._add(ref, "opened" if ref.status == "open" else "in_force")
             news = True
@@ -151,6 +207,8 @@ class MemberDigest:
         replies = []
         for row in self.batch.replies.get(self.member_id, ()):
             if row.community_id not in self.community_ids or row.created_at < self.start:
+                continue
+            if not self.carries("replies", row.community_id):
                 continue
             ref = self.batch.norm(row)
             replies.append(
@@ -177,8 +235,32 @@ class MemberDigest:
                 continue  # another digest's (or none: that community's digest is off)
             if not row.is_member and self.member_id not in self.batch.other_checks_for:
                 continue
+            # No notice is made of a check in a community the member is not in.
+            if not self.carries("checks", row.community_id, notified=row.is_member):
+                continue
             notices.append(self._notice(row))
         return notices
+
+    def notices(self) -> list[Notice]:
+        """The member's unread notices, of the kinds no section stands for, that they
+        take in the digest."""
+        rows = self.batch.notices.get(self.member_id)
+        if not rows:
+            return []
+        return [
+            Notice(
+                row.id,
+                row.kind,
+                self.batch.communities[row.community_id],
+                row.summary,
+                self.batch.links.base + row.target,
+                row.updated_at,
+            )
+            for row in rows
+            if row.community_id in self.community_ids
+            and row.updated_at >= self.start
+            and self.settings.delivery(row.kind) == DIGEST
+        ]
 
     def _notice(self, row) -> CheckNotice:
         when = told.short_date(row.created_at, self.batch.now)
@@ -207,13 +289,13 @@ class MemberDigest:
 
     def digest(self, email: str, display_name: str, kind: str, key: str, scope: int) -> Digest:
         """The member's digest, its sections gathered in the order a reader sees them."""
-        nudge_ids = self.add_nudges()
-        news = bool(nudge_ids)
+        news = self.add_nudges()
         news |= self.add_revisions()
         news |= self.add_approaching()
         news |= self.add_opened_or_in_force()
         replies = self.replies()
         checks = self.checks()
+        notices = self.notices()
         return Digest(
             user_id=self.member_id,
             email=email,
@@ -224,10 +306,13 @@ class MemberDigest:
             window_end=self.batch.now,
             entries=self.ordered_entries(),
             replies=replies,
-            nudge_ids=nudge_ids,
-            has_news=news or bool(replies) or bool(checks),
+            nudge_ids=self.nudge_ids,
+            has_news=news or bool(replies) or bool(checks) or bool(notices),
             community_ids=sorted(self.community_ids),
             scope=scope,
             checks=checks,
             checks_url=self.batch.links.url("exposure.checks_about_me") if checks else "",
+            notices=notices,
+            communities=self.batch.communities,
+            emails_at_once=self.settings.emails_any_kind,
         )

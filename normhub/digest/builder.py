@@ -7,12 +7,18 @@ of, and whose digest preference matches the period being sent):
 * norms they responded to that had a *material* revision since their response,
   newer than the window start, with the change summaries;
 * open norms close to the in-force gate that they have not read yet;
-* norms newly open for discussion (not their own) and norms newly in force;
+* norms newly open for discussion and norms newly in force;
 * replies by others to their comments;
 * checks others made of what they had read: those in the digest's
   communities, and, in the full digest of their shortest period only, those
   made anywhere else (from a members-only community they are not in, only
-  that a check happened, and when).
+  that a check happened, and when);
+* their other unread notifications that wait for the digest (mentions,
+  reminders, news of norms they wrote), as the notices word them.
+
+Each part follows the member's notification settings for its kind (see
+``batch``); the norm sections never hold a norm the member wrote or answered
+on its current text.
 
 The window is [start, end): ``end`` is when the digest is built; ``start`` is
 the end of the member's last *sent* digest of the same period kind, or one
@@ -40,7 +46,7 @@ from sqlalchemy.orm import Session
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
-from normhub.digest.batch import BatchFacts, MemberDigest
+from normhub.digest.batch import NOTICE_KINDS, BatchFacts, MemberDigest
 from normhub.digest.content import CommunityFooter, Digest
 from normhub.digest.gate import approaching_gate
 from normhub.digest.links import Links
@@ -53,7 +59,8 @@ from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
 from normhub.norms.models import Norm
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
-from normhub.responses.services import revised_since_responses
+from normhub.notifications.batch import settings_of_members, unread_notices
+from normhub.responses.services import answered_current, revised_since_responses
 
 MAX_LOOKBACK_PERIODS = 4
 
@@ -79,8 +86,9 @@ class DigestBuilder:
     out the communities a ``--community`` run of the same period already
     covers for the member, so each community's content goes out once.
 
-    ``checks``: list the checks made about each member (off for a steward's
-    preview of someone else's digest: checks are for the person checked).
+    ``personal``: list the checks made about each member and their unread
+    notifications (off for a steward's preview of someone else's digest: those
+    are for the member alone).
     """
 
     def __init__(
@@ -91,10 +99,10 @@ class DigestBuilder:
         now: datetime | None = None,
         community_ids: set[int] | None = None,
         scope: int = ALL_COMMUNITIES,
-        checks: bool = True,
+        personal: bool = True,
     ):
         self.session = session
-        self.with_checks = checks
+        self.personal = personal
         self.scope = scope
         self.kind = check_period(period_kind)
         self.links = links
@@ -189,10 +197,12 @@ class DigestBuilder:
             return {m.id: self._empty(m, batch.window_starts[m.id]) for m in members}
         self._find_opened_or_in_force(batch)
         self._find_revisions_since_responses(batch, user_ids)
+        self._find_answered(batch, user_ids)
         self._find_progress_near_gate(batch, user_ids)
         self._find_replies(batch, user_ids)
         self._find_nudges(batch, user_ids)
         self._find_checks(batch, user_ids)
+        self._find_notices(batch, user_ids)
         return {
             m.id: MemberDigest(batch, m.id).digest(
                 m.email, m.display_name, self.kind, self.key, self.scope
@@ -220,12 +230,13 @@ class DigestBuilder:
                 c for ids in member_communities.values() for c in ids if c in communities
             },
             other_checks_for=self._other_checks_for(user_ids, daily),
+            settings=settings_of_members(self.session, user_ids),
         )
 
     def _other_checks_for(self, user_ids: list[int], daily: set[int]) -> set[int]:
         """Whose digest lists the checks made outside its communities: a full digest,
         and the daily one for members who get both (so each check is told once)."""
-        if not self.with_checks or self.scope != ALL_COMMUNITIES:
+        if not self.personal or self.scope != ALL_COMMUNITIES:
             return set()
         if self.kind == "daily":
             return set(user_ids)
@@ -258,6 +269,12 @@ class DigestBuilder:
     def _find_revisions_since_responses(self, batch: BatchFacts, user_ids: list[int]) -> None:
         for revised in revised_since_responses(self.session, user_ids, batch.community_ids):
             batch.revised[revised.user_id].append((batch.norm(revised.norm), revised))
+
+    def _find_answered(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """Which norms each member answered on the current text (the responses
+        service, one query): those need nothing of them."""
+        for user_id, norm_id in answered_current(self.session, user_ids, batch.community_ids):
+            batch.answered[user_id].add(norm_id)
 
     def _find_progress_near_gate(self, batch: BatchFacts, user_ids: list[int]) -> None:
         """How far each member got with the batch's norms that are close to the gate."""
@@ -301,10 +318,24 @@ class DigestBuilder:
 
     def _find_checks(self, batch: BatchFacts, user_ids: list[int]) -> None:
         """Checks made about the batch's members (the exposure service, one query)."""
-        if not self.with_checks:
+        if not self.personal:
             return
         for row in checks_about_members(self.session, user_ids, batch.earliest_start, self.now):
             batch.checks[row.subject_id].append(row)
+
+    def _find_notices(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """Unread notices of the kinds no section stands for (notifications, one query)."""
+        if not self.personal:
+            return
+        for row in unread_notices(
+            self.session,
+            user_ids,
+            NOTICE_KINDS,
+            batch.community_ids,
+            batch.earliest_start,
+            self.now,
+        ):
+            batch.notices[row.user_id].append(row)
 
     def _empty(self, member: Member, start: datetime) -> Digest:
         return Digest(
@@ -328,12 +359,10 @@ class DigestBuilder:
         if digest.is_empty or digest.footers:
             return digest
         communities = self.communities()
-        presented = {e.community.id for e in digest.entries}
-        presented |= {r.community.id for r in digest.replies}
-        presented |= {c.community_id for c in digest.checks} & set(digest.community_ids)
         # Checks from elsewhere alone: the footer offers the communities the digest is for.
         shown = sorted(
-            presented or set(digest.community_ids), key=lambda c: communities[c].name.lower()
+            digest.presented_community_ids or set(digest.community_ids),
+            key=lambda c: communities[c].name.lower(),
         )
         digest.unsubscribe_url = self.links.unsubscribe(digest.user_id, shown)
         digest.footers = [
@@ -347,6 +376,7 @@ class DigestBuilder:
             for c in shown
         ]
         digest.settings_url = self.links.url("digest.preferences")
+        digest.notification_settings_url = self.links.url("notifications.settings")
         return digest
 
 
@@ -357,14 +387,15 @@ def preview_digest(
     period_kind: str,
     community_ids: set[int] | None = None,
     now: datetime | None = None,
-    checks: bool = True,
+    personal: bool = True,
 ) -> Digest:
     """What ``member``'s next digest of ``period_kind`` would hold now; records nothing.
 
-    ``checks=False`` for anyone but the member: the checks about them are theirs.
+    ``personal=False`` for anyone but the member: the checks about them and
+    their notifications are theirs.
     """
     builder = DigestBuilder(
-        session, period_kind, links, now=now, community_ids=community_ids, checks=checks
+        session, period_kind, links, now=now, community_ids=community_ids, personal=personal
     )
     digest = builder.build([Member(member.id, member.email, member.display_name)])[member.id]
     return builder.finish(digest)

@@ -1,10 +1,12 @@
 """What a digest holds, as plain values the digest email's templates read.
 
 A norm appears once per digest, in the first section that applies (in the
-order of ``SECTIONS``), with its other reasons noted on it. Replies to the
-member's comments are listed apart: an excerpt does not present the norm.
-So are the checks made about the member (until in-app notifications exist,
-a check about you is a line in your next digest).
+order of ``SECTIONS``), with its other reasons noted on it in plain words. The
+norm sections are what "needs you": norms the member wrote, and norms they
+have answered on their current text, are never in them. Replies to the
+member's comments are listed apart (an excerpt does not present the norm), and
+so are the checks made about the member and their other unread notifications
+that wait for the digest.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ SECTION_TITLES = {
 }
 
 
+# A reason a norm is in the digest besides its section's, as a line under it. The
+# nudge, the revision and the coverage have lines of their own whatever the section.
+# Both are status changes: the template adds when it happened.
+ALSO_SAID = {"opened": "It opened for discussion", "in_force": "It came into force"}
+
+
 @dataclass
 class Entry:
     """One norm in one member's digest."""
@@ -45,6 +53,11 @@ class Entry:
     @property
     def section(self) -> str:
         return min(self.reasons, key=SECTIONS.index)
+
+    @property
+    def also_said(self) -> list[str]:
+        """The other reasons, in the words a reader uses."""
+        return [ALSO_SAID[r] for r in self.reasons if r != self.section and r in ALSO_SAID]
 
 
 @dataclass
@@ -77,6 +90,19 @@ class CheckNotice:
     community_id: int | None = None  # only when shown
 
     outsider_line = OUTSIDER_LINE
+
+
+@dataclass
+class Notice:
+    """An unread notification of a kind the member takes in the digest (a mention, a
+    reminder, news of a norm they wrote): its own words, and where it leads."""
+
+    id: int
+    kind: str
+    community: CommunityRef
+    summary: str
+    url: str
+    updated_at: datetime
 
 
 @dataclass
@@ -114,6 +140,13 @@ class Digest:
     scope: int = ALL_COMMUNITIES
     checks: list[CheckNotice] = field(default_factory=list)
     checks_url: str = ""  # the page of checks about the member
+    notices: list[Notice] = field(default_factory=list)
+    # Communities by id, the digest's among them (the batch's, shared: for the subject).
+    communities: dict[int, CommunityRef] = field(default_factory=dict)
+    # True when some kind of notification reaches the member by email at once:
+    # the footer says those are not repeated here.
+    emails_at_once: bool = False
+    notification_settings_url: str = ""
 
     @property
     def norm_ids(self) -> set[int]:
@@ -121,11 +154,28 @@ class Digest:
 
     @property
     def norm_count(self) -> int:
+        """Norms the digest tells of, replies' norms included (the send's record)."""
         return len(self.norm_ids)
 
     @property
+    def needs_you(self) -> int:
+        """The subject's count: norms in the norm sections, all waiting for the member
+        (their own norms and those they answered on the current text are never there)."""
+        return len(self.entries)
+
+    @property
     def is_empty(self) -> bool:
-        return not self.entries and not self.replies and not self.checks
+        return not self.entries and not self.replies and not self.checks and not self.notices
+
+    @property
+    def presented_community_ids(self) -> set[int]:
+        """The digest's communities whose content it shows (a check from a community
+        the member is not in names none)."""
+        shown = {e.community.id for e in self.entries}
+        shown |= {r.community.id for r in self.replies}
+        shown |= {n.community.id for n in self.notices}
+        shown |= {c.community_id for c in self.checks}
+        return shown & set(self.community_ids)
 
     @property
     def sections(self) -> list[Section]:
@@ -148,11 +198,36 @@ class Digest:
 
 
 def subject_line(digest: Digest) -> str:
-    count = digest.norm_count
-    if count == 0 and digest.checks:
-        checks = len(digest.checks)
-        if checks == 1:
-            return "Your NormHub digest — someone checked what you have read"
-        return f"Your NormHub digest — {checks} checks of what you have read"
-    noun = "norm needs" if count == 1 else "norms need"
-    return f"Your NormHub digest — {count} {noun} you"
+    """The subject, as in "Your NormHub digest from Riverside Commons — 2 norms need you"."""
+    return f"Your NormHub digest{_from_communities(digest)} — {_headline(digest)}"
+
+
+def _from_communities(digest: Digest) -> str:
+    """One or two communities by name; three or more by how many. None named when
+    the digest shows nothing of a community (only checks from outside)."""
+    names = sorted(
+        (digest.communities[c].name for c in digest.presented_community_ids), key=str.lower
+    )
+    if not names:
+        return ""
+    if len(names) > 2:
+        return f" from {len(names)} communities"
+    return " from " + " and ".join(names)
+
+
+def _headline(digest: Digest) -> str:
+    if digest.needs_you:
+        return _counted(digest.needs_you, "norm needs you", "norms need you")
+    if digest.replies:
+        return _counted(len(digest.replies), "reply to your comments", "replies to your comments")
+    if digest.checks:
+        if len(digest.checks) == 1:
+            return "someone checked what you have read"
+        return f"{len(digest.checks)} checks of what you have read"
+    if digest.notices:
+        return _counted(len(digest.notices), "unread notification", "unread notifications")
+    return "nothing new"
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"

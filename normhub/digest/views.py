@@ -118,7 +118,7 @@ def steward_preview(slug: str, user_id: int):
     stewarded = _stewarded_communities(session, current_user, member)
     period = _period(digest_preferences.default_period(session, member))
     digest = preview_digest(
-        session, Links(current_app), member, period, community_ids=stewarded, checks=False
+        session, Links(current_app), member, period, community_ids=stewarded, personal=False
     )
     return _render_preview(
         digest=digest,

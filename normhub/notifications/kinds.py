@@ -36,6 +36,13 @@ class Kind:
     # Sent only to members watching the community.
     watching_only: bool = False
 
+    def reaches(self, watch_level: str) -> bool:
+        """Whether a member at ``watch_level`` in the community gets this kind of notice:
+        the rule ``services.notify`` applies in SQL, for callers that hold rows already."""
+        if self.watching_only:
+            return watch_level == WATCHING
+        return self.personal or watch_level != MUTED
+
 
 KINDS: dict[str, Kind] = {
     kind.name: kind

@@ -199,6 +199,33 @@ def revised_since_responses(
     ]
 
 
+def answered_current(
+    session: Session, user_ids: list[int], community_ids: set[int]
+) -> set[tuple[int, int]]:
+    """(user id, norm id) for each norm (open or in force, in ``community_ids``) that
+    one of ``user_ids`` answered on its current text: a response to its newest
+    material version or a later (minor) one, the answers ``aggregate_responses``
+    counts. One query, found through each member's responses (their index), not
+    through the norms."""
+    if not user_ids or not community_ids:
+        return set()
+    return {
+        (row.user_id, row.norm_id)
+        for row in session.execute(
+            select(Response.user_id, Response.norm_id)
+            .join(NormVersion, NormVersion.id == Response.version_id)
+            .join(Norm, Norm.id == Response.norm_id)
+            .where(
+                Response.user_id.in_(user_ids),
+                Norm.community_id.in_(sorted(community_ids)),
+                Norm.status.in_(("open", "in_force")),
+                NormVersion.number >= Norm.last_material_version_number,
+            )
+            .distinct()
+        )
+    }
+
+
 def revisions_of(session: Session, norm_ids: set[int]) -> dict[int, list[VersionChange]]:
     """Each norm's revisions (version 2 on), oldest first. One query."""
     changes: dict[int, list[VersionChange]] = defaultdict(list)
