@@ -23,6 +23,7 @@ from normhub.exposure.nudges import nudge
 from normhub.mail.queue import QueuedEmail
 from normhub.mail.transports import OutboxTransport
 from normhub.norms.services import revise_norm
+from normhub.notifications.checks import tell_the_people_checked
 from normhub.notifications.kinds import DIGEST, EMAIL, KINDS, MUTED, NORMAL, OFF, WATCHING
 from normhub.notifications.models import Notification
 from normhub.notifications.services import mark_read, set_delivery, set_watch_level
@@ -221,6 +222,8 @@ def test_checks_about_me_follow_the_setting(app, session, factory, world, delive
     for checker, checked in ((cat, norm), (insider, secret)):
         record_check(session, checker, ben, checked, check_exposure(session, checked, ben))
         session.commit()
+    tell_the_people_checked(session)  # the worker's job, a minute after the checks
+    session.commit()
     digest = build(app, session, ben)
     assert [c.shown for c in digest.checks] == shown
     assert emailed(session, ben, "check") == (1 if delivery == EMAIL else 0)
