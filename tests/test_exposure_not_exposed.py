@@ -120,8 +120,7 @@ def test_the_page_and_the_api_say_how_many_get_no_digest(client, factory, sessio
     assert summary == (
         "7 members have not been exposed to the current version; 3 of them get no digest "
         "email (turned off for this community, or mail to their address is refused), so a "
-        "nudge will not reach them: they will find this norm only in their reading queue in "
-        "the app."
+        "nudge reaches them only in the app: their notifications and reading queue."
     )
 
     _, secret = api_services.create_token(session, people["sol"], "tests")
