@@ -31,6 +31,26 @@ from normhub.norms.services import (
     parse_tags,
 )
 
+
+class NormRefsField(TextAreaField):
+    """The norms this one builds on: every box of the field's name, one line each.
+
+    The form shows one box per norm (titles offered from a datalist) and a blank
+    one; each box may also hold several names, comma separated. A text area as far
+    as validation goes: the lines are joined with line breaks.
+    """
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = "\n".join(value.strip() for value in valuelist if value.strip())
+
+    @property
+    def boxes(self) -> list[str]:
+        """What each box shows: a norm per box, and a blank one to add another."""
+        filled = [line for line in (self.data or "").splitlines() if line.strip()]
+        return [*filled, ""] if len(filled) >= 1 else ["", ""]
+
+
 BLANK_ROWS = 3
 # Generous, but bounded: a form can't make the server build thousands of rows.
 MAX_ROWS = 60
@@ -56,7 +76,7 @@ class NormForm(Form):
     summary = TextAreaField("Summary", render_kw={"rows": 3})
     body = TextAreaField("Essay (Markdown)", render_kw={"rows": 18})
     tags = StringField("Tags (comma separated)")
-    prerequisites = StringField("Builds on (optional)")
+    prerequisites = NormRefsField("Builds on (optional)")
     assumptions = FieldList(FormField(AssumptionRowForm), max_entries=MAX_ROWS)
     add_rows = SubmitField("Add more assumption rows")
     save = SubmitField("Save")
