@@ -89,6 +89,18 @@ def _by_address(session: Session, community: Community, raw: str) -> Norm:
         ) from None
 
 
+def _addresses_in(session: Session, community: Community, piece: str):
+    """The norms a piece names by address, several separated by spaces. A piece that is
+    not all addresses is reported whole: "Be kind always" is no norm, not "Be"."""
+    words = piece.split()
+    try:
+        return [_by_address(session, community, word) for word in words]
+    except ValidationFailed:
+        if len(words) == 1:
+            raise
+        return [_by_address(session, community, piece)]
+
+
 def _names_in_line(session: Session, community: Community, titles: _Titles, line: str):
     """The norms one line names, left to right: the longest run of comma-separated
     pieces that is a title first, else a piece's words as addresses."""
@@ -106,8 +118,7 @@ def _names_in_line(session: Session, community: Community, titles: _Titles, line
                 start = end
                 break
         else:
-            for word in pieces[start].split():
-                yield _by_address(session, community, word)
+            yield from _addresses_in(session, community, pieces[start])
             start += 1
 
 
