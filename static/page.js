@@ -68,6 +68,12 @@
   }
 
   if (!focusFirstError()) {
-    focusFlash();
+    if (anchorTarget()) {
+      // The browser scrolls to the anchor once the page has loaded, and takes the focus
+      // away from anything that is not the anchor as it does: focus after that.
+      window.addEventListener("load", function () { window.setTimeout(focusFlash, 0); });
+    } else {
+      focusFlash();
+    }
   }
 })();
