@@ -18,7 +18,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from normhub.forms import Form, Subform
 from normhub.ids import parse_id
@@ -30,6 +30,7 @@ from normhub.norms.services import (
     parse_significance,
     parse_tags,
 )
+from normhub.text import control_character_problem
 
 
 class NormRefsField(TextAreaField):
@@ -40,9 +41,19 @@ class NormRefsField(TextAreaField):
     as validation goes: the lines are joined with line breaks.
     """
 
+    sent: tuple[str, ...] = ()  # the filled boxes, as sent
+
     def process_formdata(self, valuelist):
         if valuelist:
-            self.data = "\n".join(value.strip() for value in valuelist if value.strip())
+            self.sent = tuple(value.strip() for value in valuelist if value.strip())
+            self.data = "\n".join(self.sent)
+
+    def pre_validate(self, form) -> None:
+        # Each box is one line of plain text, as a text field's would be.
+        for box in self.sent:
+            problem = control_character_problem(box, self.label.text, multiline=False)
+            if problem is not None:
+                raise StopValidation(problem)
 
     @property
     def boxes(self) -> list[str]:
