@@ -37,8 +37,9 @@ class NormRefsField(TextAreaField):
     """The norms this one builds on: every box of the field's name, one line each.
 
     The form shows one box per norm (titles offered from a datalist) and a blank
-    one; each box may also hold several names, comma separated. A text area as far
-    as validation goes: the lines are joined with line breaks.
+    one; each box may also hold several names, comma separated. The boxes reach the
+    view joined with line breaks (a text area's data, so its check lets the breaks
+    through); each box on its own must be one line of plain text.
     """
 
     sent: tuple[str, ...] = ()  # the filled boxes, as sent
