@@ -143,6 +143,11 @@
     wrapper.appendChild(status);
     textarea.setAttribute("aria-autocomplete", "list");
     textarea.setAttribute("aria-controls", listId);
+    var field = textarea.closest(".field");
+    var hint = field && field.querySelector(".mention-hint");
+    if (hint) {
+      hint.hidden = false;
+    }
 
     var members = [];
     var active = -1;

@@ -85,6 +85,8 @@ def test_mention_preview_draft_and_post(live_server, browser, scene):
     assert form_height < 800, form_height
 
     # "@" and letters: the members of this community whose names match, by keyboard.
+    # (The hint saying so shows only where the script runs.)
+    assert page.locator("#comment-body-hint .mention-hint").is_visible()
     box = page.locator("#comment-body")
     box.click()
     page.keyboard.type("Thanks @mi")
