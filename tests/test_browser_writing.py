@@ -7,7 +7,8 @@ closes it, Enter chooses); the preview shows the mention by name; a reload bring
 unsent text back; posting shows the comment, whose HTML is exactly the preview's, with
 the confirmation next to it and focused, and the draft gone. On the way: the "I have
 read this" button disappears once the read is recorded, the compact response form fits
-a screen, and a form sent back with errors puts the focus on the first of them.
+a screen, a form sent back with errors puts the focus on the first of them, and logging
+out forgets the drafts.
 """
 
 from __future__ import annotations
@@ -157,4 +158,13 @@ def test_mention_preview_draft_and_post(live_server, browser, scene):
     error_id = described.split()[-1]
     assert page.locator(f"#{error_id}").inner_text() != ""
     assert watcher.violations() == []  # (the console has the 400 of the page itself)
+    watcher.console.clear()
+
+    # Logging out forgets what this browser kept: the next person at it finds nothing.
+    watcher.visit(norm_url)
+    page.locator("#comment-body").fill("Half a thought")
+    wait_until(page, lambda: drafts(page) != [])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+    assert drafts(page) == []
     context.close()
