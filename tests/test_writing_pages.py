@@ -170,6 +170,7 @@ def test_an_expired_comment_form_gives_the_comment_back(app, scene, session, cli
     assert html.escape(reply, quote=False) in page  # shown to copy, escaped
     action, fields = hidden_fields(page)
     assert fields["body"] == reply and fields["parent_id"] == str(root.id)
+    assert re.findall(r'<label for="typed-\d+">([^<]+)</label>', page) == ["Body"]
     assert post_comment_count(session, norm) == 1
 
     resent = client.post(action, data=fields)
@@ -203,6 +204,10 @@ def test_an_expired_norm_form_gives_the_essay_back(app, scene, session, client, 
     assert fields["body"] == essay
     assert fields["assumptions-2-statement"] == "Naming people does not chill honest decisions."
     assert fields["prerequisites"] == "Cite your sources"
+    # What was typed is shown under readable labels; the form's numbers are not writing.
+    labels = re.findall(r'<label for="typed-\d+">([^<]+)</label>', page)
+    assert "Assumptions 3 statement" in labels and "Body" in labels
+    assert not any("position" in label.lower() for label in labels)
     resent = client.post(action, data=fields)
     assert resent.status_code == 302
     assert prerequisites_of(session, "Written slowly") == ["Cite your sources"]
