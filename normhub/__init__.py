@@ -26,6 +26,7 @@ FEATURES = (
     "search",
     "digest",
     "api",
+    "home",
 )
 
 

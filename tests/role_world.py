@@ -175,7 +175,7 @@ def build_world(app, session, factory: Factory) -> World:
     member = people["member"]
     token, _secret = create_token(session, member, "Laptop")
     other_login, _secret = logins.start(session, member, "Another browser")
-    # Something in the member's notifications whatever made it (the checks about them do).
+    # Something in the member's notifications, whatever else the world made.
     notify(
         session,
         Notice("mention", places[PUBLIC].community.id, "Someone mentioned you", "/"),

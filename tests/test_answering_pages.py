@@ -5,10 +5,12 @@ it carries my earlier answers over, marking what changed."""
 from __future__ import annotations
 
 import re
+import runpy
 
 import pytest
 from sqlalchemy import inspect, text
 
+from normhub import PROJECT_ROOT
 from normhub.cli import downgrade_database, upgrade_database
 from normhub.db import make_engine
 from normhub.norms.services import AssumptionInput, revise_norm
@@ -150,9 +152,16 @@ def test_stewards_can_turn_the_setting_off(scene, client, login_as, session):
     assert shows_tallies(norm_page(client, scene["norm"]))
 
 
+def migration_before_this_one() -> str:
+    """The revision the setting's migration follows (read from it: it may be renumbered)."""
+    (path,) = (PROJECT_ROOT / "migrations" / "versions").glob("*_tallies_after_answering.py")
+    return runpy.run_path(str(path))["down_revision"]
+
+
 def test_the_migration_turns_the_setting_on_for_every_community(tmp_path):
     with fresh_database(tmp_path) as url:
-        upgrade_database(url, "0019")
+        before = migration_before_this_one()
+        upgrade_database(url, before)
         engine = make_engine(url)
         try:
             with engine.begin() as connection:
@@ -170,7 +179,7 @@ def test_the_migration_turns_the_setting_on_for_every_community(tmp_path):
                     text("SELECT hide_tallies_until_answered FROM communities")
                 ).scalar_one()
             assert value in (True, 1)
-            downgrade_database(url, "0019")
+            downgrade_database(url, before)
             columns = {c["name"] for c in inspect(engine).get_columns("communities")}
             assert "hide_tallies_until_answered" not in columns
             with engine.connect() as connection:
@@ -274,7 +283,7 @@ def test_after_a_material_revision_earlier_answers_carry_over_by_assumption(
         "It read: <q>Cherry-picked figures do lasting harm to trust.</q>; "
         "you answered understood: partly, disagree." in " ".join(rows[1][1].split())
     )
-    assert '<span class="badge mark-new">New</span>' in rows[2][1]
+    assert '<span class="badge answer-mark-new">New</span>' in rows[2][1]
 
     # Sending it as shown records the carried answers on the new version.
     session.refresh(norm)

@@ -186,10 +186,14 @@ def test_every_rendering_path_shows_the_corpus_as_text(live_server, browser, app
 def _steward_pages(hostile: HostilePage, world: World) -> None:
     essay, main = world.essay, world.main
     every = {p.marker for p in PAYLOADS}
-    hostile.open("/").assert_shows(
+    hostile.open("/communities").assert_shows(
         world.markers("community names") | world.markers("descriptions"), "communities"
     )
+    hostile.open("/")  # the member's home: notices, titles and names, all inert
     hostile.open(f"/c/{main.slug}").assert_shows(world.markers("descriptions", 0), "community")
+    hostile.open(f"/c/{main.slug}/about").assert_shows(
+        world.markers("descriptions", 0), "about page"
+    )
     essay_page = world.markers("essay") | world.markers("comments") | world.markers("statements")
     hostile.open(norm_path(essay)).assert_shows(essay_page, "norm page")
     hostile.open(norm_path(essay, "versions")).assert_shows(
@@ -321,6 +325,7 @@ def _anonymous_pages(hostile: HostilePage, world: World) -> None:
             markers_in(chunk), "login, then back"
         )
     hostile.open(f"/c/{world.main.slug}")
+    hostile.open("/")  # the visitor's home: live norms from public communities
     for expected in world.feeds:
         _atom_feed(hostile, expected)
 

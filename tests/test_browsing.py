@@ -242,4 +242,4 @@ def test_my_response_filters_on_page(client, world, login_as):
     assert page_titles(page) == ["Bravo rule", "Delta rule"]
     changed = client.get(f"{url}?mine=changed").get_data(as_text=True)
     assert page_titles(changed) == ["Alpha rule"]
-    assert "changed since you responded (v1)" in changed
+    assert "Changed since you responded (v1)" in changed

@@ -64,7 +64,7 @@ def test_index_lists_visible_communities_with_counts(client, factory, login_as):
     factory.session.commit()
     hidden = factory.community(owner, visibility="members")
 
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/communities").get_data(as_text=True)
     assert public.name in page
     assert "2 members" in page
     assert "2 norms" in page
@@ -73,7 +73,7 @@ def test_index_lists_visible_communities_with_counts(client, factory, login_as):
     assert hidden.slug not in page
 
     login_as(owner)
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/communities").get_data(as_text=True)
     assert hidden.name in page
 
 

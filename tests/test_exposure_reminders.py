@@ -246,9 +246,9 @@ def test_a_reminder_is_seen_answered_and_shown_to_stewards(client, session, town
         note,
     )
     assert recorded == [rita.id]
-    # A reminder is no share: what reaches her by email is the notice of the check and
-    # of the reminder (both at once by default; notifications' own tests cover the choice).
-    assert [m.kind for m in rows(session, QueuedEmail)] == ["notice-check", "notice-reminder"]
+    # A reminder is no share: what reaches her by email is the notice of the reminder
+    # (at once by default; notifications' own tests cover the choice and the check's notice).
+    assert [m.kind for m in rows(session, QueuedEmail)] == ["notice-reminder"]
     assert rows(session, ExposureEvent, ExposureEvent.kind == "delivered") == []
     again = act(client, norm, check_id, "reminder", "Once more.")
     assert again.status_code == 409 and "You already acted on this check." in text_of(again)

@@ -21,7 +21,7 @@ LAYERS = [
     {"forum"},
     {"exposure"},
     {"notifications"},
-    {"search", "digest", "api"},
+    {"search", "digest", "api", "home"},
     {"demo", "cli", "models", "__init__"},
 ]
 TOP_LEVEL_OUTSIDE_CORE = {"cli", "models", "__init__"}

@@ -13,11 +13,14 @@ import re
 import pytest
 from sqlalchemy import event, select
 
+from normhub.communities.services import leave
+from normhub.digest.preferences import set_preference
 from normhub.discussion.services import post_comment
 from normhub.exposure.nudges import nudge
 from normhub.mail.queue import QueuedEmail
 from normhub.norms.services import AssumptionInput, change_status, revise_norm
 from normhub.notifications import services
+from normhub.notifications.checks import tell_the_people_checked
 from normhub.notifications.models import Notification
 from normhub.responses.services import record_response
 from tests.conftest import login
@@ -226,8 +229,6 @@ def test_outsiders_cannot_set_a_watch_level(client, town):
 
 
 def test_a_nudge_always_shows_in_the_app_whatever_the_digest_setting(session, town):
-    from normhub.digest.preferences import set_preference
-
     ben = town["ben"]
     set_preference(session, ben.id, town["community"].id, "off")
     nudge(session, town["cat"], town["norm"], [ben])
@@ -236,7 +237,8 @@ def test_a_nudge_always_shows_in_the_app_whatever_the_digest_setting(session, to
     assert notice.summary.startswith(f"A steward of {town['community'].name} asks you to read")
 
 
-def test_a_check_about_me_tells_me_by_page_and_by_api(client, session, town):
+def test_checks_about_me_are_told_by_the_job_once(client, session, town):
+    """The check page and the API only record the check; the job tells the person checked."""
     ben, cat, norm = town["ben"], town["cat"], town["norm"]
     login(client, cat)
     made = client.post(
@@ -244,13 +246,35 @@ def test_a_check_about_me_tells_me_by_page_and_by_api(client, session, town):
         data={"community": norm.community.slug, "norm": norm.slug, "member": str(ben.id)},
     )
     assert made.status_code == 303
-    (notice,) = notices(session, ben, "check")
-    assert notice.summary == "Cat Steward checked what you have seen of “Cite the base”"
-    assert notice.target == "/exposure/about-me"
     api = f"/api/v1/communities/{norm.community.slug}/norms/{norm.slug}/exposure/{ben.id}"
     assert client.get(api, headers=token_for(session, town["ann"])).status_code == 200
-    assert [n.actor_id for n in notices(session, ben, "check")] == [cat.id, town["ann"].id]
+    assert notices(session, ben, "check") == []  # nothing in the requests themselves
+
+    assert tell_the_people_checked(session) == 2
+    session.commit()
+    first, second = notices(session, ben, "check")
+    assert first.summary == "Cat Steward checked what you have seen of “Cite the base”"
+    assert first.target == made.headers["Location"]  # the check's own record
+    assert (first.actor_id, second.actor_id) == (cat.id, town["ann"].id)
     assert len(mails(session, "notice-check")) == 2  # checks go out at once by default
+
+    assert tell_the_people_checked(session) == 0  # a second run tells no one again
+    session.commit()
+    assert len(notices(session, ben, "check")) == 2
+    login(client, ben)
+    assert client.get(first.target).status_code == 200  # the person checked may see it
+
+
+def test_a_check_of_oneself_tells_no_one(client, session, town):
+    ben, norm = town["ben"], town["norm"]
+    login(client, ben)
+    client.post(
+        "/exposure/check",
+        data={"community": norm.community.slug, "norm": norm.slug, "member": str(ben.id)},
+    )
+    assert tell_the_people_checked(session) == 1
+    session.commit()
+    assert notices(session, ben) == []
 
 
 # -- Reading, settings, unsubscribing ------------------------------------------------------
@@ -361,3 +385,19 @@ def test_the_bell_costs_one_query_whatever_the_number_of_notices(app, client, se
     counting = [s for s in after if "FROM notifications" in s]
     assert len(counting) == 1 and "count(" in counting[0].lower()
     assert html.unescape("6") in client.get("/settings").get_data(as_text=True)
+
+
+def test_leaving_a_members_only_community_takes_its_notices_out_of_sight(client, session, town):
+    ben = town["ben"]
+    post_comment(session, town["norm"], town["ann"], f"@{ben.handle} look")
+    session.commit()
+    (notice,) = notices(session, ben)
+    login(client, ben)
+    assert 'aria-label="Notifications, 1 unread"' in client.get("/settings").get_data(as_text=True)
+    leave(session, town["community"], ben)
+    session.commit()
+    page = client.get("/notifications").get_data(as_text=True)
+    assert 'aria-label="Notifications, 0 unread"' in page and "Cite the base" not in page
+    assert client.post(f"/notifications/{notice.id}/open").status_code == 404
+    headers = token_for(session, ben)
+    assert client.get("/api/v1/notifications", headers=headers).get_json()["total"] == 0

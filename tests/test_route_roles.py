@@ -234,6 +234,7 @@ class Access(Protocol):
 ACCESS: dict[str, Access] = {
     "static": Anyone(),
     "forum.index": Anyone(),
+    "home.index": Anyone(),  # a member's home reads only their communities: test_home_member
     "forum.member": Anyone(),  # lists only what the viewer may see: tested in test_forum_*
     "search.results": Anyone(),  # results filtered by visibility: test_search_*
     "search.api_search": Anyone(),
@@ -266,6 +267,7 @@ ACCESS: dict[str, Access] = {
     "exposure.checks_about_me": SignedIn(),
     "remind.reminders_to_me": SignedIn(),
     "forum.community": Sees(),
+    "forum.about": Sees(),
     "forum.feed": PublicOnly(),
     "norms.show": Sees(),
     "norms.versions": Sees(),

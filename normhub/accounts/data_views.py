@@ -50,5 +50,5 @@ def delete():
         if attempt.ok:
             logout_user()
             flash("Your account is deleted. Thank you for taking part.", "info")
-            return redirect(url_for("forum.index"), 303)
+            return redirect(url_for("home.index"), 303)
     return render_template("accounts/data.html", form=form), 400

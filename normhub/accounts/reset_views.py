@@ -71,6 +71,6 @@ def reset_password(token: str):
                 "and your API tokens are revoked.",
                 "success",
             )
-            return redirect(url_for("forum.index"))
+            return redirect(url_for("home.index"))
     status = 400 if form.errors else 200
     return render_template("accounts/reset_password.html", form=form, user=user), status, _PRIVATE

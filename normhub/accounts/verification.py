@@ -15,6 +15,10 @@ change, until the new one is confirmed (``User.pending_email``).
 
 Registration answers the same whether or not the address has an account (see
 :func:`sign_up`): a taken address is sent an explanation instead of a link.
+
+Registering from a community's "Register to join" puts the community's address
+in the link (``j``, see ``accounts.arrival``): the first confirmation joins it,
+and the explanation sent to a taken address links to a login that joins it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from normhub import tokens
+from normhub.accounts.arrival import join_argument
 from normhub.accounts.models import User
 from normhub.accounts.services import (
     check_new_account,
@@ -91,20 +96,26 @@ class Confirmation:
     changed: bool = False
     # True: the address was confirmed already (the link was followed twice).
     already: bool = False
+    # The community the account registered from, to join on its first confirmation.
+    join: str | None = None
 
 
 # --- the emails -------------------------------------------------------------------------------
 
 
-def confirmation_token(user: User, address: str) -> str:
-    return tokens.sign(
-        current_app.config["SECRET_KEY"], tokens.VERIFY_EMAIL, {"u": user.id, "e": address}
-    )
+def confirmation_token(user: User, address: str, join: str | None = None) -> str:
+    claims = {"u": user.id, "e": address}
+    if join_argument(join):
+        claims["j"] = join
+    return tokens.sign(current_app.config["SECRET_KEY"], tokens.VERIFY_EMAIL, claims)
 
 
-def send_verification_email(session: Session, user: User, address: str) -> None:
-    """Queue a link that confirms ``address`` for ``user``, and note when it went."""
-    url = absolute_url("accounts.confirm_email", token=confirmation_token(user, address))
+def send_verification_email(
+    session: Session, user: User, address: str, join: str | None = None
+) -> None:
+    """Queue a link that confirms ``address`` for ``user`` (and joins ``join`` the first
+    time), and note when it went."""
+    url = absolute_url("accounts.confirm_email", token=confirmation_token(user, address, join))
     context = {
         "display_name": user.display_name,
         "address": address,
@@ -130,12 +141,16 @@ def send_email_changed_email(session: Session, user: User, new_address: str) -> 
     send_email(session, "email_changed", user.email, context, kind="email-changed")
 
 
-def send_account_exists_email(session: Session, owner: User) -> None:
-    """Tell the owner of an address that someone tried to use it for an account."""
+def send_account_exists_email(
+    session: Session, owner: User, join: str | None = None, next_url: str | None = None
+) -> None:
+    """Tell the owner of an address that someone tried to use it for an account; the login
+    link carries on to what they were doing (``join``, ``next_url``: checked by the caller)."""
+    carried = {key: value for key, value in (("next", next_url), ("join", join)) if value}
     context = {
         "display_name": owner.display_name,
         "address": owner.email,
-        "login_url": absolute_url("accounts.login"),
+        "login_url": absolute_url("accounts.login", **carried),
         "reset_url": absolute_url(RESET_PAGE_ENDPOINT),
     }
     send_email(session, "account_exists", owner.email, context, kind="account-exists")
@@ -144,20 +159,31 @@ def send_account_exists_email(session: Session, owner: User) -> None:
 # --- registration, resending, changing the address, confirming -------------------------------
 
 
-def sign_up(session: Session, email: str, display_name: str, password: str) -> str:
+def sign_up(
+    session: Session,
+    email: str,
+    display_name: str,
+    password: str,
+    *,
+    join: str | None = None,
+    next_url: str | None = None,
+) -> str:
     """Register ``email``, answering the same whether or not it has an account.
 
     A new address gets an unconfirmed account and a confirmation link; an
     address with an account gets an email saying so, with a way to log in,
     and no second account. Both hash the password once, so neither answers
-    noticeably sooner. Returns the normalised address. Raises ValidationFailed
-    for input that is wrong whoever is registered.
+    noticeably sooner. ``join`` (a community's address) and ``next_url`` (a
+    path on this site, checked by the caller) ride along: the link joins the
+    community, the login link leads on. Returns the normalised address. Raises
+    ValidationFailed for input that is wrong whoever is registered.
     """
     address, name = check_new_account(email, display_name, password)
+    join = join_argument(join)
     owner = find_user_by_email(session, address)
     if owner is not None:
         spend_a_password_hash(password)
-        send_account_exists_email(session, owner)
+        send_account_exists_email(session, owner, join, next_url)
         return address
     user = new_user(address, name, password, verified=False)
     try:
@@ -168,9 +194,9 @@ def sign_up(session: Session, email: str, display_name: str, password: str) -> s
         owner = find_user_by_email(session, address)
         if owner is None:
             raise
-        send_account_exists_email(session, owner)
+        send_account_exists_email(session, owner, join, next_url)
         return address
-    send_verification_email(session, user, address)
+    send_verification_email(session, user, address, join)
     return address
 
 
@@ -246,6 +272,14 @@ def cancel_email_change(session: Session, user: User) -> None:
 
 def _link_claims(session: Session, token: str, max_age: int | None = None) -> tuple[User, str]:
     """The account and address a link names, or LinkRefused (expired, forged, cut short)."""
+    user, address, _join = _link_claims_and_join(session, token, max_age)
+    return user, address
+
+
+def _link_claims_and_join(
+    session: Session, token: str, max_age: int | None = None
+) -> tuple[User, str, str | None]:
+    """The account and address a link names, and the community it joins, if any."""
     try:
         claims = tokens.verify(
             current_app.config["SECRET_KEY"], tokens.VERIFY_EMAIL, token, max_age=max_age
@@ -259,7 +293,7 @@ def _link_claims(session: Session, token: str, max_age: int | None = None) -> tu
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or user.is_deleted or not isinstance(address, str):
         raise LinkRefused(NOT_VALID)
-    return user, address
+    return user, address, join_argument(claims.get("j"))
 
 
 def resend_for_expired_link(session: Session, token: str) -> str:
@@ -282,13 +316,13 @@ def confirm_address(session: Session, token: str) -> Confirmation:
     Raises LinkRefused (expired, forged or cut short, or for an address the
     account no longer has or asks for).
     """
-    user, address = _link_claims(session, token)
+    user, address, join = _link_claims_and_join(session, token)
     if address == user.email:
         already = user.email_verified
         if not already:
             user.email_verified_at = utcnow()
             session.flush()
-        return Confirmation(user, address, already=already)
+        return Confirmation(user, address, already=already, join=join)
     if address != user.pending_email:
         raise LinkRefused(NO_LONGER_ASKED)
     owner = find_user_by_email(session, address)

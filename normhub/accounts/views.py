@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import login_required, login_user, logout_user
 
-from normhub.accounts import logins, services, verification
+from normhub.accounts import arrival, logins, services, verification
 from normhub.accounts.forms import (
     EmailChangeForm,
     LoginForm,
@@ -51,13 +51,30 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+HOME = "home.index"
+
+
+def _join_on_login(user: User, join: str | None) -> str | None:
+    """Join the community a "Log in to join" named (``accounts.arrival``); where to land."""
+    if join is None:
+        return None
+    session = get_session()
+    with saving(session) as attempt:
+        landed = arrival.join_on_arrival(session, user, join)
+    if not attempt.ok or landed is None:
+        return None
+    flash(landed.message, "success" if landed.joined else "info")
+    return landed.path
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     # login_user() starts a server-side login with a fresh cookie (accounts.login_cookie).
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))
+    join = arrival.join_argument(request.values.get("join"))
     if current_user_or_none() is not None and request.method == "GET":
-        return redirect(next_url or url_for("forum.index"))
+        return redirect(next_url or url_for(HOME))
     status = 200
     if form.validate_on_submit():
         session = get_session()
@@ -65,19 +82,20 @@ def login():
         if user is not None:
             session.commit()  # a rehashed password is saved
             login_user(user)
-            return redirect(next_url or url_for("forum.index"))
+            return redirect(_join_on_login(user, join) or next_url or url_for(HOME))
         form.form_errors.append(BAD_CREDENTIALS)
         status = 400
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/login.html", form=form, next_url=next_url), status
+    page = render_template("accounts/login.html", form=form, next_url=next_url, join=join)
+    return page, status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
     flash("You are logged out.", "info")
-    return redirect(url_for("forum.index"))
+    return redirect(url_for(HOME))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -85,22 +103,29 @@ def register():
     """A new address gets an account and a confirmation link, a taken one an explanation by
     email; the page says the same either way (see ``verification.sign_up``)."""
     form = RegisterForm()
+    next_url = safe_next(request.values.get("next"))
+    join = arrival.join_argument(request.values.get("join"))
     status = 200
     if form.validate_on_submit():
         session = get_session()
         with saving(session, form) as attempt:
             address = verification.sign_up(
-                session, form.email.data, form.display_name.data, form.password.data
+                session,
+                form.email.data,
+                form.display_name.data,
+                form.password.data,
+                join=join,
+                next_url=next_url,
             )
         if attempt.ok:
-            next_url = safe_next(request.values.get("next"))
             return render_template(
-                "accounts/register_sent.html", address=address, next_url=next_url
+                "accounts/register_sent.html", address=address, next_url=next_url, join=join
             )
         status = 400
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/register.html", form=form), status
+    page = render_template("accounts/register.html", form=form, next_url=next_url, join=join)
+    return page, status
 
 
 def _settings_page(
@@ -276,8 +301,12 @@ def confirm_email(token: str):
     except verification.LinkRefused as refusal:
         session.rollback()
         return render_template("accounts/confirm_email.html", refusal=refusal, token=token), 400
+    landed = None
+    if confirmation.join and not (confirmation.already or confirmation.changed):
+        # A new account's first confirmation joins the community it registered from.
+        landed = arrival.join_on_arrival(session, confirmation.user, confirmation.join)
     session.commit()
-    return render_template("accounts/confirm_email.html", confirmation=confirmation)
+    return render_template("accounts/confirm_email.html", confirmation=confirmation, landed=landed)
 
 
 @bp.route("/confirm-email/<token>/resend", methods=["POST"])
@@ -288,4 +317,4 @@ def resend_for_expired_link(token: str):
         address = verification.resend_for_expired_link(session, token)
     if attempt.ok:
         flash(f"We have sent a new link to {address}. It works for 48 hours.", "success")
-    return redirect(url_for("forum.index"))
+    return redirect(url_for(HOME))

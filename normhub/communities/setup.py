@@ -1,13 +1,16 @@
-"""What the communities feature adds to the app: its pages and the templates' ``may``."""
+"""What the communities feature adds to the app: its pages, the templates' ``may``, and
+joining the community a visitor came from once they log in (``arrival``)."""
 
 from __future__ import annotations
 
 from flask import Flask, url_for
 
 from normhub import events, policy
+from normhub.accounts.arrival import register_joiner
 from normhub.accounts.data_export import register_section
 from normhub.auth import current_user_or_none
 from normhub.communities.account_data import leave_every_community, memberships_section
+from normhub.communities.arrival import community_to_join, join_after_arrival
 from normhub.communities.services import active_membership
 from normhub.communities.views import bp
 from normhub.communities.writing_views import bp as writing_bp
@@ -40,5 +43,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(writing_bp)
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["markdown_box"] = markdown_box
+    app.jinja_env.globals["community_to_join"] = community_to_join
+    register_joiner(join_after_arrival)  # "Register to join" / "Log in to join"
     register_section("communities", memberships_section)
     events.Account.Deleting.in_transaction.connect(leave_every_community)

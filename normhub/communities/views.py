@@ -78,7 +78,7 @@ def leave(slug: str):
     # A members-only community is now invisible to the one who left.
     if services.can_view(community, None, viewer):
         return redirect(url_for("forum.community", slug=community.slug))
-    return redirect(url_for("forum.index"))
+    return redirect(url_for("home.index"))
 
 
 def _community_for_user(slug: str):

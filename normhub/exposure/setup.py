@@ -18,7 +18,9 @@ from normhub.exposure import (
     remind_views,
     subscribers,
 )
+from normhub.exposure.standing import reading_states
 from normhub.exposure.views import bp, norm_page_context
+from normhub.forum.browse import register_reading_states
 from normhub.norms.page import add_panel
 
 
@@ -36,5 +38,6 @@ def init_app(app: Flask) -> None:
     add_panel(app, _panel)
     add_panel(app, _remind_panel)
     subscribers.connect()
+    register_reading_states(reading_states)  # the marks on a community's norm list
     register_section("exposure", account_data.exposure_section)
     events.Account.Deleting.in_transaction.connect(account_data.fold_into_anonymous_counts)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, or_
+from sqlalchemy import Integer, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -65,6 +65,26 @@ def reading_state(summary: ExposureSummary | None, last_material: int) -> str:
     if summary.material_base >= last_material and summary.level >= EXPOSED:
         return "exposed"
     return "changed" if summary.highest_level >= READ else "not_read"
+
+
+def reading_states(session: Session, user: User, norms: list[Norm]) -> dict[int, str]:
+    """``reading_state`` of ``user`` for each of ``norms`` (by id), in one query: the marks
+    of a community's norm list. A norm they never met is "not_opened"."""
+    if not norms:
+        return {}
+    summaries = {
+        summary.norm_id: summary
+        for summary in session.scalars(
+            select(ExposureSummary).where(
+                ExposureSummary.user_id == user.id,
+                ExposureSummary.norm_id.in_([norm.id for norm in norms]),
+            )
+        )
+    }
+    return {
+        norm.id: reading_state(summaries.get(norm.id), norm.last_material_version_number)
+        for norm in norms
+    }
 
 
 # -- For one person ----------------------------------------------------------------------

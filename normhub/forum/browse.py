@@ -6,6 +6,8 @@ page count and the page contents always agree.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, distinct, exists, func, null, select
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community
+from normhub.discussion.models import Comment
 from normhub.norms.models import (
     STATUSES,
     Norm,
@@ -64,16 +67,70 @@ class NormFilters:
         )
 
 
+# The pace a reading time assumes (words a minute).
+READING_WPM = 200
+
+# Where the viewer stands with each norm of a list, as the exposure ledger says:
+# (session, viewer, norms) -> {norm id: "exposed" | "changed" | "not_read" | "not_opened"}
+# (standing.reading_state's words; a norm left out was never opened). The ledger sits
+# above the forum, so the exposure feature registers this from its setup.
+ReadingStates = Callable[[Session, User, list[Norm]], dict[int, str]]
+_reading_states: list[ReadingStates] = []
+
+
+def register_reading_states(reading_states: ReadingStates) -> None:
+    """One at a time: registering again replaces it, so every new app may register."""
+    _reading_states[:] = [reading_states]
+
+
+# What a logged-in member's mark on a norm says, by its name.
+MARKS = {
+    "yours": "You wrote this",
+    "answered": "You responded",
+    "changed": "Changed since you responded",
+    "changed_since_read": "Changed since you read it",
+    "read": "Read, no response yet",
+    "unread": "Unread",
+}
+
+
 @dataclass
 class NormRow:
     norm: Norm
     responder_count: int
     # The version number of the viewer's latest response, or None.
     my_version: int | None
+    # Comments one can read (those hidden by a steward left out).
+    comment_count: int = 0
+    # The current text's words (summary and essay), counted by its spaces and line breaks.
+    essay_words: int = 0
+    # The viewer's mark (a key of MARKS); None for a visitor.
+    mark: str | None = None
 
     @property
     def changed_since_my_response(self) -> bool:
-        return self.my_version is not None and self.norm.current_version_number > self.my_version
+        """Changed materially since the viewer's latest response: a wording fix asks nothing."""
+        return (
+            self.my_version is not None and self.norm.last_material_version_number > self.my_version
+        )
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, math.ceil(self.essay_words / READING_WPM))
+
+    @property
+    def mark_label(self) -> str:
+        label = MARKS[self.mark] if self.mark else ""
+        return f"{label} (v{self.my_version})" if self.mark == "changed" else label
+
+
+def mark_for(row: NormRow, viewer: User, reading_state: str | None) -> str:
+    """The viewer's mark on ``row``'s norm: their response first, then what they read."""
+    if row.norm.author_id == viewer.id:
+        return "yours"
+    if row.my_version is not None:
+        return "changed" if row.changed_since_my_response else "answered"
+    return {"exposed": "read", "changed": "changed_since_read"}.get(reading_state, "unread")
 
 
 def responder_count_expr():
@@ -103,6 +160,38 @@ def my_latest_version_expr(viewer: User):
     )
 
 
+def comment_count_expr():
+    """The norm's comments that anyone who sees it may read (not hidden by a steward)."""
+    return (
+        select(func.count(Comment.id))
+        .where(Comment.norm_id == Norm.id, Comment.hidden_at.is_(None))
+        .correlate(Norm)
+        .scalar_subquery()
+    )
+
+
+def _occurrences(text, piece: str):
+    """SQL: how many times ``piece`` occurs in ``text``."""
+    return (func.length(text) - func.length(func.replace(text, piece, ""))) // len(piece)
+
+
+def _word_breaks(text):
+    """SQL: the spaces and line breaks of ``text``, a blank line counted once: one fewer
+    than its words, where words are parted by one space or line break (as they mostly are)."""
+    return _occurrences(text, " ") + _occurrences(text, "\n") - _occurrences(text, "\n\n")
+
+
+def essay_words_expr():
+    """About how many words the current version's summary and essay hold, counted in SQL
+    so a list never loads the essays."""
+    return (
+        select(_word_breaks(NormVersion.summary) + _word_breaks(NormVersion.body) + 2)
+        .where(NormVersion.id == Norm.current_version_id)
+        .correlate(Norm)
+        .scalar_subquery()
+    )
+
+
 def norm_index_query(community: Community, viewer: User | None, filters: NormFilters) -> Select:
     responders = responder_count_expr().label("responder_count")
     my_version = (
@@ -110,7 +199,13 @@ def norm_index_query(community: Community, viewer: User | None, filters: NormFil
         if viewer is not None
         else null().label("my_version")
     )
-    query = select(Norm, responders, my_version).where(Norm.community_id == community.id)
+    query = select(
+        Norm,
+        responders,
+        my_version,
+        comment_count_expr().label("comment_count"),
+        essay_words_expr().label("essay_words"),
+    ).where(Norm.community_id == community.id)
     if filters.status == ALL_STATUSES:
         pass
     elif filters.status:
@@ -124,7 +219,8 @@ def norm_index_query(community: Community, viewer: User | None, filters: NormFil
             ~exists().where(Response.norm_id == Norm.id, Response.user_id == viewer.id)
         )
     if viewer is not None and filters.changed_since_response:
-        query = query.where(Norm.current_version_number > my_latest_version_expr(viewer))
+        # Material changes only, as the rows' marks say: a wording fix asks nothing again.
+        query = query.where(Norm.last_material_version_number > my_latest_version_expr(viewer))
     order = {
         "activity": (Norm.last_activity_at.desc(), Norm.id.desc()),
         "newest": (Norm.created_at.desc(), Norm.id.desc()),
@@ -142,8 +238,24 @@ def norm_index(
     page_number: int,
     per_page: int,
 ) -> Page:
+    """One page of the index; for a logged-in viewer each row carries their mark.
+
+    The counts and word totals come with the rows; the marks add one query for the
+    whole page (where the viewer stands with each norm), none per norm.
+    """
     page = paginate(session, norm_index_query(community, viewer, filters), page_number, per_page)
-    page.items = [NormRow(norm, count or 0, mine) for norm, count, mine in page.items]
+    page.items = [
+        NormRow(norm, count or 0, mine, comments or 0, words or 0)
+        for norm, count, mine, comments, words in page.items
+    ]
+    if viewer is not None and page.items:
+        states = (
+            _reading_states[0](session, viewer, [row.norm for row in page.items])
+            if _reading_states
+            else {}
+        )
+        for row in page.items:
+            row.mark = mark_for(row, viewer, states.get(row.norm.id))
     return page
 
 

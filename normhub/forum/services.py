@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
@@ -111,3 +111,50 @@ def responded_norms(session: Session, reader: User, viewer: User | None, limit=M
         .options(selectinload(Norm.community), selectinload(Response.version))
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+@dataclass
+class About:
+    """What a community's about page says of it, besides its own columns."""
+
+    community: Community
+    # Admins first, then stewards, each by name.
+    stewards: list[Membership]
+    member_count: int
+    open_count: int
+    in_force_count: int
+
+
+def community_about(session: Session, community: Community) -> About:
+    """The facts of the about page, in three queries whatever the community's size."""
+    rank = case({"admin": 0, "steward": 1}, value=Membership.role, else_=2)
+    stewards = session.scalars(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.community_id == community.id,
+            Membership.left_at.is_(None),
+            Membership.role.in_(("steward", "admin")),
+        )
+        .order_by(rank, func.lower(User.display_name), User.id)
+        .options(selectinload(Membership.user))
+    ).all()
+    members = session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.community_id == community.id, Membership.left_at.is_(None)
+        )
+    )
+    statuses = dict(
+        session.execute(
+            select(Norm.status, func.count(Norm.id))
+            .where(Norm.community_id == community.id, Norm.status.in_(("open", "in_force")))
+            .group_by(Norm.status)
+        ).all()
+    )
+    return About(
+        community,
+        list(stewards),
+        members or 0,
+        statuses.get("open", 0),
+        statuses.get("in_force", 0),
+    )

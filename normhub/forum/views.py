@@ -1,4 +1,5 @@
-"""The forum's pages: every community, one community's norms (and its Atom feed), a member.
+"""The forum's pages: every community, one community's norms (and its Atom feed) and its
+about page, a member.
 
 They read across communities, norms and responses, so they sit above all three.
 """
@@ -13,7 +14,12 @@ from normhub.communities import services
 from normhub.db import get_session
 from normhub.forum import browse
 from normhub.forum.feed import build_feed
-from normhub.forum.services import community_summaries, proposed_norms, responded_norms
+from normhub.forum.services import (
+    community_about,
+    community_summaries,
+    proposed_norms,
+    responded_norms,
+)
 from normhub.norms.models import STATUS_LABELS, STATUSES
 from normhub.pagination import page_number
 from normhub.urls import AbsoluteUrls
@@ -21,8 +27,9 @@ from normhub.urls import AbsoluteUrls
 bp = Blueprint("forum", __name__)
 
 
-@bp.route("/")
+@bp.route("/communities")
 def index():
+    """Every community the viewer may see (the home page, ``/``, is the home feature's)."""
     summaries = community_summaries(get_session(), current_user_or_none())
     return render_template("forum/index.html", summaries=summaries)
 
@@ -53,6 +60,20 @@ def community(slug: str):
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         sorts=browse.SORTS,
+    )
+
+
+@bp.route("/c/<slug>/about")
+def about(slug: str):
+    """What the community is for, who looks after it, and when a norm may come into force."""
+    session = get_session()
+    viewer = current_user_or_none()
+    community = services.get_visible_community(session, slug, viewer)
+    return render_template(
+        "forum/about.html",
+        about=community_about(session, community),
+        community=community,
+        membership=services.active_membership(session, community, viewer),
     )
 
 

@@ -40,9 +40,9 @@ class Job:
     # A periodic job runs whenever this crontab matches (checked every minute).
     schedule: crontab | None = None
 
-    def __call__(self, session, *args) -> None:
-        """Run it here and now, in the caller's transaction."""
-        self.function(session, *args)
+    def __call__(self, session, *args):
+        """Run it here and now, in the caller's transaction; what the function returns."""
+        return self.function(session, *args)
 
 
 def job(name: str) -> Callable[[Callable[..., None]], Job]:

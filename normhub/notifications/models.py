@@ -85,3 +85,17 @@ class NotificationSetting(Base):
     )
     kind: Mapped[str] = mapped_column(String(24), primary_key=True)
     delivery: Mapped[str] = mapped_column(String(12))
+
+
+class NotificationProgress(Base):
+    """How far a periodic job has turned another feature's rows into notices.
+
+    The exposure check is the API's hottest path: it writes its record and
+    nothing else, and a job tells the people checked a minute later, reading
+    the records after ``last_id``.
+    """
+
+    __tablename__ = "notification_progress"
+
+    source: Mapped[str] = mapped_column(String(24), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
+from normhub.communities.services import visible_communities_clause
 from normhub.db import utcnow
 from normhub.errors import NotFound, ValidationFailed
 from normhub.mail.addresses import is_deliverable
@@ -157,11 +158,21 @@ def wants_email_now(session: Session, user: User, kind: str) -> bool:
 # -- Reading -------------------------------------------------------------------------------
 
 
+def _seen_now(user: User):
+    """Notices from communities the member may still see: one they left that is members-only
+    says nothing more to them, not even a count."""
+    return Notification.community_id.in_(
+        select(Community.id).where(visible_communities_clause(user))
+    )
+
+
 def unread_count(session: Session, user: User) -> int:
     return (
         session.scalar(
             select(func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
+                Notification.user_id == user.id,
+                Notification.read_at.is_(None),
+                _seen_now(user),
             )
         )
         or 0
@@ -174,7 +185,7 @@ def notifications_page(
     """The member's notices, newest first, unread ones first among equals."""
     query = (
         select(Notification)
-        .where(Notification.user_id == user.id)
+        .where(Notification.user_id == user.id, _seen_now(user))
         .options(joinedload(Notification.community), joinedload(Notification.actor))
         .order_by(Notification.updated_at.desc(), Notification.id.desc())
     )
@@ -186,7 +197,7 @@ def notifications_page(
 def own_notification(session: Session, user: User, notification_id: int) -> Notification:
     notification = session.scalar(
         select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == user.id
+            Notification.id == notification_id, Notification.user_id == user.id, _seen_now(user)
         )
     )
     if notification is None:

@@ -10,7 +10,9 @@ from normhub import events
 from normhub.accounts.data_export import register_section
 from normhub.auth import current_user_or_none
 from normhub.db import get_session
+from normhub.jobs.queue import register
 from normhub.notifications import account_data, subscribers
+from normhub.notifications.checks import tell_the_people_checked
 from normhub.notifications.emails import send_notification_email
 from normhub.notifications.kinds import WATCH_LEVELS
 from normhub.notifications.services import register_email_sender
@@ -29,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["watch_level"] = watch_level
     app.jinja_env.globals["watch_levels"] = WATCH_LEVELS
     subscribers.connect()
+    register(app, tell_the_people_checked)
     register_email_sender(send_notification_email)
     register_section("notifications", account_data.notifications_section)
     events.Account.Deleting.in_transaction.connect(account_data.forget_member)

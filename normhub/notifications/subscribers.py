@@ -2,21 +2,19 @@
 
 Each receiver turns one event into notices through :func:`services.notify`,
 which keeps to members who may see the community. They run in the change's
-transaction, so a notice exists exactly when its cause does; the exposure
-check recorded by the API commits on its own, so that one is heard after
-commit, in a session of its own.
+transaction, so a notice exists exactly when its cause does. Checks are the
+exception: a periodic job tells the people checked (``notifications.checks``),
+so that the API's check, the hottest path, writes its record and nothing else.
 """
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.services import active_member_ids
-from normhub.db import session_scope
 from normhub.markdown import mentioned_handles
 from normhub.norms.models import STATUS_LABELS, Norm, NormVersion
 from normhub.notifications.services import Notice, norm_label, notify
@@ -35,6 +33,16 @@ def _ids_of_handles(session: Session, handles: set[str]) -> list[int]:
     return list(session.scalars(select(User.id).where(User.handle.in_(sorted(handles)))))
 
 
+def _tell(
+    session: Session, kind: str, norm: Norm, summary: str, target: str, actor_id, to, **more
+) -> None:
+    """Notify ``to`` (user ids) of something about ``norm`` that ``actor_id`` did."""
+    notice = Notice(
+        kind, norm.community_id, summary, target, norm_id=norm.id, actor_id=actor_id, **more
+    )
+    notify(session, notice, to)
+
+
 # -- Comments: replies and mentions ------------------------------------------------------
 
 
@@ -44,29 +52,23 @@ def comment_posted(session: Session, *, comment) -> None:
     replied_to = set()
     if comment.parent is not None and comment.parent.author_id != author.id:
         replied_to = {comment.parent.author_id}
-        notify(
+        _tell(
             session,
-            Notice(
-                "reply",
-                norm.community_id,
-                f"{author.display_name} replied to your comment on {norm_label(norm)}",
-                target,
-                norm_id=norm.id,
-                actor_id=author.id,
-            ),
+            "reply",
+            norm,
+            f"{author.display_name} replied to your comment on {norm_label(norm)}",
+            target,
+            author.id,
             replied_to,
         )
     mentioned = set(_ids_of_handles(session, mentioned_handles(comment.body))) - replied_to
-    notify(
+    _tell(
         session,
-        Notice(
-            "mention",
-            norm.community_id,
-            f"{author.display_name} mentioned you in a comment on {norm_label(norm)}",
-            target,
-            norm_id=norm.id,
-            actor_id=author.id,
-        ),
+        "mention",
+        norm,
+        f"{author.display_name} mentioned you in a comment on {norm_label(norm)}",
+        target,
+        author.id,
         mentioned,
     )
 
@@ -76,16 +78,13 @@ def comment_posted(session: Session, *, comment) -> None:
 
 def _essay_mentions(session: Session, norm: Norm, version: NormVersion, before: str) -> None:
     new = mentioned_handles(version.body) - mentioned_handles(before)
-    notify(
+    _tell(
         session,
-        Notice(
-            "mention",
-            norm.community_id,
-            f"{version.editor.display_name} mentioned you in {norm_label(norm)}",
-            _norm_path(norm),
-            norm_id=norm.id,
-            actor_id=version.editor_id,
-        ),
+        "mention",
+        norm,
+        f"{version.editor.display_name} mentioned you in {norm_label(norm)}",
+        _norm_path(norm),
+        version.editor_id,
         _ids_of_handles(session, new),
     )
 
@@ -112,50 +111,41 @@ def norm_revised(session: Session, *, norm, version, material) -> None:
     summary = f"{norm_label(norm)} changed materially since you answered: re-read needed"
     if version.change_summary:
         summary += f" (version {version.number}: {version.change_summary})"
-    notify(
+    _tell(
         session,
-        Notice(
-            "revised",
-            norm.community_id,
-            summary,
-            _norm_path(norm, "norms.diff", to=version.number),
-            norm_id=norm.id,
-            actor_id=version.editor_id,
-            group_key=f"revised:{norm.id}",
-            group_summary=f"{norm_label(norm)} changed materially {{count}} times since "
-            "you answered: re-read needed",
-        ),
+        "revised",
+        norm,
+        summary,
+        _norm_path(norm, "norms.diff", to=version.number),
+        version.editor_id,
         responders,
+        group_key=f"revised:{norm.id}",
+        group_summary=f"{norm_label(norm)} changed materially {{count}} times since "
+        "you answered: re-read needed",
     )
 
 
 def status_changed(session: Session, *, norm, old_status, new_status, actor) -> None:
     label = STATUS_LABELS[new_status].lower()
-    notify(
+    _tell(
         session,
-        Notice(
-            "status",
-            norm.community_id,
-            f"{norm_label(norm)}, which you wrote, is now {label}",
-            _norm_path(norm),
-            norm_id=norm.id,
-            actor_id=actor.id,
-        ),
+        "status",
+        norm,
+        f"{norm_label(norm)}, which you wrote, is now {label}",
+        _norm_path(norm),
+        actor.id,
         {norm.author_id},
     )
     if new_status == "open" and old_status == "draft":
         _essay_mentions(session, norm, session.get(NormVersion, norm.current_version_id), "")
         watchers = set(active_member_ids(session, norm.community))
-        notify(
+        _tell(
             session,
-            Notice(
-                "opened",
-                norm.community_id,
-                f"New in {norm.community.name}: {norm_label(norm)} is open for discussion",
-                _norm_path(norm),
-                norm_id=norm.id,
-                actor_id=actor.id,
-            ),
+            "opened",
+            norm,
+            f"New in {norm.community.name}: {norm_label(norm)} is open for discussion",
+            _norm_path(norm),
+            actor.id,
             watchers - {norm.author_id},
         )
 
@@ -164,19 +154,16 @@ def status_changed(session: Session, *, norm, old_status, new_status, actor) -> 
 
 
 def response_recorded(session: Session, *, response, norm, version, user) -> None:
-    notify(
+    _tell(
         session,
-        Notice(
-            "responses",
-            norm.community_id,
-            f"{user.display_name} responded to {norm_label(norm)}",
-            _norm_path(norm, anchor="responses"),
-            norm_id=norm.id,
-            actor_id=user.id,
-            group_key=f"responses:{norm.id}",
-            group_summary=f"{{count}} responses to {norm_label(norm)}",
-        ),
+        "responses",
+        norm,
+        f"{user.display_name} responded to {norm_label(norm)}",
+        _norm_path(norm, anchor="responses"),
+        user.id,
         {norm.author_id},
+        group_key=f"responses:{norm.id}",
+        group_summary=f"{{count}} responses to {norm_label(norm)}",
     )
 
 
@@ -184,16 +171,13 @@ def response_recorded(session: Session, *, response, norm, version, user) -> Non
 
 
 def nudge_queued(session: Session, *, norm, steward, nudges) -> None:
-    notify(
+    _tell(
         session,
-        Notice(
-            "nudge",
-            norm.community_id,
-            f"A steward of {norm.community.name} asks you to read {norm_label(norm)}",
-            _norm_path(norm),
-            norm_id=norm.id,
-            actor_id=steward.id,
-        ),
+        "nudge",
+        norm,
+        f"A steward of {norm.community.name} asks you to read {norm_label(norm)}",
+        _norm_path(norm),
+        steward.id,
         {nudge.member_id for nudge in nudges},
     )
 
@@ -201,18 +185,15 @@ def nudge_queued(session: Session, *, norm, steward, nudges) -> None:
 def _reminded(
     session: Session, norm, sender, recipient, verb: str, *, may_email: bool = True
 ) -> None:
-    notify(
+    _tell(
         session,
-        Notice(
-            "reminder",
-            norm.community_id,
-            f"{sender.display_name} {verb} {norm_label(norm)}",
-            site_path("remind.reminders_to_me"),
-            norm_id=norm.id,
-            actor_id=sender.id,
-            may_email=may_email,
-        ),
+        "reminder",
+        norm,
+        f"{sender.display_name} {verb} {norm_label(norm)}",
+        site_path("remind.reminders_to_me"),
+        sender.id,
         {recipient.id},
+        may_email=may_email,
     )
 
 
@@ -225,29 +206,6 @@ def norm_shared(session: Session, *, reminder, norm, sender, recipient) -> None:
     _reminded(session, norm, sender, recipient, "shared with you", may_email=False)
 
 
-def check_recorded(_sender, *, checker_id, subject_id, norm_id, checked_at) -> None:
-    """After commit: the API records checks in a transaction of its own."""
-    if checker_id == subject_id:
-        return
-    with session_scope(current_app._get_current_object()) as session:
-        norm = session.get(Norm, norm_id)
-        checker = session.get(User, checker_id)
-        if norm is None or checker is None:
-            return
-        notify(
-            session,
-            Notice(
-                "check",
-                norm.community_id,
-                f"{checker.display_name} checked what you have seen of {norm_label(norm)}",
-                site_path("exposure.checks_about_me"),
-                norm_id=norm.id,
-                actor_id=checker.id,
-            ),
-            {subject_id},
-        )
-
-
 def connect() -> None:
     events.Comment.Posted.in_transaction.connect(comment_posted)
     events.Norm.Proposed.in_transaction.connect(norm_proposed)
@@ -257,4 +215,3 @@ def connect() -> None:
     events.Exposure.NudgeQueued.in_transaction.connect(nudge_queued)
     events.Exposure.ReminderRecorded.in_transaction.connect(reminder_recorded)
     events.Exposure.NormShared.in_transaction.connect(norm_shared)
-    events.Exposure.CheckRecorded.after_commit.connect(check_recorded)

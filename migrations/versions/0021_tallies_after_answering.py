@@ -4,8 +4,8 @@ A community setting, on by default: a member sees how others answered a norm (th
 tallies and the crux) only once they have answered it themselves, or ask to see
 them, so that first answers are not anchored by the crowd.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 
 # This migration's number and the one it follows, on one line: renumbering it when
 # another branch took the number is this line (and the file's name).
-revision, down_revision = "0020", "0019"
+revision, down_revision = "0021", "0020"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,104 @@
+"""Queries per page do not grow with the data: the same statements at two sizes.
+
+Each key page is requested in a small world, then again after the world grew
+(more members, norms, assumptions, comments, responses, notifications); the
+number of SQL statements a request runs must not change. An N+1 (a query per
+comment, per norm, per member) shows up here as a difference, whatever the
+database's speed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from normhub.discussion.services import post_comment
+from normhub.norms.services import AssumptionInput
+from normhub.responses.services import record_response
+from tests.conftest import login, new_client
+
+
+class StatementCounter:
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _seen(self, _conn, _cursor, statement, *_args) -> None:
+        self.statements.append(statement)
+
+    def count(self, client, url: str) -> int:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._seen)
+        assert response.status_code == 200, (url, response.status_code)
+        return len(self.statements)
+
+
+@pytest.fixture
+def app_overrides():
+    return {"RATELIMIT_ENABLED": False}
+
+
+def grow(session, factory, community, norm, reader, n: int) -> None:
+    """More of everything a page might loop over."""
+    people = [factory.member(community, name=f"Grown {n}-{i}") for i in range(6)]
+    assumptions = [AssumptionInput(f"Assumption {n}-{i} holds.") for i in range(8)]
+    for i in range(3):
+        other = factory.norm(
+            community, people[i], title=f"Grown norm {n}-{i}", assumptions=assumptions
+        )
+        record_response(session, other, people[i + 1], "yes", "endorse")
+    parent = None
+    for i, person in enumerate(people):
+        parent = post_comment(
+            session, norm, person, f"Comment {n}-{i} for @{reader.handle}", parent=parent
+        )
+        record_response(session, norm, person, "partly", "undecided")
+    session.commit()
+
+
+PAGES = [
+    # (who, url template)
+    (None, "/"),
+    (None, "/c/{slug}"),
+    (None, "/c/{slug}/norms/{norm}"),
+    ("reader", "/c/{slug}/norms/{norm}"),
+    ("reader", "/"),
+    ("reader", "/c/{slug}"),
+    ("reader", "/c/{slug}/norms/{norm}/coverage"),
+    ("reader", "/queue"),
+    ("reader", "/notifications"),
+    ("reader", "/settings/digest/preview"),
+    ("reader", "/search?q=comment"),
+]
+
+
+def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
+    owner = factory.user("Olga Owner")
+    community = factory.community(owner)
+    reader = factory.member(community, name="Rea Reader")
+    author = factory.member(community, name="Ann Author")
+    norm = factory.norm(community, author, title="Cite the base")
+    grow(session, factory, community, norm, reader, 1)
+
+    counter = StatementCounter(app.extensions["normhub.engine"])
+    clients = {None: new_client(app, session), "reader": new_client(app, session)}
+    login(clients["reader"], reader)
+
+    def measure() -> dict[str, int]:
+        counts = {}
+        for who, template in PAGES:
+            url = template.format(slug=community.slug, norm=norm.slug)
+            counter.count(clients[who], url)  # the first request warms per-process caches
+            counts[f"{who or 'anonymous'} {url}"] = counter.count(clients[who], url)
+        return counts
+
+    small = measure()
+    for n in range(2, 5):
+        grow(session, factory, community, norm, reader, n)
+    large = measure()
+    grew = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
+    assert grew == {}, "statements per request grew with the data: (small, large)"
