@@ -8,7 +8,8 @@ unsent text back; posting shows the comment, whose HTML is exactly the preview's
 the confirmation next to it and focused, and the draft gone. On the way: the "I have
 read this" button disappears once the read is recorded, the compact response form fits
 a screen, a form sent back with errors puts the focus on the first of them, and logging
-out forgets the drafts.
+out forgets the drafts. Then the member mentioned logs in: the bell says 1, the notice
+opens the comment, and the bell says 0.
 """
 
 from __future__ import annotations
@@ -167,4 +168,18 @@ def test_mention_preview_draft_and_post(live_server, browser, scene):
     with page.expect_navigation():
         page.get_by_role("button", name="Log out").click()
     assert drafts(page) == []
+
+    # The member mentioned: the bell says 1, the notice lands on the comment, and is read.
+    log_in(page, live_server, mira)
+    assert page.locator("#bell .bell-count").inner_text() == "1"
+    watcher.visit(f"{live_server}/notifications")
+    notice = page.locator(".notification.unread[data-kind=mention]")
+    assert "Wren Writer" in notice.inner_text()
+    with page.expect_navigation():
+        notice.locator("button.notification-open").click()
+    assert page.url == f"{norm_url}#{comment_id}"
+    assert page.locator(f"#{comment_id} a.mention").inner_text() == "@Mira Quist"
+    assert page.locator("#bell").get_attribute("aria-label") == "Notifications, 0 unread"
+    assert page.locator("#bell .bell-count").count() == 0
+    watcher.assert_clean("after opening the notice")
     context.close()
