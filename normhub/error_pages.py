@@ -100,6 +100,18 @@ def _token_is_this_browsers() -> bool:
     return isinstance(value, str) and hmac.compare_digest(value, secret)
 
 
+def _typed_label(name: str) -> str:
+    """A field's name as a label: "assumptions-0-statement" -> "Assumptions 1 statement"."""
+    name = re.sub(r"-(\d+)-", lambda match: f" {int(match.group(1)) + 1} ", name)
+    return name.replace("_", " ").replace("-", " ").capitalize()
+
+
+def _was_typed(value: str) -> bool:
+    # Numbers alone are a form's own bookkeeping (positions, ids, versions), not writing;
+    # they still go back with "Send again".
+    return bool(value.strip()) and not value.strip().isdigit()
+
+
 def form_expired():
     """A form sent after its token expired: nothing saved, what was typed offered back.
 
@@ -112,11 +124,7 @@ def form_expired():
         for name, value in request.form.items(multi=True)
         if not _NOT_KEPT.search(name)
     ]
-    typed = [
-        (name.replace("_", " ").replace("-", " ").capitalize(), value)
-        for name, value in fields
-        if value.strip()
-    ]
+    typed = [(_typed_label(name), value) for name, value in fields if _was_typed(value)]
     query = request.query_string.decode("latin-1")
     action = request.path + (f"?{query}" if query else "")
     hours = (current_app.config.get("WTF_CSRF_TIME_LIMIT") or 0) // 3600

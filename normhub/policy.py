@@ -50,6 +50,8 @@ RULES: dict[str, Rule] = {
     "exposure.see-not-exposed": Rule(STEWARD),
     # Choose what one hears from a community (watching, normal, muted).
     "community.watch": Rule(MEMBER, site_admins=False),
+    # Find fellow members by name while writing, to @-mention them.
+    "community.suggest-members": Rule(MEMBER),
     # A member's responses and other per-norm activity, on their page.
     "member.see-activity": Rule(MEMBER),
 }

@@ -10,6 +10,7 @@ from flask import flash
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from normhub.auth import current_user_or_none
 from normhub.errors import DomainError
 
 
@@ -52,6 +53,28 @@ def saving(session: Session, form: FlaskForm | None = None) -> Iterator[Attempt]
     else:
         session.commit()
         attempt.ok = True
+
+
+# -- Drafts kept in the browser (static/writing.js) ------------------------------------------
+#
+# A form with ``data-draft-key`` keeps what is typed in the browser until the server says
+# it was saved: the view that saved it flashes the same key in the "draft-sent" category,
+# which the page after the redirect carries (base.html) and the script forgets.
+
+DRAFT_SENT = "draft-sent"
+
+
+def draft_key(action: str, part: str | int | None = None) -> str:
+    """The name a form's unsent text is kept under: whose it is, the address the form
+    posts to, and which of that address's forms (a reply, say) when there are several."""
+    viewer = current_user_or_none()
+    owner = viewer.id if viewer is not None else "anonymous"
+    return f"{owner}:{action}" + (f"#{part}" if part else "")
+
+
+def draft_sent(action: str, part: str | int | None = None) -> None:
+    """Tell the next page that the text of this form was saved: its draft may go."""
+    flash(draft_key(action, part), DRAFT_SENT)
 
 
 # -- What kind of load a GET is (Fetch Metadata) -------------------------------------------

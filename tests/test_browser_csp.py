@@ -87,7 +87,8 @@ def test_key_pages_raise_no_csp_violation_and_the_read_report_works(
     watcher.visit(f"{live_server}/c/{community.slug}")
 
     # The norm page: its script reports the read once the end of the essay is seen.
-    watcher.visit(norm_url)
+    # The reader has not answered: they ask to see how others did (the tallies' bars).
+    watcher.visit(f"{norm_url}?tallies=1")
     assert page.locator("#read-report").count() == 1
     tally_bar = page.evaluate(
         "document.querySelector('.tally-yes .bar rect').getBoundingClientRect().width"

@@ -129,6 +129,9 @@ def urls(app, town) -> list[str]:
         "digest.preview": {"period": "daily"},
         "exposure.checks_about_me": {"page": 2},
         "communities.invites": {"new": town["invite"].id},
+        # "Show how others answered": a link, so a GET that writes nothing
+        "norms.show": {"tallies": 1},
+        "writing.suggest_members": {"q": "mi"},
     }
     for endpoint, query in with_query.items():
         found.append(adapter.build(endpoint, values[endpoint]) + "?" + urlencode(query))

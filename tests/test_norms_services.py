@@ -3,6 +3,7 @@
 import pytest
 
 from normhub.errors import Forbidden, NotFound, ValidationFailed
+from normhub.norms.prerequisites import resolve_norm_refs
 from normhub.norms.services import (
     AssumptionInput,
     allowed_transitions,
@@ -12,7 +13,6 @@ from normhub.norms.services import (
     get_version,
     list_prerequisites,
     list_versions,
-    resolve_norm_refs,
     revise_norm,
     set_prerequisites,
 )

@@ -318,6 +318,9 @@ ACCESS: dict[str, Access] = {
     "api.list_notifications": SignedIn(),
     "api.read_all_notifications": SignedIn(),
     "api.read_notification": Own("member"),
+    "glossary.page": Anyone(),
+    "writing.preview": Sees(signed_in=True),
+    "writing.suggest_members": Action("community.suggest-members"),
 }
 
 # What a route is sent besides its address, per community: the query string of a GET,

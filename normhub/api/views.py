@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_login import login_required
 
 from normhub import policy
@@ -195,21 +196,29 @@ def _tokens_page(form: TokenForm, new_secret: str | None = None, status: int = 2
     return response, status, headers
 
 
+# The session key that carries a new token's secret from the POST to the page after it.
+NEW_SECRET = "api_token_shown_once"  # noqa: S105 (a key name, not a secret)
+
+
 @bp.route("/settings/tokens", methods=["GET", "POST"])
 @login_required
 def tokens():
     form = TokenForm()
     if request.method == "GET":
-        return _tokens_page(form)
+        # Shown on the first page after creation only: a reload finds it gone (and
+        # creates nothing, as sending the form again would). The database keeps just the
+        # hash; the session held the secret for this one redirect.
+        return _tokens_page(form, new_secret=flask_session.pop(NEW_SECRET, None))
     if form.validate_on_submit():
         session = get_session()
         with saving(session, form) as attempt:
-            _token, secret = services.create_token(
+            token, secret = services.create_token(
                 session, current_user_or_none(), form.name.data, form.days.data
             )
         if attempt.ok:
-            # Shown on this response only; the database keeps just the hash.
-            return _tokens_page(TokenForm(formdata=None), new_secret=secret, status=201)
+            flask_session[NEW_SECRET] = secret
+            flash(f"Token “{token.name}” is created. Copy it now.", "success")
+            return redirect(url_for("api.tokens", _anchor="new-token-heading"), 303)
     return _tokens_page(form, status=400)
 
 

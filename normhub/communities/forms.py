@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from normhub.communities.models import ROLES
@@ -64,6 +71,9 @@ class SettingsForm(Form):
     max_open_per_author = IntegerField(
         "Most open norms per author",
         validators=[Optional(), NumberRange(1, OPEN_CAP_MAX, message=OPEN_CAP_MESSAGE)],
+    )
+    hide_tallies_until_answered = BooleanField(
+        "Show members how others answered a norm only once they have answered it"
     )
 
 

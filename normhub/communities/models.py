@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from normhub.accounts.models import User
@@ -30,6 +30,11 @@ class Community(Base):
     # Attention budget; None means no cap.
     max_open_norms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_open_per_author: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A member sees how others answered a norm once they answered it (or ask to see):
+    # first answers are not anchored by the crowd's.
+    hide_tallies_until_answered: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property

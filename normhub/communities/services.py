@@ -419,6 +419,7 @@ class CommunitySettings:
     coverage_min_responses: int
     max_open_norms: int | None
     max_open_per_author: int | None
+    hide_tallies_until_answered: bool = True
 
 
 def update_settings(
@@ -456,6 +457,7 @@ def update_settings(
     community.coverage_min_responses = settings.coverage_min_responses
     community.max_open_norms = settings.max_open_norms
     community.max_open_per_author = settings.max_open_per_author
+    community.hide_tallies_until_answered = bool(settings.hide_tallies_until_answered)
     session.flush()
     return community
 

@@ -158,6 +158,7 @@ def _settings_values(form: SettingsForm) -> services.CommunitySettings:
         coverage_min_responses=form.coverage_min_responses.data,
         max_open_norms=form.max_open_norms.data,
         max_open_per_author=form.max_open_per_author.data,
+        hide_tallies_until_answered=form.hide_tallies_until_answered.data,
     )
 
 

@@ -25,7 +25,7 @@ from normhub.errors import DomainError
 from normhub.norms.models import Norm
 from normhub.norms.page import norm_url
 from normhub.norms.services import get_norm
-from normhub.web import attach_error, saving
+from normhub.web import attach_error, draft_sent, saving
 
 bp = Blueprint("discussion", __name__)
 
@@ -113,6 +113,7 @@ def post(slug: str, norm_ref: str):
                 assumption_key=form.assumption_key,
             )
         if attempt.ok:
+            draft_sent(request.path, f"reply-{parent.id}" if parent is not None else None)
             flash("Your comment is posted.", "success")
             return redirect(norm_url(norm, f"comment-{comment.id}"))
     parent = None
@@ -150,6 +151,7 @@ def edit(slug: str, comment_id: int):
             status = 422
         else:
             session.commit()
+            draft_sent(request.path)
             flash("Your comment is updated.", "success")
             return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
     elif form.is_submitted():

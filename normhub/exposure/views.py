@@ -44,7 +44,7 @@ from normhub.exposure.report import Standing
 from normhub.exposure.standing import standing
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.page import norm_url
-from normhub.norms.services import get_norm
+from normhub.norms.services import allowed_transitions, get_norm
 
 bp = Blueprint("exposure", __name__)
 
@@ -103,7 +103,17 @@ def norm_page_context(session: Session, norm: Norm, viewer: User | None, version
         panel.already_read = (
             LEVEL_RANK[status.current_level] >= READ and (status.latest_version_seen or 0) >= number
         )
-    return {"exposure_panel": panel}
+    return {"exposure_panel": panel, "in_force_refusal": in_force_refusal(session, norm, viewer)}
+
+
+def in_force_refusal(session: Session, norm: Norm, viewer: User | None) -> str:
+    """Why putting ``norm`` (its current version) in force would be refused now, said
+    before anyone presses the button; "" when the gate would let it through, or when the
+    viewer has no such button."""
+    if "in_force" not in allowed_transitions(session, norm, viewer):
+        return ""
+    result = coverage(session, norm)
+    return "" if result.meets_threshold else result.shortfall_message
 
 
 @bp.post(f"{NORM_URL}/read")

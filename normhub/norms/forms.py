@@ -18,7 +18,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from normhub.forms import Form, Subform
 from normhub.ids import parse_id
@@ -30,6 +30,38 @@ from normhub.norms.services import (
     parse_significance,
     parse_tags,
 )
+from normhub.text import control_character_problem
+
+
+class NormRefsField(TextAreaField):
+    """The norms this one builds on: every box of the field's name, one line each.
+
+    The form shows one box per norm (titles offered from a datalist) and a blank
+    one; each box may also hold several names, comma separated. The boxes reach the
+    view joined with line breaks (a text area's data, so its check lets the breaks
+    through); each box on its own must be one line of plain text.
+    """
+
+    sent: tuple[str, ...] = ()  # the filled boxes, as sent
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.sent = tuple(value.strip() for value in valuelist if value.strip())
+            self.data = "\n".join(self.sent)
+
+    def pre_validate(self, form) -> None:
+        # Each box is one line of plain text, as a text field's would be.
+        for box in self.sent:
+            problem = control_character_problem(box, self.label.text, multiline=False)
+            if problem is not None:
+                raise StopValidation(problem)
+
+    @property
+    def boxes(self) -> list[str]:
+        """What each box shows: a norm per box, and a blank one to add another."""
+        filled = [line for line in (self.data or "").splitlines() if line.strip()]
+        return [*filled, ""] if len(filled) >= 1 else ["", ""]
+
 
 BLANK_ROWS = 3
 # Generous, but bounded: a form can't make the server build thousands of rows.
@@ -56,7 +88,7 @@ class NormForm(Form):
     summary = TextAreaField("Summary", render_kw={"rows": 3})
     body = TextAreaField("Essay (Markdown)", render_kw={"rows": 18})
     tags = StringField("Tags (comma separated)")
-    prerequisites = StringField("Builds on (optional)")
+    prerequisites = NormRefsField("Builds on (optional)")
     assumptions = FieldList(FormField(AssumptionRowForm), max_entries=MAX_ROWS)
     add_rows = SubmitField("Add more assumption rows")
     save = SubmitField("Save")

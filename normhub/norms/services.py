@@ -438,26 +438,6 @@ def list_prerequisites(session: Session, norm: Norm) -> list[Norm]:
     )
 
 
-def resolve_norm_refs(session: Session, community: Community, text: str) -> list[Norm]:
-    """Norms of ``community`` named in ``text``: slugs, ids or norm addresses, comma separated."""
-    norms: list[Norm] = []
-    for raw in re.split(r"[,\s]+", text or ""):
-        ref = raw.strip().rstrip("/")
-        if not ref:
-            continue
-        # Accept a pasted address such as https://host/c/slug/norms/<ref>.
-        ref = ref.rsplit("/norms/", 1)[-1].split("/", 1)[0]
-        try:
-            found = get_norm(session, community, ref)
-        except NotFound:
-            raise ValidationFailed(
-                f"There is no norm “{raw.strip()}” in this community.", field="prerequisites"
-            ) from None
-        if found not in norms:
-            norms.append(found)
-    return norms
-
-
 def _builds_on(session: Session, start: Norm, target_id: int) -> bool:
     """Whether ``start`` builds on ``target_id``, directly or through other norms."""
     seen: set[int] = set()

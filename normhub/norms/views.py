@@ -9,12 +9,12 @@ from normhub.communities.access import login_required_in_community
 from normhub.communities.services import get_visible_community
 from normhub.db import get_session
 from normhub.ids import parse_id
-from normhub.norms import page, services
+from normhub.norms import page, prerequisites, services
 from normhub.norms.diff import diff_versions
 from normhub.norms.forms import EditNormForm, NormForm
 from normhub.norms.models import NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url
-from normhub.web import is_page_visit, saving
+from normhub.web import draft_sent, is_page_visit, saving
 
 bp = Blueprint("norms", __name__)
 
@@ -27,24 +27,31 @@ def new(slug: str):
     community = get_visible_community(session, slug, viewer)
     require(services.can_propose(session, community, viewer))
     form = NormForm()
+    page = {
+        "form": form,
+        "community": community,
+        "norm": None,
+        "norm_choices": prerequisites.norm_choices(session, community),
+    }
     if request.method == "GET":
         form.add_blank_rows()
-        return render_template("norms/form.html", form=form, community=community, norm=None)
+        return render_template("norms/form.html", **page)
     if form.add_rows.data:
         form.add_blank_rows()
-        return render_template("norms/form.html", form=form, community=community, norm=None)
+        return render_template("norms/form.html", **page)
     if form.validate():
         with saving(session, form) as attempt:
-            builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
+            builds_on = prerequisites.resolve_norm_refs(session, community, form.prerequisites.data)
             norm = services.create_norm(session, community, viewer, form.to_draft())
             services.set_prerequisites(session, norm, viewer, builds_on)
         if attempt.ok:
+            draft_sent(request.path)
             flash(
                 "Saved as a draft. Open it for discussion when you are ready for readers.",
                 "success",
             )
             return redirect(norm_url(norm))
-    return render_template("norms/form.html", form=form, community=community, norm=None), 400
+    return render_template("norms/form.html", **page), 400
 
 
 @bp.route(f"{NORM_URL}/edit", methods=["GET", "POST"])
@@ -55,14 +62,20 @@ def edit(slug: str, norm_ref: str):
     require(services.can_edit(session, norm, viewer))
     version = session.get(NormVersion, norm.current_version_id)
     form = EditNormForm()
-    page = {"form": form, "community": community, "norm": norm, "version": version}
+    page = {
+        "form": form,
+        "community": community,
+        "norm": norm,
+        "version": version,
+        "norm_choices": prerequisites.norm_choices(session, community, leaving_out=norm),
+    }
     if request.method == "GET":
         form.title.data = version.title
         form.summary.data = version.summary
         form.body.data = version.body
         form.tags.data = ", ".join(norm.tag_names)
-        form.prerequisites.data = ", ".join(
-            other.slug for other in services.list_prerequisites(session, norm)
+        form.prerequisites.data = prerequisites.names_of(
+            session, community, services.list_prerequisites(session, norm)
         )
         form.load_assumptions(version.assumptions)
         return render_template("norms/form.html", **page)
@@ -71,7 +84,7 @@ def edit(slug: str, norm_ref: str):
         return render_template("norms/form.html", **page)
     if form.validate():
         with saving(session, form) as attempt:
-            builds_on = services.resolve_norm_refs(session, community, form.prerequisites.data)
+            builds_on = prerequisites.resolve_norm_refs(session, community, form.prerequisites.data)
             new_version = services.revise_norm(
                 session,
                 norm,
@@ -82,6 +95,7 @@ def edit(slug: str, norm_ref: str):
             )
             services.set_prerequisites(session, norm, viewer, builds_on)
         if attempt.ok:
+            draft_sent(request.path)
             if new_version is None:
                 flash("Saved. The text is unchanged, so there is no new version.", "info")
             else:

@@ -76,6 +76,18 @@ class ResponseForm(Form):
                 }
             )
 
+    def carry_over(self, version, earlier: list) -> None:
+        """Rows for ``version`` holding the answers given to an older text, matched by
+        assumption (``services.earlier_answers``). The answers on the norm as a whole are
+        not carried: the text changed in meaning, and they are asked again."""
+        self.load(version)
+        for entry, before in zip(self.assumptions.entries, earlier, strict=True):
+            if before.answer is not None:
+                row = entry.form
+                row.understood.data = before.answer.understood
+                row.agreement.data = before.answer.agreement
+                row.reason.data = before.answer.reason
+
     def matches(self, version) -> bool:
         """Whether the posted rows are exactly the assumptions of ``version``."""
         posted = [entry.form.assumption_id.data for entry in self.assumptions.entries]

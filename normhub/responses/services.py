@@ -119,6 +119,42 @@ def latest_response(session: Session, norm: Norm, user: User | None) -> Response
     )
 
 
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """One assumption of the current version, next to a response to an older text.
+
+    ``state``: "same" (worded as when answered), "changed" (reworded or re-explained
+    since) or "new" (not in the version answered); ``answer`` is what was answered
+    then, if anything.
+    """
+
+    state: str
+    answer: AssumptionResponse | None = None
+    earlier_statement: str = ""
+
+
+def earlier_answers(version: NormVersion, previous: Response) -> list[EarlierAnswer]:
+    """For each assumption of ``version`` (in order), how it compares with the version
+    ``previous`` answered and what was answered, matched by the cross-version key."""
+    before = {a.key: a for a in previous.version.assumptions}
+    answered = {a.assumption.key: a for a in previous.assumption_responses}
+    result = []
+    for assumption in version.assumptions:
+        old = before.get(assumption.key)
+        if old is None:
+            result.append(EarlierAnswer("new"))
+            continue
+        same = (old.statement, old.explanation) == (assumption.statement, assumption.explanation)
+        result.append(
+            EarlierAnswer(
+                "same" if same else "changed",
+                answered.get(assumption.key),
+                "" if old.statement == assumption.statement else old.statement,
+            )
+        )
+    return result
+
+
 def response_history(session: Session, norm: Norm, user: User) -> list[Response]:
     return list(
         session.scalars(

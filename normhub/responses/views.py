@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template
+from flask import Blueprint, flash, redirect, render_template, request
 
 from normhub.auth import current_user_or_none, require
 from normhub.communities.access import login_required_in_community
@@ -33,10 +33,19 @@ def norm_page_panel(session, norm: Norm, viewer, version: NormVersion, forms: di
     can_respond = services.can_respond(session, norm, viewer)
     answered = session.get(NormVersion, latest.version_id) if latest is not None else None
     stands = answered is not None and answered.number >= norm.last_material_version_number
+    # After a material revision: the earlier answers, by assumption, carried into the form.
+    earlier = (
+        services.earlier_answers(version, latest)
+        if can_respond and answered is not None and not stands
+        else []
+    )
     response_form = forms.get("response")
     if can_respond and response_form is None:
         response_form = ResponseForm(formdata=None)
-        response_form.load(version, latest if stands else None)
+        if earlier:
+            response_form.carry_over(version, earlier)
+        else:
+            response_form.load(version, latest if stands else None)
     aggregate = services.aggregate_responses(session, norm)
     counted_note = ""
     if aggregate.counted_from < version.number:
@@ -51,20 +60,33 @@ def norm_page_panel(session, norm: Norm, viewer, version: NormVersion, forms: di
             f"{versions_words(answered.number + 1, version.number)} changed only wording, "
             "so your answer stands."
         )
+    rows = response_form.assumptions.entries if can_respond else []
     return {
         "aggregate": aggregate,
+        "tallies_hidden": tallies_hidden(norm, can_respond, stands),
         "counted_note": counted_note,
         "latest_response": latest,
         "answered_version": answered if answered is not None and not stands else None,
         "answer_stands_note": answer_stands_note,
         "can_respond": can_respond,
         "response_form": response_form if can_respond else None,
+        "earlier_response": latest if earlier else None,
+        # A form sent back may hold other rows than the version's: zip to the shorter.
         "answer_rows": list(
-            zip(version.assumptions, response_form.assumptions.entries, strict=False)
-        )
-        if can_respond
-        else [],
+            zip(version.assumptions, rows, earlier or [None] * len(rows), strict=False)
+        ),
     }
+
+
+def tallies_hidden(norm: Norm, can_respond: bool, stands: bool) -> bool:
+    """Whether the page keeps how others answered (the tallies, the crux) from a member
+    who has yet to answer this text, as the community asks (``?tallies=1``: they asked)."""
+    return (
+        norm.community.hide_tallies_until_answered
+        and can_respond
+        and not stands
+        and request.args.get("tallies") != "1"
+    )
 
 
 @bp.route(f"{NORM_URL}/respond", methods=["POST"])
