@@ -3,11 +3,17 @@ control characters."""
 
 from __future__ import annotations
 
+import re
+
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 # Ids and numbers live in 32-bit integer columns; a bigger number in a URL or a
 # form names nothing, and must be a 404 rather than a database overflow.
 ID_MAX = 2**31 - 1
+
+
+# A community's address (its slug): lowercase letters, digits and inner hyphens, 1 to 60.
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")
 
 
 def parse_id(text: str | None) -> int | None:

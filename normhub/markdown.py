@@ -78,6 +78,8 @@ def _mention_rule(state, silent: bool) -> bool:
 
 def mentioned_handles(text: str) -> set[str]:
     """The handles @-mentioned in Markdown ``text``, leaving out code and links' targets."""
+    if "@" not in (text or ""):
+        return set()  # most texts: no second parse of every comment on every norm page
     handles = set()
     for token in _renderer().parse(text or ""):
         for child in token.children or ():

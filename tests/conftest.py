@@ -85,6 +85,16 @@ def _empty_all_tables(engine) -> None:
 
 
 @pytest.fixture
+def smtp():
+    """A real SMTP server on a free port, not yet listening: ``with smtp:`` starts it.
+
+    A module whose app must send to it says so with ``app_overrides`` returning
+    ``smtp.settings()``.
+    """
+    return SMTPServer(Collector())
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server on 127.0.0.1 (aiosmtpd), keeping every message it accepts."""
     with SMTPServer(Collector()) as server:

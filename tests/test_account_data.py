@@ -33,14 +33,7 @@ from normhub.responses.models import Response
 from normhub.responses.services import aggregate_responses, record_response
 from tests.conftest import login
 from tests.factories import Factory
-from tests.smtp import Collector, SMTPServer
 from tests.test_accounts_sessions import browser, copy_cookie
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free port, for the digest run below."""
-    return SMTPServer(Collector())
 
 
 @pytest.fixture

@@ -17,19 +17,13 @@ from normhub.mail.queue import SENT, QueuedEmail
 from tests.conftest import login
 from tests.factories import Factory
 from tests.jobs_helpers import fresh, wait_until
-from tests.smtp import Collector, SMTPServer, parts
+from tests.smtp import parts
 from tests.test_accounts_sessions import IPHONE, browser, logged_in
 
 BASE_URL = "https://normhub.example"
 NEW_PASSWORD = "seven pale lanterns drift"
 SENT_ANSWER = "If an account uses that address, we have sent it a link"
 LINK = re.compile(re.escape(BASE_URL) + r"(/password/reset/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free port, not yet listening: ``with smtp:`` starts it."""
-    return SMTPServer(Collector())
 
 
 @pytest.fixture

@@ -29,18 +29,12 @@ from normhub.mail.queue import SENT, QueuedEmail
 from tests.conftest import fresh_database, login
 from tests.factories import Factory
 from tests.jobs_helpers import fresh, wait_until
-from tests.smtp import Collector, SMTPServer, parts
+from tests.smtp import parts
 
 PASSWORD = "a long enough password"
 # Debian's Chromium, as in test_browser_read_report (never ``playwright install``).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 LINK = re.compile(r"http://normhub\.test(/confirm-email/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free port, started by the tests that deliver mail."""
-    return SMTPServer(Collector())
 
 
 @pytest.fixture

@@ -34,13 +34,7 @@ from normhub.norms.services import AssumptionInput, revise_norm, set_prerequisit
 from normhub.responses.services import AssumptionAnswer, record_response
 from tests.conftest import login
 from tests.jobs_helpers import fresh, wait_until
-from tests.smtp import Collector, SMTPServer, parts
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free port, listening once a test says ``with smtp:``."""
-    return SMTPServer(Collector())
+from tests.smtp import parts
 
 
 @pytest.fixture

@@ -25,15 +25,9 @@ from normhub.mail.queue import (
     send_email,
 )
 from tests.jobs_helpers import fresh, restarted, wait_until
-from tests.smtp import Collector, SMTPServer, parts
+from tests.smtp import parts
 
 ADDRESS = "ada@example.org"
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free port, not yet listening: tests start it with ``with smtp:``."""
-    return SMTPServer(Collector())
 
 
 @pytest.fixture

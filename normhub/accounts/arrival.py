@@ -13,16 +13,13 @@ address: where a visitor lands is the community's own page, or ``safe_next``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
-
-# A community's address as communities.services.SLUG_RE allows it, no more.
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")
+from normhub.ids import SLUG_RE
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ def register_joiner(joiner: Joiner) -> None:
 
 def join_argument(value: object) -> str | None:
     """``value`` if it has the shape of a community's address, else None."""
-    if isinstance(value, str) and _SLUG.fullmatch(value):
+    if isinstance(value, str) and SLUG_RE.fullmatch(value):
         return value
     return None
 

@@ -25,11 +25,10 @@ from normhub.communities.models import (
 )
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from normhub.ids import SLUG_RE
 from normhub.markdown import mentioned_handles
 from normhub.text import has_nul, require_plain_text, without_bidi_controls
 from normhub.urls import site_path
-
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
 
 def slugify(text: str, max_length: int = 60) -> str:

@@ -21,6 +21,7 @@ from normhub.db import utcnow
 from normhub.errors import NotFound, ValidationFailed
 from normhub.mail.addresses import is_deliverable
 from normhub.norms.models import Norm
+from normhub.notifications.batch import DEFAULTS, MemberSettings, settings_of_members
 from normhub.notifications.kinds import (
     DELIVERIES,
     EMAIL,
@@ -96,27 +97,42 @@ def _recipients(session: Session, notice: Notice, user_ids: Iterable[int]) -> li
 
 
 def notify(session: Session, notice: Notice, user_ids: Iterable[int]) -> list[Notification]:
-    """Tell each of ``user_ids`` who may hear it; the notices made or brought up to date."""
+    """Tell each of ``user_ids`` who may hear it; the notices made or brought up to date.
+
+    A fixed number of queries however many are told (a nudge may reach hundreds):
+    the recipients, their unread notices in the group, their settings.
+    """
+    recipients = _recipients(session, notice, user_ids)
+    if not recipients:
+        return []
+    ids = [user.id for user in recipients]
+    unread = _unread_in_group(session, notice, ids)
+    settings = settings_of_members(session, ids)
     made = []
-    for user in _recipients(session, notice, user_ids):
-        notification = _fold_into_unread(session, user, notice) or _add(session, user, notice)
-        made.append(notification)
+    for user in recipients:
+        if user.id in unread:
+            made.append(_fold(unread[user.id], notice))
+        else:
+            made.append(_add(session, user, notice, settings.get(user.id, DEFAULTS)))
     session.flush()
     return made
 
 
-def _fold_into_unread(session: Session, user: User, notice: Notice) -> Notification | None:
+def _unread_in_group(session: Session, notice: Notice, user_ids: list[int]) -> dict:
+    """Each recipient's unread notice in the notice's group (none without a group)."""
     if not notice.group_key:
-        return None
-    unread = session.scalar(
+        return {}
+    rows = session.scalars(
         select(Notification).where(
-            Notification.user_id == user.id,
+            Notification.user_id.in_(user_ids),
             Notification.group_key == notice.group_key,
             Notification.read_at.is_(None),
         )
     )
-    if unread is None:
-        return None
+    return {row.user_id: row for row in rows}
+
+
+def _fold(unread: Notification, notice: Notice) -> Notification:
     unread.count += 1
     unread.actor_id = None
     unread.summary = notice.group_summary.format(count=unread.count)[:SUMMARY_MAX]
@@ -124,7 +140,7 @@ def _fold_into_unread(session: Session, user: User, notice: Notice) -> Notificat
     return unread
 
 
-def _add(session: Session, user: User, notice: Notice) -> Notification:
+def _add(session: Session, user: User, notice: Notice, settings: MemberSettings) -> Notification:
     now = utcnow()
     notification = Notification(
         user_id=user.id,
@@ -140,19 +156,18 @@ def _add(session: Session, user: User, notice: Notice) -> Notification:
         updated_at=now,
     )
     session.add(notification)
-    if notice.may_email and _email_sender and wants_email_now(session, user, notice.kind):
+    wants_email = notice.may_email and settings.delivery(notice.kind) == EMAIL
+    # Deliverability is asked last: it is a query, and only those who want the email need it.
+    if (
+        wants_email
+        and _email_sender
+        and user.email_verified
+        and is_deliverable(session, user.email)
+    ):
         session.flush()
         _email_sender[0](session, user, notification)
         notification.emailed_at = now
     return notification
-
-
-def wants_email_now(session: Session, user: User, kind: str) -> bool:
-    return (
-        delivery_for(session, user, kind) == EMAIL
-        and user.email_verified
-        and is_deliverable(session, user.email)
-    )
 
 
 # -- Reading -------------------------------------------------------------------------------
@@ -226,21 +241,18 @@ def mark_all_read(session: Session, user: User) -> int:
 # -- Settings ------------------------------------------------------------------------------
 
 
+def _settings_of(session: Session, user: User) -> MemberSettings:
+    return settings_of_members(session, [user.id]).get(user.id, DEFAULTS)
+
+
 def delivery_for(session: Session, user: User, kind: str) -> str:
-    chosen = session.get(NotificationSetting, (user.id, kind))
-    return chosen.delivery if chosen is not None else KINDS[kind].default
+    return _settings_of(session, user).delivery(kind)
 
 
 def deliveries(session: Session, user: User) -> dict[str, str]:
     """Every kind's delivery for ``user``: their choice, or the kind's default."""
-    chosen = dict(
-        session.execute(
-            select(NotificationSetting.kind, NotificationSetting.delivery).where(
-                NotificationSetting.user_id == user.id
-            )
-        ).all()
-    )
-    return {name: chosen.get(name, kind.default) for name, kind in KINDS.items()}
+    settings = _settings_of(session, user)
+    return {name: settings.delivery(name) for name in KINDS}
 
 
 def set_delivery(session: Session, user: User, kind: str, delivery: str) -> None:
