@@ -70,6 +70,9 @@ def test_the_environment_variable_selects_redis_and_mail_goes_through_it(
 
     with running_worker(app):
         wait_until(lambda: fresh(session, queued.id).status == SENT, "delivery through Redis")
+        # A starting worker also queues the periodic jobs (mail resend, notices of checks):
+        # stop once it has taken them too, or one may still be waiting in Redis.
+        wait_until(lambda: huey.pending_count() == 0, "the periodic jobs to be taken")
     [received] = smtp.handler.messages
     assert received.recipients == ["ada@example.org"]
     assert b"Queued in Redis." in received.raw
