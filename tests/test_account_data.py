@@ -29,6 +29,7 @@ from normhub.exposure.models import (
     ExposureSummary,
     FormerMemberExposure,
 )
+from normhub.mail.queue import SENDING, SENT, QueuedEmail, queue_email
 from normhub.responses.models import Response
 from normhub.responses.services import aggregate_responses, record_response
 from tests.conftest import login
@@ -272,6 +273,27 @@ def test_a_deleted_account_is_due_no_digest(app, session, world, smtp):
         due_after = DigestRun(app, session, "weekly", smtp.transport()).count_due()
     assert due_after == due_before - 1
     assert fresh(session, DigestPreference, DigestPreference.user_id == world["rosa"].id) == []
+
+
+def test_mail_waiting_for_her_goes_with_the_account(session, world):
+    """Nothing queued goes to someone who has left; no copy of sent mail keeps her address."""
+    rosa, sam = world["rosa"], world["sam"]
+    address = rosa.email
+    waiting = queue_email(session, address, "Waiting", "text", None, "test-waiting")
+    sent = queue_email(session, address, "Sent", "text", None, "test-sent")
+    in_flight = queue_email(session, address, "In flight", "text", None, "test-in-flight")
+    for_sam = queue_email(session, sam.email, "For Sam", "text", None, "test-other")
+    sent.status, in_flight.status = SENT, SENDING
+    session.commit()
+
+    delete_account(session, rosa, Factory.PASSWORD)
+    session.commit()
+
+    left = {row.id for row in fresh(session, QueuedEmail)}
+    assert waiting.id not in left and sent.id not in left
+    # A worker is sending this one now; taking the row away would not unsend it.
+    assert in_flight.id in left
+    assert for_sam.id in left
 
 
 def test_checks_name_only_people_who_are_or_were_members(client, session, factory, world):

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from huey import crontab
-from sqlalchemy import DateTime, Index, Integer, String, Text, select, update
+from sqlalchemy import DateTime, Index, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from normhub import events
@@ -284,3 +284,19 @@ def _transmit(app: Flask, queued: QueuedEmail) -> None:
     except TransportError as exc:
         # SMTP down or its settings wrong, a 4xx, a dropped connection: try again later.
         raise DeliveryDeferred(str(exc)) from exc
+
+
+def forget_recipient(session: Session, *, user, remove_writing: bool) -> None:
+    """Subscriber of ``events.Account.Deleting``: mail to the account's addresses goes with it.
+
+    Waiting mail is not sent to someone who has just left, and sent mail kept
+    here would keep their address and what we told them. A row a worker is
+    sending at this moment is left to finish: pulling it from under the
+    worker would not unsend it.
+    """
+    addresses = [address for address in (user.email, user.pending_email) if address]
+    session.execute(
+        delete(QueuedEmail)
+        .where(QueuedEmail.recipient.in_(addresses), QueuedEmail.status != SENDING)
+        .execution_options(synchronize_session=False)
+    )
