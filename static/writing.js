@@ -52,12 +52,20 @@
     button.textContent = "Preview";
     button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-controls", panelId);
+    // A page may hold several text boxes, each with its Preview: the button's name
+    // says which one ("Preview Your comment"), keeping its visible words first.
+    var label = textarea.id && document.querySelector('label[for="' + textarea.id + '"]');
+    if (label) {
+      label.id = label.id || uniqueId("label");
+      button.id = uniqueId("preview-button");
+      button.setAttribute("aria-labelledby", button.id + " " + label.id);
+    }
     var panel = document.createElement("div");
     panel.id = panelId;
     panel.className = "markdown-preview";
     panel.hidden = true;
     panel.setAttribute("role", "region");
-    panel.setAttribute("aria-label", "Preview");
+    panel.setAttribute("aria-label", label ? "Preview of " + label.textContent.trim() : "Preview");
     panel.setAttribute("aria-live", "polite");
     var rendered = document.createElement("div");
     rendered.className = "preview-body";

@@ -116,8 +116,12 @@ def test_mention_preview_draft_and_post(live_server, browser, scene):
     typed = box.input_value()
     assert typed == f"Thanks @{mira.handle} for the **figures**."
 
-    # The preview names the member, rendered by the server.
-    page.get_by_role("button", name="Preview").first.click()
+    # The preview names the member, rendered by the server. Its button says which
+    # text it previews: a page may hold several.
+    label = page.inner_text("label[for=comment-body]").strip()
+    preview = page.get_by_role("button", name=f"Preview {label}", exact=True)
+    assert preview.count() == 1
+    preview.click()
     page.wait_for_selector(".markdown-preview a.mention")
     preview_html = page.inner_html(".markdown-preview .preview-body").strip()
     assert "@Mira Quist" in page.inner_text(".markdown-preview")
