@@ -18,7 +18,6 @@ from aiosmtpd.controller import Controller
 
 from normhub.mail.transports import SMTPTransport
 
-
 # The longest a ``together`` message waits for the others (within the clients' SMTP timeout).
 TOGETHER_SECONDS = 10.0
 

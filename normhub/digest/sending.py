@@ -42,6 +42,7 @@ import contextvars
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +54,7 @@ from sqlalchemy.orm import Session
 from normhub.db import set_write_intent
 from normhub.digest import delivery
 from normhub.digest.builder import DigestBuilder
+from normhub.digest.claims import Heartbeat
 from normhub.digest.content import Digest
 from normhub.digest.delivery import DeliveryLedger
 from normhub.digest.due import DueMembers, news_first
@@ -229,16 +231,17 @@ class DigestRun:
         if progress is not None:
             self.report.progress = progress
         self._begin(due)
-        try:
-            sent_budget = self._send_batches()
-        except BaseException:
-            # Ctrl-C or an error here: each sender finishes the message it has
-            # in hand (so an accepted message gets its "sent" row) and no more.
-            self._stopping.set()
-            self.session.rollback()
-            self._wind_down(patient=False)
-            raise
-        interrupted = self._wind_down(patient=True)
+        with self._claims_renewed():
+            try:
+                sent_budget = self._send_batches()
+            except BaseException:
+                # Ctrl-C or an error here: each sender finishes the message it has
+                # in hand (so an accepted message gets its "sent" row) and no more.
+                self._stopping.set()
+                self.session.rollback()
+                self._wind_down(patient=False)
+                raise
+            interrupted = self._wind_down(patient=True)
         if interrupted is not None:
             raise interrupted
         if self._error is not None:
@@ -259,6 +262,16 @@ class DigestRun:
         self.report.candidates = self.count_due() if due is None else due
         if not self.dry_run:
             self.session.commit()  # end the read transaction before the first write
+
+    def _claims_renewed(self):
+        """While the run lives, its claims stay live for runs on any host (``claims``)."""
+        if self.dry_run:
+            return nullcontext()
+        return Heartbeat(self.session.get_bind(), self.ledger.this_period(), self._claims_lost)
+
+    def _claims_lost(self, reason: str) -> None:
+        self.report.count(stopped=reason)
+        self._stopping.set()
 
     def _send_batches(self) -> int | None:
         """Batch after batch in member order, until none is left, the limit is
