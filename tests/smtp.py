@@ -18,8 +18,9 @@ from aiosmtpd.controller import Controller
 
 from normhub.mail.transports import SMTPTransport
 
-# The longest a ``together`` message waits for the others (within the clients' SMTP timeout).
-TOGETHER_SECONDS = 10.0
+# The longest a ``together`` message waits for the others: a client waiting
+# for the reply needs an SMTP timeout longer than this (NORMHUB_SMTP_TIMEOUT).
+TOGETHER_SECONDS = 30.0
 
 
 def free_port() -> int:

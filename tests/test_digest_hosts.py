@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 
 from normhub.digest.claims import CLAIM_STALE_AFTER
 from normhub.digest.models import DigestSend
-from tests.smtp import Collector, SMTPServer
+from tests.smtp import TOGETHER_SECONDS, Collector, SMTPServer
 
 pytestmark = pytest.mark.postgres_only
 
@@ -57,6 +57,8 @@ def _digest_send(app, instance_path: Path, host: str, smtp_port: int, workers: i
         "NORMHUB_SMTP_HOST": "127.0.0.1",
         "NORMHUB_SMTP_PORT": str(smtp_port),
         "NORMHUB_SMTP_SECURITY": "none",
+        # A message may be held until the other host's run has one in hand too.
+        "NORMHUB_SMTP_TIMEOUT": str(int(TOGETHER_SECONDS) * 2),
         "NORMHUB_DIGEST_WORKERS": str(workers),
     }
     process = subprocess.Popen(
