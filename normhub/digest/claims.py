@@ -71,12 +71,13 @@ def clock(dialect: str) -> ColumnElement:
     return literal(utcnow(), DateTime())
 
 
-def is_fresh(dialect: str, claimed_at=DigestSend.claimed_at) -> ColumnElement[bool]:
-    """The claim was made or renewed within ``CLAIM_STALE_AFTER``."""
+def is_fresh(dialect: str) -> ColumnElement[bool]:
+    """The row's claim was made or renewed within ``CLAIM_STALE_AFTER``."""
     if dialect == "postgresql":
         stale_before = clock(dialect) - literal(CLAIM_STALE_AFTER, Interval())
     else:
         stale_before = literal(utcnow() - CLAIM_STALE_AFTER, DateTime())
+    claimed_at = DigestSend.claimed_at
     return and_(claimed_at.is_not(None), claimed_at > stale_before)
 
 

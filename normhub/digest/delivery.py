@@ -14,16 +14,15 @@ accepted a message but before the "sent" commit, the row stays ``sending``.
 A later run treats a ``sending`` row as not sent, and sends it again (reported
 as "resent after an interrupted run"), once the run that claimed it is known
 to be gone (``claims``: its claims are no longer renewed, or its process no
-longer exists on this host). We chose this over at-most-once because (a)
-the crash window is the few
-milliseconds between the server's 250 and our commit, while a kill *during*
-the SMTP dialogue (before acceptance), or before a claimed message's turn
-came, leaves the same ``sending`` row, and there resending is right; (b) the
-resent message has the same Message-ID (``digest.<kind>.<period>.<user>@…``),
-so mail clients that deduplicate show it once; (c) the ``delivered`` events
-are recorded only with a ``sent`` row, so the exposure ledger never claims a
-delivery we did not see accepted. A row claimed by a live run, on any host,
-is left alone.
+longer exists on this host). We chose this over at-most-once because (a) the
+crash window is the few milliseconds between the server's 250 and our commit,
+while a kill *during* the SMTP dialogue (before acceptance), or before a
+claimed message's turn came, leaves the same ``sending`` row, and there
+resending is right; (b) the resent message has the same Message-ID
+(``digest.<kind>.<period>.<user>@…``), so mail clients that deduplicate show
+it once; (c) the ``delivered`` events are recorded only with a ``sent`` row,
+so the exposure ledger never claims a delivery we did not see accepted. A row
+claimed by a live run, on any host, is left alone.
 
 A message's outcome is ONE transaction on its sender's own connection: marked
 ``sent``, a ``delivered`` exposure event for each norm version it presented
