@@ -54,7 +54,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from normhub.db import dialect_insert, set_write_intent, utcnow
-from normhub.digest.claims import RUN_HOLDER, clock, is_fresh
+from normhub.digest.claims import RUN_HOLDER, Heartbeat, clock, is_fresh
 from normhub.digest.content import Digest
 from normhub.digest.emails import message_key
 from normhub.digest.models import DigestSend
@@ -170,6 +170,10 @@ class DeliveryLedger:
             send.period_key == self.key,
             send.scope == self.scope,
         )
+
+    def renewing(self, on_lost) -> Heartbeat:
+        """Renews this run's claims on the period's rows while the block runs (``claims``)."""
+        return Heartbeat(self.session.get_bind(), self.this_period(), on_lost)
 
     def given_up(self) -> int:
         return (

@@ -54,7 +54,6 @@ from sqlalchemy.orm import Session
 from normhub.db import set_write_intent
 from normhub.digest import delivery
 from normhub.digest.builder import DigestBuilder
-from normhub.digest.claims import Heartbeat
 from normhub.digest.content import Digest
 from normhub.digest.delivery import DeliveryLedger
 from normhub.digest.due import DueMembers, news_first
@@ -231,7 +230,8 @@ class DigestRun:
         if progress is not None:
             self.report.progress = progress
         self._begin(due)
-        with self._claims_renewed():
+        # While the run lives, its claims stay live for runs on any host.
+        with nullcontext() if self.dry_run else self.ledger.renewing(self._claims_lost):
             try:
                 sent_budget = self._send_batches()
             except BaseException:
@@ -262,12 +262,6 @@ class DigestRun:
         self.report.candidates = self.count_due() if due is None else due
         if not self.dry_run:
             self.session.commit()  # end the read transaction before the first write
-
-    def _claims_renewed(self):
-        """While the run lives, its claims stay live for runs on any host (``claims``)."""
-        if self.dry_run:
-            return nullcontext()
-        return Heartbeat(self.session.get_bind(), self.ledger.this_period(), self._claims_lost)
 
     def _claims_lost(self, reason: str) -> None:
         self.report.count(stopped=reason)
