@@ -12,7 +12,9 @@ from normhub import config
 from normhub.db import make_engine, utcnow
 from normhub.digest import claims
 from normhub.digest.models import DigestSend
-from tests.test_digest_send import _sending_row, build_scenario, run_digests
+from normhub.digest.sending import MAX_SEND_WORKERS, DigestRun
+from tests.smtp import Collector, SMTPServer
+from tests.test_digest_send import _sending_row, _town_with_members, build_scenario, run_digests
 
 ELSEWHERE = "another-host:4242"  # a run on a machine this one cannot look into
 
@@ -80,3 +82,24 @@ def test_the_host_name_can_be_set_and_only_this_hosts_processes_are_looked_up(mo
     assert claims.holder_is_dead(f"host-b:{gone}")
     assert not claims.holder_is_dead(f"host-a:{gone}")  # another host's: only staleness tells
     assert not claims.holder_is_dead(f"host-b:{os.getpid()}")
+
+
+def test_renewing_all_the_time_beside_the_most_senders_a_run_may_have_gets_in_no_ones_way(
+    app, session, factory, monkeypatch
+):
+    """Renewals every few milliseconds, on the rows the senders are marking sent, from a
+    connection of the pool each sender holds one of: every member gets one digest and the
+    heartbeat never fails (a single failure would stop the run here)."""
+    monkeypatch.setattr(claims, "RENEW_EVERY", timedelta(milliseconds=5))
+    monkeypatch.setattr(claims, "STOP_UNRENEWED_AFTER", timedelta(0))
+    _, expected = _town_with_members(factory, session, 40)
+    with SMTPServer(Collector()) as server:
+        transport = server.transport()
+        transport.open()
+        try:
+            run = DigestRun(app, session, "weekly", transport, workers=MAX_SEND_WORKERS)
+            report = run.run()
+        finally:
+            transport.close()
+    assert report.stopped is None and report.sent == len(expected)
+    assert len(set(server.handler.connections)) > 1

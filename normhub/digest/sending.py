@@ -77,8 +77,8 @@ CLAIM_CHUNK = 50
 # benchmarks/results/digest*.md for how the send rate grows with them.
 SEND_WORKERS = 3
 # The engine pools 15 connections (5 + 10 overflow): one per sender, one for
-# the run's own session.
-MAX_SEND_WORKERS = 14
+# the run's own session, one for the heartbeat renewing its claims.
+MAX_SEND_WORKERS = 13
 
 
 class StopRun(Exception):
