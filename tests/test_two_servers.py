@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -92,6 +93,7 @@ def _start_host(database_url: str, smtp_port: int, name: str, instance: Path) ->
             env={**env, "NORMHUB_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"},
             stdout=subprocess.DEVNULL,
             stderr=log,
+            start_new_session=True,  # its own process group: gunicorn's worker goes with it
         )
     with worker_log.open("w") as log:
         worker = subprocess.Popen(
@@ -100,6 +102,7 @@ def _start_host(database_url: str, smtp_port: int, name: str, instance: Path) ->
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     return Host(name, port, server, worker, worker_log)
 
@@ -120,13 +123,14 @@ def _wait_until_up(host: Host) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM (each finishes what it has in hand), then SIGKILL to its whole process group."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # the worker finishes the job in hand
-    try:
+        process.send_signal(signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
+    process.wait()
 
 
 @pytest.fixture(scope="module")
