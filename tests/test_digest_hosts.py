@@ -95,7 +95,8 @@ def test_two_hosts_started_together_send_each_member_one_digest(
 ):
     expected = _town(factory)
     session.close()
-    # Every message waits until both hosts have one in hand: the runs overlap.
+    # One sender each (one SMTP connection per host), and every message waits
+    # until both connections have one in hand: the two runs provably overlap.
     server = SMTPServer(Collector(together=2))
     with server, ExitStack() as processes:
         runs = [
