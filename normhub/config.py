@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"NORMHUB_{name} must be a whole number, got {raw!r}") from exc
+
+
+def host_name() -> str:
+    """This machine's name in what other hosts read (the digest's claims): unique per machine.
+
+    The machine's host name unless NORMHUB_HOST_NAME names it otherwise (two
+    containers sharing a host name, or tests playing two hosts on one).
+    """
+    return _env("HOST_NAME") or socket.gethostname()
 
 
 def _proxy_hops() -> int:

@@ -18,6 +18,10 @@ from aiosmtpd.controller import Controller
 
 from normhub.mail.transports import SMTPTransport
 
+# The longest a ``together`` message waits for the others: a client waiting
+# for the reply needs an SMTP timeout longer than this (NORMHUB_SMTP_TIMEOUT).
+TOGETHER_SECONDS = 30.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -54,6 +58,10 @@ class Collector:
     stall_after: int | None = None
     stalled: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    # Hold each message until this many connections have one in hand (or
+    # TOGETHER_SECONDS pass): senders on several hosts then provably overlap.
+    together: int | None = None
+    in_hand: set = field(default_factory=set)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -64,6 +72,8 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.together is not None:
+            await self._wait_for_the_others(session.peer)
         if self.stall_after is not None and len(self.messages) >= self.stall_after:
             self.stalled.set()
             while not self.release.is_set():
@@ -84,6 +94,14 @@ class Collector:
         )
         self.connections.append(session.peer[1])
         return "250 2.0.0 Accepted"
+
+    async def _wait_for_the_others(self, peer) -> None:
+        self.in_hand.add(peer)
+        deadline = asyncio.get_running_loop().time() + TOGETHER_SECONDS
+        while len(self.in_hand) < self.together:
+            if asyncio.get_running_loop().time() > deadline:
+                return  # the test's own counts will say what went wrong
+            await asyncio.sleep(0.02)
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.recipients]

@@ -13,18 +13,16 @@ The SMTP boundary: at-least-once. If the process dies after the server
 accepted a message but before the "sent" commit, the row stays ``sending``.
 A later run treats a ``sending`` row as not sent, and sends it again (reported
 as "resent after an interrupted run"), once the run that claimed it is known
-to be gone: its process no longer exists on this host (rows record
-``claimed_by`` = host:pid), or, for a claim from another host, the row is
-older than ``SENDING_LEASE``. We
-chose this over at-most-once because (a) the crash window is the few
-milliseconds between the server's 250 and our commit, while a kill *during*
-the SMTP dialogue (before acceptance), or before a claimed message's turn
-came, leaves the same ``sending`` row, and there resending is right; (b) the
-resent message has the same Message-ID (``digest.<kind>.<period>.<user>@…``),
-so mail clients that deduplicate show it once; (c) the ``delivered`` events
-are recorded only with a ``sent`` row, so the exposure ledger never claims a
-delivery we did not see accepted. A row claimed by a live run (or by another
-host, within the lease) is left alone.
+to be gone (``claims``: its claims are no longer renewed, or its process no
+longer exists on this host). We chose this over at-most-once because (a) the
+crash window is the few milliseconds between the server's 250 and our commit,
+while a kill *during* the SMTP dialogue (before acceptance), or before a
+claimed message's turn came, leaves the same ``sending`` row, and there
+resending is right; (b) the resent message has the same Message-ID
+(``digest.<kind>.<period>.<user>@…``), so mail clients that deduplicate show
+it once; (c) the ``delivered`` events are recorded only with a ``sent`` row,
+so the exposure ledger never claims a delivery we did not see accepted. A row
+claimed by a live run, on any host, is left alone.
 
 A message's outcome is ONE transaction on its sender's own connection: marked
 ``sent``, a ``delivered`` exposure event for each norm version it presented
@@ -47,10 +45,8 @@ the same property already.
 from __future__ import annotations
 
 import functools
-import os
-import socket
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, Integer, and_, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -58,6 +54,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from normhub.db import dialect_insert, set_write_intent, utcnow
+from normhub.digest.claims import RUN_HOLDER, Heartbeat, clock, is_fresh
 from normhub.digest.content import Digest
 from normhub.digest.emails import message_key
 from normhub.digest.models import DigestSend
@@ -122,27 +119,9 @@ def _mark_sent_in_one_statement(deliveries: bool, nudges: bool):
     return _MARK_SENT.add_cte(*ctes)
 
 
-SENDING_LEASE = timedelta(minutes=15)
 # A member whose digest keeps failing temporarily is given up on for the
 # period after this many attempts (and reported), instead of retried forever.
 MAX_ATTEMPTS = 5
-RUN_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def holder_is_dead(holder: str | None) -> bool:
-    """True if ``holder`` ("host:pid") is a process on this host that no longer runs."""
-    if not holder or ":" not in holder:
-        return False
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine: only the lease can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # exists, owned by someone else
-    return False
 
 
 class DeliveryLedger:
@@ -185,18 +164,22 @@ class DeliveryLedger:
             if self.sqlite:
                 set_write_intent(False)
 
-    def _this_period(self, send=DigestSend):
+    def this_period(self, send=DigestSend):
         return and_(
             send.period_kind == self.kind,
             send.period_key == self.key,
             send.scope == self.scope,
         )
 
+    def renewing(self, on_lost) -> Heartbeat:
+        """Renews this run's claims on the period's rows while the block runs (``claims``)."""
+        return Heartbeat(self.session.get_bind(), self.this_period(), on_lost)
+
     def given_up(self) -> int:
         return (
             self.session.scalar(
                 select(func.count(DigestSend.id)).where(
-                    self._this_period(),
+                    self.this_period(),
                     DigestSend.status == "failed",
                     DigestSend.attempts >= MAX_ATTEMPTS,
                 )
@@ -246,7 +229,7 @@ class DeliveryLedger:
                 update(DigestSend)
                 .where(
                     DigestSend.user_id.in_(retried_skips),
-                    self._this_period(),
+                    self.this_period(),
                     DigestSend.status.in_(("pending", "failed", "sending")),
                 )
                 .values(status="skipped", updated_at=now, window_end=self.now)
@@ -255,7 +238,7 @@ class DeliveryLedger:
         return dict(
             self.session.execute(
                 select(DigestSend.user_id, DigestSend.id).where(
-                    DigestSend.user_id.in_([d.user_id for d in to_send]), self._this_period()
+                    DigestSend.user_id.in_([d.user_id for d in to_send]), self.this_period()
                 )
             ).all()
         )
@@ -265,17 +248,15 @@ class DeliveryLedger:
 
         A chunk at a time: a crash leaves at most the chunk in "sending", and
         those not yet handed over are simply sent by the next run. A row
-        "sending" for one of ``dead_holders`` (runs known to be gone) is claimed
-        again.
+        "sending" for a run that is gone (its claim stale, or its holder among
+        ``dead_holders``) is claimed again.
         """
+        dialect = self.session.get_bind().dialect.name
         claimable = or_(
             DigestSend.status.in_(("pending", "failed")),
             and_(
                 DigestSend.status == "sending",
-                or_(
-                    DigestSend.claimed_at <= self.now - SENDING_LEASE,
-                    DigestSend.claimed_by.in_(dead_holders),
-                ),
+                or_(~is_fresh(dialect), DigestSend.claimed_by.in_(dead_holders)),
             ),
         )
         at = utcnow()
@@ -286,7 +267,7 @@ class DeliveryLedger:
                 .values(
                     status="sending",
                     attempts=DigestSend.attempts + 1,
-                    claimed_at=at,
+                    claimed_at=clock(dialect),
                     claimed_by=RUN_HOLDER,
                     updated_at=at,
                 )

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, aliased
 from normhub.accounts.models import User
 from normhub.communities.models import Membership
 from normhub.digest.builder import Member
+from normhub.digest.claims import holder_is_dead, is_fresh
 from normhub.digest.content import Digest
-from normhub.digest.delivery import MAX_ATTEMPTS, SENDING_LEASE, holder_is_dead
+from normhub.digest.delivery import MAX_ATTEMPTS
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, FINAL_STATUSES, DigestSend
 from normhub.digest.preferences import matching_memberships
 from normhub.mail import addresses
@@ -73,7 +74,8 @@ class DueMembers:
                 User.email,
                 User.display_name,
                 DigestSend.status,
-                DigestSend.claimed_at,
+                # Judged by the database (its clock, on PostgreSQL), as claims are.
+                is_fresh(self.session.get_bind().dialect.name).label("claim_fresh"),
                 DigestSend.claimed_by,
                 addresses.undeliverable(User.email).label("undeliverable"),
             )
@@ -126,12 +128,8 @@ class DueMembers:
         return members, previous, suppressed, busy
 
     def _busy_elsewhere(self, row) -> bool:
-        """Another run is sending this row now: its claim is live and its holder alive."""
-        if not (
-            row.status == "sending"
-            and row.claimed_at is not None
-            and row.claimed_at > self.now - SENDING_LEASE
-        ):
+        """Another run is sending this row now: its claim is renewed and its holder alive."""
+        if not (row.status == "sending" and row.claim_fresh):
             return False
         if holder_is_dead(row.claimed_by):
             self.dead_holders.add(row.claimed_by)

@@ -42,6 +42,7 @@ import contextvars
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,8 +77,8 @@ CLAIM_CHUNK = 50
 # benchmarks/results/digest*.md for how the send rate grows with them.
 SEND_WORKERS = 3
 # The engine pools 15 connections (5 + 10 overflow): one per sender, one for
-# the run's own session.
-MAX_SEND_WORKERS = 14
+# the run's own session, one for the heartbeat renewing its claims.
+MAX_SEND_WORKERS = 13
 
 
 class StopRun(Exception):
@@ -229,16 +230,18 @@ class DigestRun:
         if progress is not None:
             self.report.progress = progress
         self._begin(due)
-        try:
-            sent_budget = self._send_batches()
-        except BaseException:
-            # Ctrl-C or an error here: each sender finishes the message it has
-            # in hand (so an accepted message gets its "sent" row) and no more.
-            self._stopping.set()
-            self.session.rollback()
-            self._wind_down(patient=False)
-            raise
-        interrupted = self._wind_down(patient=True)
+        # While the run lives, its claims stay live for runs on any host.
+        with nullcontext() if self.dry_run else self.ledger.renewing(self._claims_lost):
+            try:
+                sent_budget = self._send_batches()
+            except BaseException:
+                # Ctrl-C or an error here: each sender finishes the message it has
+                # in hand (so an accepted message gets its "sent" row) and no more.
+                self._stopping.set()
+                self.session.rollback()
+                self._wind_down(patient=False)
+                raise
+            interrupted = self._wind_down(patient=True)
         if interrupted is not None:
             raise interrupted
         if self._error is not None:
@@ -259,6 +262,10 @@ class DigestRun:
         self.report.candidates = self.count_due() if due is None else due
         if not self.dry_run:
             self.session.commit()  # end the read transaction before the first write
+
+    def _claims_lost(self, reason: str) -> None:
+        self.report.count(stopped=reason)
+        self._stopping.set()
 
     def _send_batches(self) -> int | None:
         """Batch after batch in member order, until none is left, the limit is
