@@ -57,6 +57,14 @@ def drafts(page) -> list[str]:
     return page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('normhub-draft:'))")
 
 
+def draft_texts(page) -> list[str]:
+    """Every text the kept drafts hold, whatever field they belong to."""
+    return page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('normhub-draft:'))"
+        ".flatMap(k => Object.values(JSON.parse(localStorage.getItem(k)).values))"
+    )
+
+
 def wait_until(page, condition, tries: int = 50) -> None:
     """Poll ``condition`` while the page's own timers run (wait_for_function's string
     predicate would be an eval, which the page's CSP refuses)."""
@@ -127,8 +135,9 @@ def test_mention_preview_draft_and_post(live_server, browser, scene):
     assert "@Mira Quist" in page.inner_text(".markdown-preview")
     assert "<strong>figures</strong>" in preview_html
 
-    # The draft survives a reload, and says so.
-    wait_until(page, lambda: drafts(page) != [])
+    # The draft survives a reload, and says so. (Drafts are saved a moment after
+    # typing stops: wait for the whole text, not a half-typed save.)
+    wait_until(page, lambda: typed in draft_texts(page))
     watcher.visit(norm_url)
     assert page.locator("#comment-body").input_value() == typed
     assert "Your unsent text is back" in page.inner_text(".comment-form .draft-note")
