@@ -10,11 +10,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from normhub import PROJECT_ROOT
+from normhub import PROJECT_ROOT, markdown
 from normhub.cooked import COOKED_COLUMNS, count_stale, recook_all
 from normhub.db import session_scope
 from normhub.demo.cli import demo_cli
-from normhub.markdown import RENDERER_VERSION
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -75,7 +74,8 @@ def recook(everything: bool, batch_size: int, quiet: bool) -> None:
         )
     for label, rows in counts.items():
         click.echo(f"{label}: {rows} row(s) cooked.")
-    click.echo(f"{sum(counts.values())} row(s) now cooked by renderer version {RENDERER_VERSION}.")
+    version = markdown.RENDERER_VERSION
+    click.echo(f"{sum(counts.values())} row(s) now cooked by renderer version {version}.")
 
 
 def register_commands(app: Flask) -> None:

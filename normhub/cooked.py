@@ -22,7 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import event, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from normhub.markdown import RENDERER_VERSION, cook, cooked_handles, serve
+from normhub import markdown
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class CookedColumn:
         return f"{self.model.__tablename__}.{self.name}"
 
     @property
-    def markdown(self):
+    def source(self):
         return getattr(self.model, self.name)
 
     @property
@@ -53,7 +53,7 @@ class CookedColumn:
         missing or not the current renderer's."""
         if everything:
             return true()
-        return or_(self.version.is_(None), self.version != RENDERER_VERSION)
+        return or_(self.version.is_(None), self.version != markdown.RENDERER_VERSION)
 
 
 COOKED_COLUMNS: list[CookedColumn] = []
@@ -69,15 +69,15 @@ def keep_cooked(model: type, name: str) -> None:
             if key != name:
                 setattr(target, key, cooked)
 
-    event.listen(column.markdown, "set", cook_on_set)
+    event.listen(column.source, "set", cook_on_set)
 
 
-def cooked_values(name: str, markdown: str) -> dict:
+def cooked_values(name: str, text: str) -> dict:
     """The values of the Markdown column ``name`` and its HTML columns, for a bulk UPDATE."""
     return {
-        name: markdown,
-        f"{name}_cooked": cook(markdown),
-        f"{name}_cooked_version": RENDERER_VERSION,
+        name: text,
+        f"{name}_cooked": markdown.cook(text),
+        f"{name}_cooked_version": markdown.RENDERER_VERSION,
     }
 
 
@@ -89,26 +89,27 @@ def cooked_html(row, name: str) -> str:
     """The HTML of ``row.<name>``: as stored when the current renderer made it, else
     rendered now (once per row and text, not stored)."""
     stored = getattr(row, f"{name}_cooked")
-    if stored is not None and getattr(row, f"{name}_cooked_version") == RENDERER_VERSION:
+    current = getattr(row, f"{name}_cooked_version") == markdown.RENDERER_VERSION
+    if stored is not None and current:
         return stored
-    markdown = getattr(row, name) or ""
+    text = getattr(row, name) or ""
     fresh = row.__dict__.setdefault(_FRESH, {})
-    if fresh.get(name, (None,))[0] != markdown:
-        fresh[name] = (markdown, cook(markdown))
+    if fresh.get(name, (None,))[0] != text:
+        fresh[name] = (text, markdown.cook(text))
     return fresh[name][1]
 
 
 def html(row, name: str, mentions=None) -> Markup:
     """``row.<name>`` as HTML for a page, its @handles shown as ``mentions`` says
     (``markdown.serve``)."""
-    return serve(cooked_html(row, name), mentions)
+    return markdown.serve(cooked_html(row, name), mentions)
 
 
 def handles_in(rows: Iterable, name: str) -> set[str]:
     """The @handles in the HTML of ``row.<name>`` of ``rows``: whom a page must look up."""
     handles: set[str] = set()
     for row in rows:
-        handles |= cooked_handles(cooked_html(row, name))
+        handles |= markdown.cooked_handles(cooked_html(row, name))
     return handles
 
 
@@ -134,7 +135,7 @@ def recook(
     primary_key = column.model.__mapper__.primary_key[0]
     after = None
     while True:
-        query = select(primary_key, column.markdown).where(column.stale(everything))
+        query = select(primary_key, column.source).where(column.stale(everything))
         if after is not None:
             query = query.where(primary_key > after)
         rows = session.execute(query.order_by(primary_key).limit(batch_size)).all()

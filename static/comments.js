@@ -5,7 +5,11 @@
    comments below those shown, with its own "More comments" link (if any) in
    place of the one followed; the focus goes to the first comment added, so a
    keyboard or screen reader user carries on reading there. Should the fetch
-   fail, the link is followed after all. */
+   fail, the link is followed after all.
+
+   A link made before threads had pages (an older email, a bookmark) may point
+   at #comment-N on the norm page while that comment is on a later page: the
+   page then goes to the comment's lasting address, which knows where it is. */
 (function () {
   "use strict";
 
@@ -44,6 +48,16 @@
         window.location.href = link.href;
       });
   }
+
+  function findMissingComment() {
+    var match = /^#comment-(\d+)$/.exec(window.location.hash);
+    var discussion = document.querySelector(".discussion[data-comment-address]");
+    if (match && discussion && !document.getElementById("comment-" + match[1])) {
+      window.location.replace(discussion.getAttribute("data-comment-address") + match[1]);
+    }
+  }
+
+  findMissingComment();
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-more-comments]");

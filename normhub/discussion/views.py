@@ -53,6 +53,11 @@ class DiscussionPanel:
     def norm_url(self) -> str:
         return norm_url(self.norm)
 
+    @property
+    def comment_address(self) -> str:
+        """A comment's lasting address with its id left off (the page's script adds it)."""
+        return url_for("discussion.comment", slug=self.community.slug, comment_id=0)[:-1]
+
     def page_url(self, number: int) -> str:
         """Page ``number`` of the thread: the norm page for the first."""
         return comments_page_url(self.norm, number)
