@@ -58,6 +58,7 @@
   }
 
   findMissingComment();
+  window.addEventListener("hashchange", findMissingComment);
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-more-comments]");
