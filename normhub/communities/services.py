@@ -176,7 +176,7 @@ def mention_names(
 
 
 def members_mentioned(
-    session: Session, community: Community, handles: Iterable[str]
+    session: Session, community: Community, handles: set[str]
 ) -> dict[str, tuple[str, str]]:
     """:func:`mention_names` for ``handles`` already found (in cooked HTML, say)."""
     if not handles:
