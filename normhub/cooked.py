@@ -93,6 +93,8 @@ def cooked_html(row, name: str) -> str:
     if stored is not None and current:
         return stored
     text = getattr(row, name) or ""
+    if not text:
+        return ""  # most explanations and profiles: nothing to render
     fresh = row.__dict__.setdefault(_FRESH, {})
     if fresh.get(name, (None,))[0] != text:
         fresh[name] = (text, markdown.cook(text))
