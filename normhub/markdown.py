@@ -15,7 +15,9 @@ stores the result, "cooked", next to the Markdown). :func:`cook` gives HTML in w
 every @handle is a placeholder; :func:`serve` turns the placeholders into mentions
 when the page is shown, because whom a handle names (the member's name, whether
 they are still a member) can change after the text was written. Everything else in
-the HTML depends on the text alone.
+the HTML depends on the text alone: a link to a norm is an ordinary link, to the
+address typed (a norm keeps its address when its title changes), and the norms a
+norm builds on are listed by the page from the database, not from its Markdown.
 """
 
 from __future__ import annotations
