@@ -9,6 +9,15 @@ Images from other sites are not loaded: each becomes a link that names the
 site, which the reader may click. A remote image would tell its owner (the
 author, say) every reader's address and reading time; digests would do the
 same for each recipient who opens the email.
+
+Rendering happens when a text is written, not when it is read (``normhub.cooked``
+stores the result, "cooked", next to the Markdown). :func:`cook` gives HTML in which
+every @handle is a placeholder; :func:`serve` turns the placeholders into mentions
+when the page is shown, because whom a handle names (the member's name, whether
+they are still a member) can change after the text was written. Everything else in
+the HTML depends on the text alone: a link to a norm is an ordinary link, to the
+address typed (a norm keeps its address when its title changes), and the norms a
+norm builds on are listed by the page from the database, not from its Markdown.
 """
 
 from __future__ import annotations
@@ -21,6 +30,11 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from mdit_py_plugins.footnote import footnote_plugin
+
+# Raise it whenever a change here alters the HTML of some text: stored HTML cooked
+# by an older renderer is then rendered afresh on each read until
+# ``flask markdown recook`` brings it up to date.
+RENDERER_VERSION = 1
 
 
 @lru_cache(maxsize=1)
@@ -44,8 +58,7 @@ def _renderer() -> MarkdownIt:
         return remote_image_link(source, alt)
 
     def render_mention(self, tokens, idx, options, env):
-        name, href = env["mentions"][tokens[idx].meta["handle"]]
-        return f'<a class="mention" href="{escape(href)}">@{escape(name)}</a>'
+        return MENTION_PLACEHOLDER.format(handle=tokens[idx].meta["handle"])
 
     md.inline.ruler.before("emphasis", "mention", _mention_rule)
     md.add_render_rule("link_open", render_link_open)
@@ -58,16 +71,20 @@ def _renderer() -> MarkdownIt:
 # or an address ("ann@example.org" mentions no one).
 MENTION = re.compile(r"@([a-z0-9]{12})(?![A-Za-z0-9_])")
 
+# Cooked HTML holds each @handle as this element. No text can forge it: the renderer
+# escapes every "<" a writer types, so only the mention rule below writes one.
+MENTION_PLACEHOLDER = '<span data-mention="{handle}">@{handle}</span>'
+_PLACEHOLDER = re.compile(r'<span data-mention="([a-z0-9]{12})">@[a-z0-9]{12}</span>')
+
 
 def _mention_rule(state, silent: bool) -> bool:
-    """An @handle that the renderer was given a name for becomes a mention token."""
+    """An @handle becomes a mention token (cooked as a placeholder, see :func:`serve`)."""
     if state.src[state.pos] != "@":
         return False
-    if state.pos > 0 and (state.src[state.pos - 1].isalnum() or state.src[state.pos - 1] in "_@"):
+    if state.pos > 0 and _joins_word(state.src[state.pos - 1]):
         return False
     match = MENTION.match(state.src, state.pos)
-    known = state.env.get("mentions") if isinstance(state.env, dict) else None
-    if match is None or not known or match.group(1) not in known:
+    if match is None:
         return False
     if not silent:
         token = state.push("mention", "", 0)
@@ -79,17 +96,13 @@ def _mention_rule(state, silent: bool) -> bool:
 def mentioned_handles(text: str) -> set[str]:
     """The handles @-mentioned in Markdown ``text``, leaving out code and links' targets."""
     if "@" not in (text or ""):
-        return set()  # most texts: no second parse of every comment on every norm page
-    handles = set()
-    for token in _renderer().parse(text or ""):
-        for child in token.children or ():
-            if child.type == "text":
-                handles.update(
-                    match.group(1)
-                    for match in MENTION.finditer(child.content)
-                    if match.start() == 0 or not _joins_word(child.content[match.start() - 1])
-                )
-    return handles
+        return set()  # most texts: no parse at all
+    return {
+        child.meta["handle"]
+        for token in _renderer().parse(text or "")
+        for child in token.children or ()
+        if child.type == "mention"
+    }
 
 
 def _joins_word(character: str) -> bool:
@@ -114,12 +127,43 @@ def remote_image_link(source: str, alt: str) -> str:
     )
 
 
-def render_markdown(text: str, mentions: Mapping[str, tuple[str, str]] | None = None) -> Markup:
-    """``text`` as HTML; ``mentions`` maps the handles that may be shown as mentions to
-    (name, link). Any other @handle stays as typed, naming no one."""
-    env = {"mentions": mentions} if mentions else {}
+def cook(text: str) -> str:
+    """``text`` as HTML to store, with a placeholder for each @handle (see :func:`serve`)."""
+    return _renderer().render(text or "")
+
+
+def cooked_handles(cooked: str) -> set[str]:
+    """The handles whose placeholders ``cooked`` holds: whom the page must look up."""
+    if "data-mention" not in cooked:
+        return set()
+    return set(_PLACEHOLDER.findall(cooked))
+
+
+def serve(cooked: str, mentions: Mapping[str, tuple[str, str]] | None = None) -> Markup:
+    """HTML made by :func:`cook`, ready for a page. ``mentions`` maps the handles that may
+    be shown as mentions to (name, link); any other @handle stays as typed, naming no one.
+
+    ``cooked`` must come from :func:`cook` (as stored by ``normhub.cooked``): it is
+    marked safe as it is.
+    """
+    if "data-mention" in cooked:
+        known = mentions or {}
+
+        def mention(match: re.Match) -> str:
+            handle = match.group(1)
+            if handle not in known:
+                return f"@{handle}"
+            name, href = known[handle]
+            return f'<a class="mention" href="{escape(href)}">@{escape(name)}</a>'
+
+        cooked = _PLACEHOLDER.sub(mention, cooked)
     # Safe to mark: the renderer escapes raw HTML and refuses unsafe link schemes.
-    return Markup(_renderer().render(text or "", env))  # noqa: S704
+    return Markup(cooked)  # noqa: S704
+
+
+def render_markdown(text: str, mentions: Mapping[str, tuple[str, str]] | None = None) -> Markup:
+    """``text`` as HTML at once (the writing preview): :func:`cook`, then :func:`serve`."""
+    return serve(cook(text), mentions)
 
 
 def plain_text(text: str) -> str:

@@ -9,7 +9,6 @@ from flask import Flask, request, url_for
 
 from normhub.auth import current_user_or_none
 from normhub.db import utcnow
-from normhub.markdown import render_markdown
 from normhub.text import with_direction_closed
 from normhub.urls import absolute_url, base_url
 from normhub.web import draft_key
@@ -89,7 +88,6 @@ def close_direction(value):
 
 def init_app(app: Flask) -> None:
     app.jinja_env.finalize = close_direction
-    app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["iso_utc"] = iso_utc

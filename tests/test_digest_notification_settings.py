@@ -240,9 +240,7 @@ def test_unread_notices_of_kinds_without_a_section_wait_in_the_digest(app, sessi
 
     (mention,) = build(app, session, ben).notices
     assert mention.summary == "Cat Steward mentioned you in a comment on “Cite the base”"
-    assert (
-        mention.url == f"http://normhub.test/c/{town.slug}/norms/{norm.slug}#comment-{comment.id}"
-    )
+    assert mention.url == f"http://normhub.test/c/{town.slug}/comments/{comment.id}"
     assert mention.community.name == "Riverside Commons"
     assert emailed(session, ben, "mention") == 0
     assert build(app, session, cat).notices == []  # emailed at once: not repeated

@@ -199,7 +199,7 @@ def test_replies_to_my_comments_but_not_hidden_or_my_own(app, session, factory):
     session.commit()
     digest = build(app, session, [me])[me.id]
     assert [(r.author_name, r.excerpt) for r in digest.replies] == [("Other", "An answer.")]
-    assert digest.replies[0].url.endswith(f"#comment-{digest.replies[0].id}")
+    assert digest.replies[0].url.endswith(f"/comments/{digest.replies[0].id}")
 
 
 def test_nudges_only_from_matching_communities(app, session, factory):

@@ -161,9 +161,7 @@ def test_recent_activity_is_what_others_did_in_my_communities(client, estate):
     assert "Gus Gardener commented on Water before nine" in " | ".join(activity)
     assert "Gus Gardener marked Quiet hours open for discussion" in " | ".join(activity)
     assert "Cora Chair proposed Minutes within a week" in " | ".join(activity)
-    comment_link = (
-        f"/c/{estate['garden'].slug}/norms/{estate['unread'].slug}#comment-{estate['mentioned'].id}"
-    )
+    comment_link = f"/c/{estate['garden'].slug}/comments/{estate['mentioned'].id}"
     assert f'href="{comment_link}"' in section(page, "home-activity")
     # Her own comment, the hidden one, and anything from communities she is not in: never.
     assert not any(item.startswith("Rita Reader") for item in activity)

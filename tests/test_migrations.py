@@ -15,8 +15,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import DateTime, inspect, text
 
 import normhub.models  # noqa: F401  (registers every table)
+from normhub import create_app
 from normhub.cli import downgrade_database, upgrade_database
-from normhub.db import Base, make_engine
+from normhub.db import Base, dispose_engines, make_engine
+from normhub.markdown import RENDERER_VERSION
 from tests.conftest import fresh_database
 
 
@@ -140,5 +142,49 @@ def test_check_answers_become_whole_and_come_back_cut(empty_database_url):
             assert [row.answer for row in answers] == ["Short and old.", long_answer[:1000]]
             columns = {c["name"] for c in inspect(connection).get_columns("exposure_checks")}
             assert "reply" not in columns and "note" not in columns
+    finally:
+        engine.dispose()
+
+
+def test_cooked_columns_come_empty_and_recook_fills_them(empty_database_url, tmp_path):
+    upgrade_database(empty_database_url, "0021")
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, handle, password_hash, bio,"
+                    " is_admin, created_at) VALUES (1, 'ann@example.org', 'Ann', 'annhandle001',"
+                    " 'x', 'I mend **bikes**.', false, :at)"
+                ),
+                {"at": datetime(2026, 3, 1, 9)},
+            )
+        upgrade_database(empty_database_url, "0024")
+        bio = text("SELECT bio_cooked, bio_cooked_version FROM users")
+        with engine.connect() as connection:
+            assert tuple(connection.execute(bio).one()) == (None, None)
+
+        app = create_app(
+            {"TESTING": True, "DATABASE_URL": empty_database_url, "SERVER_NAME": "normhub.test"},
+            instance_path=str(tmp_path),
+        )
+        try:
+            page = app.test_client().get("/members/annhandle001").get_data(as_text=True)
+            assert "I mend <strong>bikes</strong>." in page  # shown right before any recook
+            with engine.connect() as connection:
+                assert tuple(connection.execute(bio).one()) == (None, None)  # and not written
+            recooked = app.test_cli_runner().invoke(args=["markdown", "recook", "--quiet"])
+            assert "users.bio: 1 row(s) cooked." in recooked.output
+        finally:
+            dispose_engines(app)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(bio).one()) == (
+                "<p>I mend <strong>bikes</strong>.</p>\n",
+                RENDERER_VERSION,
+            )
+        downgrade_database(empty_database_url, "0021")
+        with engine.connect() as connection:
+            assert "bio_cooked" not in {c["name"] for c in inspect(connection).get_columns("users")}
+            assert connection.execute(text("SELECT bio FROM users")).scalar() == "I mend **bikes**."
     finally:
         engine.dispose()

@@ -86,7 +86,8 @@ def test_a_reply_tells_the_comment_author_and_no_one_else(session, town):
     session.commit()
     (notice,) = notices(session, town["ben"], "reply")
     assert notice.summary == "Cat Steward replied to your comment on “Cite the base”"
-    assert notice.target.endswith(f"/norms/{town['norm'].slug}#comment-{reply.id}")
+    # The comment's lasting address, which opens whichever page of the thread shows it.
+    assert notice.target == f"/c/{town['community'].slug}/comments/{reply.id}"
     assert notice.actor_id == town["cat"].id
     assert notices(session, town["cat"]) == []
     assert notices(session, town["ann"], "reply") == []
@@ -108,7 +109,7 @@ def test_a_mention_tells_members_at_once_by_email_and_outsiders_nothing(session,
     session.commit()
     (notice,) = notices(session, ben, "mention")
     assert notice.summary == "Ann Author mentioned you in a comment on “Cite the base”"
-    assert notice.target.endswith(f"#comment-{comment.id}")
+    assert notice.target.endswith(f"/comments/{comment.id}")
     assert notices(session, outsider) == []  # cannot see the norm: told nothing
     assert notices(session, town["cat"]) == []  # inside code: no mention
     (mail,) = mails(session, "notice-mention")
@@ -293,7 +294,9 @@ def test_the_bell_the_page_opening_and_marking_read(client, session, town):
     reply_notice, mention_notice = notices(session, ben)
     opened = client.post(f"/notifications/{reply_notice.id}/open")
     assert opened.status_code == 303
-    assert opened.headers["Location"].endswith(f"#comment-{reply.id}")
+    assert opened.headers["Location"].endswith(f"/comments/{reply.id}")
+    landed = client.get(opened.headers["Location"])
+    assert landed.headers["Location"].endswith(f"/norms/{town['norm'].slug}#comment-{reply.id}")
     assert 'aria-label="Notifications, 1 unread"' in client.get("/").get_data(as_text=True)
     assert client.post("/notifications/read-all").status_code == 303
     page = client.get("/notifications").get_data(as_text=True)
@@ -345,7 +348,7 @@ def test_the_api_lists_and_marks_read_with_a_token(client, session, town):
     assert listed["unread"] == 1 and listed["total"] == 1
     (item,) = listed["notifications"]
     assert item["kind"] == "mention" and item["unread"] is True
-    assert item["url"].startswith("http") and "#comment-" in item["url"]
+    assert item["url"].startswith("http") and "/comments/" in item["url"]
     read = client.post(f"/api/v1/notifications/{item['id']}/read", headers=headers)
     assert read.status_code == 200 and read.get_json()["unread"] is False
     assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["total"] == 0

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from normhub.discussion.services import post_comment
+from normhub.discussion.threads import COMMENTS_PER_PAGE
 from normhub.norms.services import AssumptionInput
 from normhub.responses.services import record_response
 from tests.conftest import login, new_client
@@ -73,7 +74,21 @@ PAGES = [
     ("reader", "/notifications"),
     ("reader", "/settings/digest/preview"),
     ("reader", "/search?q=comment"),
+    # A thread longer than a page: its first page and the next, however long it grows.
+    (None, "/c/{slug}/norms/{long}"),
+    (None, "/c/{slug}/norms/{long}/comments?page=2"),
+    ("reader", "/c/{slug}/norms/{long}/comments?page=2"),
 ]
+
+
+def lengthen(session, long_norm, people, count: int) -> None:
+    """``count`` more comments on ``long_norm``, replies among them, some mentioning."""
+    parent = None
+    for i in range(count):
+        person = people[i % len(people)]
+        body = f"Long {i}, for @{people[0].handle}" if i % 5 == 0 else f"Long {i}"
+        parent = post_comment(session, long_norm, person, body, parent=parent if i % 3 else None)
+    session.commit()
 
 
 def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
@@ -82,7 +97,9 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     reader = factory.member(community, name="Rea Reader")
     author = factory.member(community, name="Ann Author")
     norm = factory.norm(community, author, title="Cite the base")
+    long_norm = factory.norm(community, author, title="Talked about at length")
     grow(session, factory, community, norm, reader, 1)
+    lengthen(session, long_norm, [reader, author], COMMENTS_PER_PAGE + 10)
 
     counter = StatementCounter(app.extensions["normhub.engine"])
     clients = {None: new_client(app, session), "reader": new_client(app, session)}
@@ -91,7 +108,7 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     def measure() -> dict[str, int]:
         counts = {}
         for who, template in PAGES:
-            url = template.format(slug=community.slug, norm=norm.slug)
+            url = template.format(slug=community.slug, norm=norm.slug, long=long_norm.slug)
             counter.count(clients[who], url)  # the first request warms per-process caches
             counts[f"{who or 'anonymous'} {url}"] = counter.count(clients[who], url)
         return counts
@@ -99,6 +116,7 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     small = measure()
     for n in range(2, 5):
         grow(session, factory, community, norm, reader, n)
+    lengthen(session, long_norm, [reader, author], COMMENTS_PER_PAGE * 2)
     large = measure()
     grew = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
     assert grew == {}, "statements per request grew with the data: (small, large)"

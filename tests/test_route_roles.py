@@ -290,6 +290,8 @@ ACCESS: dict[str, Access] = {
     "norms.new": Action("norm.propose"),
     "norms.edit": Action("norm.edit", author_of="norm"),
     "responses.respond": Action("norm.respond"),
+    "discussion.comments": Sees(),
+    "discussion.comment": Sees(),
     "discussion.post": Action("norm.comment"),
     "discussion.edit": Action("norm.comment", author_of="own_comment", author_only=True),
     "discussion.hide": Action("comment.moderate"),

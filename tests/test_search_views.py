@@ -38,7 +38,7 @@ def test_results_page_lists_hits_with_links_snippets_and_facets(client, content)
     page = response.get_data(as_text=True)
     assert "2 results" in page
     assert f'href="/c/{public.slug}/norms/{norm.slug}"' in page
-    assert f'href="/c/{public.slug}/norms/{norm.slug}#comment-{comment.id}"' in page
+    assert f'href="/c/{public.slug}/comments/{comment.id}"' in page
     assert "<mark>" in page
     assert "Secret meeting rota" not in page
     assert "rota" not in page  # not even as a tag facet

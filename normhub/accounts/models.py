@@ -4,9 +4,11 @@ import secrets
 import string
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from markupsafe import Markup
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from normhub import cooked
 from normhub.db import Base, utcnow
 
 EMAIL_MAX = 254
@@ -41,6 +43,8 @@ class User(Base):
     )
     password_hash: Mapped[str] = mapped_column(String(255))
     bio: Mapped[str] = mapped_column(Text, default="")
+    bio_cooked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bio_cooked_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # When the owner followed a confirmation link for ``email``; None: not yet,
@@ -74,8 +78,15 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
+    def bio_html(self) -> Markup:
+        # No mentions: a profile shows every @handle as typed.
+        return cooked.html(self, "bio")
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+cooked.keep_cooked(User, "bio")
 
 
 class LoginSession(Base):

@@ -172,6 +172,13 @@ def mention_names(
     handles = set()
     for text in texts:
         handles |= mentioned_handles(text)
+    return members_mentioned(session, community, handles)
+
+
+def members_mentioned(
+    session: Session, community: Community, handles: set[str]
+) -> dict[str, tuple[str, str]]:
+    """:func:`mention_names` for ``handles`` already found (in cooked HTML, say)."""
     if not handles:
         return {}
     rows = session.execute(

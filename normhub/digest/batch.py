@@ -211,15 +211,16 @@ class MemberDigest:
             if not self.carries("replies", row.community_id):
                 continue
             ref = self.batch.norm(row)
+            community = self.batch.communities[ref.community_id]
             replies.append(
                 Reply(
                     row.reply_id,
                     ref,
-                    self.batch.communities[ref.community_id],
+                    community,
                     row.author_name,
                     excerpt(row.body),
                     row.created_at,
-                    f"{ref.url}#comment-{row.reply_id}",
+                    self.batch.links.comment(community.slug, row.reply_id),
                 )
             )
         return replies

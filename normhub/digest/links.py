@@ -16,6 +16,9 @@ class Links(AbsoluteUrls):
     def norm(self, community_slug: str, norm_slug: str) -> str:
         return self.url("norms.show", slug=community_slug, norm_ref=norm_slug)
 
+    def comment(self, community_slug: str, comment_id: int) -> str:
+        return self.url("discussion.comment", slug=community_slug, comment_id=comment_id)
+
     def unsubscribe(self, user_id: int, community_ids: list[int]) -> str:
         token = make_unsubscribe_token(self.secret_key, user_id, community_ids)
         return self.url("digest.unsubscribe", token=token)

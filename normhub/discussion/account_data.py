@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from normhub.accounts.models import User
+from normhub.cooked import cooked_values
 from normhub.db import utc_iso, utcnow
 from normhub.discussion.models import Comment
 from normhub.norms.models import Norm
@@ -44,5 +45,5 @@ def remove_comments(session: Session, *, user: User, remove_writing: bool) -> No
     session.execute(
         update(Comment)
         .where(Comment.author_id == user.id)
-        .values(body="", hidden_at=utcnow(), hidden_by_id=user.id)
+        .values(**cooked_values("body", ""), hidden_at=utcnow(), hidden_by_id=user.id)
     )

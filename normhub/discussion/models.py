@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from markupsafe import Markup
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from normhub import cooked
 from normhub.accounts.models import User
 from normhub.db import Base, utcnow
 from normhub.norms.models import Norm
@@ -27,6 +29,8 @@ class Comment(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("norm_versions.id"))
     assumption_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    body_cooked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_cooked_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -44,3 +48,9 @@ class Comment(Base):
     def is_removed_by_author(self) -> bool:
         """Emptied when its author deleted their account and asked for their words to go."""
         return self.hidden_at is not None and self.hidden_by_id == self.author_id
+
+    def body_html(self, mentions=None) -> Markup:
+        return cooked.html(self, "body", mentions)
+
+
+cooked.keep_cooked(Comment, "body")

@@ -1,4 +1,4 @@
-"""Threaded discussion of a norm: posting, editing, moderation, and thread loading.
+"""Threaded discussion of a norm: posting, editing and moderation (threads: loading).
 
 Comments are never deleted by stewards: hiding keeps the row (and the replies
 that answer it) and only replaces the text with a placeholder for readers who
@@ -7,7 +7,6 @@ are not stewards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,13 +19,9 @@ from normhub.communities.services import active_membership, visible_communities_
 from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
-from normhub.norms.models import Assumption, Norm, NormVersion
+from normhub.norms.models import Assumption, Norm
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.text import require_plain_text
-
-# Replies deeper than this are shown at this depth, marked with whom they answer,
-# so a long back-and-forth stays readable on a phone.
-MAX_DISPLAY_DEPTH = 4
 
 
 def _clean_body(body: str) -> str:
@@ -156,107 +151,6 @@ def get_comment(session: Session, community: Community, comment_id: int) -> Comm
     if comment is None:
         raise NotFound("No such comment.")
     return comment
-
-
-@dataclass
-class AssumptionRef:
-    """Which assumption a comment is about, as numbered in the version it was written on.
-
-    ``is_current`` says whether the current version still has it at the same number
-    with the same wording (minor revisions usually keep both).
-    """
-
-    key: int
-    position: int
-    statement: str
-    version_number: int
-    is_current: bool
-
-
-@dataclass
-class ThreadNode:
-    comment: Comment
-    depth: int
-    children: list[ThreadNode] = field(default_factory=list)
-    about: AssumptionRef | None = None
-    # Set when the node is shown shallower than its real depth (see MAX_DISPLAY_DEPTH).
-    replying_to: str | None = None
-
-
-@dataclass
-class Thread:
-    roots: list[ThreadNode]
-    count: int
-
-    def walk(self):
-        stack = list(reversed(self.roots))
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-
-def load_thread(session: Session, norm: Norm, max_depth: int = MAX_DISPLAY_DEPTH) -> Thread:
-    """All comments of ``norm`` as a tree, oldest first at every level. Two queries."""
-    comments = list(
-        session.scalars(
-            select(Comment)
-            .where(Comment.norm_id == norm.id)
-            .order_by(Comment.created_at, Comment.id)
-            .options(joinedload(Comment.author))
-        )
-    )
-    refs: dict[tuple[int, int], AssumptionRef] = {}
-    if any(c.assumption_key is not None for c in comments):
-        rows = session.execute(
-            select(
-                Assumption.version_id,
-                Assumption.key,
-                Assumption.position,
-                Assumption.statement,
-                NormVersion.number,
-            )
-            .join(NormVersion, NormVersion.id == Assumption.version_id)
-            .where(NormVersion.norm_id == norm.id)
-        )
-        rows = list(rows)
-        current = {
-            row.key: (row.position, row.statement)
-            for row in rows
-            if row.version_id == norm.current_version_id
-        }
-        for row in rows:
-            refs[(row.version_id, row.key)] = AssumptionRef(
-                key=row.key,
-                position=row.position,
-                statement=row.statement,
-                version_number=row.number,
-                is_current=current.get(row.key) == (row.position, row.statement),
-            )
-
-    nodes: dict[int, ThreadNode] = {}
-    roots: list[ThreadNode] = []
-    for comment in comments:
-        about = (
-            refs.get((comment.version_id, comment.assumption_key))
-            if comment.assumption_key is not None
-            else None
-        )
-        parent = nodes.get(comment.parent_id) if comment.parent_id is not None else None
-        if parent is None:
-            node = ThreadNode(comment, depth=0, about=about)
-            roots.append(node)
-        else:
-            holder, replying_to = parent, None
-            if parent.depth + 1 > max_depth:
-                # Walk up to the deepest shown level and say whom this answers.
-                replying_to = parent.comment.author.display_name
-                while holder.depth + 1 > max_depth:
-                    holder = nodes[holder.comment.parent_id]
-            node = ThreadNode(comment, holder.depth + 1, about=about, replying_to=replying_to)
-            holder.children.append(node)
-        nodes[comment.id] = node
-    return Thread(roots=roots, count=len(comments))
 
 
 def _counting_replies(parent, since: datetime, until: datetime | None = None) -> list:

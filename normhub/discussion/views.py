@@ -1,4 +1,5 @@
-"""Comment threads on norms: the norm page's discussion panel and its forms."""
+"""Comment threads on norms: the norm page's discussion panel, the later pages of a
+long thread, a comment's own address, and the forms."""
 
 from __future__ import annotations
 
@@ -15,16 +16,18 @@ from normhub.communities.services import (
     active_membership,
     get_visible_community,
     is_steward,
-    mention_names,
+    members_mentioned,
 )
+from normhub.cooked import handles_in
 from normhub.db import get_session
-from normhub.discussion import services
+from normhub.discussion import services, threads
 from normhub.discussion.forms import CommentForm, EditCommentForm
 from normhub.discussion.models import Comment
 from normhub.errors import DomainError
 from normhub.norms.models import Norm
-from normhub.norms.page import norm_url
+from normhub.norms.page import comment_page_context, load_norm, norm_url
 from normhub.norms.services import get_norm
+from normhub.pagination import page_number
 from normhub.web import attach_error, draft_sent, saving
 
 bp = Blueprint("discussion", __name__)
@@ -34,7 +37,7 @@ bp = Blueprint("discussion", __name__)
 class DiscussionPanel:
     norm: Norm
     community: Community
-    thread: services.Thread
+    thread: threads.Thread
     viewer: User | None
     can_comment: bool
     can_moderate: bool
@@ -49,6 +52,15 @@ class DiscussionPanel:
     @property
     def norm_url(self) -> str:
         return norm_url(self.norm)
+
+    @property
+    def comment_address(self) -> str:
+        """A comment's lasting address with its id left off (the page's script adds it)."""
+        return url_for("discussion.comment", slug=self.community.slug, comment_id=0)[:-1]
+
+    def page_url(self, number: int) -> str:
+        """Page ``number`` of the thread: the norm page for the first."""
+        return comments_page_url(self.norm, number)
 
     def can_edit(self, comment: Comment) -> bool:
         return (
@@ -68,13 +80,28 @@ def _comment_form(session: Session, norm: Norm, formdata=None) -> CommentForm:
     return form
 
 
-def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None) -> dict:
-    """Template variables for the discussion panel of the norm page."""
+def comments_page_url(norm: Norm, number: int, anchor: str | None = None) -> str:
+    if number == 1:
+        return norm_url(norm, anchor or "discussion-heading")
+    return norm_url(norm, anchor, endpoint="discussion.comments", page=number)
+
+
+def comment_url(session: Session, comment: Comment) -> str:
+    """Where ``comment`` is shown now: its page of the thread, at its anchor."""
+    return comments_page_url(
+        comment.norm, threads.page_of(session, comment), f"comment-{comment.id}"
+    )
+
+
+def norm_page_context(
+    session, norm, viewer, *, form: CommentForm | None = None, page: int = 1
+) -> dict:
+    """Template variables for the discussion panel: page ``page`` of the thread."""
     membership = active_membership(session, norm.community, viewer)
     can_comment = membership is not None
     if can_comment and form is None:
         form = _comment_form(session, norm)
-    thread = services.load_thread(session, norm)
+    thread = threads.load_thread(session, norm, page)
     panel = DiscussionPanel(
         norm=norm,
         community=norm.community,
@@ -83,11 +110,35 @@ def norm_page_context(session, norm, viewer, *, form: CommentForm | None = None)
         can_comment=can_comment,
         can_moderate=viewer is not None and is_steward(membership, viewer),
         form=form if can_comment else None,
-        mentions=mention_names(
-            session, norm.community, (node.comment.body for node in thread.walk())
+        mentions=members_mentioned(
+            session, norm.community, handles_in((node.comment for node in thread.walk()), "body")
         ),
     )
     return {"discussion": panel}
+
+
+@bp.get("/c/<slug>/norms/<norm_ref>/comments")
+def comments(slug: str, norm_ref: str):
+    """A later page of a long thread (``?page=2`` on): the norm page shows the first."""
+    session, _community, norm = load_norm(slug, norm_ref)
+    number = page_number(request.args.get("page"))
+    if number == 1:
+        return redirect(comments_page_url(norm, 1))
+    viewer = current_user_or_none()
+    context = norm_page_context(session, norm, viewer, page=number)
+    context.update(comment_page_context(session, norm, viewer))
+    return render_template("discussion/comments_page.html", norm=norm, **context)
+
+
+@bp.get("/c/<slug>/comments/<id:comment_id>")
+def comment(slug: str, comment_id: int):
+    """A comment's lasting address: its page of the thread, whichever page that is now.
+
+    Links to a comment (notifications, digests, search) use it: the page a comment
+    is on moves as replies are added before it."""
+    session = get_session()
+    community = get_visible_community(session, slug, current_user_or_none())
+    return redirect(comment_url(session, services.get_comment(session, community, comment_id)))
 
 
 @bp.route("/c/<slug>/norms/<norm_ref>/comments", methods=["POST"])
@@ -115,7 +166,7 @@ def post(slug: str, norm_ref: str):
         if attempt.ok:
             draft_sent(request.path, f"reply-{parent.id}" if parent is not None else None)
             flash("Your comment is posted.", "success")
-            return redirect(norm_url(norm, f"comment-{comment.id}"))
+            return redirect(comment_url(session, comment))
     parent = None
     if form.parent_comment_id is not None:
         parent = session.get(Comment, form.parent_comment_id)
@@ -153,12 +204,15 @@ def edit(slug: str, comment_id: int):
             session.commit()
             draft_sent(request.path)
             flash("Your comment is updated.", "success")
-            return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+            return redirect(comment_url(session, comment))
     elif form.is_submitted():
         status = 422
     return (
         render_template(
-            "discussion/edit.html", form=form, comment=comment, norm_url=norm_url(comment.norm)
+            "discussion/edit.html",
+            form=form,
+            comment=comment,
+            comment_url=comment_url(session, comment),
         ),
         status,
     )
@@ -169,7 +223,7 @@ def _moderate(slug: str, comment_id: int, action, message: str):
     action(session, comment, user)
     session.commit()
     flash(message, "success")
-    return redirect(norm_url(comment.norm, f"comment-{comment.id}"))
+    return redirect(comment_url(session, comment))
 
 
 @bp.route("/c/<slug>/comments/<id:comment_id>/hide", methods=["POST"])

@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(remind_views.bp)
     add_panel(app, _panel)
-    add_panel(app, _remind_panel)
+    add_panel(app, _remind_panel, on_comment_pages=True)
     subscribers.connect()
     register_reading_states(reading_states)  # the marks on a community's norm list
     register_section("exposure", account_data.exposure_section)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from markupsafe import Markup
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -14,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from normhub import cooked
 from normhub.accounts.models import User
 from normhub.communities.models import Community
 from normhub.db import Base, utcnow
@@ -108,6 +110,8 @@ class NormVersion(Base):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    body_cooked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_cooked_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     editor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     change_summary: Mapped[str] = mapped_column(String(CHANGE_SUMMARY_MAX), default="")
@@ -118,6 +122,9 @@ class NormVersion(Base):
     assumptions: Mapped[list[Assumption]] = relationship(
         cascade="all, delete-orphan", order_by="Assumption.position"
     )
+
+    def body_html(self, mentions=None) -> Markup:
+        return cooked.html(self, "body", mentions)
 
 
 class Assumption(Base):
@@ -139,6 +146,12 @@ class Assumption(Base):
     position: Mapped[int] = mapped_column(Integer)
     statement: Mapped[str] = mapped_column(String(STATEMENT_MAX))
     explanation: Mapped[str] = mapped_column(Text, default="")
+    explanation_cooked: Mapped[str | None] = mapped_column(Text, nullable=True)
+    explanation_cooked_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    def explanation_html(self) -> Markup:
+        # No mentions: an explanation shows every @handle as typed.
+        return cooked.html(self, "explanation")
 
 
 class NormTag(Base):
@@ -175,3 +188,7 @@ class StatusChange(Base):
     note: Mapped[str] = mapped_column(String(500), default="")
 
     changed_by: Mapped[User] = relationship()
+
+
+cooked.keep_cooked(NormVersion, "body")
+cooked.keep_cooked(Assumption, "explanation")

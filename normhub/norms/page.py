@@ -21,14 +21,16 @@ from normhub.auth import current_user_or_none
 from normhub.communities.models import Community
 from normhub.communities.services import (
     get_visible_community,
-    mention_names,
+    members_mentioned,
     visible_communities_clause,
 )
+from normhub.cooked import handles_in
 from normhub.db import get_session, set_write_intent
 from normhub.norms import services
 from normhub.norms.models import Norm, NormPrerequisite, NormVersion
 
 PANELS = "normhub.norm_page_panels"
+COMMENT_PANELS = "normhub.comment_page_panels"
 NORM_URL = "/c/<slug>/norms/<norm_ref>"
 
 Panel = Callable[..., dict]
@@ -48,8 +50,20 @@ def norm_url(norm: Norm, anchor: str | None = None, endpoint: str = "norms.show"
     return f"{url}#{anchor}" if anchor else url
 
 
-def add_panel(app: Flask, panel: Panel) -> None:
+def add_panel(app: Flask, panel: Panel, *, on_comment_pages: bool = False) -> None:
+    """Add ``panel`` to the norm page; ``on_comment_pages``: to the later pages of its
+    comments too (what a panel adds to each comment, say)."""
     app.extensions.setdefault(PANELS, []).append(panel)
+    if on_comment_pages:
+        app.extensions.setdefault(COMMENT_PANELS, []).append(panel)
+
+
+def comment_page_context(session: Session, norm: Norm, viewer) -> dict:
+    """What the panels added with ``on_comment_pages`` give a later page of comments."""
+    context: dict = {}
+    for panel in current_app.extensions.get(COMMENT_PANELS, ()):
+        context.update(panel(session, norm, viewer, None, {}))
+    return context
 
 
 def prerequisites(session: Session, norm: Norm, viewer) -> list[Norm]:
@@ -99,7 +113,7 @@ def render_norm_page(
         "can_edit": services.can_edit(session, norm, viewer),
         "transitions": services.allowed_transitions(session, norm, viewer),
         "prerequisites": prerequisites(session, norm, viewer),
-        "mentions": mention_names(session, community, [version.body]),
+        "mentions": members_mentioned(session, community, handles_in([version], "body")),
     }
     for panel in current_app.extensions.get(PANELS, ()):
         context.update(panel(session, norm, viewer, version, forms or {}))

@@ -48,7 +48,8 @@ def _tell(
 
 def comment_posted(session: Session, *, comment) -> None:
     norm, author = comment.norm, comment.author
-    target = _norm_path(norm, anchor=f"comment-{comment.id}")
+    # The comment's lasting address: which page of the thread shows it changes.
+    target = site_path("discussion.comment", slug=norm.community.slug, comment_id=comment.id)
     replied_to = set()
     if comment.parent is not None and comment.parent.author_id != author.id:
         replied_to = {comment.parent.author_id}

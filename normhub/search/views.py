@@ -29,8 +29,9 @@ def _run_search(page: int, per_page: int) -> SearchResult:
 
 
 def hit_url(hit: SearchHit) -> str:
-    url = url_for("norms.show", slug=hit.community_slug, norm_ref=hit.norm_slug)
-    return f"{url}#comment-{hit.comment_id}" if hit.kind == "comment" else url
+    if hit.kind == "comment":
+        return url_for("discussion.comment", slug=hit.community_slug, comment_id=hit.comment_id)
+    return url_for("norms.show", slug=hit.community_slug, norm_ref=hit.norm_slug)
 
 
 @bp.get("/search")

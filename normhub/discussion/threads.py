@@ -1,0 +1,211 @@
+"""A norm's comments as a thread, shown a page at a time.
+
+The thread reads oldest first at every level, each reply under what it answers,
+at most ``MAX_DISPLAY_DEPTH`` deep. In that reading order it is cut into pages of
+``COMMENTS_PER_PAGE`` comments, so no page grows with the thread: the norm page
+shows the first, the comments pages the others. A reply whose parent is on an
+earlier page opens its page, saying whom it answers.
+
+Where each comment falls comes from one light query of the whole thread (ids,
+parents and authors' names, no text): a page then loads the text of its own
+comments only, and :func:`page_of` finds the page a link to a comment must open.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from normhub.accounts.models import User
+from normhub.discussion.models import Comment
+from normhub.errors import NotFound
+from normhub.norms.models import Assumption, Norm, NormVersion
+
+COMMENTS_PER_PAGE = 50
+# Replies deeper than this are shown at this depth, marked with whom they answer,
+# so a long back-and-forth stays readable on a phone.
+MAX_DISPLAY_DEPTH = 4
+
+
+@dataclass
+class AssumptionRef:
+    """Which assumption a comment is about, as numbered in the version it was written on.
+
+    ``is_current`` says whether the current version still has it at the same number
+    with the same wording (minor revisions usually keep both).
+    """
+
+    key: int
+    position: int
+    statement: str
+    version_number: int
+    is_current: bool
+
+
+@dataclass
+class ThreadNode:
+    comment: Comment
+    depth: int
+    children: list[ThreadNode] = field(default_factory=list)
+    about: AssumptionRef | None = None
+    # Set when the node is shown shallower than its real depth (see MAX_DISPLAY_DEPTH),
+    # or opens a page while what it answers is on an earlier one.
+    replying_to: str | None = None
+
+
+@dataclass
+class Thread:
+    """One page of a norm's thread; ``count`` is every comment on the norm."""
+
+    roots: list[ThreadNode]
+    count: int
+    page: int = 1
+    pages: int = 1
+
+    def walk(self):
+        stack = list(reversed(self.roots))
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+    @property
+    def has_more(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass
+class _Place:
+    """Where a comment is shown: under which comment (``holder``), how deep."""
+
+    comment_id: int
+    holder: int | None
+    depth: int
+    author_name: str
+    replying_to: str | None = None
+
+
+def _reading_order(session: Session, norm: Norm, max_depth: int) -> list[_Place]:
+    """Every comment of ``norm`` in the order the thread reads. One query, no text."""
+    rows = session.execute(
+        select(Comment.id, Comment.parent_id, User.display_name)
+        .join(User, User.id == Comment.author_id)
+        .where(Comment.norm_id == norm.id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    places: dict[int, _Place] = {}
+    under: dict[int | None, list[_Place]] = defaultdict(list)
+    for comment_id, parent_id, author_name in rows:
+        parent = places.get(parent_id) if parent_id is not None else None
+        if parent is None:
+            place = _Place(comment_id, None, 0, author_name)
+        elif parent.depth < max_depth:
+            place = _Place(comment_id, parent.comment_id, parent.depth + 1, author_name)
+        else:
+            # Shown beside its parent, under the comment that holds the parent.
+            place = _Place(comment_id, parent.holder, parent.depth, author_name, parent.author_name)
+        places[comment_id] = place
+        under[place.holder].append(place)
+    order: list[_Place] = []
+    stack = list(reversed(under[None]))
+    while stack:
+        place = stack.pop()
+        order.append(place)
+        stack.extend(reversed(under[place.comment_id]))
+    return order
+
+
+def _pages(count: int, per_page: int) -> int:
+    return max(1, -(-count // per_page))
+
+
+def page_of(session: Session, comment: Comment, *, per_page: int = COMMENTS_PER_PAGE) -> int:
+    """The page of its norm's thread that shows ``comment``."""
+    order = _reading_order(session, comment.norm, MAX_DISPLAY_DEPTH)
+    position = next(i for i, place in enumerate(order) if place.comment_id == comment.id)
+    return position // per_page + 1
+
+
+def _assumption_refs(
+    session: Session, norm: Norm, comments: list[Comment]
+) -> dict[tuple[int, int], AssumptionRef]:
+    """The assumptions ``comments`` are about, by (version id, key); no query if none."""
+    if not any(c.assumption_key is not None for c in comments):
+        return {}
+    rows = list(
+        session.execute(
+            select(
+                Assumption.version_id,
+                Assumption.key,
+                Assumption.position,
+                Assumption.statement,
+                NormVersion.number,
+            )
+            .join(NormVersion, NormVersion.id == Assumption.version_id)
+            .where(NormVersion.norm_id == norm.id)
+        )
+    )
+    current = {
+        row.key: (row.position, row.statement)
+        for row in rows
+        if row.version_id == norm.current_version_id
+    }
+    return {
+        (row.version_id, row.key): AssumptionRef(
+            key=row.key,
+            position=row.position,
+            statement=row.statement,
+            version_number=row.number,
+            is_current=current.get(row.key) == (row.position, row.statement),
+        )
+        for row in rows
+    }
+
+
+def _comments(session: Session, ids: list[int]) -> dict[int, Comment]:
+    if not ids:
+        return {}
+    comments = session.scalars(
+        select(Comment).where(Comment.id.in_(ids)).options(joinedload(Comment.author))
+    )
+    return {comment.id: comment for comment in comments}
+
+
+def load_thread(
+    session: Session,
+    norm: Norm,
+    page: int = 1,
+    *,
+    per_page: int = COMMENTS_PER_PAGE,
+    max_depth: int = MAX_DISPLAY_DEPTH,
+) -> Thread:
+    """Page ``page`` of ``norm``'s thread (NotFound past the last). Two queries, and a
+    third when a comment on the page is about an assumption."""
+    order = _reading_order(session, norm, max_depth)
+    pages = _pages(len(order), per_page)
+    if not 1 <= page <= pages:
+        raise NotFound("No such page of comments.")
+    shown = order[(page - 1) * per_page : page * per_page]
+    comments = _comments(session, [place.comment_id for place in shown])
+    refs = _assumption_refs(session, norm, list(comments.values()))
+    author_names = {place.comment_id: place.author_name for place in order}
+    nodes: dict[int, ThreadNode] = {}
+    roots: list[ThreadNode] = []
+    for place in shown:
+        comment = comments.get(place.comment_id)
+        if comment is None:  # gone since the first query (its norm was deleted)
+            continue
+        about = refs.get((comment.version_id, comment.assumption_key))
+        node = ThreadNode(comment, place.depth, about=about, replying_to=place.replying_to)
+        holder = nodes.get(place.holder) if place.holder is not None else None
+        if holder is not None:
+            holder.children.append(node)
+        else:
+            if place.holder is not None and node.replying_to is None:
+                node.replying_to = author_names[place.holder]
+            roots.append(node)
+        nodes[comment.id] = node
+    return Thread(roots=roots, count=len(order), page=page, pages=pages)
