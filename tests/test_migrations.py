@@ -159,7 +159,7 @@ def test_cooked_columns_come_empty_and_recook_fills_them(empty_database_url, tmp
                 ),
                 {"at": datetime(2026, 3, 1, 9)},
             )
-        upgrade_database(empty_database_url, "0024")
+        upgrade_database(empty_database_url, "0022")
         bio = text("SELECT bio_cooked, bio_cooked_version FROM users")
         with engine.connect() as connection:
             assert tuple(connection.execute(bio).one()) == (None, None)

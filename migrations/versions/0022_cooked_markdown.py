@@ -12,7 +12,7 @@ renderer is when it runs. Pages show rows without HTML correctly, rendering them
 as they are read; `flask markdown recook`, run after the upgrade while the app
 serves, fills them in batches, each its own short transaction.
 
-Revision ID: 0024
+Revision ID: 0022
 Revises: 0021
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 
 # This migration's number and the one it follows, on one line: renumbering it when
 # another branch took the number is this line (and the file's name).
-revision, down_revision = "0024", "0021"
+revision, down_revision = "0022", "0021"
 branch_labels = None
 depends_on = None
 
