@@ -1,0 +1,230 @@
+"""Running a ``SearchQuery`` on ``search_documents``: visibility, total and facets, the page.
+
+Visibility is a condition of every statement (``community_id`` among the
+viewer's communities), so totals, facet counts, pages and snippets never
+include anything from a members-only community the viewer is not in.
+
+Ranking follows the Whoosh backend: up to ``CANDIDATES`` matches are all
+ranked; beyond that, candidates are taken tier by tier (every word in the
+title, then in title/tags/summary, then anywhere), newest first within a
+tier, and only those are ranked. Ranking every match of a common word costs
+time in proportion to the matches; the tiers keep it bounded. The rank is
+``ts_rank_cd`` with weights in the proportions of Whoosh's field boosts;
+equal ranks put the most recently written document first, as Whoosh does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
+
+from normhub.communities.models import Community
+from normhub.search.postgres import parsing
+from normhub.search.query import SearchQuery
+from normhub.search.results import SearchHit, SearchResult, facet_values
+from normhub.text import with_direction_closed
+
+CANDIDATES = 200
+TIERS = ("A", "AB")
+# ts_rank_cd's weights for D, C, B, A: essay and comments 1, assumptions 1.2, tags and
+# summary about 1.75, title 6 (Whoosh: boost 3 times the title field's own 2), over 6.
+RANK_WEIGHTS = "{0.17, 0.2, 0.3, 1.0}"
+# 1: divide by 1 + log(length), so a long essay does not win by length alone.
+RANK_NORMALIZATION = 1
+SNIPPET_CHARS = 220
+_START, _STOP = "\x02", "\x03"
+HEADLINE_OPTIONS = (
+    f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+
+
+@dataclass
+class Plan:
+    """What the statements below need: the tsqueries as text and the plain conditions."""
+
+    match: str  # "" for no word condition
+    rank: str  # "" when nothing is ranked (only filters or exclusions)
+    tiers: list[str]
+    conditions: str
+    params: dict
+
+
+def plan(query: SearchQuery, tree) -> Plan:
+    values = [parsing.Value(f"tag:{f.value}") for f in query.filters if f.field == "tag"]
+    node = parsing.And([tree, *values]) if tree is not None else parsing.And(values)
+    match = parsing.matching(node) or ""
+    conditions = ["community_id = ANY(CAST(:communities AS int[]))"]
+    params: dict = {"communities": sorted(query.communities)}
+    for position, selected in enumerate(query.filters):
+        if selected.field in ("status", "kind"):
+            conditions.append(f"{selected.field} = :filter{position}")
+            params[f"filter{position}"] = selected.value
+        elif selected.field == "community_id":
+            conditions.append(f"community_id = :filter{position}")
+            params[f"filter{position}"] = int(selected.value)
+    if match:
+        conditions.append("words @@ CAST(:match AS tsquery)")
+        params["match"] = match
+    rank = "" if tree is None or parsing.only_exclusions(tree) else parsing.ranking(tree)
+    tiers = [found for tier in TIERS if (found := parsing.matching(node, tier))]
+    return Plan(match, rank, tiers, " AND ".join(conditions), params)
+
+
+def run(connection: Connection, query: SearchQuery, tree, result: SearchResult) -> None:
+    """Fill ``result`` with the total, facets and hits of its page."""
+    found = plan(query, tree)
+    counts = facet_counts(connection, found)
+    result.total = sum(counts.get("community_id", {}).values())
+    result.facets = facet_values(counts, query.communities)
+    start = (result.page - 1) * result.per_page
+    if start >= result.total:
+        return
+    ids = ranked_ids(connection, found, start + result.per_page, result.total)[start:]
+    result.hits = hits(connection, ids, found.rank, query.communities)
+
+
+def facet_counts(connection: Connection, found: Plan) -> dict[str, dict[str, int]]:
+    """Counts by community, status, kind and tag over the visible matches, in one statement."""
+    statement = sql(
+        f"""
+        WITH m AS MATERIALIZED (
+            SELECT community_id, status, kind, tags FROM search_documents
+            WHERE {found.conditions})
+        SELECT 'community_id', community_id::text, count(*) FROM m GROUP BY community_id
+        UNION ALL SELECT 'status', status, count(*) FROM m
+            WHERE status IS NOT NULL GROUP BY status
+        UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind
+        UNION ALL SELECT 'tag', tag, count(*)
+            FROM m, unnest(string_to_array(nullif(m.tags, ''), ',')) AS tag GROUP BY tag
+        """  # noqa: S608 (conditions are built from constants; values are bound)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for name, value, count in connection.execute(statement, found.params):
+        counts.setdefault(name, {})[value] = count
+    return counts
+
+
+def _rank_expression() -> str:
+    return f"ts_rank_cd('{RANK_WEIGHTS}', words, CAST(:rank AS tsquery), {RANK_NORMALIZATION})"
+
+
+def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
+    """The ids of the best ``limit`` matches, best first."""
+    if not found.rank:
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            "ORDER BY seq DESC LIMIT :limit"
+        )
+        return list(connection.scalars(statement, {**found.params, "limit": limit}))
+    params = {**found.params, "rank": found.rank, "limit": limit}
+    budget = max(limit, CANDIDATES)
+    if total <= budget:
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
+        )
+        return list(connection.scalars(statement, params))
+    candidates = _candidates(connection, found, budget)
+    statement = sql(
+        "SELECT id FROM search_documents WHERE id = ANY(CAST(:ids AS text[])) "  # noqa: S608
+        f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
+    )
+    return list(connection.scalars(statement, {**params, "ids": candidates}))
+
+
+def _candidates(connection: Connection, found: Plan, budget: int) -> list[str]:
+    """Up to ``budget`` matches: tier by tier, newest first within each."""
+    taken: list[str] = []
+    for tier in [*found.tiers, None]:
+        tier_condition = "AND words @@ CAST(:tier AS tsquery)" if tier else ""
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} {tier_condition} "  # noqa: S608
+            "AND NOT (id = ANY(CAST(:taken AS text[]))) ORDER BY seq DESC LIMIT :remaining"
+        )
+        params = {**found.params, "tier": tier, "taken": taken, "remaining": budget - len(taken)}
+        taken.extend(connection.scalars(statement, params))
+        if len(taken) >= budget:
+            break
+    return taken
+
+
+def _headline(name: str) -> str:
+    return (
+        f"ts_headline('{parsing.CONFIG}', translate(coalesce(d.{name}, ''), :markers, ''), "
+        f"CAST(:rank AS tsquery), :options) AS {name}_headline"
+    )
+
+
+_PAGE = sql(
+    "SELECT d.id, d.kind, d.norm_id, d.comment_id, d.community_id, d.community, d.status, "  # noqa: S608
+    "d.tags, d.author, d.created, d.title, d.norm_title, d.norm_slug, d.summary, d.body, "
+    + ", ".join(_headline(name) for name in ("summary", "body", "assumptions"))
+    + " FROM search_documents d WHERE d.id = ANY(CAST(:ids AS text[]))"
+)
+
+
+def hits(
+    connection: Connection, ids: list[str], rank: str, communities: dict[int, Community]
+) -> list[SearchHit]:
+    if not ids:
+        return []
+    rows = connection.execute(
+        _PAGE,
+        {"ids": ids, "rank": rank, "markers": _START + _STOP, "options": HEADLINE_OPTIONS},
+    ).mappings()
+    by_id = {row["id"]: row for row in rows}
+    return [_hit(by_id[i], communities) for i in ids if i in by_id]
+
+
+def _hit(row, communities: dict[int, Community]) -> SearchHit:
+    community = communities.get(row["community_id"])
+    if row["kind"] == "norm":
+        names, fallback, title = ("summary", "body", "assumptions"), row["summary"], row["title"]
+    else:
+        names, fallback, title = ("body",), row["body"], row["norm_title"]
+    return SearchHit(
+        kind=row["kind"],
+        title=title or "",
+        community_slug=row["community"] or "",
+        community_name=community.name if community else (row["community"] or ""),
+        norm_slug=row["norm_slug"] or "",
+        norm_id=row["norm_id"],
+        comment_id=row["comment_id"],
+        status=row["status"] or None,
+        author=row["author"] or "",
+        created=row["created"],
+        snippet=snippet([row[f"{name}_headline"] for name in names], fallback or ""),
+        tags=[tag for tag in (row["tags"] or "").split(",") if tag],
+    )
+
+
+def _shown(text: str) -> str:
+    # Each piece closes the direction controls it opens (normhub.text), as Whoosh's do.
+    return str(escape(with_direction_closed(text)))
+
+
+def marked(headline: str) -> Markup:
+    """A headline with its markers made ``<mark>``: the text is escaped first, piece by piece."""
+    out = []
+    for position, piece in enumerate(headline.split(_START)):
+        if position == 0:
+            out.append(_shown(piece))
+            continue
+        inside, _, after = piece.partition(_STOP)
+        out.append(f"<mark>{_shown(inside)}</mark>{_shown(after)}")
+    # Safe: every piece of user text was escaped above; only <mark> tags were added.
+    return Markup("".join(out))  # noqa: S704
+
+
+def snippet(headlines: list[str | None], fallback: str) -> Markup:
+    """The first headline that marks a match, else the start of ``fallback``."""
+    for headline in headlines:
+        if headline and _START in headline:
+            return marked(headline)
+    if len(fallback) > SNIPPET_CHARS:
+        fallback = fallback[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return escape(with_direction_closed(fallback))
