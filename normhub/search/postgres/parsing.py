@@ -151,7 +151,7 @@ class _Reader:
             self.take()
             if self._operand_follows():
                 parts.append(self.and_chain(scope))
-        return parts[0] if len(parts) == 1 else ("", Or(parts))
+        return parts[0] if len(parts) == 1 else ("", _combined(Or, parts))
 
     def and_chain(self, scope):
         parts = [self.unary(scope)]
@@ -159,8 +159,8 @@ class _Reader:
             negate = self.take() == "ANDNOT"
             if self._operand_follows():
                 sign, node = self.unary(scope)
-                parts.append((sign, Not(node) if negate else node))
-        return parts[0] if len(parts) == 1 else ("", And([node for _, node in parts]))
+                parts.append(("-" if negate else sign, node))
+        return parts[0] if len(parts) == 1 else ("", _combined(And, parts))
 
     def unary(self, scope):
         piece = self.peek()
@@ -231,6 +231,14 @@ class _Reader:
         if name == "community":
             return Value(f"community:{values.community_slug(words)}")
         return Value(f"kind:{values.kind(words)}")
+
+
+def _combined(kind, items: list[tuple[str, object]]):
+    """Operands of an explicit AND or OR: "-word" among them is an exclusion."""
+    nodes = [Not(node) if sign == "-" else node for sign, node in items if node is not None]
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else kind(nodes)
 
 
 def _all(nodes: list):

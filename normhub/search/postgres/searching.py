@@ -152,10 +152,22 @@ def _candidates(connection: Connection, found: Plan, budget: int) -> list[str]:
     return taken
 
 
+# The text is HTML-escaped *before* ts_headline puts its markers in (the parser keeps
+# entities whole), so the only markup a snippet carries is the <mark> made from them.
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("''", "&#39;"))
+
+
+def _escaped(expression: str) -> str:
+    for character, entity in _ESCAPES:
+        expression = f"replace({expression}, '{character}', '{entity}')"
+    return expression
+
+
 def _headline(name: str) -> str:
+    text = _escaped(f"translate(coalesce(d.{name}, ''), :markers, '')")
     return (
-        f"ts_headline('{parsing.CONFIG}', translate(coalesce(d.{name}, ''), :markers, ''), "
-        f"CAST(:rank AS tsquery), :options) AS {name}_headline"
+        f"ts_headline('{parsing.CONFIG}', {text}, CAST(:rank AS tsquery), :options) "
+        f"AS {name}_headline"
     )
 
 
@@ -202,21 +214,22 @@ def _hit(row, communities: dict[int, Community]) -> SearchHit:
     )
 
 
-def _shown(text: str) -> str:
+def _closed(escaped: str) -> str:
     # Each piece closes the direction controls it opens (normhub.text), as Whoosh's do.
-    return str(escape(with_direction_closed(text)))
+    # The text came escaped from the database; any bracket left would be a bug: escape it.
+    return with_direction_closed(escaped).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def marked(headline: str) -> Markup:
-    """A headline with its markers made ``<mark>``: the text is escaped first, piece by piece."""
+    """An escaped headline with its markers made ``<mark>`` (the markers came after escaping)."""
     out = []
     for position, piece in enumerate(headline.split(_START)):
         if position == 0:
-            out.append(_shown(piece))
+            out.append(_closed(piece))
             continue
         inside, _, after = piece.partition(_STOP)
-        out.append(f"<mark>{_shown(inside)}</mark>{_shown(after)}")
-    # Safe: every piece of user text was escaped above; only <mark> tags were added.
+        out.append(f"<mark>{_closed(inside)}</mark>{_closed(after)}")
+    # Safe: the text was escaped before the markers went in; only <mark> tags were added.
     return Markup("".join(out))  # noqa: S704
 
 
