@@ -104,7 +104,7 @@ class PostgresBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         result = query.new_result()
         values = FilterValues(query.communities)
-        with self.engine.connect() as connection:
+        with searching.reading(self.engine) as connection:
             tree = parsing.parse(query.text, values) if query.text else None
             if tree is not None:
                 parsing.fill_lexemes(connection, tree)
@@ -122,7 +122,7 @@ class PostgresBackend:
     def suggest(self, query: SearchQuery) -> str | None:
         if not query.text or not query.communities:
             return None
-        with self.engine.connect() as connection:
+        with searching.reading(self.engine) as connection:
             return spelling.suggest(connection, query.text, sorted(query.communities))
 
 

@@ -24,6 +24,12 @@ from normhub.search.query import FilterValues
 
 CONFIG = "english"
 TITLE_WEIGHT = "A"
+# Every document also holds its title's lexemes prefixed "t:" and those of its title,
+# tags and summary prefixed "s:" (no positions): the candidate tiers Whoosh ranks from
+# (``whoosh.scoring.TIERS``) are then plain terms the GIN index answers without reading
+# a row, where a weight-restricted term ('meet':A) needs every match's row rechecked.
+TITLE_TIER = "t:"
+HEAD_TIER = "s:"
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT"}
 _FIELDS = ("tag", "status", "author", "community", "kind", "title")
 _PIECE = re.compile(r'\(|\)|"[^"]*"|[^\s()"]+')
@@ -33,6 +39,7 @@ TAG_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 NAME_TOKEN = re.compile(r"\w+(?:\.?\w+)*")
 # The quoted lexemes of a tsquery as PostgreSQL writes it.
 _QUOTED = re.compile(r"'(?:[^'\\]|''|\\.)*'")
+_TIER_PARTS = re.compile(r"'(?:[^'\\]|''|\\.)*'|<(?:-|\d+)>")
 TAG_STOP_WORDS = frozenset(
     {
         "a",
@@ -321,28 +328,32 @@ def _weighted(tsquery: str, weights: str) -> str:
     return _QUOTED.sub(lambda m: f"{m.group(0)}:{weights}", tsquery)
 
 
-def _limit(own: str, tier: str | None) -> str | None:
-    """The weights a word may match: its field's, within the tier's (None: no overlap)."""
-    if tier is None:
-        return own
-    if not own:
-        return tier
-    both = "".join(w for w in own if w in tier)
-    return both or None
+def _tier_form(tsquery: str, prefix: str) -> str:
+    """``tsquery`` on the tier's prefixed lexemes; they have no positions, so phrases are ANDs."""
+
+    def replace(match: re.Match) -> str:
+        found = match.group(0)
+        if found.startswith("'"):
+            lexeme = re.sub(r"\\(.)", r"\1", found[1:-1].replace("''", "'"))
+            return quote(prefix + lexeme)
+        return "&"
+
+    return _TIER_PARTS.sub(replace, tsquery)
 
 
 def matching(node, tier: str | None = None) -> str | None:
     """The tsquery text of what matches ``node``: "" for no condition, None for nothing.
 
-    ``tier`` limits words to some weights (Whoosh's candidate tiers): parts of
-    an OR outside it drop out, an AND with such a part matches nothing there,
-    and exclusions are left out, as ``whoosh.scoring.restrict_fields`` does.
+    ``tier`` (``TITLE_TIER`` or ``HEAD_TIER``) limits words to those fields (Whoosh's
+    candidate tiers): parts of an OR outside it drop out, an AND with such a part matches
+    nothing there, and exclusions are left out, as ``whoosh.scoring.restrict_fields`` does.
     """
     if isinstance(node, Text):
-        weights = _limit(node.weights, tier)
-        if weights is None:
-            return None
-        return f"({_weighted(node.tsquery, weights)})" if node.tsquery else ""
+        if not node.tsquery:
+            return ""
+        if node.weights or tier is None:  # title: words are in every tier
+            return f"({_weighted(node.tsquery, node.weights)})"
+        return f"({_tier_form(node.tsquery, tier)})"
     if isinstance(node, Value):
         return quote(node.lexeme)
     if isinstance(node, Maybe) or (isinstance(node, Not) and tier is not None):

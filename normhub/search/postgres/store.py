@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 from normhub.discussion.models import Comment
 from normhub.norms.models import Norm
 from normhub.search.documents import DocumentChanges, PendingIds, collect_documents
-from normhub.search.postgres.parsing import CONFIG, NAME_TOKEN, TAG_STOP_WORDS, TAG_TOKEN
+from normhub.search.postgres.parsing import (
+    CONFIG,
+    HEAD_TIER,
+    NAME_TOKEN,
+    TAG_STOP_WORDS,
+    TAG_TOKEN,
+    TITLE_TIER,
+)
 
 logger = logging.getLogger("normhub.search")
 
@@ -53,6 +60,11 @@ _UPSERT = sql(
         || setweight(to_tsvector('{CONFIG}', coalesce(d.assumptions, '')), 'C')
         || setweight(to_tsvector('{CONFIG}', coalesce(d.body, '')), 'D')
         || array_to_tsvector(d.filters)
+        || array_to_tsvector(array(SELECT '{TITLE_TIER}' || lexeme FROM unnest(tsvector_to_array(
+            to_tsvector('{CONFIG}', coalesce(d.title, '')))) AS lexeme))
+        || array_to_tsvector(array(SELECT '{HEAD_TIER}' || lexeme FROM unnest(tsvector_to_array(
+            to_tsvector('{CONFIG}', concat_ws(' ', d.title, replace(coalesce(d.tags, ''), ',', ' '),
+            d.summary)))) AS lexeme))
     FROM jsonb_to_recordset(CAST(:documents AS jsonb)) AS d({_COLUMNS})
     ORDER BY d.id
     ON CONFLICT (id) DO UPDATE SET
