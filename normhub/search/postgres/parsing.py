@@ -393,6 +393,15 @@ def _positive_texts(node) -> list[Text]:
     return []
 
 
+def has_tag(node) -> bool:
+    """True when the query asks for a tag (outside any exclusion)."""
+    if isinstance(node, Value):
+        return node.lexeme.startswith("tag:")
+    if isinstance(node, And | Or):
+        return any(has_tag(part) for part in node.parts)
+    return False
+
+
 def only_exclusions(node) -> bool:
     """True when the query only says what to leave out ("NOT spam"): everything else matches."""
     if isinstance(node, Not):

@@ -33,9 +33,12 @@ CANDIDATES = 200
 # Up to this many matches, "newest first" sorts them rather than walk the seq index.
 FEW_MATCHES = 5000
 TIERS = (parsing.TITLE_TIER, parsing.HEAD_TIER)
-# ts_rank_cd's weights for D, C, B, A: essay and comments 1, assumptions 1.2, tags and
-# summary about 1.75, title 6 (Whoosh: boost 3 times the title field's own 2), over 6.
-RANK_WEIGHTS = "{0.17, 0.2, 0.3, 1.0}"
+# ts_rank_cd's weights for D (essay, comments), C (assumptions), B (tags, summary) and
+# A (title). Whoosh's boosts (title 6, tags 2, summary 1.5, assumptions 1.2, text 1)
+# in these proportions matched its top 10 less well than a title far ahead of the rest:
+# BM25 saturates a word repeated in a long text, ts_rank_cd keeps adding it up.
+# Chosen on the benchmark's 50 relevance queries (benchmarks/search_postgres.py).
+RANK_WEIGHTS = "{0.05, 0.05, 0.1, 1.0}"
 # 1: divide by 1 + log(length), so a long essay does not win by length alone.
 RANK_NORMALIZATION = 1
 SNIPPET_CHARS = 220
@@ -55,6 +58,7 @@ class Plan:
     tiers: list[str]
     conditions: str
     params: dict
+    by_tags: bool = False  # only typed filters, a tag among them: fewest tags first
 
 
 def plan(query: SearchQuery, tree) -> Plan:
@@ -75,7 +79,8 @@ def plan(query: SearchQuery, tree) -> Plan:
         params["match"] = match
     rank = "" if tree is None or parsing.only_exclusions(tree) else parsing.ranking(tree)
     tiers = [found for tier in TIERS if (found := parsing.matching(node, tier))]
-    return Plan(match, rank, tiers, " AND ".join(conditions), params)
+    by_tags = not rank and tree is not None and parsing.has_tag(tree)
+    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags)
 
 
 @contextmanager
@@ -136,9 +141,11 @@ def _rank_expression() -> str:
 def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
     """The ids of the best ``limit`` matches, best first."""
     if not found.rank:
+        # Whoosh scores a typed tag by BM25 on the tags, which favours fewer of them.
+        fewest_tags = "length(tags) - length(replace(tags, ',', '')), " if found.by_tags else ""
         statement = sql(
             f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
-            f"ORDER BY {_newest(total)} DESC LIMIT :limit"
+            f"ORDER BY {fewest_tags}{_newest(total)} DESC LIMIT :limit"
         )
         return list(connection.scalars(statement, {**found.params, "limit": limit}))
     params = {**found.params, "rank": found.rank, "limit": limit}
