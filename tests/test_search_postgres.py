@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from normhub.communities.models import Community
 from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, post_comment
 from normhub.norms.models import Norm, NormVersion
@@ -82,7 +83,7 @@ def _writer(app, community_id: int, started: threading.Event, stop: threading.Ev
     with app.app_context():
         session = app.extensions["normhub.sessionmaker"]()
         factory = Factory(session)
-        community = session.get(type(factory.community()), community_id)
+        community = session.get(Community, community_id)
         try:
             n = 0
             while not stop.is_set() or n < 6:
