@@ -27,6 +27,8 @@ POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
 # Unset: the app's own choice (postgres on PostgreSQL, whoosh on SQLite);
 # ``make test-postgres-whoosh`` runs the suite on PostgreSQL with the Whoosh backend.
 SEARCH_BACKEND = os.environ.get("NORMHUB_TEST_SEARCH_BACKEND")
+if SEARCH_BACKEND:  # and for the apps tests start in processes of their own
+    os.environ["NORMHUB_SEARCH_BACKEND"] = SEARCH_BACKEND
 
 
 @pytest.fixture(autouse=True, scope="session")
