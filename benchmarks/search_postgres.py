@@ -17,6 +17,7 @@ Figures go to benchmarks/results/search-postgresql.md with a line per floor.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import uuid
@@ -231,6 +232,10 @@ def run(args, norms: int, comments: int, workdir: Path, helpers: dict) -> None:
     print(f"Wrote {out}")
 
 
+def load_average() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def report(args, figures: dict, percentile: Callable) -> list[str]:
     def ms(values: list[float], pct: float) -> float:
         return percentile(values, pct) * 1000
@@ -271,6 +276,7 @@ def report(args, figures: dict, percentile: Callable) -> list[str]:
         f"commit p50 {ms(pg_w['commit'], 50):.1f} ms, p95 {ms(pg_w['commit'], 95):.1f} ms); "
         f"Whoosh after the commit p50 {ms(wh_w['search'], 50):.1f} ms, "
         f"p95 {ms(wh_w['search'], 95):.1f} ms.",
+        f"- Machine load average at the end: {load_average()} (2 cores, shared).",
         f"- Relevance, {len(rel)} fixed queries ({len(counted)} with Whoosh hits): "
         f"{overlap:.0%} of Whoosh's top 10 are in PostgreSQL's top 10 "
         f"(mean per query {per_query:.0%}).",
