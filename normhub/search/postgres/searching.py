@@ -9,8 +9,13 @@ ranked; beyond that, candidates are taken tier by tier (every word in the
 title, then in title/tags/summary, then anywhere), newest first within a
 tier, and only those are ranked. Ranking every match of a common word costs
 time in proportion to the matches; the tiers keep it bounded. The rank is
-``ts_rank_cd`` with weights in the proportions of Whoosh's field boosts;
-equal ranks put the most recently written document first, as Whoosh does.
+``ts_rank_cd`` with the fields weighted (``RANK_WEIGHTS``); equal ranks put
+the most recently written document first, as Whoosh does. Whoosh adds no
+boost for recency or status beyond that tie-break, so neither does this.
+
+The exact total and the facet counts come from one grouped pass over the
+visible matches: its cost grows with the matches (a row read each, found
+through the GIN index), the one part of a search that does.
 """
 
 from __future__ import annotations
