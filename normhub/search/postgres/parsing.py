@@ -80,6 +80,27 @@ TAG_STOP_WORDS = frozenset(
 )
 
 
+# PostgreSQL's parser drops whatever looks like an HTML tag, words and all
+# ("<img onerror=alert('x')>"), where Whoosh indexes every word of the text. So
+# texts are analysed HTML-escaped, documents and queries alike: no tags are left,
+# entities are skipped, and snippets (``searching``) are cut from escaped text.
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("''", "&#39;"))
+
+
+def escaped(expression: str) -> str:
+    """SQL for ``expression`` (text) HTML-escaped as ``markupsafe.escape`` does."""
+    for character, entity in _ESCAPES:
+        expression = f"replace({expression}, '{character}', '{entity}')"
+    return expression
+
+
+def analysed(expression: str) -> str:
+    """SQL for ``expression`` as it is analysed: escaped, and with slashes, dots and at
+    signs as spaces, so the parser reads no URL, host, file name or address (it keeps
+    each whole as one term: "xss.example/a.css" would not be found by "css")."""
+    return escaped(f"translate({expression}, '/.@', '   ')")
+
+
 # --- the tree -----------------------------------------------------------------------
 
 
@@ -290,8 +311,9 @@ def texts_of(node) -> list[Text]:
 
 
 _LEXEMES = sql(
-    "SELECT CASE WHEN q.phrase THEN phraseto_tsquery(CAST(:config AS regconfig), q.words) "
-    "ELSE plainto_tsquery(CAST(:config AS regconfig), q.words) END::text "
+    f"SELECT CASE WHEN q.phrase THEN phraseto_tsquery(CAST(:config AS regconfig), "  # noqa: S608 (constants; the words are bound)
+    f"{analysed('q.words')}) "
+    f"ELSE plainto_tsquery(CAST(:config AS regconfig), {analysed('q.words')}) END::text "
     "FROM unnest(CAST(:words AS text[]), CAST(:phrases AS boolean[])) "
     "WITH ORDINALITY AS q(words, phrase, n) ORDER BY q.n"
 )

@@ -193,19 +193,12 @@ def _candidates(connection: Connection, found: Plan, budget: int, total: int) ->
     return taken
 
 
-# The text is HTML-escaped *before* ts_headline puts its markers in (the parser keeps
-# entities whole), so the only markup a snippet carries is the <mark> made from them.
-_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("''", "&#39;"))
-
-
-def _escaped(expression: str) -> str:
-    for character, entity in _ESCAPES:
-        expression = f"replace({expression}, '{character}', '{entity}')"
-    return expression
+# The text is HTML-escaped *before* ts_headline puts its markers in (as it was for
+# indexing), so the only markup a snippet carries is the <mark> made from them.
 
 
 def _headline(name: str) -> str:
-    text = _escaped(f"translate(coalesce(d.{name}, ''), :markers, '')")
+    text = parsing.escaped(f"translate(coalesce(d.{name}, ''), :markers, '')")
     return (
         f"ts_headline('{parsing.CONFIG}', {text}, CAST(:rank AS tsquery), :options) "
         f"AS {name}_headline"

@@ -31,6 +31,7 @@ from normhub.search.postgres.parsing import (
     TAG_STOP_WORDS,
     TAG_TOKEN,
     TITLE_TIER,
+    analysed,
 )
 
 logger = logging.getLogger("normhub.search")
@@ -46,6 +47,12 @@ _COLUMNS = (
     "assumptions text, norm_title text, norm_slug text, created timestamp, updated timestamp, "
     "filters text[]"
 )
+# Each text as it is analysed (see ``parsing.analysed``).
+_TITLE = analysed("coalesce(d.title, '')")
+_TAGS = "replace(coalesce(d.tags, ''), ',', ' ')"
+_SUMMARY = analysed("coalesce(d.summary, '')")
+_ASSUMPTIONS = analysed("coalesce(d.assumptions, '')")
+_BODY = analysed("coalesce(d.body, '')")
 _UPSERT = sql(
     f"""
     INSERT INTO search_documents AS s (id, kind, norm_id, comment_id, community_id, community,
@@ -54,17 +61,15 @@ _UPSERT = sql(
     SELECT d.id, d.kind, d.norm_id, d.comment_id, d.community_id, d.community, d.status,
         coalesce(d.tags, ''), d.author, d.title, d.summary, d.body, d.assumptions,
         d.norm_title, d.norm_slug, d.created, d.updated, nextval('search_documents_seq'),
-        setweight(to_tsvector('{CONFIG}', coalesce(d.title, '')), 'A')
-        || setweight(to_tsvector('{CONFIG}',
-            replace(coalesce(d.tags, ''), ',', ' ') || ' ' || coalesce(d.summary, '')), 'B')
-        || setweight(to_tsvector('{CONFIG}', coalesce(d.assumptions, '')), 'C')
-        || setweight(to_tsvector('{CONFIG}', coalesce(d.body, '')), 'D')
+        setweight(to_tsvector('{CONFIG}', {_TITLE}), 'A')
+        || setweight(to_tsvector('{CONFIG}', {_TAGS} || ' ' || {_SUMMARY}), 'B')
+        || setweight(to_tsvector('{CONFIG}', {_ASSUMPTIONS}), 'C')
+        || setweight(to_tsvector('{CONFIG}', {_BODY}), 'D')
         || array_to_tsvector(d.filters)
         || array_to_tsvector(array(SELECT '{TITLE_TIER}' || lexeme FROM unnest(tsvector_to_array(
-            to_tsvector('{CONFIG}', coalesce(d.title, '')))) AS lexeme))
+            to_tsvector('{CONFIG}', {_TITLE}))) AS lexeme))
         || array_to_tsvector(array(SELECT '{HEAD_TIER}' || lexeme FROM unnest(tsvector_to_array(
-            to_tsvector('{CONFIG}', concat_ws(' ', d.title, replace(coalesce(d.tags, ''), ',', ' '),
-            d.summary)))) AS lexeme))
+            to_tsvector('{CONFIG}', {_TITLE} || ' ' || {_TAGS} || ' ' || {_SUMMARY}))) AS lexeme))
     FROM jsonb_to_recordset(CAST(:documents AS jsonb)) AS d({_COLUMNS})
     ORDER BY d.id
     ON CONFLICT (id) DO UPDATE SET
