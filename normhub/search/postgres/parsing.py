@@ -9,7 +9,7 @@ plain words of its group only count for ranking, and ``field:`` applies to a
 word, a phrase or a group.
 
 User text never reaches PostgreSQL as tsquery syntax: words and phrases go as
-bound parameters to ``plainto_tsquery``/``phraseto_tsquery`` (``Lexemes``),
+bound parameters to ``plainto_tsquery``/``phraseto_tsquery`` (``fill_lexemes``),
 whose output is already quoted, and filter values are quoted here.
 """
 
@@ -111,7 +111,7 @@ class Text:
     words: str
     phrase: bool = False
     weights: str = ""  # "" means every field; "A" the title only
-    tsquery: str = ""  # filled in by ``Lexemes``
+    tsquery: str = ""  # filled in by ``fill_lexemes``
 
 
 @dataclass
