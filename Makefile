@@ -7,7 +7,7 @@ export FLASK_APP := wsgi.py
 # A server to create throw-away test databases on, for `make test-postgres`.
 POSTGRES_TEST_URL ?= postgresql://127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint browser bench clean
+.PHONY: run test test-postgres test-postgres-whoosh lint browser bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: $(VENV)/.dev browser lint
 
 test-postgres: $(VENV)/.dev browser
 	NORMHUB_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite on PostgreSQL with the Whoosh search backend (PostgreSQL's own is the default there).
+test-postgres-whoosh: $(VENV)/.dev browser
+	NORMHUB_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) NORMHUB_TEST_SEARCH_BACKEND=whoosh \
+		$(BIN)/pytest $(PYTEST_ARGS)
 
 # wrk drives the HTTP benchmark; a Python load generator would eat the servers' CPU.
 bench: $(VENV)/.dev

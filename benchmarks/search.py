@@ -15,7 +15,9 @@ database (or --database-url), indexes it with the search backend's rebuild
   communities, including the visibility filter, facets, highlights and the
   "did you mean" check;
 * with ``--compare``: the custom matching and scoring against Whoosh's own on
-  the same index (see ``search_compare.py``).
+  the same index (see ``search_compare.py``);
+* with ``--database postgresql://…``: the PostgreSQL backend beside Whoosh on one
+  corpus in a throw-away database there (see ``search_postgres.py``).
 
 Figures are printed and written to benchmarks/results/search.md.
 """
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import search_compare  # noqa: E402
+import search_postgres  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402, F401
 
 from normhub import create_app  # noqa: E402
@@ -634,7 +637,12 @@ def parse_args():
     parser.add_argument("--updates", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per query")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", help="default: a throw-away SQLite file")
+    parser.add_argument(
+        "--database-url",
+        "--database",
+        help="default: a throw-away SQLite file; postgresql://… compares the PostgreSQL "
+        "backend with Whoosh in a throw-away database on that server (search_postgres.py)",
+    )
     parser.add_argument("--workdir", help="default: a temporary directory")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the corpus and index already in --workdir"
@@ -669,6 +677,17 @@ def main() -> None:
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="normhub-search-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if (args.database_url or "").startswith("postgresql"):
+        text = TextMaker(random.Random(args.seed + 1), tail=2000)
+        helpers = {
+            "generate_and_store": generate_and_store,
+            "query_mix": query_mix,
+            "measure_queries": measure_queries,
+            "percentile": percentile,
+            "paragraph": lambda: text.paragraph(2),
+        }
+        search_postgres.run(args, norms, comments, workdir, helpers)
+        return
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     upgrade_database(database_url)
     app = create_app(

@@ -91,8 +91,9 @@ def load_config(instance_path: str) -> dict:
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(instance, production),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'normhub.sqlite3'}"),
-        # Which search backend indexes and searches: "whoosh" (a file index).
-        "SEARCH_BACKEND": _env("SEARCH_BACKEND", "whoosh"),
+        # Which search backend indexes and searches: "postgres" (in the database) or
+        # "whoosh" (a file index per server). Unset: postgres on PostgreSQL, else whoosh.
+        "SEARCH_BACKEND": _env("SEARCH_BACKEND"),
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance / "search-index")),
         # Off only for bulk imports; run `flask search rebuild` afterwards.
         "SEARCH_INDEXING": _env("SEARCH_INDEXING", "1") != "0",

@@ -135,15 +135,18 @@ def call_after_commit(session: Session, function: Callable, *args, **kwargs) -> 
     session.info.setdefault(_PENDING, []).append((function, args, kwargs))
 
 
-def transaction_value(session: Session, key: str, create: Callable[[], Any]) -> Any:
+def transaction_value(session: Session, key: str, create: Callable[[], Any] | None = None) -> Any:
     """A value that lives as long as the session's outermost transaction.
 
-    ``create()`` makes it on first use; it is dropped when that transaction
-    ends, committed or not. For state a subscriber gathers across the flushes
-    of one transaction (the search index's touched ids).
+    ``create()`` makes it on first use (without ``create``, None until then);
+    it is dropped when that transaction ends, committed or not. For state a
+    subscriber gathers across the flushes of one transaction (the search
+    index's touched ids).
     """
     values = session.info.setdefault(_SCOPED, {})
     if key not in values:
+        if create is None:
+            return None
         values[key] = create()
     return values[key]
 

@@ -11,3 +11,4 @@ from normhub.mail.queue import QueuedEmail  # noqa: F401
 from normhub.norms.models import *  # noqa: F403
 from normhub.notifications.models import *  # noqa: F403
 from normhub.responses.models import *  # noqa: F403
+from normhub.search.postgres.models import *  # noqa: F403

@@ -24,6 +24,11 @@ from tests.factories import Factory
 from tests.smtp import Collector, SMTPServer
 
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
+# Unset: the app's own choice (postgres on PostgreSQL, whoosh on SQLite);
+# ``make test-postgres-whoosh`` runs the suite on PostgreSQL with the Whoosh backend.
+SEARCH_BACKEND = os.environ.get("NORMHUB_TEST_SEARCH_BACKEND")
+if SEARCH_BACKEND:  # and for the apps tests start in processes of their own
+    os.environ["NORMHUB_SEARCH_BACKEND"] = SEARCH_BACKEND
 
 
 POSTGRES_ONLY = "postgres_only"
@@ -143,8 +148,15 @@ def app_overrides() -> dict:
     return {}
 
 
+def search_backend_for(request) -> str | None:
+    """Tests marked ``whoosh`` reach into that backend's own parts: their app uses it."""
+    if request.node.get_closest_marker("whoosh"):
+        return "whoosh"
+    return SEARCH_BACKEND
+
+
 @pytest.fixture
-def app(database_url, instance_path, app_overrides):
+def app(request, database_url, instance_path, app_overrides):
     settings = {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -153,6 +165,7 @@ def app(database_url, instance_path, app_overrides):
         "OUTBOX_DIR": str(instance_path / "outbox"),
         "SERVER_NAME": "normhub.test",
         "BASE_URL": "http://normhub.test",
+        "SEARCH_BACKEND": search_backend_for(request),
     }
     settings.update(app_overrides)
     app = create_app(settings, instance_path=str(instance_path))

@@ -178,6 +178,7 @@ def failing_writer(monkeypatch):
     monkeypatch.setattr(updates, "write_collected", explode)
 
 
+@pytest.mark.whoosh
 def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
     app, factory, session, monkeypatch, caplog
 ):
@@ -203,6 +204,7 @@ def test_indexing_failure_keeps_the_database_write_and_rebuild_repairs(
     assert not queue.peek(Path(app.config["SEARCH_INDEX_DIR"]))
 
 
+@pytest.mark.whoosh
 def test_failure_through_a_request_still_saves_and_responds(
     app, factory, client, login_as, monkeypatch, failing_writer
 ):
@@ -226,6 +228,7 @@ def test_failure_through_a_request_still_saves_and_responds(
         fresh.close()
 
 
+@pytest.mark.whoosh
 def test_queued_ids_are_indexed_by_the_next_successful_write(app, factory, monkeypatch):
     community = factory.community()
     monkeypatch.setattr(
@@ -239,6 +242,7 @@ def test_queued_ids_are_indexed_by_the_next_successful_write(app, factory, monke
     assert f"norm:{second.id}" in docs
 
 
+@pytest.mark.whoosh
 def test_locked_index_queues_instead_of_failing(app, factory, monkeypatch):
     community = factory.community()
     factory.norm(community, title="Before the lock")
@@ -257,6 +261,7 @@ def test_locked_index_queues_instead_of_failing(app, factory, monkeypatch):
     assert f"norm:{norm.id}" in indexed(app)
 
 
+@pytest.mark.whoosh
 def test_rebuild_from_an_empty_index_via_cli(app, factory, session):
     app.config["SEARCH_INDEXING"] = False
     community = factory.community()
@@ -368,6 +373,7 @@ def test_two_app_processes_committing_at_once_index_everything(app, database_url
     assert not queue.peek(Path(directory))
 
 
+@pytest.mark.whoosh
 def test_merge_command_folds_update_segments_together(app, factory):
     community = factory.community()
     norms = [factory.norm(community, title=f"Segment {n}") for n in range(3)]

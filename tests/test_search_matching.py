@@ -12,6 +12,8 @@ from normhub.search.whoosh.querying import parse_query
 from normhub.search.whoosh.schema import open_index
 from normhub.search.whoosh.writer import write_documents
 
+pytestmark = pytest.mark.whoosh
+
 WORDS = [
     "kitchen",
     "garden",

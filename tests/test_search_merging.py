@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from normhub.search.services import search
 from normhub.search.whoosh import queue, updates, writer
 from normhub.search.whoosh.schema import open_index
@@ -18,6 +20,8 @@ from normhub.search.whoosh.writer import (
     write_documents,
 )
 from tests.search_helpers import indexed
+
+pytestmark = pytest.mark.whoosh
 
 
 def _segment_sizes(app) -> list[int]:

@@ -3,7 +3,9 @@
 Views, the API, the CLI, indexing after commits, the benchmark and the tests
 call a ``SearchBackend`` and read the neutral types below; none of them sees
 the engine's own types. ``backend_for(app)`` picks the implementation named
-by the ``SEARCH_BACKEND`` setting (only ``"whoosh"`` so far).
+by the ``SEARCH_BACKEND`` setting: ``"postgres"`` (documents in the database,
+written in the writer's transaction) or ``"whoosh"`` (a file index beside each
+app server); unset, PostgreSQL databases get the first and SQLite the second.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from normhub.search.documents import DocumentChanges, IndexStats, PendingIds
+from normhub.search.postgres.backend import PostgresBackend
 from normhub.search.query import FieldFilter, SearchQuery
 from normhub.search.results import FacetValue, SearchHit, SearchResult
 from normhub.search.whoosh.backend import WhooshBackend
@@ -29,20 +32,26 @@ __all__ = [
     "backend_for",
 ]
 
-DEFAULT_BACKEND = "whoosh"
-BACKENDS: dict[str, Callable] = {"whoosh": WhooshBackend}
+BACKENDS: dict[str, Callable] = {"postgres": PostgresBackend, "whoosh": WhooshBackend}
 _EXTENSION_KEY = "normhub.search.backend"
 
 
 class SearchBackend(Protocol):
     """Indexing and searching norms and comments.
 
-    Writes happen after the database committed, never inside a request's
-    transaction, and never raise into the caller: a backend that cannot write
-    now keeps the work for later (``process_queue``) or for ``rebuild``.
+    Writes never raise into the caller. A backend whose documents live in the
+    database (``indexes_in_transaction``) writes them in the writer's own
+    transaction (``index_within``); the others write after the commit
+    (``index``) and keep what they cannot write now for later
+    (``process_queue``) or for ``rebuild``.
     """
 
     name: str
+    indexes_in_transaction: bool
+    location: str  # where the index is, for messages
+
+    def index_within(self, session, pending: PendingIds) -> bool:
+        """Write ``pending``'s documents in ``session``'s transaction; False if not done."""
 
     def index(self, pending: PendingIds) -> bool:
         """Bring the documents of ``pending`` in line with the database; True if written now."""
@@ -85,13 +94,19 @@ class SearchBackend(Protocol):
         """Every indexed document by id, with its stored fields (for checks and tests)."""
 
 
+def default_name(app) -> str:
+    """PostgreSQL databases search themselves; SQLite gets the embedded Whoosh index."""
+    url = str(app.config.get("DATABASE_URL") or "")
+    return "postgres" if url.startswith("postgresql") else "whoosh"
+
+
 def backend_for(app) -> SearchBackend:
     """The app's search backend, made on first use from ``SEARCH_BACKEND``."""
     # The backend outlives requests (background merges): keep the app, not a proxy.
     app = app._get_current_object() if hasattr(app, "_get_current_object") else app
     backend = app.extensions.get(_EXTENSION_KEY)
     if backend is None:
-        name = app.config.get("SEARCH_BACKEND") or DEFAULT_BACKEND
+        name = app.config["SEARCH_BACKEND"] = app.config.get("SEARCH_BACKEND") or default_name(app)
         if name not in BACKENDS:
             known = ", ".join(sorted(BACKENDS))
             raise ValueError(f"Unknown SEARCH_BACKEND {name!r}; known backends: {known}")

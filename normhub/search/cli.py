@@ -31,7 +31,7 @@ def rebuild(batch_size: int, quiet: bool) -> None:
         total = count_sources(session)
     with tqdm(total=total, unit="doc", disable=quiet, desc="Indexing") as bar:
         count = backend_for(app).rebuild(batch_size=batch_size, progress=bar.update)
-    click.echo(f"Indexed {count} documents into {app.config['SEARCH_INDEX_DIR']}.")
+    click.echo(f"Indexed {count} documents into {backend_for(app).location}.")
 
 
 @search_cli.command("status")
@@ -40,8 +40,10 @@ def status() -> None:
     stats = backend_for(current_app).stats()
     if not stats.exists:
         click.echo("There is no search index yet: run `flask search rebuild`.")
-    else:
+    elif stats.segments:
         click.echo(f"{stats.documents} documents in {stats.segments} segment(s).")
+    else:
+        click.echo(f"{stats.documents} documents.")
     pending = stats.pending
     click.echo(
         f"Queued for indexing: {len(pending.norms)} norm(s), {len(pending.comments)} comment(s), "

@@ -1,11 +1,13 @@
 """Keeping the search index in step with the database.
 
 Session events collect which norms and comments a transaction touched
-(``after_flush``) and hand exactly those to the search backend once the
-transaction has committed (``after_commit``); the backend re-reads them in a
-fresh session. A rolled-back transaction indexes nothing. Indexing never
-raises into the caller: the database write stands and the backend keeps the
-work for later (see ``SearchBackend.index``).
+(``after_flush``). A backend that keeps its documents in the database
+(PostgreSQL) writes them just before the commit, in the same transaction
+(``before_commit``), so every app server sees them as soon as the change is
+committed. Otherwise, or if that failed, the ids go to the backend once the
+transaction has committed (``after_commit``), which re-reads them in a fresh
+session. A rolled-back transaction indexes nothing. Indexing never raises
+into the caller: the database write stands (see ``SearchBackend.index``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,19 @@ def register(app) -> None:
         for obj in changed:
             _note_object(pending, obj)
 
+    def write_before_commit(session: Session) -> None:
+        if session.in_nested_transaction() or not app.config.get("SEARCH_INDEXING", True):
+            return
+        backend = backend_for(app)
+        if not backend.indexes_in_transaction:
+            return
+        session.flush()  # the commit's own flush comes after this hook
+        pending = events.transaction_value(session, PENDING_KEY)
+        if pending and backend.index_within(session, pending):
+            pending.clear()  # nothing left for after the commit
+
     event.listen(sessionmaker, "after_flush", collect)
+    event.listen(sessionmaker, "before_commit", write_before_commit)
 
 
 def index_pending(app, pending: PendingIds) -> bool:

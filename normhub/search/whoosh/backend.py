@@ -16,9 +16,17 @@ from normhub.search.whoosh.searchers import searcher_for
 
 class WhooshBackend:
     name = "whoosh"
+    indexes_in_transaction = False
 
     def __init__(self, app):
         self.app = app
+
+    @property
+    def location(self) -> str:
+        return str(self.directory)
+
+    def index_within(self, session, pending: PendingIds) -> bool:
+        return False  # a file index is written after the commit (``index``)
 
     @property
     def directory(self):

@@ -1,0 +1,277 @@
+"""Running a ``SearchQuery`` on ``search_documents``: visibility, total and facets, the page.
+
+Visibility is a condition of every statement (``community_id`` among the
+viewer's communities), so totals, facet counts, pages and snippets never
+include anything from a members-only community the viewer is not in.
+
+Ranking follows the Whoosh backend: up to ``CANDIDATES`` matches are all
+ranked; beyond that, candidates are taken tier by tier (every word in the
+title, then in title/tags/summary, then anywhere), newest first within a
+tier, and only those are ranked. Ranking every match of a common word costs
+time in proportion to the matches; the tiers keep it bounded. The rank is
+``ts_rank_cd`` with the fields weighted (``RANK_WEIGHTS``); equal ranks put
+the most recently written document first, as Whoosh does. Whoosh adds no
+boost for recency or status beyond that tie-break, so neither does this.
+
+The exact total and the facet counts come from one grouped pass over the
+visible matches: its cost grows with the matches (a row read each, found
+through the GIN index), the one part of a search that does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
+
+from normhub.communities.models import Community
+from normhub.search.postgres import parsing
+from normhub.search.query import SearchQuery
+from normhub.search.results import FACET_FIELDS, SearchHit, SearchResult, facet_values
+from normhub.text import with_direction_closed
+
+CANDIDATES = 200
+# Up to this many matches, "newest first" sorts them rather than walk the seq index.
+FEW_MATCHES = 5000
+TIERS = (parsing.TITLE_TIER, parsing.HEAD_TIER)
+# ts_rank_cd's weights for D (essay, comments), C (assumptions), B (tags, summary) and
+# A (title). Whoosh's boosts (title 6, tags 2, summary 1.5, assumptions 1.2, text 1)
+# in these proportions matched its top 10 less well than a title far ahead of the rest:
+# BM25 saturates a word repeated in a long text, ts_rank_cd keeps adding it up.
+# Chosen on the benchmark's 50 relevance queries (benchmarks/search_postgres.py).
+RANK_WEIGHTS = "{0.05, 0.05, 0.1, 1.0}"
+# 1: divide by 1 + log(length), so a long essay does not win by length alone.
+RANK_NORMALIZATION = 1
+SNIPPET_CHARS = 220
+_START, _STOP = "\x02", "\x03"
+HEADLINE_OPTIONS = (
+    f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+
+
+@dataclass
+class Plan:
+    """What the statements below need: the tsqueries as text and the plain conditions."""
+
+    match: str  # "" for no word condition
+    rank: str  # "" when nothing is ranked (only filters or exclusions)
+    tiers: list[str]
+    conditions: str
+    params: dict
+    by_tags: bool = False  # only typed filters, a tag among them: fewest tags first
+
+
+def plan(query: SearchQuery, tree) -> Plan:
+    values = [parsing.Value(f"tag:{f.value}") for f in query.filters if f.field == "tag"]
+    node = parsing.And([tree, *values]) if tree is not None else parsing.And(values)
+    match = parsing.matching(node) or ""
+    conditions = ["community_id = ANY(CAST(:communities AS int[]))"]
+    params: dict = {"communities": sorted(query.communities)}
+    for position, selected in enumerate(query.filters):
+        if selected.field in ("status", "kind"):
+            conditions.append(f"{selected.field} = :filter{position}")
+            params[f"filter{position}"] = selected.value
+        elif selected.field == "community_id":
+            conditions.append(f"community_id = :filter{position}")
+            params[f"filter{position}"] = int(selected.value)
+    if match:
+        conditions.append("words @@ CAST(:match AS tsquery)")
+        params["match"] = match
+    rank = "" if tree is None or parsing.only_exclusions(tree) else parsing.ranking(tree)
+    tiers = [found for tier in TIERS if (found := parsing.matching(node, tier))]
+    by_tags = not rank and tree is not None and parsing.has_tag(tree)
+    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags)
+
+
+@contextmanager
+def reading(engine) -> Iterator[Connection]:
+    """A connection for searching, in a transaction that prefers the GIN index.
+
+    The planner prices matching a row's tsvector as cheap, so for a common word it
+    reads the whole table and matches every row (detoasting each tsvector) where the
+    index's bitmap finds the same rows without matching any: several times slower.
+    """
+    with engine.connect() as connection, connection.begin():
+        connection.execute(sql("SET LOCAL enable_seqscan = off"))
+        yield connection
+
+
+def run(connection: Connection, query: SearchQuery, tree, result: SearchResult) -> None:
+    """Fill ``result`` with the total, facets and hits of its page."""
+    found = plan(query, tree)
+    counts = facet_counts(connection, found)
+    result.total = sum(counts.get("community_id", {}).values())
+    result.facets = facet_values(counts, query.communities)
+    start = (result.page - 1) * result.per_page
+    if start >= result.total:
+        return
+    ids = ranked_ids(connection, found, start + result.per_page, result.total)[start:]
+    result.hits = hits(connection, ids, found.rank, query.communities)
+
+
+def facet_counts(connection: Connection, found: Plan) -> dict[str, dict[str, int]]:
+    """Counts by community, status, kind and tag over the visible matches, in one statement.
+
+    One pass over the matches, grouped by every combination of the four (a few
+    thousand rows at most), folded here: cheaper than grouping the matches four
+    times in the database.
+    """
+    statement = sql(
+        "SELECT community_id, status, kind, tags, count(*) FROM search_documents "  # noqa: S608
+        f"WHERE {found.conditions} GROUP BY community_id, status, kind, tags"
+    )
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+    by_community, by_status = counts["community_id"], counts["status"]
+    by_kind, by_tag = counts["kind"], counts["tag"]
+    for community_id, status, kind, tags, count in connection.execute(statement, found.params):
+        key = str(community_id)
+        by_community[key] = by_community.get(key, 0) + count
+        if status is not None:
+            by_status[status] = by_status.get(status, 0) + count
+        by_kind[kind] = by_kind.get(kind, 0) + count
+        for tag in tags.split(",") if tags else ():
+            by_tag[tag] = by_tag.get(tag, 0) + count
+    return counts
+
+
+def _rank_expression() -> str:
+    return f"ts_rank_cd('{RANK_WEIGHTS}', words, CAST(:rank AS tsquery), {RANK_NORMALIZATION})"
+
+
+def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
+    """The ids of the best ``limit`` matches, best first."""
+    if not found.rank:
+        # Whoosh scores a typed tag by BM25 on the tags, which favours fewer of them.
+        fewest_tags = "length(tags) - length(replace(tags, ',', '')), " if found.by_tags else ""
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            f"ORDER BY {fewest_tags}{_newest(total)} DESC LIMIT :limit"
+        )
+        return list(connection.scalars(statement, {**found.params, "limit": limit}))
+    params = {**found.params, "rank": found.rank, "limit": limit}
+    budget = max(limit, CANDIDATES)
+    if total <= budget:
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
+        )
+        return list(connection.scalars(statement, params))
+    candidates = _candidates(connection, found, budget, total)
+    statement = sql(
+        "SELECT id FROM search_documents WHERE id = ANY(CAST(:ids AS text[])) "  # noqa: S608
+        f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
+    )
+    return list(connection.scalars(statement, {**params, "ids": candidates}))
+
+
+def _newest(total: int) -> str:
+    """Newest first: along the ``seq`` index when matches are many (the first ones found
+    suffice), else sorted after the GIN index found them all (walking ``seq`` would read
+    past every non-match)."""
+    return "seq" if total > FEW_MATCHES else "seq + 0"
+
+
+def _candidates(connection: Connection, found: Plan, budget: int, total: int) -> list[str]:
+    """Up to ``budget`` matches: tier by tier, newest first within each."""
+    taken: list[str] = []
+    for tier in [*found.tiers, None]:
+        tier_condition = "AND words @@ CAST(:tier AS tsquery)" if tier else ""
+        statement = sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} {tier_condition} "  # noqa: S608
+            "AND NOT (id = ANY(CAST(:taken AS text[]))) "
+            f"ORDER BY {'seq + 0' if tier else _newest(total)} DESC LIMIT :remaining"
+        )
+        params = {**found.params, "tier": tier, "taken": taken, "remaining": budget - len(taken)}
+        taken.extend(connection.scalars(statement, params))
+        if len(taken) >= budget:
+            break
+    return taken
+
+
+# The text is HTML-escaped *before* ts_headline puts its markers in (as it was for
+# indexing), so the only markup a snippet carries is the <mark> made from them.
+
+
+def _headline(name: str) -> str:
+    text = parsing.escaped(f"translate(coalesce(d.{name}, ''), :markers, '')")
+    return (
+        f"ts_headline('{parsing.CONFIG}', {text}, CAST(:rank AS tsquery), :options) "
+        f"AS {name}_headline"
+    )
+
+
+_PAGE = sql(
+    "SELECT d.id, d.kind, d.norm_id, d.comment_id, d.community_id, d.community, d.status, "  # noqa: S608
+    "d.tags, d.author, d.created, d.title, d.norm_title, d.norm_slug, d.summary, d.body, "
+    + ", ".join(_headline(name) for name in ("summary", "body", "assumptions"))
+    + " FROM search_documents d WHERE d.id = ANY(CAST(:ids AS text[]))"
+)
+
+
+def hits(
+    connection: Connection, ids: list[str], rank: str, communities: dict[int, Community]
+) -> list[SearchHit]:
+    if not ids:
+        return []
+    rows = connection.execute(
+        _PAGE,
+        {"ids": ids, "rank": rank, "markers": _START + _STOP, "options": HEADLINE_OPTIONS},
+    ).mappings()
+    by_id = {row["id"]: row for row in rows}
+    return [_hit(by_id[i], communities) for i in ids if i in by_id]
+
+
+def _hit(row, communities: dict[int, Community]) -> SearchHit:
+    community = communities.get(row["community_id"])
+    if row["kind"] == "norm":
+        names, fallback, title = ("summary", "body", "assumptions"), row["summary"], row["title"]
+    else:
+        names, fallback, title = ("body",), row["body"], row["norm_title"]
+    return SearchHit(
+        kind=row["kind"],
+        title=title or "",
+        community_slug=row["community"] or "",
+        community_name=community.name if community else (row["community"] or ""),
+        norm_slug=row["norm_slug"] or "",
+        norm_id=row["norm_id"],
+        comment_id=row["comment_id"],
+        status=row["status"] or None,
+        author=row["author"] or "",
+        created=row["created"],
+        snippet=snippet([row[f"{name}_headline"] for name in names], fallback or ""),
+        tags=[tag for tag in (row["tags"] or "").split(",") if tag],
+    )
+
+
+def _closed(escaped: str) -> str:
+    # Each piece closes the direction controls it opens (normhub.text), as Whoosh's do.
+    # The text came escaped from the database; any bracket left would be a bug: escape it.
+    return with_direction_closed(escaped).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def marked(headline: str) -> Markup:
+    """An escaped headline with its markers made ``<mark>`` (the markers came after escaping)."""
+    out = []
+    for position, piece in enumerate(headline.split(_START)):
+        if position == 0:
+            out.append(_closed(piece))
+            continue
+        inside, _, after = piece.partition(_STOP)
+        out.append(f"<mark>{_closed(inside)}</mark>{_closed(after)}")
+    # Safe: the text was escaped before the markers went in; only <mark> tags were added.
+    return Markup("".join(out))  # noqa: S704
+
+
+def snippet(headlines: list[str | None], fallback: str) -> Markup:
+    """The first headline that marks a match, else the start of ``fallback``."""
+    for headline in headlines:
+        if headline and _START in headline:
+            return marked(headline)
+    if len(fallback) > SNIPPET_CHARS:
+        fallback = fallback[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return escape(with_direction_closed(fallback))
