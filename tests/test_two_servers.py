@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 
 from normhub.discussion.models import Comment
 from normhub.mail.queue import SENT, QueuedEmail, queue_email
-from normhub.search.backend import BACKENDS
 from tests.factories import Factory
 from tests.jobs_helpers import wait_until
 from tests.smtp import Collector, SMTPServer, free_port
@@ -44,8 +43,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 KEYS = f"normhub-two-servers-{uuid.uuid4().hex[:10]}"
 SECRET_KEY = "two-hosts-one-secret"
 START_SECONDS = 60
-# Each server indexes into its own instance folder while Whoosh is the only backend.
-SEARCH_SHARED = set(BACKENDS) != {"whoosh"}
 
 
 @dataclass
@@ -286,11 +283,6 @@ def test_both_hosts_workers_take_jobs_and_none_runs_twice(hosts, session, mail):
     assert len(delivered) == len(queued) and set(delivered.values()) == {1}
 
 
-@pytest.mark.xfail(
-    not SEARCH_SHARED,
-    reason="each server keeps its own Whoosh index until search is in the database",
-    strict=True,
-)
 def test_a_comment_written_through_a_is_found_through_b_within_a_second(hosts, session, factory):
     a, b = hosts
     member, norm_page = _norm_page(factory)

@@ -5,8 +5,8 @@ words in (see normhub/search/postgres/models.py). On PostgreSQL also the
 extensions, the GIN indexes and the sequence ordering documents by when they
 were written; on SQLite the tables are created and stay empty.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 
 # This migration's number and the one it follows, on one line: renumbering it when
 # another branch took the number is this line (and the file's name).
-revision, down_revision = "0022", "0021"
+revision, down_revision = "0023", "0022"
 branch_labels = None
 depends_on = None
 
