@@ -346,6 +346,7 @@ def insert_norms(
     community_members: dict[int, list[int]],
     epoch: datetime,
     assumptions_of: Callable[[int], int] = lambda _vid: 2,
+    essay: str = "## Why\n\nBecause.\n",
 ) -> None:
     """Norms (authored by their community's first member), their versions and assumptions
     (``assumptions_of(version_id)`` of them, two by default), ids in version order."""
@@ -382,7 +383,7 @@ def insert_norms(
                 number,
                 f"Bench norm {nid}",
                 "A synthetic norm.",
-                "## Why\n\nBecause.\n",
+                essay,
                 author[nid],
                 epoch + timedelta(days=number),
                 "" if number == 1 else "Reworded the second assumption",

@@ -1,0 +1,281 @@
+"""Benchmark: NormHub's pages at forum scale, against Flask sending the same bytes.
+
+Not a test; run by hand (``make bench`` runs it with the defaults):
+
+    .venv/bin/python benchmarks/pages.py --scale 0.02   # quick, SQLite (under five minutes)
+    .venv/bin/python benchmarks/pages.py                # 100k members, 2k norms, 200k comments
+    .venv/bin/python benchmarks/pages.py --database postgresql://127.0.0.1:5432/postgres
+
+It builds the dataset of benchmarks/pages_dataset.py with bulk inserts and the
+search index, serves the app with gunicorn, logs in once through the real login
+form (CSRF token and all) and records every page once: its status (each must be
+a 200), its bytes and, in-process, the SQL statements one request runs. Then,
+page by page, wrk loads the app and benchmarks/same_bytes_app.py (Flask sending
+the recorded bytes for the same URL and cookie, under the same gunicorn settings)
+in alternating rounds. Server-side p50/p99 come from gunicorn's access log.
+
+With a PostgreSQL URL, a throw-away database is created on that server and
+dropped at the end (unless --keep). Figures are printed and written to
+benchmarks/results/pages-<backend>.md, with a line per floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import ROOT, Server, combine, percentile, run_wrk  # noqa: E402
+from benchmarks.dataset import create_postgres_database, drop_postgres_database, log  # noqa: E402
+from benchmarks.pages_dataset import (  # noqa: E402
+    BIG_COMMUNITY,
+    HEAVY_NORM,
+    TYPICAL_NORM,
+    build_dataset,
+    build_search_index,
+)
+from benchmarks.pages_recording import (  # noqa: E402
+    count_queries,
+    log_in,
+    record_pages,
+    write_recording,
+)
+from benchmarks.pages_report import write_report  # noqa: E402
+
+PAGE_SIZE = 20  # the app's default NORMHUB_PAGE_SIZE
+DEEP_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    path: str
+    member: bool  # requested with the logged-in member's cookie
+
+
+def page_specs(plan: dict) -> list[PageSpec]:
+    community = f"/c/bench-{BIG_COMMUNITY}"
+    heavy = f"{community}/norms/norm-{HEAVY_NORM}"
+    typical = f"{community}/norms/norm-{TYPICAL_NORM}"
+    # Page 50 at full scale; a smaller dataset's last page stands in for it.
+    deep = min(DEEP_PAGE, math.ceil(plan["big_community_norms"] / PAGE_SIZE))
+    return [
+        PageSpec("home (visitor)", "/", False),
+        PageSpec("community list, page 1", community, False),
+        PageSpec(f"community list, page {deep}", f"{community}?page={deep}", False),
+        PageSpec("community list, tag filter", f"{community}?tag=safety", False),
+        PageSpec("norm page, long thread (visitor)", heavy, False),
+        PageSpec("norm page, typical (visitor)", typical, False),
+        PageSpec("norm page, long thread (member)", heavy, True),
+        PageSpec("norm page, typical (member)", typical, True),
+        PageSpec("coverage (member)", f"{typical}/coverage", True),
+        PageSpec("reading queue (member)", "/queue", True),
+        PageSpec("home (member)", "/", True),
+        PageSpec("digest preview (member)", "/settings/digest/preview", True),
+        PageSpec("search (member)", "/search?q=quiet+hours", True),
+    ]
+
+
+def lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_page_script(path: Path, page: PageSpec, cookie: str) -> None:
+    """A wrk script asking for one page, with the member's cookie when it is a member's."""
+    lines = ['wrk.method = "GET"', f"wrk.path = {lua_string(page.path)}"]
+    if page.member:
+        lines.append(f'wrk.headers["Cookie"] = {lua_string(cookie)}')
+    path.write_text("\n".join(lines) + "\n")
+
+
+def measure_page(servers: dict[str, Server], script: Path, args) -> dict[str, dict]:
+    """Each app in turn, round after round, so both see the same machine conditions."""
+    for server in servers.values():
+        run_wrk(server.base_url, script, 1, args.connections)  # warm-up
+    marks = {name: server.log_mark() for name, server in servers.items()}
+    rounds = {name: [] for name in servers}
+    per_round = max(1, round(args.duration / args.rounds))
+    for _ in range(args.rounds):
+        for name, server in servers.items():
+            rounds[name].append(run_wrk(server.base_url, script, per_round, args.connections))
+    figures = {}
+    for name, server in servers.items():
+        times, statuses = server.server_latencies(marks[name])
+        result = combine(rounds[name])
+        figures[name] = {
+            "rps": result.requests_per_second,
+            "requests": result.requests,
+            "rounds": [r.requests_per_second for r in rounds[name]],
+            "client_p99": result.p99_ms,
+            "server_p50": percentile(times, 0.50),
+            "server_p99": percentile(times, 0.99),
+            "statuses": statuses,
+            "socket_errors": result.errors,
+        }
+    return figures
+
+
+def only_200s(page: PageSpec, figures: dict[str, dict]) -> None:
+    """A benchmark of redirects or errors measures nothing: stop at the first."""
+    for app_name, figure in figures.items():
+        others = {status: n for status, n in figure["statuses"].items() if status != "200"}
+        if others or figure["socket_errors"] or not figure["statuses"]:
+            raise RuntimeError(
+                f"{page.name} on {app_name}: statuses {figure['statuses']}, "
+                f"socket errors {figure['socket_errors']}"
+            )
+
+
+def build(args, workdir: Path, secret_key: str) -> dict:
+    if args.database == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        url = create_postgres_database(args.database)
+    from normhub.cli import upgrade_database
+
+    log(f"Migrating {url}")
+    upgrade_database(url)
+    log(f"Building the dataset at scale {args.scale}")
+    plan = build_dataset(url, args.scale)
+    log("Indexing for search")
+    plan["search_documents"], plan["search_index_seconds"] = build_search_index(
+        url, workdir / "instance", secret_key
+    )
+    plan.update(url=url, secret_key=secret_key, scale=args.scale)
+    log(f"Built in {plan['build_seconds']} s, indexed in {plan['search_index_seconds']} s")
+    return plan
+
+
+def run(args, plan: dict, workdir: Path) -> tuple[list[PageSpec], dict, dict]:
+    """Serve both apps, record every page, count its queries, then load page by page."""
+    instance = workdir / "instance"
+    env = {
+        "NORMHUB_DATABASE_URL": plan["url"],
+        "NORMHUB_SECRET_KEY": plan["secret_key"],
+        "NORMHUB_INSTANCE_PATH": str(instance),
+        "NORMHUB_ENV": "production",
+        # One client asks for thousands of pages a second: the benchmark measures
+        # the pages, not the 429s.
+        "NORMHUB_RATE_LIMITS": "0",
+    }
+    settings = dict(workers=args.workers, threads=args.threads)
+    pages = [p for p in page_specs(plan) if not args.only or args.only in p.name]
+    app = Server("wsgi:app", env=env, chdir=ROOT, **settings)
+    servers = {"app": app}
+    try:
+        app.start(ready_path="/communities")
+        cookie = log_in(app.base_url, plan["login"])
+        recorded = record_pages(app.base_url, pages, cookie)
+        recording = write_recording(workdir / "recording", recorded)
+        servers["same bytes"] = Server(
+            "same_bytes_app:create_app()",
+            env={"SAME_BYTES_RECORDING": str(recording)},
+            chdir=ROOT / "benchmarks",
+            **settings,
+        )
+        servers["same bytes"].start(ready_path="/")
+        log("Counting SQL statements per page (in-process)")
+        queries = count_queries(plan["url"], plan["secret_key"], instance, pages, cookie)
+        figures = {}
+        for page in pages:
+            script = workdir / "page.lua"
+            write_page_script(script, page, cookie)
+            figures[page.name] = measure_page(servers, script, args)
+            only_200s(page, figures[page.name])
+            figures[page.name]["bytes"] = len(recorded[page.name].body)
+            figures[page.name]["comments_shown"] = recorded[page.name].comments_shown
+            figures[page.name]["queries"] = queries[page.name]
+            app_rps, same = figures[page.name]["app"]["rps"], figures[page.name]["same bytes"]
+            log(
+                f"{page.name}: {app_rps:.0f} req/s, same bytes {same['rps']:.0f} "
+                f"({app_rps / same['rps']:.0%}); server p99 "
+                f"{figures[page.name]['app']['server_p99']:.1f} ms; "
+                f"{queries[page.name]} queries; {figures[page.name]['bytes']:,} bytes"
+            )
+    finally:
+        for server in servers.values():
+            server.stop()
+    return pages, figures, env
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 100k members, 2k norms, 200k comments"
+    )
+    parser.add_argument(
+        "--database", default="sqlite", help="'sqlite' (a temp file) or a postgresql:// server URL"
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        help="seconds of measured load per page and app (default: 4 below full scale, else 20)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="alternate the apps this many times (default: 2, full scale 4)"
+    )
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers for both apps (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", help="measure only the pages whose name holds this text")
+    parser.add_argument("--workdir", help="keep the database and plan here (default: a temp dir)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="skip the build: use --workdir's plan.json"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed (apt-get install wrk): it sends each page's cookie")
+    started = time.monotonic()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="normhub-pages-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan_file = workdir / "plan.json"
+    if args.reuse:
+        plan = json.loads(plan_file.read_text())
+        args.scale = plan["scale"]
+        log(f"Reusing {plan['url']}")
+    else:
+        plan = build(args, workdir, secrets.token_hex(32))
+        plan_file.write_text(json.dumps(plan))
+    # Small runs are for a quick look; at full scale slow pages need time for a p99.
+    full = args.scale >= 1.0
+    args.duration = args.duration or (20 if full else 4)
+    args.rounds = args.rounds or (4 if full else 2)
+    backend = "postgresql" if plan["url"].startswith("postgresql") else "sqlite"
+    try:
+        pages, figures, _env = run(args, plan, workdir)
+    finally:
+        if not args.keep and not args.reuse:
+            if backend == "postgresql":
+                drop_postgres_database(plan["url"])
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    elapsed = time.monotonic() - started
+    report = write_report(
+        results / f"pages-{backend}.md", args, backend, plan, pages, figures, elapsed
+    )
+    print()
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

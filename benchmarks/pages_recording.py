@@ -1,0 +1,151 @@
+"""The page benchmark's one-off steps: log in, record each page once, count its queries.
+
+Logging in goes through the real form (its CSRF token, the session cookie it
+sets) so the cookie wrk replays is the one a browser would hold. Recording keeps
+each page's bytes for benchmarks/same_bytes_app.py and checks that the page is
+what it claims: a 200, and a member's page shown logged in, a visitor's not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from benchmarks.same_bytes_app import SESSION_COOKIE, page_key
+
+CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+LOGGED_IN_MARK = b'action="/logout"'
+COMMENT_MARK = b'id="comment-'
+
+
+@dataclass
+class Recorded:
+    path: str
+    member: bool
+    body: bytes
+    content_type: str
+
+    @property
+    def comments_shown(self) -> int:
+        return self.body.count(COMMENT_MARK)
+
+
+def _request(base_url: str, method: str, path: str, headers: dict, body: str | None = None):
+    address = urlsplit(base_url)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response, response.read()
+    finally:
+        conn.close()
+
+
+def _session_cookie(response) -> str | None:
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name_value = header.split(";", 1)[0]
+        if name_value.startswith(f"{SESSION_COOKIE}="):
+            return name_value
+    return None
+
+
+def log_in(base_url: str, login: dict) -> str:
+    """Log in through /login as a browser does; returns the ``session=…`` cookie."""
+    response, page = _request(base_url, "GET", "/login", {})
+    match = CSRF_FIELD.search(page)
+    cookie = _session_cookie(response)
+    if response.status != 200 or match is None or cookie is None:
+        raise RuntimeError(f"/login gave {response.status}, no form token or no cookie")
+    form = urlencode(
+        {
+            "csrf_token": match.group(1).decode(),
+            "email": login["email"],
+            "password": login["password"],
+        }
+    )
+    response, _page = _request(
+        base_url,
+        "POST",
+        "/login",
+        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        form,
+    )
+    cookie = _session_cookie(response)
+    if response.status != 302 or cookie is None:
+        raise RuntimeError(f"logging in gave {response.status}, cookie {cookie is not None}")
+    return cookie
+
+
+def record_pages(base_url: str, pages, cookie: str) -> dict[str, Recorded]:
+    """Each page's bytes, once; a page that is not a 200, or not as logged in as it
+    should be, stops the benchmark."""
+    recorded = {}
+    for page in pages:
+        headers = {"Cookie": cookie} if page.member else {}
+        response, body = _request(base_url, "GET", page.path, headers)
+        if response.status != 200:
+            raise RuntimeError(f"{page.name} ({page.path}) gave {response.status}")
+        if (LOGGED_IN_MARK in body) != page.member:
+            raise RuntimeError(f"{page.name} ({page.path}) is not shown as to a {page.member=}")
+        recorded[page.name] = Recorded(
+            page.path, page.member, body, response.getheader("Content-Type")
+        )
+    return recorded
+
+
+def write_recording(directory: Path, recorded: dict[str, Recorded]) -> Path:
+    """The same-bytes app's recording: an index and one file per page; returns the index."""
+    directory.mkdir(parents=True, exist_ok=True)
+    index = {}
+    for page in recorded.values():
+        key = page_key(page.path, page.member)
+        body_file = hashlib.sha256(key.encode()).hexdigest()[:16] + ".body"
+        (directory / body_file).write_bytes(page.body)
+        index[key] = {"body_file": body_file, "content_type": page.content_type}
+    path = directory / "index.json"
+    path.write_text(json.dumps(index, indent=1))
+    return path
+
+
+def count_queries(url: str, secret_key: str, instance: Path, pages, cookie: str) -> dict[str, int]:
+    """SQL statements one request for each page runs, through the app in this process.
+
+    Each page is asked for twice and the second request counted: the first may
+    record that the member opened a norm, which a reload does not repeat.
+    """
+    from sqlalchemy import event
+
+    from normhub import create_app
+    from normhub.db import dispose_engines, get_engine
+
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": secret_key, "RATELIMIT_ENABLED": False},
+        instance_path=str(instance),
+    )
+    engine = get_engine(app)
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    client = app.test_client(use_cookies=False)
+    counts = {}
+    try:
+        for page in pages:
+            headers = {"Cookie": cookie} if page.member else {}
+            client.get(page.path, headers=headers)
+            statements.clear()
+            response = client.get(page.path, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"{page.name} gave {response.status_code} in-process")
+            counts[page.name] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        dispose_engines(app)
+    return counts
