@@ -38,6 +38,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bulk import (  # noqa: E402
+    Progress,
+    Writer,
+    create_postgres_database,
+    drop_postgres_database,
+    log,
+)
 from benchmarks.common import (  # noqa: E402
     ROOT,
     CpuSample,
@@ -57,16 +64,11 @@ from benchmarks.dataset import (  # noqa: E402
     FULL_MEMBERS,
     FULL_NORMS,
     MEMBERS_PER_COMMUNITY,
-    Progress,
-    Writer,
-    create_postgres_database,
     draw_ledger,
-    drop_postgres_database,
     insert_ledger,
     insert_norms,
     insert_people,
     insert_prerequisites,
-    log,
     plan_norms,
     set_current_versions,
 )

@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bulk import create_postgres_database, drop_postgres_database, log  # noqa: E402
 from benchmarks.common import ROOT, Server, combine, percentile, run_wrk  # noqa: E402
-from benchmarks.dataset import create_postgres_database, drop_postgres_database, log  # noqa: E402
 from benchmarks.pages_dataset import (  # noqa: E402
     BIG_COMMUNITY,
     HEAVY_NORM,
@@ -44,8 +44,8 @@ from benchmarks.pages_dataset import (  # noqa: E402
     build_search_index,
 )
 from benchmarks.pages_recording import (  # noqa: E402
-    count_queries,
     log_in,
+    measure_in_process,
     record_pages,
     write_recording,
 )
@@ -183,8 +183,8 @@ def run(args, plan: dict, workdir: Path) -> tuple[list[PageSpec], dict, dict]:
             **settings,
         )
         servers["same bytes"].start(ready_path="/")
-        log("Counting SQL statements per page (in-process)")
-        queries = count_queries(plan["url"], plan["secret_key"], instance, pages, cookie)
+        log("Counting SQL statements and CPU time per page (in-process)")
+        in_process = measure_in_process(plan["url"], plan["secret_key"], instance, pages, cookie)
         figures = {}
         for page in pages:
             script = workdir / "page.lua"
@@ -193,13 +193,15 @@ def run(args, plan: dict, workdir: Path) -> tuple[list[PageSpec], dict, dict]:
             only_200s(page, figures[page.name])
             figures[page.name]["bytes"] = len(recorded[page.name].body)
             figures[page.name]["comments_shown"] = recorded[page.name].comments_shown
-            figures[page.name]["queries"] = queries[page.name]
+            figures[page.name]["queries"] = in_process[page.name].queries
+            figures[page.name]["cpu_ms"] = in_process[page.name].cpu_ms
             app_rps, same = figures[page.name]["app"]["rps"], figures[page.name]["same bytes"]
             log(
                 f"{page.name}: {app_rps:.0f} req/s, same bytes {same['rps']:.0f} "
                 f"({app_rps / same['rps']:.0%}); server p99 "
                 f"{figures[page.name]['app']['server_p99']:.1f} ms; "
-                f"{queries[page.name]} queries; {figures[page.name]['bytes']:,} bytes"
+                f"{in_process[page.name].queries} queries, "
+                f"{in_process[page.name].cpu_ms:.1f} ms CPU; {figures[page.name]['bytes']:,} bytes"
             )
     finally:
         for server in servers.values():

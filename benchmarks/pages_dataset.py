@@ -21,13 +21,12 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from benchmarks.bulk import Progress, Writer
 from benchmarks.dataset import (
     FULL_EVENTS,
     FULL_MEMBERS,
     FULL_NORMS,
     MEMBERS_PER_COMMUNITY,
-    Progress,
-    Writer,
     assumption_rows,
     draw_ledger,
     insert_ledger,

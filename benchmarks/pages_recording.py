@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -112,11 +113,22 @@ def write_recording(directory: Path, recorded: dict[str, Recorded]) -> Path:
     return path
 
 
-def count_queries(url: str, secret_key: str, instance: Path, pages, cookie: str) -> dict[str, int]:
-    """SQL statements one request for each page runs, through the app in this process.
+@dataclass
+class InProcess:
+    queries: int  # SQL statements of one request
+    cpu_ms: float  # CPU time of one request, the fastest of CPU_PASSES
 
-    Each page is asked for twice and the second request counted: the first may
-    record that the member opened a norm, which a reload does not repeat.
+
+CPU_PASSES = 3
+
+
+def measure_in_process(url: str, secret_key: str, instance: Path, pages, cookie: str):
+    """Each page's SQL statements and CPU time, through the app in this process.
+
+    Each page is asked for once before counting: the first request may record
+    that the member opened a norm, which a reload does not repeat. CPU time
+    counts this process only (not PostgreSQL's) and depends less than req/s on
+    what else the machine runs; the fastest pass is the closest to the code's cost.
     """
     from sqlalchemy import event
 
@@ -133,19 +145,24 @@ def count_queries(url: str, secret_key: str, instance: Path, pages, cookie: str)
     def count(*_args):
         statements.append(1)
 
-    event.listen(engine, "before_cursor_execute", count)
     client = app.test_client(use_cookies=False)
-    counts = {}
+    figures = {}
     try:
         for page in pages:
             headers = {"Cookie": cookie} if page.member else {}
             client.get(page.path, headers=headers)
+            passes = []
+            for _ in range(CPU_PASSES):
+                started = time.process_time()
+                client.get(page.path, headers=headers)
+                passes.append((time.process_time() - started) * 1000)
+            event.listen(engine, "before_cursor_execute", count)
             statements.clear()
             response = client.get(page.path, headers=headers)
+            event.remove(engine, "before_cursor_execute", count)
             if response.status_code != 200:
                 raise RuntimeError(f"{page.name} gave {response.status_code} in-process")
-            counts[page.name] = len(statements)
+            figures[page.name] = InProcess(queries=len(statements), cpu_ms=min(passes))
     finally:
-        event.remove(engine, "before_cursor_execute", count)
         dispose_engines(app)
-    return counts
+    return figures

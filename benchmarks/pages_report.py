@@ -39,7 +39,7 @@ def page_rows(pages, figures: dict) -> str:
         f = figures[page.name]
         app, same = f["app"], f["same bytes"]
         rows.append(
-            f"| {page.name} | `{page.path}` | {f['bytes']:,} | {f['queries']} "
+            f"| {page.name} | `{page.path}` | {f['bytes']:,} | {f['queries']} | {f['cpu_ms']:.1f} "
             f"| {app['rps']:.0f} | {same['rps']:.0f} | {ratio(f):.0%} "
             f"| {app['server_p50']:.1f} | {app['server_p99']:.1f} | {same['server_p99']:.1f} "
             f"| {app['requests']:,} |"
@@ -123,12 +123,15 @@ alternating rounds after a 1 s warm-up of each.
 **Same bytes** is `benchmarks/same_bytes_app.py`: Flask answering the same URL (and
 cookie or none) with the body and content type the app returned when recorded. Server
 times are gunicorn's own (`%(D)s` in the access log); every response was a 200 (the run
-stops otherwise). Queries: SQL statements of one request (the second of two, in-process).
+stops otherwise). Queries and CPU ms: SQL statements of one request and its CPU time
+(fastest of three; the app's process only, not PostgreSQL's), in-process through Flask's
+test client after one request to warm up: a figure that depends less on the machine's
+load than req/s.
 {thread_note}
 
-| page | address | bytes | queries | app req/s | same-bytes req/s | ratio \
+| page | address | bytes | queries | CPU ms | app req/s | same-bytes req/s | ratio \
 | server p50 ms | server p99 ms | same-bytes p99 ms | requests |
-|---|---|---|---|---|---|---|---|---|---|---|
+|---|---|---|---|---|---|---|---|---|---|---|---|
 {page_rows(pages, figures)}
 
 Req/s per round:
