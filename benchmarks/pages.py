@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import secrets
 import shutil
 import sys
@@ -119,9 +120,16 @@ def measure_page(servers: dict[str, Server], script: Path, args) -> dict[str, di
             "server_p50": percentile(times, 0.50),
             "server_p99": percentile(times, 0.99),
             "statuses": statuses,
-            "socket_errors": result.errors,
+            # A page slower than wrk's timeout is slow, not wrong: counted, not fatal.
+            "timeouts": sum(timeouts(r.raw) for r in rounds[name]),
+            "socket_errors": result.errors - sum(timeouts(r.raw) for r in rounds[name]),
         }
     return figures
+
+
+def timeouts(wrk_output: str) -> int:
+    found = re.search(r"Socket errors: .*timeout (\d+)", wrk_output)
+    return int(found.group(1)) if found else 0
 
 
 def only_200s(page: PageSpec, figures: dict[str, dict]) -> None:

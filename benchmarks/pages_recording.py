@@ -22,6 +22,8 @@ from benchmarks.same_bytes_app import SESSION_COOKIE, page_key
 CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 LOGGED_IN_MARK = b'action="/logout"'
 COMMENT_MARK = b'id="comment-'
+# Set per response by the server (or, for a cookie, never the same twice): not replayed.
+UNRECORDED_HEADERS = {"content-length", "date", "server", "connection", "set-cookie"}
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Recorded:
     path: str
     member: bool
     body: bytes
-    content_type: str
+    headers: list[tuple[str, str]]
 
     @property
     def comments_shown(self) -> int:
@@ -93,9 +95,12 @@ def record_pages(base_url: str, pages, cookie: str) -> dict[str, Recorded]:
             raise RuntimeError(f"{page.name} ({page.path}) gave {response.status}")
         if (LOGGED_IN_MARK in body) != page.member:
             raise RuntimeError(f"{page.name} ({page.path}) is not shown as to a {page.member=}")
-        recorded[page.name] = Recorded(
-            page.path, page.member, body, response.getheader("Content-Type")
-        )
+        kept = [
+            (name, value)
+            for name, value in response.getheaders()
+            if name.lower() not in UNRECORDED_HEADERS
+        ]
+        recorded[page.name] = Recorded(page.path, page.member, body, kept)
     return recorded
 
 
@@ -107,7 +112,7 @@ def write_recording(directory: Path, recorded: dict[str, Recorded]) -> Path:
         key = page_key(page.path, page.member)
         body_file = hashlib.sha256(key.encode()).hexdigest()[:16] + ".body"
         (directory / body_file).write_bytes(page.body)
-        index[key] = {"body_file": body_file, "content_type": page.content_type}
+        index[key] = {"body_file": body_file, "headers": page.headers}
     path = directory / "index.json"
     path.write_text(json.dumps(index, indent=1))
     return path

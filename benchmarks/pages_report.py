@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ def page_rows(pages, figures: dict) -> str:
             f"| {page.name} | `{page.path}` | {f['bytes']:,} | {f['queries']} | {f['cpu_ms']:.1f} "
             f"| {app['rps']:.0f} | {same['rps']:.0f} | {ratio(f):.0%} "
             f"| {app['server_p50']:.1f} | {app['server_p99']:.1f} | {same['server_p99']:.1f} "
-            f"| {app['requests']:,} |"
+            f"| {app['requests']:,} | {app['timeouts']} |"
         )
     return "\n".join(rows)
 
@@ -97,7 +98,7 @@ def write_report(
 Run: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {machine_description()};
 {elapsed / 60:.1f} minutes in all.
 
-Command: `python benchmarks/pages.py {" ".join(sys.argv[1:])}`
+Command: `python benchmarks/pages.py {shlex.join(sys.argv[1:])}`
 
 ## Dataset
 
@@ -121,17 +122,18 @@ gunicorn with the repository's `gunicorn.conf.py` \
 wrk with {args.connections} connections, {args.duration} s per page and app in {args.rounds} \
 alternating rounds after a 1 s warm-up of each.
 **Same bytes** is `benchmarks/same_bytes_app.py`: Flask answering the same URL (and
-cookie or none) with the body and content type the app returned when recorded. Server
+cookie or none) with the body and headers the app returned when recorded. Server
 times are gunicorn's own (`%(D)s` in the access log); every response was a 200 (the run
-stops otherwise). Queries and CPU ms: SQL statements of one request and its CPU time
-(fastest of three; the app's process only, not PostgreSQL's), in-process through Flask's
-test client after one request to warm up: a figure that depends less on the machine's
-load than req/s.
+stops otherwise); timeouts are requests wrk gave up on after 10 s.
+Queries and CPU ms: SQL statements of one request and its CPU time (fastest of
+three; the app's process only, not PostgreSQL's), in-process through Flask's test
+client after one request to warm up: a figure that depends less on the machine's load
+than req/s.
 {thread_note}
 
 | page | address | bytes | queries | CPU ms | app req/s | same-bytes req/s | ratio \
-| server p50 ms | server p99 ms | same-bytes p99 ms | requests |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| server p50 ms | server p99 ms | same-bytes p99 ms | requests | timeouts |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 {page_rows(pages, figures)}
 
 Req/s per round:
