@@ -28,6 +28,7 @@ import multiprocessing
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -57,6 +58,7 @@ from benchmarks.pages_recording import (  # noqa: E402
 from benchmarks.pages_report import write_report  # noqa: E402
 
 PAGE_SIZE = 20  # the app's default NORMHUB_PAGE_SIZE
+STRAGGLER_WAIT_SECONDS = 120
 DEEP_PAGE = 50
 
 
@@ -95,23 +97,58 @@ def lua_string(value: str) -> str:
 
 
 def write_page_script(path: Path, page: PageSpec, cookie: str) -> None:
-    """A wrk script asking for one page, with the member's cookie when it is a member's."""
-    lines = ['wrk.method = "GET"', f"wrk.path = {lua_string(page.path)}"]
-    if page.member:
-        lines.append(f'wrk.headers["Cookie"] = {lua_string(cookie)}')
-    path.write_text("\n".join(lines) + "\n")
+    """A wrk script asking for one page (with the member's cookie when it is a member's)
+    that prints how many requests it sent, answered or not."""
+    headers = f"{{Cookie = {lua_string(cookie)}}}" if page.member else "{}"
+    path.write_text(
+        f"""local path = {lua_string(page.path)}
+local headers = {headers}
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) sent = 0 end
+function request()
+  sent = sent + 1
+  return wrk.format("GET", path, headers)
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("sent") end
+  io.write(string.format("Requests sent: %d\\n", total))
+end
+"""
+    )
+
+
+def load_until_answered(server: Server, script: Path, seconds: int, connections: int):
+    """One wrk run, then a wait until the server has logged every request wrk sent.
+
+    wrk stops with up to one request in flight per connection; the server still
+    answers them. Waiting keeps a slow page's stragglers out of the next round
+    and out of the next page's log lines.
+    """
+    logged_before = server.log_mark()
+    result = run_wrk(server.base_url, script, seconds, connections)
+    # wrk asks each of its threads (one here) for a request once before it starts.
+    sent = int(re.search(r"Requests sent: (\d+)", result.raw).group(1)) - 1
+    deadline = time.monotonic() + STRAGGLER_WAIT_SECONDS
+    while server.log_mark() < logged_before + sent:
+        if time.monotonic() > deadline:
+            log(f"  {server.base_url}: still answering after {STRAGGLER_WAIT_SECONDS} s")
+            break
+        time.sleep(0.2)
+    return result
 
 
 def measure_page(servers: dict[str, Server], script: Path, args) -> dict[str, dict]:
     """Each app in turn, round after round, so both see the same machine conditions."""
     for server in servers.values():
-        run_wrk(server.base_url, script, 1, args.connections)  # warm-up
+        load_until_answered(server, script, 1, args.connections)  # warm-up
     marks = {name: server.log_mark() for name, server in servers.items()}
     rounds = {name: [] for name in servers}
     per_round = max(1, round(args.duration / args.rounds))
     for _ in range(args.rounds):
         for name, server in servers.items():
-            rounds[name].append(run_wrk(server.base_url, script, per_round, args.connections))
+            rounds[name].append(load_until_answered(server, script, per_round, args.connections))
     figures = {}
     for name, server in servers.items():
         times, statuses = server.server_latencies(marks[name])
@@ -281,6 +318,8 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
+    # Stopped from outside: still stop the servers and drop the database (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed (apt-get install wrk): it sends each page's cookie")
     started = time.monotonic()

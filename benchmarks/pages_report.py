@@ -120,7 +120,8 @@ The long thread (`norm-1`) holds 300 comments and 12 assumptions; the typical no
 gunicorn with the repository's `gunicorn.conf.py` \
 ({args.workers or configured_workers()} workers, `--threads {args.threads}`) for both apps; \
 wrk with {args.connections} connections, {args.duration} s per page and app in {args.rounds} \
-alternating rounds after a 1 s warm-up of each.
+alternating rounds after a 1 s warm-up of each; every round (and page) starts once the
+server has answered every request wrk sent in the one before.
 **Same bytes** is `benchmarks/same_bytes_app.py`: Flask answering the same URL (and
 cookie or none) with the body and headers the app returned when recorded. Server
 times are gunicorn's own (`%(D)s` in the access log); every response was a 200 (the run
