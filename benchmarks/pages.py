@@ -22,6 +22,7 @@ benchmarks/results/pages-<backend>.md, with a line per floor.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import math
 import multiprocessing
@@ -200,8 +201,8 @@ def build(args, workdir: Path, secret_key: str) -> dict:
         log(f"Building the dataset at scale {args.scale}")
         plan = build_dataset(url, args.scale)
         log("Indexing for search")
-        plan["search_documents"], plan["search_index_seconds"] = build_search_index(
-            url, workdir / "instance", secret_key
+        plan["search_documents"], plan["search_index_seconds"] = in_child_process(
+            build_search_index, url, workdir / "instance", secret_key
         )
     except BaseException:
         if url.startswith("postgresql") and not args.keep:
@@ -213,9 +214,14 @@ def build(args, workdir: Path, secret_key: str) -> dict:
 
 
 def in_child_process(function, *args):
-    """``function(*args)`` in a forked process: should it crash, this one still stops
-    the servers it started (they run in sessions of their own and would outlive it)."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+    """``function(*args)`` in a forked process, which leaves this one no app, engine or
+    search index state behind; should it crash, this one still stops the servers it
+    started (they run in sessions of their own and would outlive it), and says where."""
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=faulthandler.enable,
+    ) as pool:
         return pool.submit(function, *args).result()
 
 
