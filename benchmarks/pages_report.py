@@ -16,15 +16,6 @@ SERVER_P99_FLOOR_MS = 50.0
 FULL_SCALE_COMMAND = ".venv/bin/python benchmarks/pages.py{database}"
 
 
-def ratio_floor(name: str) -> float | None:
-    """The floor a page's ratio answers to, if any."""
-    if name.startswith("community list") or name.startswith("norm page") and "(visitor)" in name:
-        return VISITOR_RATIO_FLOOR
-    if name.startswith("norm page") and "(member)" in name or name == "home (member)":
-        return MEMBER_RATIO_FLOOR
-    return None
-
-
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -51,7 +42,7 @@ def page_rows(pages, figures: dict) -> str:
 def floor_lines(pages, figures: dict, scale: float) -> str:
     lines = []
     for page in pages:
-        floor = ratio_floor(page.name)
+        floor = page.ratio_floor
         if floor is not None:
             value = ratio(figures[page.name])
             lines.append(
