@@ -55,6 +55,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/exposure.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/digest.py
+	$(BIN)/python benchmarks/pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

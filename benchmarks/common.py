@@ -160,6 +160,23 @@ class LoadResult:
     raw: str = ""
 
 
+def combine(results: list[LoadResult]) -> LoadResult:
+    """Several rounds as one: overall req/s, median p50, worst p90/p99."""
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.requests / r.requests_per_second for r in results if r.requests_per_second)
+    p50s = sorted(r.p50_ms for r in results)
+    return LoadResult(
+        requests_per_second=requests / seconds if seconds else 0.0,
+        requests=requests,
+        p50_ms=p50s[len(p50s) // 2],
+        p90_ms=max(r.p90_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        tool=results[0].tool,
+    )
+
+
 def write_wrk_script(path: Path, entries: list[tuple[str, str | None]]) -> None:
     """A wrk Lua script cycling through (path, Authorization header) pairs."""
 

@@ -28,23 +28,29 @@ import json
 import random
 import secrets
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bulk import (  # noqa: E402
+    Progress,
+    Writer,
+    create_postgres_database,
+    drop_postgres_database,
+    log,
+)
 from benchmarks.common import (  # noqa: E402
     ROOT,
     CpuSample,
     LoadResult,
     Server,
+    combine,
     configured_workers,
     cpu_snapshot,
     cpu_used,
@@ -53,217 +59,32 @@ from benchmarks.common import (  # noqa: E402
     percentile,
     write_wrk_script,
 )
-from normhub.exposure.bulk import SUMMARY_COLUMNS  # noqa: E402
+from benchmarks.dataset import (  # noqa: E402
+    FULL_EVENTS,
+    FULL_MEMBERS,
+    FULL_NORMS,
+    MEMBERS_PER_COMMUNITY,
+    draw_ledger,
+    insert_ledger,
+    insert_norms,
+    insert_people,
+    insert_prerequisites,
+    plan_norms,
+    set_current_versions,
+)
 
-FULL_MEMBERS = 100_000
-FULL_NORMS = 2_000
-FULL_EVENTS = 5_000_000
-MEMBERS_PER_COMMUNITY = 5_000
 LOAD_USERS_PER_COMMUNITY = 10
 URLS_IN_SCRIPT = 20_000
-# Kinds in ledger order; a member's engagement with a norm stops at one of them.
-KINDS = ("delivered", "opened", "read", "responded")
-LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
 FLOOR_RATIO = 0.60
 # Reference apps (benchmarks/reference_app.py): the least database work a check could do.
 READ_ONLY = "Flask + 1 read"
 READ_AND_RECORD = "Flask + 1 read + 1 recorded check"
 FLOOR_SERVER_P99_MS = 15.0
-# Any argon2 hash will do: nobody logs in as a synthetic member.
-PASSWORD_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c3ludGhldGlj$ZmFrZWZha2VmYWtlZmFrZWZha2VmYWtlZmFrZWZha2U"
-)
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# --------------------------------------------------------------------------- database
-
-
-class Writer:
-    """Bulk row insertion: executemany on SQLite, COPY on PostgreSQL."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.is_postgres = url.startswith("postgresql")
-        if self.is_postgres:
-            import psycopg
-
-            self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-        else:
-            self.conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-            # A throw-away file: durability during the build buys nothing.
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=OFF")
-            self.conn.execute("PRAGMA foreign_keys=OFF")
-            self.conn.execute("PRAGMA cache_size=-200000")
-
-    def insert(self, table: str, columns: tuple[str, ...], rows) -> int:
-        count = 0
-        if self.is_postgres:
-            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            with self.conn.cursor() as cur, cur.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            self.conn.commit()
-            return count
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-        batch = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 50_000:
-                self.conn.executemany(sql, batch)
-                count += len(batch)
-                batch.clear()
-        if batch:
-            self.conn.executemany(sql, batch)
-            count += len(batch)
-        self.conn.commit()
-        return count
-
-    def insert_unindexed(self, table: str, columns: tuple[str, ...], rows) -> int:
-        """Insert with the table's secondary indexes dropped, then rebuild them.
-
-        Building an index once over sorted data is much faster than updating
-        it row by row.
-        """
-        from sqlalchemy.dialects import postgresql, sqlite
-        from sqlalchemy.schema import CreateIndex
-
-        import normhub.models  # noqa: F401  (every table on the metadata)
-        from normhub.db import Base
-
-        indexes = list(Base.metadata.tables[table].indexes)
-        dialect = postgresql.dialect() if self.is_postgres else sqlite.dialect()
-        for index in indexes:
-            self.conn.execute(f'DROP INDEX IF EXISTS "{index.name}"')
-        self.conn.commit()
-        count = self.insert(table, columns, rows)
-        for index in indexes:
-            self.conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-        self.conn.commit()
-        return count
-
-    def execute(self, sql: str, params=()) -> None:
-        self.conn.execute(sql, params)
-        self.conn.commit()
-
-    def finish(self, tables_with_ids: list[str]) -> None:
-        if self.is_postgres:
-            with self.conn.cursor() as cur:
-                for table in tables_with_ids:
-                    cur.execute(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                        f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                    )
-            self.conn.commit()
-            self.conn.autocommit = True
-            self.conn.execute("VACUUM ANALYZE")
-        else:
-            self.conn.execute("ANALYZE")
-            self.conn.commit()
-        self.conn.close()
-
-
-def create_postgres_database(server_url: str) -> str:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from normhub.db import make_engine
-
-    server = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"normhub_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from normhub.db import make_engine
-
-    target = make_url(url)
-    admin = make_engine(
-        target.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --------------------------------------------------------------------------- dataset
 
 
-USER_COLUMNS = (
-    "id",
-    "email",
-    "display_name",
-    "password_hash",
-    "bio",
-    "is_admin",
-    "created_at",
-    "handle",
-)
-COMMUNITY_COLUMNS = (
-    "id",
-    "slug",
-    "name",
-    "description",
-    "visibility",
-    "join_policy",
-    "coverage_threshold_pct",
-    "coverage_min_responses",
-    "created_at",
-)
-MEMBERSHIP_COLUMNS = ("id", "community_id", "user_id", "role", "joined_at", "left_at")
-NORM_COLUMNS = (
-    "id",
-    "community_id",
-    "slug",
-    "author_id",
-    "status",
-    "title",
-    "summary",
-    "current_version_id",
-    "current_version_number",
-    "last_material_version_number",
-    "created_at",
-    "status_changed_at",
-    "last_activity_at",
-)
-VERSION_COLUMNS = (
-    "id",
-    "norm_id",
-    "number",
-    "title",
-    "summary",
-    "body",
-    "editor_id",
-    "created_at",
-    "change_summary",
-    "is_material",
-)
-ASSUMPTION_COLUMNS = ("id", "version_id", "key", "position", "statement", "explanation")
-EVENT_COLUMNS = ("id", "user_id", "norm_id", "version_number", "kind", "level", "created_at")
-RESPONSE_COLUMNS = (
-    "id",
-    "user_id",
-    "norm_id",
-    "version_id",
-    "understood",
-    "endorsement",
-    "reason",
-    "created_at",
-)
 TOKEN_COLUMNS = (
     "id",
     "user_id",
@@ -288,297 +109,6 @@ TABLES_WITH_IDS = [
     "responses",
     "api_tokens",
 ]
-# The load generator cycles through URLs drawn from at most this many engaged pairs.
-MAX_PLAN_PAIRS = 200_000
-
-
-class Progress:
-    """Logs row counts with the time since the build started."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-
-    def __call__(self, label: str, count: int) -> None:
-        log(f"  {label}: {count:,} rows ({self.elapsed():.0f}s so far)")
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-
-@dataclass
-class Ledger:
-    """Rows drawn for the exposure ledger; ids are positions in their lists, from 1."""
-
-    events: list[tuple] = field(default_factory=list)
-    summaries: list[tuple] = field(default_factory=list)
-    responses: list[tuple] = field(default_factory=list)
-    plan_pairs: list[tuple[int, int]] = field(default_factory=list)
-
-
-def insert_people(
-    writer: Writer, members: int, community_count: int, epoch: datetime, timed: Progress
-) -> dict[int, list[int]]:
-    """Users, communities and memberships: member i belongs to community i % C.
-
-    Returns each community's member ids, in id order.
-    """
-    count = writer.insert(
-        "users",
-        USER_COLUMNS,
-        (
-            (
-                uid,
-                f"member{uid}@bench.invalid",
-                f"Member {uid}",
-                PASSWORD_HASH,
-                "",
-                False,
-                epoch,
-                f"m{uid:011d}",  # unique, in the handle's alphabet and length
-            )
-            for uid in range(1, members + 1)
-        ),
-    )
-    timed("users", count)
-    writer.insert(
-        "communities",
-        COMMUNITY_COLUMNS,
-        (
-            (
-                cid,
-                f"bench-{cid}",
-                f"Bench community {cid}",
-                "",
-                "members" if cid % 2 else "public",
-                "open",
-                75,
-                3,
-                epoch,
-            )
-            for cid in range(1, community_count + 1)
-        ),
-    )
-    community_members: dict[int, list[int]] = {cid: [] for cid in range(1, community_count + 1)}
-    for uid in range(1, members + 1):
-        community_members[(uid - 1) % community_count + 1].append(uid)
-    count = writer.insert(
-        "memberships",
-        MEMBERSHIP_COLUMNS,
-        (
-            (
-                uid,
-                (uid - 1) % community_count + 1,
-                uid,
-                "admin" if uid <= community_count else "member",
-                epoch,
-                None,
-            )
-            for uid in range(1, members + 1)
-        ),
-    )
-    timed("memberships", count)
-    return community_members
-
-
-def plan_norms(norm_count: int, community_count: int) -> tuple[list[tuple], list[tuple]]:
-    """Norms as (norm_id, community_id, versions, status), versions as (version_id, norm_id,
-    number). Every fifth norm has a material second version, so some exposure is stale."""
-    norms = []
-    versions = []
-    for nid in range(1, norm_count + 1):
-        cid = (nid - 1) % community_count + 1
-        version_count = 2 if nid % 5 == 0 else 1
-        status = "in_force" if nid % 3 == 0 else "open"
-        norms.append((nid, cid, version_count, status))
-        for number in range(1, version_count + 1):
-            versions.append((len(versions) + 1, nid, number))
-    return norms, versions
-
-
-def insert_norms(
-    writer: Writer,
-    norms: list[tuple],
-    versions: list[tuple],
-    community_members: dict[int, list[int]],
-    epoch: datetime,
-) -> None:
-    """Norms (authored by their community's first member), their versions and assumptions."""
-    author = {nid: community_members[cid][0] for nid, cid, _vc, _s in norms}
-    writer.insert(
-        "norms",
-        NORM_COLUMNS,
-        (
-            (
-                nid,
-                cid,
-                f"norm-{nid}",
-                author[nid],
-                status,
-                f"Bench norm {nid}",
-                "A synthetic norm.",
-                None,
-                vc,
-                vc,
-                epoch,
-                epoch,
-                epoch,
-            )
-            for nid, cid, vc, status in norms
-        ),
-    )
-    writer.insert(
-        "norm_versions",
-        VERSION_COLUMNS,
-        (
-            (
-                vid,
-                nid,
-                number,
-                f"Bench norm {nid}",
-                "A synthetic norm.",
-                "## Why\n\nBecause.\n",
-                author[nid],
-                epoch + timedelta(days=number),
-                "" if number == 1 else "Reworded the second assumption",
-                True,
-            )
-            for vid, nid, number in versions
-        ),
-    )
-    writer.insert(
-        "assumptions",
-        ASSUMPTION_COLUMNS,
-        (
-            (vid * 2 - 1 + k, vid, k + 1, k + 1, f"Assumption {k + 1} of version {vid}.", "")
-            for vid, _nid, _number in versions
-            for k in range(2)
-        ),
-    )
-
-
-def set_current_versions(writer: Writer, versions: list[tuple]) -> None:
-    """Point each norm at its newest version (inserted after the norms, which it references)."""
-    current_version_id = {}
-    for vid, nid, _number in versions:
-        current_version_id[nid] = vid
-    if writer.is_postgres:
-        with writer.conn.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE current_versions (norm_id int, version_id int) ON COMMIT DROP"
-            )
-            with cur.copy("COPY current_versions FROM STDIN") as copy:
-                for row in current_version_id.items():
-                    copy.write_row(row)
-            cur.execute(
-                "UPDATE norms SET current_version_id = cv.version_id "
-                "FROM current_versions cv WHERE norms.id = cv.norm_id"
-            )
-    else:
-        writer.conn.executemany(
-            "UPDATE norms SET current_version_id = ? WHERE id = ?",
-            [(vid, nid) for nid, vid in current_version_id.items()],
-        )
-    writer.conn.commit()
-
-
-def insert_prerequisites(writer: Writer, norms: list[tuple], community_count: int) -> None:
-    """Every tenth norm builds on the norm before it in the same community."""
-    prerequisites = [
-        (nid, nid - community_count)
-        for nid, _cid, _vc, _s in norms
-        if nid % 10 == 0 and nid - community_count >= 1
-    ]
-    writer.insert("norm_prerequisites", ("norm_id", "prerequisite_id"), prerequisites)
-
-
-def draw_response(
-    rng: random.Random, ledger: Ledger, uid: int, nid: int, vid: int, at: datetime
-) -> int:
-    """A member's response to the version they saw; returns the exposure level it reaches."""
-    understood = rng.choice(("yes", "yes", "yes", "partly"))
-    endorsement = rng.choice(("endorse", "endorse", "undecided", "reject"))
-    response_id = len(ledger.responses) + 1
-    ledger.responses.append((response_id, uid, nid, vid, understood, endorsement, "", at))
-    return 3 if understood != "yes" else (5 if endorsement == "endorse" else 4)
-
-
-def draw_engagement(
-    rng: random.Random,
-    ledger: Ledger,
-    uid: int,
-    norm: tuple,
-    version_ids: dict[tuple[int, int], int],
-    epoch: datetime,
-) -> None:
-    """One member's 1-4 events with one norm in ledger order, and the summary row they make."""
-    nid, _cid, version_count, _status = norm
-    depth = rng.randint(1, 4)
-    # On two-version norms, a third of members only saw version 1: stale.
-    number = 1 if version_count == 2 and rng.random() < 0.33 else version_count
-    at = epoch + timedelta(days=number, minutes=rng.randrange(60 * 24 * 200))
-    first_at = at
-    level = 0
-    for kind in KINDS[:depth]:
-        if kind == "responded":
-            level = draw_response(rng, ledger, uid, nid, version_ids[(nid, number)], at)
-        else:
-            level = LEVELS.index(kind)
-        event_id = len(ledger.events) + 1
-        ledger.events.append((event_id, uid, nid, number, kind, LEVELS[level], at))
-        at += timedelta(minutes=rng.randrange(1, 600))
-    last_at = at - timedelta(minutes=1)
-    ledger.summaries.append(
-        (
-            uid,
-            nid,
-            first_at,
-            last_at,
-            number,
-            number,
-            level,
-            number,
-            last_at,
-            level,
-            number,
-            last_at,
-        )
-    )
-    if len(ledger.plan_pairs) < MAX_PLAN_PAIRS:
-        ledger.plan_pairs.append((nid, uid))
-
-
-def draw_ledger(
-    rng: random.Random,
-    norms: list[tuple],
-    versions: list[tuple],
-    community_members: dict[int, list[int]],
-    pairs_per_norm: int,
-    epoch: datetime,
-) -> Ledger:
-    """Each engaged (member, norm) pair got 1-4 events in ledger order; its summary row and
-    (for "responded") its response are derived from the same draw, so summaries are
-    consistent with events."""
-    version_ids = {(nid, number): vid for vid, nid, number in versions}
-    ledger = Ledger()
-    for norm in norms:
-        pool = community_members[norm[1]]
-        for uid in rng.sample(pool, min(len(pool), pairs_per_norm)):
-            draw_engagement(rng, ledger, uid, norm, version_ids, epoch)
-    return ledger
-
-
-def insert_ledger(writer: Writer, ledger: Ledger, timed: Progress) -> dict[str, int]:
-    """Write the ledger's rows, emptying its lists as it goes; returns the row counts."""
-    counts = {}
-    for table, columns, rows, name in (
-        ("exposure_events", EVENT_COLUMNS, ledger.events, "events"),
-        ("exposure_summaries", SUMMARY_COLUMNS, ledger.summaries, "summaries"),
-        ("responses", RESPONSE_COLUMNS, ledger.responses, "responses"),
-    ):
-        counts[name] = writer.insert_unindexed(table, columns, rows)
-        rows.clear()
-        timed(table, counts[name])
-    return counts
 
 
 def insert_tokens(
@@ -683,23 +213,6 @@ def build_dataset(url: str, scale: float, seed: int = 7) -> dict:
 
 
 # --------------------------------------------------------------------------- run
-
-
-def combine(results: list[LoadResult]) -> LoadResult:
-    """Several rounds as one: overall req/s, median p50, worst p90/p99."""
-    requests = sum(r.requests for r in results)
-    seconds = sum(r.requests / r.requests_per_second for r in results if r.requests_per_second)
-    p50s = sorted(r.p50_ms for r in results)
-    return LoadResult(
-        requests_per_second=requests / seconds if seconds else 0.0,
-        requests=requests,
-        p50_ms=p50s[len(p50s) // 2],
-        p90_ms=max(r.p90_ms for r in results),
-        p99_ms=max(r.p99_ms for r in results),
-        errors=sum(r.errors for r in results),
-        non_2xx=sum(r.non_2xx for r in results),
-        tool=results[0].tool,
-    )
 
 
 def measure_alternating(servers: dict[str, Server], entries, script: Path, args) -> dict:
