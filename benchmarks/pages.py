@@ -47,6 +47,7 @@ from benchmarks.pages_dataset import (  # noqa: E402
     TYPICAL_NORM,
     build_dataset,
     build_search_index,
+    cook_markdown,
 )
 from benchmarks.pages_recording import (  # noqa: E402
     InProcess,
@@ -212,6 +213,10 @@ def build(args, workdir: Path, secret_key: str) -> dict:
         upgrade_database(url)
         log(f"Building the dataset at scale {args.scale}")
         plan = build_dataset(url, args.scale)
+        log("Cooking Markdown")
+        plan["cooked_rows"], plan["cook_seconds"] = in_child_process(
+            cook_markdown, url, workdir / "instance", secret_key
+        )
         log("Indexing for search")
         plan["search_documents"], plan["search_index_seconds"] = in_child_process(
             build_search_index, url, workdir / "instance", secret_key
