@@ -124,6 +124,8 @@ def app(database_url, instance_path, app_overrides):
         "OUTBOX_DIR": str(instance_path / "outbox"),
         "SERVER_NAME": "normhub.test",
         "BASE_URL": "http://normhub.test",
+        # Pages are kept in the test's own instance folder, never in a shared Redis.
+        "PAGE_CACHE_URL": None,
     }
     settings.update(app_overrides)
     app = create_app(settings, instance_path=str(instance_path))
