@@ -128,7 +128,8 @@ def _store(response, miss: Miss, page_tags: set[str]) -> None:
         epoch, *versions = store.versions([EPOCH, *names])
         if epoch != miss.epoch:
             return  # a write committed while this page rendered: it may be older than that
-        entry = Entry(response.get_data(), response.content_type, dict(zip(names, versions)))
+        built_from = dict(zip(names, versions, strict=True))
+        entry = Entry(response.get_data(), response.content_type, built_from)
         store.put(miss.key, entry, current_app.config["PAGE_CACHE_SECONDS"])
     except Exception:
         logger.exception("Page cache unavailable; the page was not kept")
