@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,7 @@ from tests.factories import Factory
 from tests.smtp import Collector, SMTPServer
 
 POSTGRES_SERVER_URL = os.environ.get("NORMHUB_TEST_DATABASE_URL")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -82,6 +84,18 @@ def _empty_all_tables(engine) -> None:
             conn.execute(text("UPDATE norms SET current_version_id = NULL"))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (table names from metadata)
+
+
+@pytest.fixture
+def redis_page_cache():
+    """Settings that keep pages in the local Redis under a prefix of this test's own,
+    whose keys are removed afterwards."""
+    prefix = f"normhub-test-{uuid.uuid4().hex[:10]}"
+    yield {"PAGE_CACHE_URL": REDIS_URL, "PAGE_CACHE_PREFIX": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

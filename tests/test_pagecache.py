@@ -24,9 +24,12 @@ from normhub.responses.services import record_response
 from tests.conftest import login, new_client
 
 
-@pytest.fixture
-def app_overrides():
-    return {"RATELIMIT_ENABLED": False}
+@pytest.fixture(params=["local", "redis"])
+def app_overrides(request):
+    """Every behaviour with pages kept in this process, and kept in Redis."""
+    if request.param == "local":
+        return {"RATELIMIT_ENABLED": False}
+    return {"RATELIMIT_ENABLED": False, **request.getfixturevalue("redis_page_cache")}
 
 
 @dataclass
@@ -295,7 +298,9 @@ def personal_page(app, monkeypatch):
 @pytest.mark.parametrize("query", ["?csrf=1", "?flash=1"])
 def test_a_page_with_a_csrf_token_or_a_flash_is_never_kept(client, personal_page, query):
     for _ in range(3):
-        assert client.get(personal_page + query).headers["X-Cache"] == "miss"
+        page = client.get(personal_page + query)
+        assert page.headers["X-Cache"] == "miss"
+        assert page.headers["Cache-Control"] == "private, no-cache"  # nor kept by a proxy
     # Without them the same page is kept.
     client.get(personal_page)
     assert client.get(personal_page).headers["X-Cache"] == "hit"

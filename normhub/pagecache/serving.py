@@ -14,9 +14,10 @@ versions are read after rendering, and a page built from data read before a
 commit must not be stamped with the versions after it.
 
 Members' pages are never kept and never served from here; every HTML answer
-to a member says ``Cache-Control: private, no-cache`` so no proxy keeps it
-either, and a visitor's page says ``no-cache`` (a proxy could not learn of our
-invalidations). ``X-Cache: hit`` or ``miss`` tells operators and tests which.
+to a member, or with anything personal in it (a form's CSRF token), says
+``Cache-Control: private, no-cache`` so no proxy keeps it either, and a
+visitor's page says ``no-cache`` (a proxy could not learn of our invalidations).
+``X-Cache: hit`` or ``miss`` tells operators and tests which.
 """
 
 from __future__ import annotations
@@ -138,9 +139,7 @@ def _store(response, miss: Miss, page_tags: set[str]) -> None:
 def _set_cache_control(response) -> None:
     if response.mimetype != "text/html" or "Cache-Control" in response.headers:
         return
-    personal = any(name in session for name in PERSONAL_SESSION_KEYS) or (
-        g.get("_login_user") is not None and g._login_user.is_authenticated
-    )
+    personal = _personal(response)
     response.headers["Cache-Control"] = MEMBER_CACHE_CONTROL if personal else VISITOR_CACHE_CONTROL
     response.vary.add("Cookie")
 
