@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, request, session
 
@@ -50,18 +49,27 @@ class Miss:
 
 
 def _is_visitor_request() -> bool:
+    headers = request.headers
     return (
         request.method == "GET"
-        and "Authorization" not in request.headers
-        and not any(name in session for name in PERSONAL_SESSION_KEYS)
+        and "Authorization" not in headers
+        # No cookie, no session: the first visit, crawlers, and feed readers' links.
+        and ("Cookie" not in headers or not any(name in session for name in PERSONAL_SESSION_KEYS))
     )
+
+
+def _query_key(query: bytes) -> bytes:
+    # Sorted by name only: a stable sort keeps the order of a repeated name's values.
+    return b"&".join(sorted(query.split(b"&"), key=lambda pair: pair.partition(b"=")[0]))
 
 
 def page_key(app: Flask) -> str:
     """What makes two visitors' requests get the same bytes."""
-    query = urlencode(sorted(request.args.items(multi=True)))
-    parts = (app.config["BASE_URL"], request.scheme, request.host, request.path, query)
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    parts = (app.config["BASE_URL"], request.scheme, request.host, request.path)
+    address = "\n".join(parts).encode()
+    if request.query_string:
+        address += b"\n" + _query_key(request.query_string)
+    return hashlib.sha256(address).hexdigest()
 
 
 def serve_from_cache():
@@ -79,9 +87,11 @@ def serve_from_cache():
         logger.exception("Page cache unavailable; serving without it")
         return None
     if entry is not None and current == list(entry.versions.values()):
-        response = Response(entry.body, content_type=entry.content_type)
-        response.headers["X-Cache"] = "hit"
-        return response
+        return Response(
+            entry.body,
+            content_type=entry.content_type,
+            headers={"X-Cache": "hit", "Cache-Control": VISITOR_CACHE_CONTROL, "Vary": "Cookie"},
+        )
     g.pagecache_miss = Miss(key, epoch, tags.start_reading())
     return None
 
