@@ -95,7 +95,9 @@ def _loaded(_session: Session, instance) -> None:
     if tags is None:
         return
     if isinstance(instance, Norm):
-        tags.add(norm_tag(instance.id))
+        # A norm is shown only while its community may be seen: a page showing it
+        # goes when that community's visibility (or name) changes.
+        tags.update((norm_tag(instance.id), community_tag(instance.community_id)))
     elif isinstance(instance, Community):
         tags.add(community_tag(instance.id))
     elif isinstance(instance, User):
