@@ -27,6 +27,7 @@ FEATURES = (
     "digest",
     "api",
     "home",
+    "pagecache",
 )
 
 

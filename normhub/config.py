@@ -137,4 +137,12 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT_SECONDS,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "PAGE_SIZE": _env_int("PAGE_SIZE", 20),
+        # Visitors' pages, kept until what they show changes (normhub/pagecache): in this
+        # machine's memory, or in Redis (shared by every server) when one is named.
+        "PAGE_CACHE": _env("PAGE_CACHE", "1") != "0",
+        "PAGE_CACHE_URL": _env("REDIS_URL"),
+        "PAGE_CACHE_PREFIX": _env("PAGE_CACHE_PREFIX", "normhub"),
+        # Pages say "3 minutes ago": a kept page is at most this much behind the clock.
+        "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
+        "PAGE_CACHE_BYTES": _env_int("PAGE_CACHE_MB", 64) * 1024 * 1024,
     }

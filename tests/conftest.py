@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -58,6 +59,9 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -119,6 +123,18 @@ def _empty_all_tables(engine) -> None:
 
 
 @pytest.fixture
+def redis_page_cache():
+    """Settings that keep pages in the local Redis under a prefix of this test's own,
+    whose keys are removed afterwards."""
+    prefix = f"normhub-test-{uuid.uuid4().hex[:10]}"
+    yield {"PAGE_CACHE_URL": REDIS_URL, "PAGE_CACHE_PREFIX": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
 def smtp():
     """A real SMTP server on a free port, not yet listening: ``with smtp:`` starts it.
 
@@ -166,6 +182,8 @@ def app(request, database_url, instance_path, app_overrides):
         "SERVER_NAME": "normhub.test",
         "BASE_URL": "http://normhub.test",
         "SEARCH_BACKEND": search_backend_for(request),
+        # Pages are kept in the test's own instance folder, never in a shared Redis.
+        "PAGE_CACHE_URL": None,
     }
     settings.update(app_overrides)
     app = create_app(settings, instance_path=str(instance_path))

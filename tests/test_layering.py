@@ -21,7 +21,7 @@ LAYERS = [
     {"forum"},
     {"exposure"},
     {"notifications"},
-    {"search", "digest", "api", "home"},
+    {"search", "digest", "api", "home", "pagecache"},
     {"demo", "cli", "models", "__init__"},
 ]
 TOP_LEVEL_OUTSIDE_CORE = {"cli", "models", "__init__"}

@@ -40,7 +40,9 @@ class StatementCounter:
 
 @pytest.fixture
 def app_overrides():
-    return {"RATELIMIT_ENABLED": False}
+    # Visitors' pages are measured as rendered, not as kept (tests/test_pagecache.py
+    # shows a kept page runs no statement at all).
+    return {"RATELIMIT_ENABLED": False, "PAGE_CACHE": False}
 
 
 def grow(session, factory, community, norm, reader, n: int) -> None:

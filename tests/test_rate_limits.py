@@ -217,6 +217,8 @@ def test_two_servers_sharing_redis_share_one_count(
                         **environment,
                         "NORMHUB_INSTANCE_PATH": str(server_instance),
                         "NORMHUB_RATE_LIMIT_PREFIX": shared_redis_prefix,
+                        # Their kept pages go with the counts when the test ends.
+                        "NORMHUB_PAGE_CACHE_PREFIX": shared_redis_prefix,
                     },
                 )
             )
