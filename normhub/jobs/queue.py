@@ -28,7 +28,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.storage import SqliteStorage
 
 from normhub.config import ConfigurationError
-from normhub.db import get_session
+from normhub.db import SQLITE_BUSY_TIMEOUT_MS, get_session
 
 EXTENSION = "normhub.jobs"
 
@@ -67,7 +67,14 @@ def build_huey(config) -> Huey:
     url, name = config["JOBS_URL"], config["JOBS_NAME"]
     # Nothing reads a job's return value: storing results would only grow the store.
     if url.startswith("sqlite:///"):
-        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
+        # huey gives up on a busy file after 5 s; a loaded machine with several worker
+        # threads taking jobs can keep it busy longer. Wait as long as the database does.
+        return SqliteHuey(
+            name,
+            filename=url.removeprefix("sqlite:///"),
+            results=False,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        )
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(name, url=url, results=False)
     raise ConfigurationError(
