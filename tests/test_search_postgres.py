@@ -19,14 +19,17 @@ from normhub.search.backend import backend_for
 from normhub.search.postgres import store
 from normhub.search.postgres.backend import PostgresBackend
 from normhub.search.services import search
-from tests.conftest import POSTGRES_SERVER_URL, SEARCH_BACKEND
+from tests.conftest import SEARCH_BACKEND
 from tests.factories import Factory
 from tests.search_helpers import add_comment, draft_like, indexed
 
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_SERVER_URL or SEARCH_BACKEND not in (None, "postgres"),
-    reason="the PostgreSQL search backend runs on PostgreSQL (make test-postgres)",
-)
+pytestmark = [
+    pytest.mark.postgres_only,
+    # ``make test-postgres-whoosh`` runs the suite on PostgreSQL with Whoosh instead.
+    pytest.mark.skipif(
+        SEARCH_BACKEND not in (None, "postgres"), reason="this run searches with Whoosh"
+    ),
+]
 
 
 def test_postgresql_gets_the_postgres_backend(app):
