@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
-from pathlib import Path
 
 from flask import Flask
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from normhub.config import PROJECT_ROOT
 
 # Feature packages, lowest first. Each has a ``setup.init_app(app)`` that adds
 # what the feature brings: its blueprint, commands, norm-page panel, listeners.

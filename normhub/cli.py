@@ -10,7 +10,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from normhub import PROJECT_ROOT, markdown
+from normhub import markdown
+from normhub.config import PROJECT_ROOT
 from normhub.cooked import COOKED_COLUMNS, count_stale, recook_all
 from normhub.db import session_scope
 from normhub.demo.cli import demo_cli

@@ -15,6 +15,9 @@ from pathlib import Path
 
 # A page's form token works this long after the page was served: a page left
 # open overnight asks to be sent again (keeping what was typed), see error_pages.
+# The checkout: templates, static files, migrations and the default instance folder.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 CSRF_TIME_LIMIT_SECONDS = 12 * 3600
 
 

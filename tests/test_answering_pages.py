@@ -10,8 +10,8 @@ import runpy
 import pytest
 from sqlalchemy import inspect, text
 
-from normhub import PROJECT_ROOT
 from normhub.cli import downgrade_database, upgrade_database
+from normhub.config import PROJECT_ROOT
 from normhub.db import make_engine
 from normhub.norms.services import AssumptionInput, revise_norm
 from normhub.responses.services import AssumptionAnswer, latest_response, record_response

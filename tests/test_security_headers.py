@@ -16,11 +16,10 @@ import pytest
 from flask import request
 from sqlalchemy import select
 
-from normhub import PROJECT_ROOT
 from normhub.accounts import reset
 from normhub.accounts.verification import confirmation_token
 from normhub.communities.services import create_invite
-from normhub.config import ConfigurationError, load_config
+from normhub.config import PROJECT_ROOT, ConfigurationError, load_config
 from normhub.digest.preferences import make_unsubscribe_token
 from normhub.discussion.services import post_comment
 from normhub.exposure.check import check_exposure, record_check
