@@ -151,6 +151,41 @@ def transaction_value(session: Session, key: str, create: Callable[[], Any] | No
     return values[key]
 
 
+def gather_until_commit(
+    sessionmaker,
+    key: str,
+    start: Callable[[], Any],
+    note: Callable[[Session, Any, object], None],
+    after_commit: Callable[[Any], None],
+) -> None:
+    """Gather what a transaction writes across its flushes, and act on it once it commits.
+
+    For each transaction of ``sessionmaker``'s sessions that writes anything, one
+    value ``start()`` (kept under ``key``, see :func:`transaction_value`) hears
+    ``note(session, value, obj)`` for every object a flush wrote, new, changed
+    or deleted; ``after_commit(value)`` runs once the transaction has committed
+    and given its connection back (:func:`call_after_commit`). A rolled-back
+    transaction drops the value. The search index's touched ids and the page
+    cache's touched tags are both gathered this way.
+    """
+
+    def start_gathering(session: Session) -> Any:
+        value = start()
+        call_after_commit(session, after_commit, value)
+        return value
+
+    def gather(session: Session, _flush_context) -> None:
+        written = (*session.new, *session.dirty, *session.deleted)
+        if not written:
+            return
+        value = transaction_value(session, key, lambda: start_gathering(session))
+        with session.no_autoflush:
+            for obj in written:
+                note(session, value, obj)
+
+    sa_event.listen(sessionmaker, "after_flush", gather)
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     # A released savepoint is reported as a commit too; only the outermost

@@ -195,25 +195,13 @@ def follow_writes(sessionmaker, bump: Callable[[set[str]], None]) -> None:
     Gathered across the transaction's flushes (``after_flush``) and bumped by
     after-commit work (``normhub.events``); a rolled-back transaction bumps nothing.
     """
-    key = "normhub.pagecache.touched"
 
     def bump_touched(touched: set[str]) -> None:
         if touched:
             bump(touched)
 
-    def start_collecting(session: Session) -> set[str]:
-        touched: set[str] = set()
-        events.call_after_commit(session, bump_touched, touched)
-        return touched
+    def note(session: Session, touched: set[str], obj) -> None:
+        touched.update(tags_written(session, obj))
 
-    def collect(session: Session, _flush_context) -> None:
-        changed = (*session.new, *session.dirty, *session.deleted)
-        if not changed:
-            return
-        touched = events.transaction_value(session, key, lambda: start_collecting(session))
-        with session.no_autoflush:
-            for obj in changed:
-                touched |= tags_written(session, obj)
-
-    event.listen(sessionmaker, "after_flush", collect)
+    events.gather_until_commit(sessionmaker, "normhub.pagecache.touched", set, note, bump_touched)
     event.listen(sessionmaker, "loaded_as_persistent", _loaded)

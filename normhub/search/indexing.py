@@ -66,19 +66,6 @@ def register(app) -> None:
         if pending and app.config.get("SEARCH_INDEXING", True):
             index_pending(app, pending)
 
-    def start_collecting(session: Session) -> PendingIds:
-        pending = PendingIds()
-        events.call_after_commit(session, index_committed, pending)
-        return pending
-
-    def collect(session: Session, _flush_context) -> None:
-        changed = (*session.new, *session.dirty, *session.deleted)
-        if not changed:
-            return
-        pending = events.transaction_value(session, PENDING_KEY, lambda: start_collecting(session))
-        for obj in changed:
-            _note_object(pending, obj)
-
     def write_before_commit(session: Session) -> None:
         if session.in_nested_transaction() or not app.config.get("SEARCH_INDEXING", True):
             return
@@ -90,7 +77,13 @@ def register(app) -> None:
         if pending and backend.index_within(session, pending):
             pending.clear()  # nothing left for after the commit
 
-    event.listen(sessionmaker, "after_flush", collect)
+    events.gather_until_commit(
+        sessionmaker,
+        PENDING_KEY,
+        PendingIds,
+        lambda _session, pending, obj: _note_object(pending, obj),
+        index_committed,
+    )
     event.listen(sessionmaker, "before_commit", write_before_commit)
 
 
