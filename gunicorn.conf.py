@@ -18,3 +18,14 @@ import os
 bind = os.environ.get("NORMHUB_BIND", "127.0.0.1:8000")
 # The cores this process may run on (a container or taskset may allow fewer than exist).
 workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
+
+
+def post_worker_init(worker):
+    """Let the app read what its first requests would (the search index's sets) before serving.
+
+    Only NormHub's app has warm-up steps; the benchmarks' reference apps, served with
+    these same settings, have none.
+    """
+    warm_up = getattr(worker.wsgi, "extensions", {}).get("normhub.warm_up")
+    if warm_up is not None:
+        warm_up()

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import search_compare  # noqa: E402
 import search_postgres  # noqa: E402
+import search_start  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402, F401
 
 from normhub import create_app  # noqa: E402
@@ -704,6 +705,8 @@ def main() -> None:
 
     with app.app_context():
         cold = measure_queries(app, data, args.repeats)
+    print("First queries after a worker starts, without and with its warm-up…", flush=True)
+    started = search_start.first_queries_after_start(app, data["reader_id"], query_mix(data))
     print(f"Revising and committing {args.updates} norms…", flush=True)
     with app.app_context():
         updates = measure_updates(app, args.updates, norms, args.seed)
@@ -721,6 +724,7 @@ def main() -> None:
             "updates": updates,
             "segments": segments,
             "cold": cold,
+            "started": started,
             "after": after,
         },
     )
@@ -745,6 +749,7 @@ def report(args, run: dict) -> list[str]:
     """The results file's main section, from what ``main`` measured."""
     norms, comments, documents = run["norms"], run["comments"], run["documents"]
     updates, cold, after = run["updates"], run["cold"], run["after"]
+    started = run["started"]
     index_size, index_seconds, segments = run["index_size"], run["index_seconds"], run["segments"]
     database = "SQLite" if run["database_url"].startswith("sqlite") else "PostgreSQL"
     lines = [
@@ -789,6 +794,13 @@ def report(args, run: dict) -> list[str]:
         f"sets, recently used term sets), optimized index: wall p50 "
         f"{ms(cold['first'], 50):.1f} ms, p95 {ms(cold['first'], 95):.1f} ms, "
         f"max {max(cold['first']) * 1000:.1f} ms.",
+        f"- First query after a worker starts (each query of the mix once, in a worker "
+        f"with empty caches): without warm-up p50 {ms(started['cold'], 50):.1f} ms, "
+        f"p95 {ms(started['cold'], 95):.1f} ms; after the worker's warm-up p50 "
+        f"{ms(started['warmed'], 50):.1f} ms, p95 {ms(started['warmed'], 95):.1f} ms "
+        f"(floor 100 ms: {'met' if ms(started['warmed'], 95) < 100 else 'NOT met'}); "
+        f"the warm-up itself p50 {ms(started['warm_up'], 50):.0f} ms, before the worker "
+        f"takes requests.",
         f"- Machine load average while running: {load_average()}.",
         "",
         "Queries run by a member of some members-only communities, through "

@@ -87,6 +87,12 @@ class SearchBackend(Protocol):
     def optimize(self) -> None:
         """Make the index as fast to search as it can be (may take long)."""
 
+    def warm(self) -> int:
+        """Read now what a process's first search would otherwise read; returns the parts read.
+
+        Called as an app server's worker starts, before it takes requests.
+        """
+
     def stats(self) -> IndexStats:
         """How much the index holds and how many updates are still owed."""
 

@@ -119,6 +119,17 @@ class PostgresBackend:
                 searching.run(connection, query, tree, result)
         return result
 
+    def warm(self) -> int:
+        # A worker's first search otherwise also opens its pool's connection and
+        # loads the text search dictionary in that server process.
+        with searching.reading(self.engine) as connection:
+            connection.execute(
+                sql("SELECT plainto_tsquery(CAST(:config AS regconfig), 'warming')"),
+                {"config": parsing.CONFIG},
+            )
+            connection.execute(sql("SELECT id FROM search_documents LIMIT 1"))
+        return 1
+
     def suggest(self, query: SearchQuery) -> str | None:
         if not query.text or not query.communities:
             return None

@@ -313,6 +313,19 @@ def matching_sets(searcher, q: wq.Query, restrictions):
         yield evaluate, offset, docs
 
 
+def warm(searcher) -> int:
+    """Fill every segment's sets that any search reads (communities, facets, deletions)."""
+    segments = 0
+    for segment_searcher, _offset in searcher.leaf_searchers():
+        reader = segment_searcher.reader()
+        sets = segment_sets(reader)
+        for fieldname in ("community_id", *FACET_FIELDS):
+            sets.field_values(reader, fieldname)
+        sets.deleted(reader)
+        segments += 1
+    return segments
+
+
 def within_communities(evaluate: SetEvaluator, docs: int, allowed_ids: set[str]) -> int:
     """``docs`` without the documents of every community not in ``allowed_ids``."""
     if not docs:
