@@ -321,31 +321,45 @@ def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     by their cross-version key. Two queries.
     """
     version = session.get(NormVersion, norm.current_version_id)
-    latest = latest_response_ids(Response.norm_id == norm.id)
-    rows = session.execute(
-        select(Response.id, Response.understood, Response.endorsement)
+    counted = (
+        select(Response.id)
         .join(NormVersion, NormVersion.id == Response.version_id)
         .where(
-            Response.id.in_(latest),
+            Response.id.in_(latest_response_ids(Response.norm_id == norm.id)),
             NormVersion.number >= norm.last_material_version_number,
         )
-    ).all()
-    response_ids = [r.id for r in rows]
+    )
+    # Counted by the database: a thread read on every visit to the norm, with
+    # hundreds of respondents, took a fifth of the page's time tallied in Python.
+    understood, endorsement = Counter(), Counter()
+    for row in session.execute(
+        select(Response.understood, Response.endorsement, func.count())
+        .where(Response.id.in_(counted))
+        .group_by(Response.understood, Response.endorsement)
+    ):
+        understood[row.understood] += row[2]
+        endorsement[row.endorsement] += row[2]
     tallies = {a.key: AssumptionTally(a) for a in version.assumptions}
-    if response_ids:
-        for answer in session.execute(
-            select(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
+    if understood:
+        for key, answered, agreement, count in session.execute(
+            select(
+                Assumption.key,
+                AssumptionResponse.understood,
+                AssumptionResponse.agreement,
+                func.count(),
+            )
             .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-            .where(AssumptionResponse.response_id.in_(response_ids))
+            .where(AssumptionResponse.response_id.in_(counted))
+            .group_by(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
         ):
-            tally = tallies.get(answer.key)
+            tally = tallies.get(key)
             if tally is not None:
-                tally.understood[answer.understood] += 1
-                tally.agreement[answer.agreement] += 1
+                tally.understood[answered] += count
+                tally.agreement[agreement] += count
     return ResponseAggregate(
-        respondents=len(rows),
-        understood=Counter(r.understood for r in rows),
-        endorsement=Counter(r.endorsement for r in rows),
+        respondents=understood.total(),
+        understood=understood,
+        endorsement=endorsement,
         assumptions=list(tallies.values()),
         counted_from=norm.last_material_version_number,
     )
