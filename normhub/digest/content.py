@@ -22,8 +22,9 @@ from normhub.norms.refs import CommunityRef, NormRef
 from normhub.responses.services import VersionChange
 
 # Sections in the order a reader sees them.
-SECTIONS = ("nudged", "revised", "approaching", "opened", "in_force")
+SECTIONS = ("start_here", "nudged", "revised", "approaching", "opened", "in_force")
 SECTION_TITLES = {
+    "start_here": "Start here: next on your community's path for newcomers",
     "nudged": "A steward asked you to look at",
     "revised": "Changed since you responded",
     "approaching": "Close to the in-force gate, and you haven't read it yet",
@@ -49,6 +50,8 @@ class Entry:
     changes: list[VersionChange] = field(default_factory=list)
     coverage_pct: int | None = None
     nudged_by: list[str] = field(default_factory=list)
+    # Its place on its community's path for newcomers ("start_here" entries only).
+    path_position: int = 0
 
     @property
     def section(self) -> str:
