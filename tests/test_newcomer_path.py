@@ -11,7 +11,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from normhub.db import utcnow
+from sqlalchemy import select
+
+from normhub.accounts.models import User
+from normhub.communities.models import Community
+from normhub.db import session_scope, utcnow
+from normhub.demo import content
 from normhub.digest.builder import DigestBuilder, Member
 from normhub.digest.links import Links
 from normhub.digest.models import DigestSend
@@ -238,7 +243,7 @@ def test_a_signed_in_non_member_is_offered_to_join(client, session, factory):
     community, _author, _norms = small_world(factory)
     login(client, factory.user("Vera Visitor"))
     page = client.get(f"/c/{community.slug}/start").get_data(as_text=True)
-    assert 'action="/c/%s/join"' % community.slug in page
+    assert f'action="/c/{community.slug}/join"' in page
     assert 'id="path-progress"' not in page
 
 
@@ -400,3 +405,33 @@ def test_the_api_gives_the_path_and_the_callers_progress_only_to_a_member(client
     client.get("/logout")
     login(client, factory.user("Vera Visitor"))
     assert client.get(url).get_json()["progress"] is None
+
+
+# -- The demo ---------------------------------------------------------------------------
+
+
+def test_the_demo_has_a_newcomer_halfway_along_a_path(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    who, slug = content.NEWCOMER
+    assert f"log in as Noor Haddad and open /c/{slug}/start" in result.output
+    with session_scope(app) as session:
+        noor = session.scalar(select(User).where(User.email == f"{who}@example.org"))
+        community = session.scalar(select(Community).where(Community.slug == slug))
+        path = community_path(session, community)
+        progress = path_progress(session, noor, path)
+        titles = [step.norm.title for step in path.steps]
+        assert titles == [
+            "Unplug the soldering irons before you leave",
+            "Write down every repair you hand back",
+        ]
+        assert (progress.done, progress.total) == (1, 2)
+        assert progress.next_norm_id == path.steps[1].norm.id
+        assert progress.states[path.steps[1].norm.id] == "unread"  # opened, not read
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"email": f"{who}@example.org", "password": content.DEMO_PASSWORD}
+    )
+    assert response.status_code == 302
+    page = client.get(f"/c/{slug}/start").get_data(as_text=True)
+    assert '<strong id="path-progress-count">1 of 2 read and understood</strong>' in page
