@@ -320,6 +320,7 @@ def test_a_new_members_first_digests_lead_with_the_next_norms_on_the_path(app, s
     newcomer = factory.member(community, name="Nia Newcomer")
     record_response(session, basics, newcomer, "yes", "endorse")
     session.commit()
+    # A week on: the norms came into force before the digest's window.
     now = utcnow() + timedelta(days=8)
     digest = digest_of(app, session, newcomer, now=now)
     assert digest.sections[0].key == "start_here"
@@ -332,6 +333,19 @@ def test_a_new_members_first_digests_lead_with_the_next_norms_on_the_path(app, s
     ]
     assert extra.title not in [e.norm.title for e in digest.sections[0].entries]
     assert digest.has_news
+    # The lead takes no norm another section tells of: one that just came into force
+    # is told of as such.
+    record_response(session, sources, newcomer, "yes", "endorse")
+    record_response(session, kind, newcomer, "yes", "endorse")
+    fresh = in_force(factory, community, author, "Brand new")
+    fresh.status_changed_at = now - timedelta(hours=1)
+    session.commit()
+    sections = {
+        s.key: [e.norm.title for e in s.entries]
+        for s in digest_of(app, session, newcomer, now=now).sections
+    }
+    assert sections["in_force"] == ["Brand new"]
+    assert sections["start_here"] == ["Advanced citing", "Later on"]
 
     # After FIRST_DIGESTS digests sent since joining, the digest no longer leads with it.
     for week in range(FIRST_DIGESTS):
@@ -354,15 +368,16 @@ def test_a_new_members_first_digests_lead_with_the_next_norms_on_the_path(app, s
     # A member of long standing whose digests went out before they joined another
     # community is new there: digests sent before joining do not count.
     old_hand = factory.user("Otto Oldhand")
+    before_joining = utcnow()
     session.add(
         DigestSend(
             user_id=old_hand.id,
             period_kind="weekly",
             period_key="2000-W01",
             status="sent",
-            window_start=datetime(2000, 1, 1),
-            window_end=datetime(2000, 1, 8),
-            sent_at=datetime(2000, 1, 8),
+            window_start=before_joining - timedelta(days=7),
+            window_end=before_joining,
+            sent_at=before_joining,
         )
     )
     factory.member(community, old_hand)

@@ -1,7 +1,7 @@
 """What a digest holds, as plain values the digest email's templates read.
 
 A norm appears once per digest, in the first section that applies (in the
-order of ``SECTIONS``), with its other reasons noted on it in plain words. The
+order of ``PRECEDENCE``), with its other reasons noted on it in plain words. The
 norm sections are what "needs you": norms the member wrote, and norms they
 have answered on their current text, are never in them. Replies to the
 member's comments are listed apart (an excerpt does not present the norm), and
@@ -23,6 +23,10 @@ from normhub.responses.services import VersionChange
 
 # Sections in the order a reader sees them.
 SECTIONS = ("start_here", "nudged", "revised", "approaching", "opened", "in_force")
+# A norm with several reasons is told of in the first section of this order. The lead
+# of a newcomer's digest (``digest.path_lead``) comes first on the page but takes only
+# the norms no other section tells of: a norm that just came into force says so.
+PRECEDENCE = (*SECTIONS[1:], "start_here")
 SECTION_TITLES = {
     "start_here": "Start here: next on your community's path for newcomers",
     "nudged": "A steward asked you to look at",
@@ -55,7 +59,7 @@ class Entry:
 
     @property
     def section(self) -> str:
-        return min(self.reasons, key=SECTIONS.index)
+        return min(self.reasons, key=PRECEDENCE.index)
 
     @property
     def also_said(self) -> list[str]:

@@ -72,7 +72,9 @@ def reading_queue(
             reason = "unread"
         items.append(QueueItem(norm, reason, gaps[norm.id].gap))
     # Open norms have no place on the path (0): their order is as before.
-    path_places = path_positions(session, {norm.community_id for norm, _ in rows})
+    path_places = path_positions(
+        session, {norm.community_id for norm, _ in rows if norm.status == "in_force"}
+    )
     items.sort(
         key=lambda item: (
             item.norm.status != "open",
