@@ -25,6 +25,7 @@ from normhub.digest.periods import period_key
 from normhub.exposure.ledger import record_event
 from normhub.exposure.path_progress import path_progress
 from normhub.exposure.reading_queue import reading_queue
+from normhub.newcomers import views as newcomer_views
 from normhub.norms.models import NormPrerequisite
 from normhub.norms.path import (
     READING_WPM,
@@ -237,6 +238,17 @@ def test_a_visitor_sees_the_path_without_progress_and_an_invitation_to_join(
     assert 'id="path-register-to-join"' in page
     assert 'aria-current="step"' not in page
     assert "4 norms, about 4 minutes of reading in all" in page
+
+
+def test_a_long_path_shows_its_first_steps_and_says_how_many_more(
+    client, session, factory, monkeypatch
+):
+    community, _author, _norms = small_world(factory)
+    monkeypatch.setattr(newcomer_views, "STEPS_SHOWN", 3)
+    page = client.get(f"/c/{community.slug}/start").get_data(as_text=True)
+    assert step_titles(page) == ["Basics", "Cite sources", "Advanced citing"]
+    assert "The path goes on with 1 more norm in force" in page
+    assert "4 norms, about 4 minutes" in page
 
 
 def test_a_signed_in_non_member_is_offered_to_join(client, session, factory):

@@ -18,6 +18,10 @@ from normhub.norms.path import READING_WPM, community_path
 
 bp = Blueprint("newcomers", __name__)
 
+# A path is for reading in order: a community with more norms in force than anyone
+# reads in a sitting shows the first ones, and says how many more there are.
+STEPS_SHOWN = 200
+
 
 @bp.route("/c/<slug>/start")
 def start(slug: str):
@@ -32,6 +36,7 @@ def start(slug: str):
         community=community,
         membership=membership,
         path=path,
+        steps=path.steps[:STEPS_SHOWN],
         progress=progress,
         state_labels=STATE_LABELS,
         reading_wpm=READING_WPM,
