@@ -251,6 +251,17 @@ def test_a_long_path_shows_its_first_steps_and_says_how_many_more(
     assert "4 norms, about 4 minutes" in page
 
 
+def test_a_visitors_kept_page_follows_a_norm_coming_into_force(client, session, factory):
+    community, author, _norms = small_world(factory)
+    url = f"/c/{community.slug}/start"
+    assert "Late arrival" not in client.get(url).get_data(as_text=True)
+    assert client.get(url).headers["X-Cache"] == "hit"  # kept whole for visitors
+    in_force(factory, community, author, "Late arrival")
+    again = client.get(url)
+    assert again.headers["X-Cache"] == "miss"
+    assert step_titles(again.get_data(as_text=True))[-1] == "Late arrival"
+
+
 def test_a_signed_in_non_member_is_offered_to_join(client, session, factory):
     community, _author, _norms = small_world(factory)
     login(client, factory.user("Vera Visitor"))
