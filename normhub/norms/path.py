@@ -306,14 +306,21 @@ def load_paths(session: Session, community_ids: Iterable[int]) -> dict[int, Newc
         .order_by(Norm.id)
     ).all()
     links = _edges(session, ids)
+    norms: dict[int, list] = defaultdict(list)
+    for row in rows:
+        norms[row[0].community_id].append(row)
+    edges: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    citing: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for community_id, norm_id, prerequisite_id, status in links:
+        edges[community_id].append((norm_id, prerequisite_id))
+        if status in CITING_STATUSES:
+            citing[community_id].append((norm_id, prerequisite_id))
     paths = {}
     for community_id in ids:
-        norms = [row for row in rows if row[0].community_id == community_id]
-        edges = [(n, p) for c, n, p, _ in links if c == community_id]
-        citing = [
-            (n, p) for c, n, p, status in links if c == community_id and status in CITING_STATUSES
-        ]
-        paths[community_id] = _build_path(community_id, norms, edges, citation_counts(citing))
+        citations = citation_counts(citing[community_id])
+        paths[community_id] = _build_path(
+            community_id, norms[community_id], edges[community_id], citations
+        )
     return paths
 
 
