@@ -98,6 +98,8 @@ def page_specs(plan: dict) -> list[PageSpec]:
         PageSpec("norm page, typical (member)", typical, True, MEMBER_RATIO_FLOOR),
         PageSpec("coverage (member)", f"{typical}/coverage", True),
         PageSpec("reading queue (member)", "/queue", True),
+        PageSpec("start here (visitor)", f"{community}/start", False),
+        PageSpec("start here (member)", f"{community}/start", True),
         PageSpec("home (member)", "/", True, MEMBER_RATIO_FLOOR),
         PageSpec("digest preview (member)", "/settings/digest/preview", True),
         PageSpec("search (member)", "/search?q=quiet+hours", True),

@@ -22,6 +22,7 @@ FEATURES = (
     "forum",
     "exposure",
     "notifications",
+    "newcomers",
     "search",
     "digest",
     "api",

@@ -20,7 +20,7 @@ LAYERS = [
     {"discussion"},
     {"forum"},
     {"exposure"},
-    {"notifications"},
+    {"notifications", "newcomers"},
     {"search", "digest", "api", "home", "pagecache"},
     {"demo", "cli", "models", "__init__"},
 ]

@@ -14,7 +14,8 @@ from sqlalchemy import event
 
 from normhub.discussion.services import post_comment
 from normhub.discussion.threads import COMMENTS_PER_PAGE
-from normhub.norms.services import AssumptionInput
+from normhub.exposure.ledger import record_event
+from normhub.norms.services import AssumptionInput, set_prerequisites
 from normhub.responses.services import record_response
 from tests.conftest import login, new_client
 
@@ -54,6 +55,14 @@ def grow(session, factory, community, norm, reader, n: int) -> None:
             community, people[i], title=f"Grown norm {n}-{i}", assumptions=assumptions
         )
         record_response(session, other, people[i + 1], "yes", "endorse")
+    # More of the path for newcomers: norms in force, each building on the last, and
+    # the reader's reading of some of them.
+    previous = []
+    for i in range(3):
+        rule = factory.norm(community, people[i], status="in_force", title=f"Rule {n}-{i}")
+        set_prerequisites(session, rule, people[i], previous[-1:])
+        record_event(session, reader, rule, 1, "read")
+        previous.append(rule)
     parent = None
     for i, person in enumerate(people):
         parent = post_comment(
@@ -80,7 +89,19 @@ PAGES = [
     (None, "/c/{slug}/norms/{long}"),
     (None, "/c/{slug}/norms/{long}/comments?page=2"),
     ("reader", "/c/{slug}/norms/{long}/comments?page=2"),
+    # The path for newcomers, for a visitor and with a member's progress.
+    (None, "/c/{slug}/start"),
+    ("reader", "/c/{slug}/start"),
+    ("reader", "/api/v1/communities/{slug}/path"),
 ]
+
+# The path page's statements, whatever the community's size: the visitor's community,
+# the norms in force with their words, the prerequisite links; a member's adds the login
+# (user, login session), the membership and their summary rows (the rest: per request).
+PATH_PAGE_BOUNDS = {
+    "anonymous /c/{slug}/start": 4,
+    "reader /c/{slug}/start": 8,
+}
 
 
 def lengthen(session, long_norm, people, count: int) -> None:
@@ -122,3 +143,6 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     large = measure()
     grew = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
     assert grew == {}, "statements per request grew with the data: (small, large)"
+    for page, bound in PATH_PAGE_BOUNDS.items():
+        measured = page.format(slug=community.slug)
+        assert small[measured] <= bound and large[measured] <= bound, (measured, bound)

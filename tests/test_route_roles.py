@@ -268,6 +268,7 @@ ACCESS: dict[str, Access] = {
     "remind.reminders_to_me": SignedIn(),
     "forum.community": Sees(),
     "forum.about": Sees(),
+    "newcomers.start": Sees(),
     "forum.feed": PublicOnly(),
     "norms.show": Sees(),
     "norms.versions": Sees(),
@@ -275,6 +276,7 @@ ACCESS: dict[str, Access] = {
     "norms.diff": Sees(),
     "exposure.coverage": Sees(),  # counts for anyone who sees the norm; the list: stewards
     "api.coverage": Sees(signed_in=True),
+    "api.newcomer_path": Sees(),
     "exposure.read": Sees(signed_in=True),
     "exposure.reading_queue": Sees(signed_in=True),
     "responses.history": Sees(signed_in=True),

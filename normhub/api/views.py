@@ -30,11 +30,13 @@ from normhub.api.bearer import (
     API_ROOT,
     BAD_TOKEN,
     LOGIN_NEEDED,
+    api_caller,
     checks_token_itself,
     require_api_caller,
     unauthorized,
 )
 from normhub.api.forms import TokenForm
+from normhub.api.path import path_document
 from normhub.auth import current_user_or_none
 from normhub.autocommit import get_direct_connection
 from normhub.communities.models import Community
@@ -161,6 +163,16 @@ def _not_exposed_counts(session, caller: User, community: Community, norm: Norm)
         return {"not_exposed": None, "not_exposed_digest_off": None}
     listed = not_exposed_for_steward(session, norm, caller, limit=0)
     return {"not_exposed": listed.total, "not_exposed_digest_off": listed.unreachable}
+
+
+@bp.get(f"{API_PREFIX}/communities/<community_slug>/path")
+def newcomer_path(community_slug: str):
+    """The community's path for newcomers; with the caller's progress when they are a member."""
+    session = get_session()
+    caller = api_caller()
+    community = get_visible_community(session, community_slug, caller)
+    membership = active_membership(session, community, caller)
+    return jsonify(path_document(session, community, caller if membership else None))
 
 
 @bp.get(f"{API_PREFIX}/openapi.json")

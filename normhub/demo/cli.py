@@ -95,6 +95,7 @@ class _NormPlayer:
             script.Read: self._read,
             script.BuildsOn: self._builds_on,
             script.DigestOff: self._digest_off,
+            script.Elsewhere: self._elsewhere,
         }
 
     def play(self, community: Community, norm_script: script.NormScript) -> Norm:
@@ -187,6 +188,9 @@ class _NormPlayer:
 
     def _digest_off(self, norm: Norm, step: script.DigestOff) -> None:
         set_preference(self.session, self.people[step.who].id, norm.community_id, "off")
+
+    def _elsewhere(self, _norm: Norm, step: script.Elsewhere) -> None:
+        self.steps[type(step.step)](self.norms[step.title], step.step)
 
     def _builds_on(self, norm: Norm, step: script.BuildsOn) -> None:
         others = [self.norms[title] for title in step.titles]
@@ -289,3 +293,6 @@ def load(if_empty: bool) -> None:
     names = {person.handle: person.display_name for person in content.PEOPLE}
     for who, title, code in content.EXPOSURE_TRIES:
         click.echo(f"  {names[who]} on “{title}” → {code}")
+    who, slug = content.NEWCOMER
+    click.echo("")
+    click.echo(f"A newcomer halfway along a path: log in as {names[who]} and open /c/{slug}/start.")

@@ -14,7 +14,7 @@ from normhub.demo.people import DEMO_PASSWORD, PEOPLE
 from normhub.demo.script import CommunityScript
 from normhub.demo.tenants import TENANTS
 
-__all__ = ["COMMUNITIES", "DEMO_PASSWORD", "EXPOSURE_TRIES", "PEOPLE"]
+__all__ = ["COMMUNITIES", "DEMO_PASSWORD", "EXPOSURE_TRIES", "NEWCOMER", "PEOPLE"]
 
 RIVERSIDE_MEMBERS = ["tomasz", "priya", "jonas", "aisha", "felix", "hannah", "samuel"]
 
@@ -35,6 +35,7 @@ RIVERSIDE = CommunityScript(
 )
 
 COMMUNITIES = [RIVERSIDE, TENANTS, repair_cafe.REPAIR_CAFE]
+NEWCOMER = repair_cafe.NEWCOMER
 
 # (who, the norm's title, what the exposure check recommends): one of each answer.
 EXPOSURE_TRIES = [

@@ -25,4 +25,5 @@ PEOPLE = [
     Person("hannah", "Hannah Cho", "Reads everything on the bus."),
     Person("samuel", "Samuel Otieno", "Works shifts; skims the forum between them."),
     Person("grace", "Grace Adeyemi", "Block A tenant, new to the committee."),
+    Person("noor", "Noor Haddad", "New at the repair café. Working through its norms in order."),
 ]

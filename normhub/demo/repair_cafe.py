@@ -13,6 +13,7 @@ from normhub.demo.script import (
     BuildsOn,
     CommunityScript,
     DigestOff,
+    Elsewhere,
     Glance,
     Join,
     Leave,
@@ -157,6 +158,12 @@ LOG = NormScript(
         Join("grace"),
         Read("grace"),
         Leave("tomasz"),
+        # A newcomer halfway along the café's path: she read and understood the irons
+        # rule (its first step, as the log builds on it), and has opened the log.
+        Join("noor"),
+        Elsewhere(IRONS_V1.title, Read("noor")),
+        Elsewhere(IRONS_V1.title, Respond("noor", "yes", "endorse")),
+        Glance("noor"),
     ],
 )
 
@@ -174,6 +181,9 @@ REPAIR_CAFE = CommunityScript(
     members=["jonas", "tomasz", "aisha", "samuel"],
     norms=[IRONS, LOG],
 )
+
+# Who is halfway along which community's path for newcomers (its "Start here" page).
+NEWCOMER = ("noor", REPAIR_CAFE.slug)
 
 # (who, the norm's title, the check's recommendation): each answer the check can give.
 EXPOSURE_TRIES = [

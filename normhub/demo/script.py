@@ -139,6 +139,14 @@ class BuildsOn:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """``step`` played on an earlier norm of the same community, named by its title."""
+
+    title: str
+    step: object
+
+
+@dataclass(frozen=True)
 class NormScript:
     author: str
     text: Text

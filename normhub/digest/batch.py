@@ -20,6 +20,7 @@ from datetime import datetime
 
 from normhub.digest.content import SECTIONS, CheckNotice, Digest, Entry, Notice, Reply
 from normhub.digest.links import Links
+from normhub.digest.path_lead import NORMS_LED
 from normhub.exposure import told
 from normhub.exposure.levels import DELIVERED, EXPOSED
 from normhub.norms.refs import CommunityRef, NormRef, norm_ref
@@ -83,6 +84,9 @@ class BatchFacts:
     answered: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     # Unread notices of ``NOTICE_KINDS`` (see ``unread_notices``) per member.
     notices: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    # Per newcomer, the norms on their communities' paths they have yet to read and
+    # understood, with their places, in path order (see ``digest.path_lead``).
+    path_leads: dict[int, list] = field(default_factory=dict)
 
     @property
     def earliest_start(self) -> datetime:
@@ -153,6 +157,19 @@ class MemberDigest:
                 found.nudged_by.append(nudge.created_by.display_name)
             news = True
         return news
+
+    def add_path_lead(self) -> bool:
+        """A newcomer's digest leads with the next norms on each community's path."""
+        led: dict[int, int] = defaultdict(int)
+        for norm, position in self.batch.path_leads.get(self.member_id, ()):
+            ref = self.batch.norm(norm)
+            if ref.community_id not in self.community_ids or not self.needs_member(ref):
+                continue
+            if led[ref.community_id] >= NORMS_LED:
+                continue
+            led[ref.community_id] += 1
+            self._add(ref, "start_here").path_position = position
+        return bool(led)
 
     def add_revisions(self) -> bool:
         """Adds norms revised materially in the window since the member responded."""
@@ -285,12 +302,18 @@ class MemberDigest:
     def ordered_entries(self) -> list[Entry]:
         return sorted(
             self.entries.values(),
-            key=lambda e: (SECTIONS.index(e.section), e.community.name.lower(), e.norm.title),
+            key=lambda e: (
+                SECTIONS.index(e.section),
+                e.community.name.lower(),
+                e.path_position,
+                e.norm.title,
+            ),
         )
 
     def digest(self, email: str, display_name: str, kind: str, key: str, scope: int) -> Digest:
         """The member's digest, its sections gathered in the order a reader sees them."""
-        news = self.add_nudges()
+        news = self.add_path_lead()
+        news |= self.add_nudges()
         news |= self.add_revisions()
         news |= self.add_approaching()
         news |= self.add_opened_or_in_force()

@@ -51,6 +51,7 @@ from normhub.digest.content import CommunityFooter, Digest
 from normhub.digest.gate import approaching_gate
 from normhub.digest.links import Links
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, DigestSend
+from normhub.digest.path_lead import path_leads
 from normhub.digest.periods import check_period, period_key, period_length
 from normhub.digest.preferences import digest_memberships
 from normhub.discussion.services import replies_to_members
@@ -203,6 +204,7 @@ class DigestBuilder:
         self._find_nudges(batch, user_ids)
         self._find_checks(batch, user_ids)
         self._find_notices(batch, user_ids)
+        batch.path_leads = path_leads(self.session, user_ids, batch.community_ids)
         return {
             m.id: MemberDigest(batch, m.id).digest(
                 m.email, m.display_name, self.kind, self.key, self.scope

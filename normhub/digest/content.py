@@ -1,7 +1,7 @@
 """What a digest holds, as plain values the digest email's templates read.
 
 A norm appears once per digest, in the first section that applies (in the
-order of ``SECTIONS``), with its other reasons noted on it in plain words. The
+order of ``PRECEDENCE``), with its other reasons noted on it in plain words. The
 norm sections are what "needs you": norms the member wrote, and norms they
 have answered on their current text, are never in them. Replies to the
 member's comments are listed apart (an excerpt does not present the norm), and
@@ -22,8 +22,13 @@ from normhub.norms.refs import CommunityRef, NormRef
 from normhub.responses.services import VersionChange
 
 # Sections in the order a reader sees them.
-SECTIONS = ("nudged", "revised", "approaching", "opened", "in_force")
+SECTIONS = ("start_here", "nudged", "revised", "approaching", "opened", "in_force")
+# A norm with several reasons is told of in the first section of this order. The lead
+# of a newcomer's digest (``digest.path_lead``) comes first on the page but takes only
+# the norms no other section tells of: a norm that just came into force says so.
+PRECEDENCE = (*SECTIONS[1:], "start_here")
 SECTION_TITLES = {
+    "start_here": "Start here: next on your community's path for newcomers",
     "nudged": "A steward asked you to look at",
     "revised": "Changed since you responded",
     "approaching": "Close to the in-force gate, and you haven't read it yet",
@@ -49,10 +54,12 @@ class Entry:
     changes: list[VersionChange] = field(default_factory=list)
     coverage_pct: int | None = None
     nudged_by: list[str] = field(default_factory=list)
+    # Its place on its community's path for newcomers ("start_here" entries only).
+    path_position: int = 0
 
     @property
     def section(self) -> str:
-        return min(self.reasons, key=SECTIONS.index)
+        return min(self.reasons, key=PRECEDENCE.index)
 
     @property
     def also_said(self) -> list[str]:

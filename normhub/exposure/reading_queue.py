@@ -14,6 +14,7 @@ from normhub.exposure.levels import ACTIVE_STATUSES, OPENED
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.standing import not_exposed, reading_state
 from normhub.norms.models import Norm
+from normhub.norms.path import path_positions
 
 
 class QueueItem(NamedTuple):
@@ -31,7 +32,9 @@ def reading_queue(
     has changed materially since), "opened" (opened the current text, not
     finished), "unread" (neither).
     Norms the user wrote are left out. Open norms come first, closest to the
-    in-force gate first; ties go to the most recently active.
+    in-force gate first; ties go to the most recently active. Norms in force
+    follow in the order of their community's path for newcomers
+    (``norms.path``): each after the norms it builds on.
     """
     my_communities = select(Membership.community_id).where(
         Membership.user_id == user.id, Membership.left_at.is_(None)
@@ -68,9 +71,14 @@ def reading_queue(
         else:
             reason = "unread"
         items.append(QueueItem(norm, reason, gaps[norm.id].gap))
+    # Open norms have no place on the path (0): their order is as before.
+    path_places = path_positions(
+        session, {norm.community_id for norm, _ in rows if norm.status == "in_force"}
+    )
     items.sort(
         key=lambda item: (
             item.norm.status != "open",
+            path_places.get(item.norm.id, 0),
             item.coverage_gap,
             -item.norm.last_activity_at.timestamp(),
             item.norm.id,

@@ -21,6 +21,7 @@ from normhub.forum.services import (
     responded_norms,
 )
 from normhub.norms.models import STATUS_LABELS, STATUSES
+from normhub.norms.path import path_summary
 from normhub.pagination import page_number
 from normhub.urls import AbsoluteUrls
 
@@ -60,6 +61,7 @@ def community(slug: str):
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         sorts=browse.SORTS,
+        path=path_summary(session, community),
     )
 
 

@@ -122,6 +122,8 @@ PAGE_LISTS: dict[str, Callable[[set[str]], set[str]]] = {
     "forum.index": lambda _tags: {COMMUNITIES},
     "forum.community": _community_lists,
     "forum.about": _community_counts,
+    # The path holds the community's norms in force: which those are is its list.
+    "newcomers.start": _community_lists,
     # Communities turning public or members-only change which of their norms it lists.
     "forum.member": lambda _tags: {COMMUNITIES},
     "glossary.page": lambda _tags: set(),
