@@ -11,7 +11,7 @@ from normhub.api.bearer import require_api_caller
 from normhub.api.views import API_PREFIX, bp
 from normhub.communities.services import get_visible_community
 from normhub.db import begin_write, get_session, utc_iso
-from normhub.errors import ValidationFailed
+from normhub.errors import Forbidden, ValidationFailed
 from normhub.ids import parse_id
 from normhub.norms.services import get_norm
 from normhub.reviews import services
@@ -130,6 +130,8 @@ def answer_review(community_slug: str, norm_ref: str, review_id: int):
     caller = require_api_caller()
     norm = _norm(session, caller, community_slug, norm_ref)
     review = services.get_review(session, norm, review_id)
+    if review.is_open and not services.can_answer(session, review, caller):
+        raise Forbidden("Only members of this community can answer its reviews.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed(BAD_BODY)
