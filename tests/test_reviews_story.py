@@ -275,3 +275,17 @@ def test_a_members_answers_are_in_their_data_and_their_evidence_goes_on_request(
     answer = session.scalar(select(ReviewAnswer).where(ReviewAnswer.user_id == world.ana.id))
     assert answer.worked == "held" and answer.evidence == ""
     assert [a.evidence for a in answer.assumption_answers] == ["", ""]
+
+
+def test_a_visitors_kept_norm_page_follows_the_review(app, session, factory):
+    world = review_world(session, factory)
+    visitor = new_client(app, session)
+    norm_url = f"/c/{world.community.slug}/norms/{world.norm.slug}"
+    assert "Next review:" in visitor.get(norm_url).get_data(as_text=True)
+    review = open_review_now(session, world)
+    assert "This norm is under review." in visitor.get(norm_url).get_data(as_text=True)
+    steward = client_for(app, session, world.steward)
+    steward.post(review_url(world, review, "/decide"), data={"outcome": "kept"})
+    html = visitor.get(norm_url).get_data(as_text=True)
+    assert '<strong id="review-last-outcome">Kept</strong>' in html
+    assert "This norm is under review." not in html
