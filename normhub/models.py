@@ -11,4 +11,5 @@ from normhub.mail.queue import QueuedEmail  # noqa: F401
 from normhub.norms.models import *  # noqa: F403
 from normhub.notifications.models import *  # noqa: F403
 from normhub.responses.models import *  # noqa: F403
+from normhub.reviews.models import *  # noqa: F403
 from normhub.search.postgres.models import *  # noqa: F403

@@ -20,6 +20,7 @@ LAYERS = [
     {"discussion"},
     {"forum"},
     {"exposure"},
+    {"reviews"},
     {"notifications", "newcomers"},
     {"search", "digest", "api", "home", "pagecache"},
     {"demo", "cli", "models", "__init__"},

@@ -8,7 +8,7 @@ norm's pages and on the community list pages that show the norm; a new norm
 bumps its community's list. Tags:
 
 * ``norm:<id>``: the norm, its versions, tags, status, comments, responses,
-  prerequisites, and its coverage counts (exposure summaries);
+  prerequisites, review rounds and date, and its coverage counts (exposure summaries);
 * ``community:<id>``: the community's row and memberships (names, visibility,
   settings, member counts, stewards);
 * ``user:<id>``: a member's name, handle, profile, deletion;
@@ -40,6 +40,7 @@ from normhub.norms.models import (
     StatusChange,
 )
 from normhub.responses.models import Response
+from normhub.reviews.models import CommunityReviewSetting, NormReview, NormReviewSchedule
 
 NORMS = "norms"
 COMMUNITIES = "communities"
@@ -51,7 +52,19 @@ NORM_COUNTED = ("status", "community_id")
 # What of an exposure summary the coverage counts read; last_seen_at changes on every visit.
 COVERAGE_READS = ("level", "level_version", "material_base")
 # Rows that are part of what a norm's pages show (its coverage aside, below).
-NORM_PARTS = (NormVersion, Assumption, NormTag, NormPrerequisite, StatusChange, Comment, Response)
+NORM_PARTS = (
+    NormVersion,
+    Assumption,
+    NormTag,
+    NormPrerequisite,
+    StatusChange,
+    Comment,
+    Response,
+    # The review panel: the next date, the open round, the last outcome (its per-assumption
+    # results are written with the round's decision, which bumps the norm already).
+    NormReview,
+    NormReviewSchedule,
+)
 
 
 def norm_tag(norm_id: int) -> str:
@@ -184,6 +197,8 @@ def tags_written(session: Session, obj) -> set[str]:
         return {norm_tag(obj.norm_id)} if _changed(obj, COVERAGE_READS) else set()
     if isinstance(obj, Community):
         return {community_tag(obj.id), COMMUNITIES}
+    if isinstance(obj, CommunityReviewSetting):  # the period its norms' pages state
+        return {community_tag(obj.community_id)}
     if isinstance(obj, Membership):
         return {community_tag(obj.community_id), user_tag(obj.user_id), COMMUNITIES}
     if isinstance(obj, User):

@@ -1,0 +1,1 @@
+"""Reviews of norms in force: did they work, did their assumptions hold."""
