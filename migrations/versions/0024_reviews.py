@@ -8,6 +8,8 @@ Revision ID: 0024
 Revises: 0023
 """
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -124,6 +126,44 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), nullable=False),
         sa.Column("unclear", sa.Integer(), nullable=False),
     )
+
+    _schedule_norms_already_in_force()
+
+
+# Norms in force before reviews existed are reviewed too: a period (the default) after
+# they came into force, but never sooner than two weeks after this upgrade, so a
+# community that has had rules for years is not asked about all of them on day one.
+BACKFILL_PERIOD = timedelta(days=90)
+BACKFILL_NOTICE = timedelta(days=14)
+
+
+def _schedule_norms_already_in_force() -> None:
+    norms = sa.table(
+        "norms",
+        sa.column("id", sa.Integer),
+        sa.column("status", sa.String),
+        sa.column("status_changed_at", sa.DateTime),
+    )
+    schedules = sa.table(
+        "norm_review_schedules",
+        sa.column("norm_id", sa.Integer),
+        sa.column("period_days", sa.Integer),
+        sa.column("next_review_at", sa.DateTime),
+    )
+    connection = op.get_bind()
+    earliest = datetime.now(UTC).replace(tzinfo=None) + BACKFILL_NOTICE
+    rows = [
+        {
+            "norm_id": norm_id,
+            "period_days": None,
+            "next_review_at": max((since or earliest) + BACKFILL_PERIOD, earliest),
+        }
+        for norm_id, since in connection.execute(
+            sa.select(norms.c.id, norms.c.status_changed_at).where(norms.c.status == "in_force")
+        )
+    ]
+    if rows:
+        op.bulk_insert(schedules, rows)
 
 
 def downgrade() -> None:
