@@ -28,9 +28,6 @@ from sqlalchemy.orm import aliased
 from normhub.communities.models import Community
 from normhub.norms.models import Norm
 
-MONTHS_MAX = 120
-PERIOD_ERROR = f"A re-read period is a whole number of months from 1 to {MONTHS_MAX}."
-
 
 def reread_period(norm_months: int | None, community_months: int | None) -> int | None:
     """The months between readings a norm asks for (None: no re-read asked)."""
