@@ -173,16 +173,21 @@ def transition_label(status: str) -> str:
 
 
 REREAD_CHOICES = [
-    ("community", "Follow the community"),
-    ("months", "Its own period"),
-    ("none", "No re-read for this norm"),
+    SelectChoice("community", "Follow the community"),
+    SelectChoice("months", "Its own period"),
+    SelectChoice("none", "No re-read for this norm"),
 ]
 
 
 class RereadForm(Form):
     """How often this norm asks to be read again (see ``normhub.norms.reread``)."""
 
-    reread = RadioField("Ask members to read it again", choices=REREAD_CHOICES, default="community")
+    reread = RadioField(
+        "Ask members to read it again",
+        choices=REREAD_CHOICES,
+        default="community",
+        invalid_choice_message="Choose how often members are asked to read it again.",
+    )
     months = IntegerField(
         "Every (months)",
         validators=[Optional(), NumberRange(1, REREAD_MONTHS_MAX, message=REREAD_MESSAGE)],
