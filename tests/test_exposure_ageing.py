@@ -491,3 +491,14 @@ def test_queries_per_page_stay_constant_as_readings_age(app, session, factory):
     large = measure()
     assert "Re-read asked" in clients[reader.id].get("/queue").get_data(as_text=True)
     assert {url: (small[url], large[url]) for url in small if small[url] != large[url]} == {}
+
+
+def test_setting_a_norms_period_is_rate_limited(client, session, street):
+    login(client, street["steward"])
+    path = norm_path(street["norm"], "/reread")
+    for months in range(1, 31):
+        answer = client.post(path, data={"reread": "months", "months": str(months)})
+        assert answer.status_code == 303
+    refused = client.post(path, data={"reread": "none"})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert peek(session, lambda: session.scalar(select(Norm.reread_months))) == 30

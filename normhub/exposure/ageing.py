@@ -85,8 +85,10 @@ def stale_by_age_sql(read_at, period, instant: datetime):
     ``period`` is an SQL expression (``period_sql``) or a number; None means
     no period, and the condition is false.
     """
-    if period is None or (isinstance(period, int) and period <= 0):
-        return false()
+    if isinstance(period, int) or period is None:
+        if not period:
+            return false()
+        return and_(read_at.is_not(None), months_since_sql(read_at, instant) >= period)
     return and_(read_at.is_not(None), period > 0, months_since_sql(read_at, instant) >= period)
 
 
