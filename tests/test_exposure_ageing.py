@@ -285,7 +285,8 @@ def test_the_member_sees_the_re_read_asked_and_reads_again(client, session, stre
     assert index["Cite the base"].startswith("Re-read asked ·")
 
     page = client.get(norm_path(norm)).get_data(as_text=True)
-    assert "Re-read asked." in page and 'id="read-report"' in page
+    assert "Re-read asked.</strong> " + STALE_SENTENCE[:-1] + " months." in page
+    assert 'id="read-report"' in page
     form = read_form(page)
     response = client.post(
         norm_path(norm, "/read"), data={"version": form["version"], "token": form["token"]}

@@ -97,6 +97,11 @@ class Standing:
     answer: str = ""
 
     @property
+    def reread_due_words(self) -> str:
+        """ "Last read 14 months ago; this community asks for a re-read every 12"."""
+        return reread_sentence(self)
+
+    @property
     def reread_words(self) -> str:
         """The re-read line of the facts: due or not, and how long since the last reading."""
         if self.stale_by_age:
