@@ -7,9 +7,10 @@ number of months replaces the community's (shorter or longer), and 0 asks for
 no re-read of that norm at all.
 
 A reading's time is the summary's ``level_at`` on the current material text:
-when the member last read it, responded to it or wrote it. A reading repeated
-once it has aged is recorded as a "reread" event, which refreshes that time
-(``normhub.exposure.ledger``). A reading is *stale by age* at an instant when
+when the member reached their level on it (read, responded, wrote; a new
+response always renews it), or read it again once that had aged: a "read" of
+the current text then is recorded as a "reread" event, which keeps the level
+and renews the time (``normhub.exposure.ledger``). A reading is *stale by age* at an instant when
 at least the period's number of whole months has passed since it. Months are
 counted on the calendar: from the 15th of March at noon, one month has passed
 at noon on the 15th of April. Python and SQL count them the same way here, so
