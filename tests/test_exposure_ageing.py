@@ -269,6 +269,18 @@ def test_the_check_page_and_the_api_say_it_in_plain_words(client, session, stree
     counted = client.get(coverage_url(community, norm), headers=headers).get_json()
     assert_matches_schema(counted, "Coverage")
     assert (counted["reread_months"], counted["reread_due"]) == (12, 1)
+    # Old reads it again: the ledger's timeline says "reread", in the documented shape.
+    record_event(session, old, norm, 1, "read")
+    session.commit()
+    renewed = client.get(
+        exposure_url(community, norm, old) + "?timeline=1", headers=headers
+    ).get_json()
+    assert_matches_schema(renewed, "ExposureReport")
+    assert [e["kind"] for e in renewed["timeline"]] == ["reread", "read"]
+    assert renewed["stale_by_age"] is False
+    counted = client.get(coverage_url(community, norm), headers=headers).get_json()
+    assert_matches_schema(counted, "Coverage")
+    assert (counted["reread_months"], counted["reread_due"]) == (12, 0)
 
 
 def test_the_member_sees_the_re_read_asked_and_reads_again(client, session, street):
