@@ -37,6 +37,8 @@ RULES: dict[str, Rule] = {
     "community.manage-roles": Rule(ADMIN),
     "norm.propose": Rule(MEMBER, site_admins=False),
     "norm.edit": Rule(STEWARD, author_too=True),
+    # How often a norm asks to be read again (its own period, or none).
+    "norm.set-reread": Rule(STEWARD),
     "norm.respond": Rule(MEMBER, site_admins=False),
     "norm.comment": Rule(MEMBER, site_admins=False),
     "comment.moderate": Rule(STEWARD),

@@ -95,6 +95,7 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "account_data.delete": (Rule("10 per hour", by_user),),
     "exposure.check_form": (Rule("30 per minute; 500 per day", by_user),),
     "discussion.post": (Rule("10 per minute; 300 per day", by_user),),
+    "norms.reread_period": (Rule("30 per minute; 300 per day", by_user),),
     # The writing script asks these while someone types: generous, but bounded.
     "writing.preview": (Rule("60 per minute; 2000 per day", by_user),),
     "writing.suggest_members": (Rule("120 per minute; 3000 per day", by_user, ("GET",)),),

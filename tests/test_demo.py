@@ -171,6 +171,17 @@ def test_the_demo_shows_every_answer_of_the_exposure_check(app):
             codes.add(code)
     assert codes == set(RECOMMENDATION_TONES)  # every answer the check can give
 
+    # The irons rule came into force 14 months ago; the café asks for a re-read every 12.
+    with session_scope(app) as session:
+        irons = session.scalar(select(Norm).where(Norm.title.startswith("Unplug the soldering")))
+        aisha = session.scalar(select(User).where(User.display_name == names["aisha"]))
+        jonas = session.scalar(select(User).where(User.display_name == names["jonas"]))
+        aged = standing(session, irons, aisha)
+        assert "Last read 14 months ago; this community asks for a re-read every 12." in (
+            aged.answer
+        )
+        assert not standing(session, irons, jonas).stale_by_age  # he read it again
+
     # The irons rule was reworded after everyone answered: their answers stand.
     with session_scope(app) as session:
         irons = session.scalar(select(Norm).where(Norm.title.startswith("Unplug the soldering")))

@@ -291,6 +291,7 @@ ACCESS: dict[str, Access] = {
     "communities.set_role": Action("community.manage-roles"),
     "norms.new": Action("norm.propose"),
     "norms.edit": Action("norm.edit", author_of="norm"),
+    "norms.reread_period": Action("norm.set-reread"),
     "responses.respond": Action("norm.respond"),
     "discussion.comments": Sees(),
     "discussion.comment": Sees(),

@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from normhub.communities.models import ROLES
+from normhub.communities.reread import REREAD_MESSAGE, REREAD_MONTHS_MAX
 from normhub.communities.services import DESCRIPTION_MAX, MIN_RESPONSES_MAX, OPEN_CAP_MAX
 from normhub.forms import Form
 
@@ -74,6 +75,10 @@ class SettingsForm(Form):
     )
     hide_tallies_until_answered = BooleanField(
         "Show members how others answered a norm only once they have answered it"
+    )
+    reread_months = IntegerField(
+        "Ask members to read each norm again every (months)",
+        validators=[Optional(), NumberRange(1, REREAD_MONTHS_MAX, message=REREAD_MESSAGE)],
     )
 
 

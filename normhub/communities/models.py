@@ -30,6 +30,9 @@ class Community(Base):
     # Attention budget; None means no cap.
     max_open_norms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_open_per_author: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Ask members to read each norm again every so many months; None asks for no re-read
+    # (see normhub.exposure.ageing).
+    reread_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A member sees how others answered a norm once they answered it (or ask to see):
     # first answers are not anchored by the crowd's.
     hide_tallies_until_answered: Mapped[bool] = mapped_column(

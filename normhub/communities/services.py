@@ -23,6 +23,7 @@ from normhub.communities.models import (
     Invite,
     Membership,
 )
+from normhub.communities.reread import check_reread_months
 from normhub.db import utcnow
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from normhub.ids import SLUG_RE
@@ -426,6 +427,7 @@ class CommunitySettings:
     max_open_norms: int | None
     max_open_per_author: int | None
     hide_tallies_until_answered: bool = True
+    reread_months: int | None = None  # ask for a re-read every so many months (None: never)
 
 
 def update_settings(
@@ -464,6 +466,7 @@ def update_settings(
     community.max_open_norms = settings.max_open_norms
     community.max_open_per_author = settings.max_open_per_author
     community.hide_tallies_until_answered = bool(settings.hide_tallies_until_answered)
+    community.reread_months = check_reread_months(settings.reread_months)
     session.flush()
     return community
 

@@ -159,6 +159,7 @@ def _settings_values(form: SettingsForm) -> services.CommunitySettings:
         max_open_norms=form.max_open_norms.data,
         max_open_per_author=form.max_open_per_author.data,
         hide_tallies_until_answered=form.hide_tallies_until_answered.data,
+        reread_months=form.reread_months.data,
     )
 
 

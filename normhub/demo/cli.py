@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.accounts.services import find_user_by_email, register_user, update_profile
-from normhub.communities.models import Community
+from normhub.communities.models import Community, Membership
 from normhub.communities.services import (
     create_community,
     create_invite,
@@ -28,7 +29,8 @@ from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, hide_comment, post_comment
 from normhub.errors import DomainError
 from normhub.exposure.ledger import record_event
-from normhub.norms.models import Norm, NormVersion
+from normhub.exposure.models import ExposureEvent, ExposureSummary
+from normhub.norms.models import Norm, NormVersion, StatusChange
 from normhub.norms.services import (
     AssumptionInput,
     NormDraft,
@@ -37,6 +39,7 @@ from normhub.norms.services import (
     revise_norm,
     set_prerequisites,
 )
+from normhub.responses.models import Response
 from normhub.responses.services import AssumptionAnswer, record_response
 from normhub.reviews.models import NormReview
 from normhub.reviews.schedule import open_review
@@ -103,6 +106,7 @@ class _NormPlayer:
             script.ReviewOpens: self._review_opens,
             script.ReviewAnswer: self._review_answer,
             script.ReviewDecided: self._review_decided,
+            script.TimePasses: self._time_passes,
         }
 
     def play(self, community: Community, norm_script: script.NormScript) -> Norm:
@@ -193,6 +197,28 @@ class _NormPlayer:
         record_event(self.session, self.people[step.who], norm, version, "opened")
         record_event(self.session, self.people[step.who], norm, version, "read")
 
+    def _time_passes(self, norm: Norm, step: script.TimePasses) -> None:
+        # The services write "now"; moving what they wrote back is the demo's only way to
+        # tell a story that took more than a day. Thirty-one days a month: at least as
+        # many calendar months as the script says.
+        back = timedelta(days=31 * step.months)
+        self.session.flush()
+        for model, columns, where in (
+            (Norm, ("created_at", "status_changed_at", "last_activity_at"), Norm.id == norm.id),
+            (NormVersion, ("created_at",), NormVersion.norm_id == norm.id),
+            (StatusChange, ("changed_at",), StatusChange.norm_id == norm.id),
+            (Response, ("created_at",), Response.norm_id == norm.id),
+            (ExposureEvent, ("created_at",), ExposureEvent.norm_id == norm.id),
+            (ExposureSummary, SUMMARY_TIMES, ExposureSummary.norm_id == norm.id),
+            (Membership, ("joined_at",), Membership.community_id == norm.community_id),
+            (Community, ("created_at",), Community.id == norm.community_id),
+        ):
+            for row in self.session.scalars(select(model).where(where)):
+                for name in columns:
+                    if getattr(row, name) is not None:
+                        setattr(row, name, getattr(row, name) - back)
+        self.session.flush()
+
     def _digest_off(self, norm: Norm, step: script.DigestOff) -> None:
         set_preference(self.session, self.people[step.who].id, norm.community_id, "off")
 
@@ -231,6 +257,9 @@ class _NormPlayer:
             )
 
 
+SUMMARY_TIMES = ("first_seen_at", "last_seen_at", "level_at", "highest_level_at")
+
+
 def load_demo(session: Session) -> LoadReport:
     """Create the demo people, communities and norms. The caller commits."""
     if any(find_user_by_email(session, person.email) for person in content.PEOPLE) or any(
@@ -260,6 +289,7 @@ def load_demo(session: Session) -> LoadReport:
             visibility=community_script.visibility,
             join_policy=community_script.join_policy,
         )
+        community.reread_months = community_script.reread_months
         report.communities.append(community_script.slug)
         invite = (
             create_invite(session, community, creator)

@@ -1,9 +1,11 @@
 """Riverside Repair Café: the demo's exposure stories.
 
-Two norms come into force here, one building on the other, and then people
-join, glance, read, answer or leave, so that the exposure check gives every
-one of its answers for someone. :data:`EXPOSURE_TRIES` says whom to check, and
-``flask demo load`` prints it; tests/test_demo.py checks that each answer holds.
+Two norms come into force here, one building on the other (the first more
+than a year ago: the café asks for a re-read every 12 months, and one reading
+has aged past it), and then people join, glance, read, answer or leave, so
+that the exposure check gives every one of its answers for someone.
+:data:`EXPOSURE_TRIES` says whom to check, and ``flask demo load`` prints it;
+tests/test_demo.py checks that each answer holds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from normhub.demo.script import (
     Say,
     Status,
     Text,
+    TimePasses,
 )
 
 IRONS_V1 = Text(
@@ -115,6 +118,11 @@ IRONS = NormScript(
             for who in ["jonas", "tomasz", "aisha", "samuel"]
         ],
         Status("jonas", "in_force", "Everyone at the café has read and endorsed it."),
+        # More than a year on: the café asks for a re-read every 12 months. Jonas and
+        # Samuel read it again; Aisha's reading has aged, so the check asks for a re-read.
+        TimePasses(14),
+        Read("jonas"),
+        Read("samuel"),
         # Only wording: everyone's answer to version 1 stands, and the page says so.
         Revise("felix", IRONS_V2, "Fixed the wording of the last sentence.", material=False),
         # Its review: the irons were off every time, but the last one out could not
@@ -217,6 +225,7 @@ REPAIR_CAFE = CommunityScript(
     stewards=["jonas"],
     members=["jonas", "tomasz", "aisha", "samuel"],
     norms=[IRONS, LOG],
+    reread_months=12,
 )
 
 # Who is halfway along which community's path for newcomers (its "Start here" page).
@@ -232,4 +241,6 @@ EXPOSURE_TRIES = [
     ("samuel", LOG_V1.title, "discuss_assumptions"),
     ("mira", LOG_V1.title, "unmet_prerequisites"),
     ("jonas", LOG_V1.title, "fair_to_hold"),
+    # Read and endorsed the irons rule 14 months ago; the café asks for a re-read every 12.
+    ("aisha", IRONS_V1.title, "ask_reread"),
 ]

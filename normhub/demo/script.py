@@ -124,6 +124,14 @@ class Read:
 
 
 @dataclass(frozen=True)
+class TimePasses:
+    """``months`` months pass: the norm's story so far, and its community's memberships,
+    move that far into the past (so a re-read period can have passed since)."""
+
+    months: int
+
+
+@dataclass(frozen=True)
 class DigestOff:
     """``who`` turns off the digest of the norm's community."""
 
@@ -187,3 +195,5 @@ class CommunityScript:
     stewards: list[str]
     members: list[str]
     norms: list[NormScript]
+    # Ask members to read each norm again every so many months (None: never).
+    reread_months: int | None = None

@@ -20,9 +20,12 @@ from sqlalchemy import Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
-from normhub.communities.models import Membership
+from normhub.communities.models import Community, Membership
+from normhub.db import utcnow
+from normhub.exposure.ageing import months_between, period_of, period_sql, stale_by_age_sql
 from normhub.exposure.levels import EXPOSED, NONE, norm_ref
 from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.exposure.report import months_words
 from normhub.exposure.standing import not_exposed, reading_state
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
@@ -46,6 +49,10 @@ class Coverage:
     responses: int
     threshold_pct: int
     min_responses: int
+    # Exposure that ages: the period asked for, and how many at read or better on the
+    # current text read it longer ago than that (counted in ``levels`` too).
+    reread_months: int | None = None
+    reread_due: int = 0
 
     @property
     def understood(self) -> int:
@@ -115,6 +122,8 @@ class Coverage:
             "more_responses_needed": self.more_responses_needed,
             "meets_threshold": self.meets_threshold,
             "shortfall_message": self.shortfall_message,
+            "reread_months": self.reread_months,
+            "reread_due": self.reread_due,
         }
 
 
@@ -225,7 +234,40 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         item.levels[LEVELS[NONE]] -= count
         item.levels[LEVELS[level]] += count
         item.stale += count if stale else 0
+    _count_reread_due(session, result)
     return result
+
+
+def _count_reread_due(session: Session, result: dict[int, Coverage]) -> None:
+    """Fill ``reread_due`` with one grouped query, only for norms that ask for a re-read."""
+    for item in result.values():
+        item.reread_months = period_of(item.norm)
+    asking = [norm_id for norm_id, item in result.items() if item.reread_months]
+    if not asking:
+        return
+    period = period_sql(Norm.reread_months, Community.reread_months)
+    rows = session.execute(
+        select(ExposureSummary.norm_id, func.count())
+        .join(Norm, Norm.id == ExposureSummary.norm_id)
+        .join(Community, Community.id == Norm.community_id)
+        .join(
+            Membership,
+            and_(
+                Membership.community_id == Norm.community_id,
+                Membership.user_id == ExposureSummary.user_id,
+                Membership.left_at.is_(None),
+            ),
+        )
+        .where(
+            ExposureSummary.norm_id.in_(asking),
+            ExposureSummary.material_base >= Norm.last_material_version_number,
+            ExposureSummary.level >= EXPOSED,
+            stale_by_age_sql(ExposureSummary.level_at, period, utcnow()),
+        )
+        .group_by(ExposureSummary.norm_id)
+    ).all()
+    for norm_id, count in rows:
+        result[norm_id].reread_due = count
 
 
 def coverage(session: Session, norm: Norm) -> Coverage:
@@ -236,6 +278,7 @@ _STATE_WORDS = {
     "not_opened": "never opened",
     "changed": "read an older text; it has changed materially since",
     "not_read": "{level} version {version}, not read",
+    "reread": "read {months} ago; a re-read is asked every {period} months",
 }
 
 # (session, community id, SELECT of member ids) -> how many of them no email reaches.
@@ -271,6 +314,7 @@ def not_exposed_member_ids(norm: Norm, leaving_out: Iterable[int] = ()) -> Selec
     at endorsed (their "authored" exposure).
     """
     left_out = {norm.author_id, *leaving_out}
+    period = period_of(norm)
     return (
         select(Membership.user_id)
         .outerjoin(
@@ -284,7 +328,7 @@ def not_exposed_member_ids(norm: Norm, leaving_out: Iterable[int] = ()) -> Selec
             Membership.community_id == norm.community_id,
             Membership.left_at.is_(None),
             Membership.user_id.not_in(left_out),
-            not_exposed(norm.last_material_version_number),
+            not_exposed(norm.last_material_version_number, period),
         )
     )
 
@@ -306,12 +350,16 @@ def unexposed_members(
         .order_by(func.lower(User.display_name), User.id)
     )
     rows = session.execute(query.limit(limit) if limit is not None else query).all()
+    period, now = period_of(norm), utcnow()
     result = []
     for user, summary in rows:
-        state = reading_state(summary, norm.last_material_version_number)
+        state = reading_state(summary, norm.last_material_version_number, period, now)
         words = _STATE_WORDS[state]
         if state == "not_read":
             words = words.format(level=summary.level_name, version=summary.level_version)
+        elif state == "reread":
+            since = months_words(months_between(summary.level_at, now))
+            words = words.format(months=since, period=period)
         result.append((user, words))
     return result
 

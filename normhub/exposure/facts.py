@@ -15,6 +15,7 @@ from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.communities.models import Membership
 from normhub.db import utc_iso
+from normhub.exposure.ageing import period_columns
 from normhub.exposure.levels import ACTIVE_STATUSES, EXPOSED, READ
 from normhub.exposure.models import READING_KINDS, ExposureEvent, ExposureSummary
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
@@ -175,8 +176,8 @@ def newest_reading(subject_id, norm_id, *conditions):
 
 def with_response(statement, response_id, norm_id):
     """``statement`` with the response ``response_id`` outer-joined, one row per answered
-    assumption (the wording of the version it answered), and whether the norm builds on
-    anything at all."""
+    assumption (the wording of the version it answered), whether the norm builds on
+    anything at all, and the re-read periods the norm and its community ask for."""
     builds_on = select(NormPrerequisite.norm_id).where(NormPrerequisite.norm_id == norm_id).exists()
     return (
         statement.add_columns(
@@ -191,6 +192,7 @@ def with_response(statement, response_id, norm_id):
             AssumptionResponse.agreement,
             AssumptionResponse.reason,
             builds_on.label("builds_on"),
+            *period_columns(norm_id),
         )
         .outerjoin(Response, Response.id == response_id)
         .outerjoin(NormVersion, NormVersion.id == Response.version_id)

@@ -76,6 +76,8 @@ class FactRow(NamedTuple):
     agreement: str | None
     reason: str | None
     builds_on: bool
+    norm_reread_months: int | None = None
+    community_reread_months: int | None = None
 
 
 class TimelineEntry(NamedTuple):

@@ -19,6 +19,7 @@ from normhub import tokens
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.db import dialect_insert, utcnow
+from normhub.exposure.ageing import is_stale_by_age, period_of
 from normhub.exposure.levels import ENDORSED, NONE, OPENED, READ, UNDERSTOOD
 from normhub.exposure.models import EVENT_KINDS, LEVEL_RANK, LEVELS, ExposureEvent, ExposureSummary
 from normhub.norms.models import Norm, NormVersion
@@ -108,10 +109,23 @@ def apply_event(
             summary.level, summary.level_version, summary.level_at = level, number, at
         else:
             summary.level = new_level
+    elif kind == "reread":
+        # The same reading again: it keeps the level and renews when it was done.
+        summary.level_version = max(summary.level_version or 0, number)
+        summary.level_at = at
     elif level > summary.level or (
         level == summary.level and number > (summary.level_version or 0)
     ):
         summary.level, summary.level_version, summary.level_at = level, number, at
+
+
+def _repeats_aged_reading(summary: ExposureSummary, norm: Norm, base: int, at: datetime) -> bool:
+    """A reading of the text they had read, once that reading is stale by age."""
+    return (
+        summary.level >= READ
+        and summary.material_base == base
+        and is_stale_by_age(summary.level_at, period_of(norm), at)
+    )
 
 
 def record_event(
@@ -126,8 +140,10 @@ def record_event(
 ) -> ExposureEvent | None:
     """Append one event to the ledger and update the member's summary with it.
 
-    Returns None when the event adds nothing: a second "read" of the same
-    version, the same version "opened" again within a few minutes, or a
+    A "read" of the text they had read, once that reading has aged past the
+    norm's re-read period, is recorded as a "reread". Returns None when the
+    event adds nothing: a second "read" of the same version while the first is
+    still fresh, the same version "opened" again within a few minutes, or a
     "delivered" to a member whose address is not confirmed (nothing is sent
     to such an address, so nothing was delivered; see accounts.verification).
     For ``responded`` the level comes from ``response`` (default: the member's
@@ -152,10 +168,14 @@ def record_event(
         level = response_level(response.understood, response.endorsement)
     elif kind == "authored":
         level = ENDORSED
+    elif kind == "reread":
+        level = READ
     else:
         level = LEVEL_RANK[kind]
     base = _material_base(session, norm, number)
     summary = _locked_summary(session, user.id, norm.id, at)
+    if kind == "read" and _repeats_aged_reading(summary, norm, base, at):
+        kind = "reread"
     if kind == "read" and session.scalar(
         select(ExposureEvent.id).where(
             ExposureEvent.user_id == user.id,

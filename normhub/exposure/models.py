@@ -33,9 +33,11 @@ LEVELS = ("none", "delivered", "opened", "read", "understood", "endorsed")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 # "authored": writing a version (the first or a revision) is its editor's
 # exposure to it at the endorsed level.
-EVENT_KINDS = ("delivered", "opened", "read", "responded", "authored")
+# "reread": a reading of the current text repeated once the first had aged past the
+# re-read period (normhub.exposure.ageing); it refreshes when they last read it.
+EVENT_KINDS = ("delivered", "opened", "read", "responded", "authored", "reread")
 # The kinds that mean the person went through the text, not only had it shown.
-READING_KINDS = ("read", "responded", "authored")
+READING_KINDS = ("read", "responded", "authored", "reread")
 # A check's note (why one asked) and the checked person's reply: short, like a comment line.
 NOTE_MAX = 500
 REPLY_MAX = 500

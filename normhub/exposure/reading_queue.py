@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import and_, select
@@ -9,9 +10,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
+from normhub.db import utcnow
+from normhub.exposure.ageing import months_between, period_of, period_sql
 from normhub.exposure.coverage import coverage_for_norms
 from normhub.exposure.levels import ACTIVE_STATUSES, OPENED
 from normhub.exposure.models import ExposureSummary
+from normhub.exposure.report import months_words
 from normhub.exposure.standing import not_exposed, reading_state
 from normhub.norms.models import Norm
 from normhub.norms.path import path_positions
@@ -19,8 +23,36 @@ from normhub.norms.path import path_positions
 
 class QueueItem(NamedTuple):
     norm: Norm
-    reason: str  # "unread" | "opened" | "stale"
+    reason: str  # "unread" | "opened" | "stale" | "reread"
     coverage_gap: int
+
+
+class RereadDue(QueueItem):
+    """A norm back in the queue because the reading of its current text has aged.
+
+    Still a ``QueueItem`` of three (it unpacks as one), with when they last
+    read the text and the period asked for beside it.
+    """
+
+    last_read_at: datetime
+    reread_months: int
+    months_since_read: int
+
+    def __new__(cls, norm: Norm, coverage_gap: int, last_read_at: datetime, now: datetime):
+        item = super().__new__(cls, norm, "reread", coverage_gap)
+        item.last_read_at = last_read_at
+        item.reread_months = period_of(norm) or 0
+        item.months_since_read = months_between(last_read_at, now)
+        return item
+
+    @property
+    def reread_words(self) -> str:
+        """ "You last read it 14 months ago; the community asks for a re-read every 12 months"."""
+        asker = "this norm" if self.norm.reread_months else "the community"
+        return (
+            f"You last read it {months_words(self.months_since_read)} ago; {asker} "
+            f"asks for a re-read every {months_words(self.reread_months)}"
+        )
 
 
 def reading_queue(
@@ -29,8 +61,9 @@ def reading_queue(
     """Open and in-force norms of ``user``'s communities they have not read as they stand now.
 
     Reasons, from ``standing.reading_state``: "stale" (read an older text that
-    has changed materially since), "opened" (opened the current text, not
-    finished), "unread" (neither).
+    has changed materially since), "reread" (read the current text, longer ago
+    than the re-read period its community or the norm asks for), "opened"
+    (opened the current text, not finished), "unread" (neither).
     Norms the user wrote are left out. Open norms come first, closest to the
     in-force gate first; ties go to the most recently active. Norms in force
     follow in the order of their community's path for newcomers
@@ -39,8 +72,11 @@ def reading_queue(
     my_communities = select(Membership.community_id).where(
         Membership.user_id == user.id, Membership.left_at.is_(None)
     )
+    now = utcnow()
+    period = period_sql(Norm.reread_months, Community.reread_months)
     query = (
         select(Norm, ExposureSummary)
+        .join(Community, Community.id == Norm.community_id)
         .outerjoin(
             ExposureSummary,
             and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == user.id),
@@ -49,7 +85,7 @@ def reading_queue(
             Norm.community_id.in_(my_communities),
             Norm.status.in_(ACTIVE_STATUSES),
             Norm.author_id != user.id,  # they wrote it; their response is asked elsewhere
-            not_exposed(Norm.last_material_version_number),
+            not_exposed(Norm.last_material_version_number, period, now),
         )
         .options(selectinload(Norm.community))
     )
@@ -59,7 +95,10 @@ def reading_queue(
     gaps = coverage_for_norms(session, [norm for norm, _ in rows])
     items = []
     for norm, summary in rows:
-        state = reading_state(summary, norm.last_material_version_number)
+        state = reading_state(summary, norm.last_material_version_number, period_of(norm), now)
+        if state == "reread":
+            items.append(RereadDue(norm, gaps[norm.id].gap, summary.level_at, now))
+            continue
         if state == "changed":
             reason = "stale"
         elif (

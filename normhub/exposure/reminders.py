@@ -8,7 +8,8 @@ stands. The check is recorded like every other (the person sees it at
   ``remind``): **share** it with them. An email brings the norm, what changed
   since their newest reading and an optional personal message, and the ledger
   records it ``delivered`` to them (which never lowers what they reached);
-* they have read it (``ask_understanding``, ``discuss_assumptions``,
+* they have read it (``ask_reread``: longer ago than the re-read period,
+  ``ask_understanding``, ``discuss_assumptions``,
   ``unmet_prerequisites``, ``fair_to_hold``): record a **reminder**, a short
   note they see at ``/exposure/reminders`` and may answer once;
 * they are not a member, or nobody is bound by the norm: nothing to do.
@@ -57,7 +58,13 @@ SHARE, REMINDER = "share", "reminder"
 # What each recommendation of ``standing`` leaves a member free to do.
 SHARE_CODES = frozenset({"share_norm", "share_changes", "remind"})
 REMINDER_CODES = frozenset(
-    {"ask_understanding", "discuss_assumptions", "unmet_prerequisites", "fair_to_hold"}
+    {
+        "ask_reread",
+        "ask_understanding",
+        "discuss_assumptions",
+        "unmet_prerequisites",
+        "fair_to_hold",
+    }
 )
 # Long enough to write a note; short enough that the check still says how things stand.
 CHECK_GOOD_FOR = timedelta(hours=1)

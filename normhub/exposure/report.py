@@ -27,6 +27,7 @@ RECOMMENDATION_TONES = {
     "share_changes": "short",
     "remind": "short",
     "ask_understanding": "short",
+    "ask_reread": "short",
     "discuss_assumptions": "short",
     "unmet_prerequisites": "short",
     "fair_to_hold": "meets",
@@ -85,8 +86,30 @@ class Standing:
     unmet_prerequisites: list = field(default_factory=list)  # rows: id, slug, title, status
     timeline: list = field(default_factory=list)  # rows: kind, level, version_number, created_at
     fully_exposed: bool = False
+    # Exposure that ages (normhub.exposure.ageing): the period asked for (None: none),
+    # who asks ("norm" or "community"), whole months since they last read the current
+    # text, and whether that reading is older than the period.
+    reread_months: int | None = None
+    reread_asked_by: str | None = None
+    months_since_read: int | None = None
+    stale_by_age: bool = False
     recommendation: Recommendation | None = None
     answer: str = ""
+
+    @property
+    def reread_due_words(self) -> str:
+        """ "Last read 14 months ago; this community asks for a re-read every 12"."""
+        return reread_sentence(self)
+
+    @property
+    def reread_words(self) -> str:
+        """The re-read line of the facts: due or not, and how long since the last reading."""
+        if self.stale_by_age:
+            return "due: " + reread_sentence(self)
+        words = f"asked every {self.reread_months} months by the {self.reread_asked_by}"
+        if self.months_since_read is not None:
+            words += f"; last read {months_words(self.months_since_read)} ago"
+        return words
 
     @property
     def current_level(self) -> str:
@@ -105,6 +128,10 @@ class Standing:
             "current_version": self.current_version,
             "stale": self.stale,
             "fully_exposed": self.fully_exposed,
+            "stale_by_age": self.stale_by_age,
+            "reread_months": self.reread_months,
+            "reread_asked_by": self.reread_asked_by,
+            "months_since_read": self.months_since_read,
             "highest_level": self.highest_level,
             "highest_level_version": self.highest_level_version,
             "material_changes_since": self.material_changes_since,
@@ -215,7 +242,21 @@ def _engagement_sentences(standing: Standing) -> list[str]:
         )
     for level, version in standing.later_engagement:
         sentences.append(f"Then {name} {_DONE[level].format(v=version)}.")
+    if standing.stale_by_age:
+        sentences.append(reread_sentence(standing) + ".")
     return sentences
+
+
+def months_words(months: int) -> str:
+    return "less than a month" if months == 0 else f"{months} month{'s' if months != 1 else ''}"
+
+
+def reread_sentence(standing: Standing) -> str:
+    """ "Last read 14 months ago; this community asks for a re-read every 12"."""
+    return (
+        f"Last read {months_words(standing.months_since_read or 0)} ago; "
+        f"this {standing.reread_asked_by} asks for a re-read every {standing.reread_months}"
+    )
 
 
 def _stance_sentences(standing: Standing) -> list[str]:
@@ -283,6 +324,10 @@ _RECOMMENDATION_TEXTS = {
     ),
     "remind": (
         "A reminder to read the current text is fair; a call-out is not: {name} has not read it."
+    ),
+    "ask_reread": (
+        "Ask {name} to read it again before holding them to it: their reading is older "
+        "than the re-read period."
     ),
     "ask_understanding": "Ask {name} whether they understood it before holding them to it.",
     "discuss_assumptions": "Answer {name}'s reasons for rejecting it before enforcing it.",

@@ -16,7 +16,23 @@ The semantics:
   change since it;
 * what they did with later versions;
 * exposed to the norm as it stands = read or better on its current material
-  text; writing a version counts as endorsing it.
+  text; writing a version counts as endorsing it;
+* exposure ages (``normhub.exposure.ageing``): where a community or a norm
+  asks for a re-read every N months, a reading of the current text N or more
+  whole months old is *stale by age*. The check and the API say so in plain
+  words ("Last read 14 months ago; this community asks for a re-read every
+  12"), recommend asking for a re-read and do not call the person fully
+  exposed; the lists (the reading queue, the steward's not-yet-exposed list
+  and the nudges it feeds, the marks on a community's norm index) count them
+  as not exposed; coverage keeps their level and counts them apart
+  (``Coverage.reread_due``). As of an instant, a reading is stale when that
+  instant is the period or more after it (today's period: periods keep no
+  history).
+
+The in-force gate is left alone on purpose: it asks whether enough of the
+community understood the text when the norm goes into force, and a re-read
+falling due later neither un-forces a norm nor blocks a revision waiting for
+the gate by ageing the very readings that earned it.
 """
 
 from __future__ import annotations
@@ -30,6 +46,13 @@ from normhub.accounts.models import User
 from normhub.autocommit import DirectConnection, DirectStatement
 from normhub.db import utcnow
 from normhub.exposure import facts, history
+from normhub.exposure.ageing import (
+    is_stale_by_age,
+    months_between,
+    period_of,
+    reread_period,
+    stale_by_age_sql,
+)
 from normhub.exposure.levels import EXPOSED, NONE, OPENED, READ, NormState
 from normhub.exposure.models import LEVEL_RANK, LEVELS, ExposureEvent, ExposureSummary
 from normhub.exposure.report import Recommendation, Standing, plain_answer, recommendation_text
@@ -43,26 +66,40 @@ _TIMELINE = DirectStatement(
 # -- For lists: the same definition as SQL over summary rows ---------------------------
 
 
-def not_exposed(last_material):
-    """SQL: the outer-joined summary row does not show its member exposed to the current text."""
+def not_exposed(last_material, period=None, instant: datetime | None = None):
+    """SQL: the outer-joined summary row does not show its member exposed to the current text.
+
+    ``period``: the re-read period (``ageing.period_sql`` over the norm's and its
+    community's columns, or a number; None: none asked), so a reading stale by age at
+    ``instant`` (default now) does not count either.
+    """
     return or_(
         ExposureSummary.user_id.is_(None),
         ExposureSummary.material_base < last_material,
         ExposureSummary.level < EXPOSED,
+        stale_by_age_sql(ExposureSummary.level_at, period, instant or utcnow()),
     )
 
 
-def reading_state(summary: ExposureSummary | None, last_material: int) -> str:
+def reading_state(
+    summary: ExposureSummary | None,
+    last_material: int,
+    period: int | None = None,
+    instant: datetime | None = None,
+) -> str:
     """Where a summary row leaves its member, in the terms the recommendations use.
 
-    "exposed" (read or better on the current text), "changed" (read an
-    earlier text, and it has changed materially since), "not_opened" (never
-    opened any version), or "not_read" (opened or was sent something, never
-    read it).
+    "exposed" (read or better on the current text), "reread" (so, but that
+    reading is older than the re-read ``period`` at ``instant``, default now),
+    "changed" (read an earlier text, and it has changed materially since),
+    "not_opened" (never opened any version), or "not_read" (opened or was sent
+    something, never read it).
     """
     if summary is None or summary.highest_level < OPENED:
         return "not_opened"
     if summary.material_base >= last_material and summary.level >= EXPOSED:
+        if is_stale_by_age(summary.level_at, period, instant or utcnow()):
+            return "reread"
         return "exposed"
     return "changed" if summary.highest_level >= READ else "not_read"
 
@@ -81,8 +118,11 @@ def reading_states(session: Session, user: User, norms: list[Norm]) -> dict[int,
             )
         )
     }
+    now = utcnow()
     return {
-        norm.id: reading_state(summaries.get(norm.id), norm.last_material_version_number)
+        norm.id: reading_state(
+            summaries.get(norm.id), norm.last_material_version_number, period_of(norm), now
+        )
         for norm in norms
     }
 
@@ -174,6 +214,17 @@ def _add_response(result: Standing, rows: list, state: NormState) -> None:
             )
 
 
+def _add_ageing(result: Standing, row, instant: datetime) -> None:
+    """How old their reading of the current text is, against the period asked for."""
+    period = reread_period(row.norm_reread_months, row.community_reread_months)
+    result.reread_months = period
+    if period:
+        result.reread_asked_by = "norm" if row.norm_reread_months else "community"
+    if LEVEL_RANK[result.current_level] >= READ and result.level_at is not None:
+        result.months_since_read = months_between(result.level_at, instant)
+        result.stale_by_age = is_stale_by_age(result.level_at, period, instant)
+
+
 def recommend(result: Standing, state: NormState) -> str:
     """The one next step; the first row that matches wins (the codes are part of the API)."""
     if not result.is_member:
@@ -188,6 +239,8 @@ def recommend(result: Standing, state: NormState) -> str:
     current = LEVEL_RANK[result.current_level]
     if current < READ:
         return "remind"
+    if result.stale_by_age:
+        return "ask_reread"
     if current == READ:
         return "ask_understanding"
     if result.response_is_current and (
@@ -236,6 +289,7 @@ def standing(
         # summary rows know only the newest text, the ledger knows the rest.
         state, rows, events = history.replay(db, norm, subject, as_of or utcnow())
     result = _ledger_part(norm, subject, state, rows[0], as_of)
+    _add_ageing(result, rows[0], as_of or utcnow())
     _add_changes(db, result, state)
     _add_response(result, rows, state)
     if rows[0].builds_on:
@@ -255,6 +309,7 @@ def standing(
     result.fully_exposed = (
         result.is_member
         and LEVEL_RANK[result.current_level] >= EXPOSED
+        and not result.stale_by_age
         and not result.unmet_prerequisites
     )
     code = recommend(result, state)

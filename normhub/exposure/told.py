@@ -32,6 +32,7 @@ _ADVICE = {
     "share_norm": "to share it with you instead of calling you out",
     "share_changes": "to share what changed with you before holding you to the current text",
     "remind": "that a reminder to read it is fair, and a call-out is not",
+    "ask_reread": "to ask you to read it again: you read it longer ago than the re-read period",
     "ask_understanding": "to ask you whether you understood it before holding you to it",
     "discuss_assumptions": "to answer your reasons for rejecting it before enforcing it",
     "unmet_prerequisites": "to point you to the norms it builds on first",

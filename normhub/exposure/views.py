@@ -42,6 +42,8 @@ from normhub.exposure.models import LEVEL_RANK, LEVELS
 from normhub.exposure.nudges import nudge
 from normhub.exposure.report import Standing
 from normhub.exposure.standing import standing
+from normhub.norms import reread
+from normhub.norms.forms import RereadForm
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.page import norm_url
 from normhub.norms.services import allowed_transitions, get_norm
@@ -100,8 +102,11 @@ def norm_page_context(session: Session, norm: Norm, viewer: User | None, version
         panel.is_member = True
         panel.token = read_report_token(viewer, norm, number)
         panel.status = status = standing(session, norm, viewer)
+        # A reading older than the re-read period asks for another: the button returns.
         panel.already_read = (
-            LEVEL_RANK[status.current_level] >= READ and (status.latest_version_seen or 0) >= number
+            LEVEL_RANK[status.current_level] >= READ
+            and (status.latest_version_seen or 0) >= number
+            and not status.stale_by_age
         )
     return {"exposure_panel": panel, "in_force_refusal": in_force_refusal(session, norm, viewer)}
 
@@ -186,12 +191,16 @@ def coverage_page(slug: str, norm_ref: str):
     community = get_visible_community(session, slug, viewer)
     norm = get_norm(session, community, norm_ref)
     result = coverage(session, norm)
-    steward = policy.allows(
-        "exposure.see-not-exposed", active_membership(session, community, viewer), viewer
-    )
+    membership = active_membership(session, community, viewer)
+    steward = policy.allows("exposure.see-not-exposed", membership, viewer)
     unexposed = (
         not_exposed_for_steward(session, norm, viewer, limit=UNEXPOSED_SHOWN) if steward else None
     )
+    reread_form = None
+    if policy.allows("norm.set-reread", membership, viewer):
+        reread_form = RereadForm(
+            formdata=None, reread=reread.choice_of(norm), months=norm.reread_months or None
+        )
     return render_template(
         "exposure/coverage.html",
         community=community,
@@ -202,6 +211,7 @@ def coverage_page(slug: str, norm_ref: str):
         unexposed=unexposed,
         former_members=former_member_levels(session, norm),
         can_nudge=steward and norm.status in ACTIVE_STATUSES,
+        reread_form=reread_form,
         norm_page=norm_page,
     )
 

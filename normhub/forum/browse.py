@@ -71,7 +71,8 @@ class NormFilters:
 READING_WPM = 200
 
 # Where the viewer stands with each norm of a list, as the exposure ledger says:
-# (session, viewer, norms) -> {norm id: "exposed" | "changed" | "not_read" | "not_opened"}
+# (session, viewer, norms) -> {norm id: "exposed" | "reread" | "changed" | "not_read" |
+# "not_opened"}
 # (standing.reading_state's words; a norm left out was never opened). The ledger sits
 # above the forum, so the exposure feature registers this from its setup.
 ReadingStates = Callable[[Session, User, list[Norm]], dict[int, str]]
@@ -89,6 +90,7 @@ MARKS = {
     "answered": "You responded",
     "changed": "Changed since you responded",
     "changed_since_read": "Changed since you read it",
+    "reread_due": "Re-read asked",
     "read": "Read, no response yet",
     "unread": "Unread",
 }
@@ -128,8 +130,12 @@ def mark_for(row: NormRow, viewer: User, reading_state: str | None) -> str:
     """The viewer's mark on ``row``'s norm: their response first, then what they read."""
     if row.norm.author_id == viewer.id:
         return "yours"
+    if row.my_version is not None and row.changed_since_my_response:
+        return "changed"
+    if reading_state == "reread":  # read longer ago than the re-read period asked for
+        return "reread_due"
     if row.my_version is not None:
-        return "changed" if row.changed_since_my_response else "answered"
+        return "answered"
     return {"exposed": "read", "changed": "changed_since_read"}.get(reading_state, "unread")
 
 

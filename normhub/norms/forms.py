@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
+from normhub.communities.reread import REREAD_MESSAGE, REREAD_MONTHS_MAX
 from normhub.forms import Form, Subform
 from normhub.ids import parse_id
 from normhub.norms.models import STATUS_LABELS
@@ -169,3 +170,29 @@ TRANSITION_LABELS = {
 
 def transition_label(status: str) -> str:
     return TRANSITION_LABELS.get(status, STATUS_LABELS.get(status, status))
+
+
+REREAD_CHOICES = [
+    SelectChoice("community", "Follow the community"),
+    SelectChoice("months", "Its own period"),
+    SelectChoice("none", "No re-read for this norm"),
+]
+
+
+class RereadForm(Form):
+    """How often this norm asks to be read again (see ``normhub.norms.reread``)."""
+
+    reread = RadioField(
+        "Ask members to read it again",
+        choices=REREAD_CHOICES,
+        default="community",
+        invalid_choice_message="Choose how often members are asked to read it again.",
+    )
+    months = IntegerField(
+        "Every (months)",
+        validators=[Optional(), NumberRange(1, REREAD_MONTHS_MAX, message=REREAD_MESSAGE)],
+    )
+
+    def validate_months(self, field) -> None:
+        if self.reread.data == "months" and field.data is None:
+            raise StopValidation(REREAD_MESSAGE)

@@ -71,6 +71,9 @@ class Norm(Base):
     # material revision of a norm in force is only proposed: the earlier
     # version stays in force until the new one passes the in-force gate.
     in_force_version_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The norm's own re-read period in months: None follows the community's, 0 asks for
+    # none (see normhub.exposure.ageing).
+    reread_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

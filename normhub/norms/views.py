@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from normhub.auth import current_user_or_none, require
 from normhub.communities.access import login_required_in_community
 from normhub.communities.services import get_visible_community
 from normhub.db import get_session
 from normhub.ids import parse_id
-from normhub.norms import page, prerequisites, services
+from normhub.norms import page, prerequisites, reread, services
 from normhub.norms.diff import diff_versions
-from normhub.norms.forms import EditNormForm, NormForm
+from normhub.norms.forms import EditNormForm, NormForm, RereadForm
 from normhub.norms.models import NormVersion
 from normhub.norms.page import NORM_URL, load_norm, norm_url
 from normhub.web import draft_sent, is_page_visit, saving
@@ -130,6 +130,25 @@ def change_status(slug: str, norm_ref: str):
     elif attempt.ok:
         flash(f"The norm is now: {norm.status_label.lower()}.", "success")
     return redirect(norm_url(norm))
+
+
+@bp.route(f"{NORM_URL}/reread", methods=["POST"])
+@login_required_in_community
+def reread_period(slug: str, norm_ref: str):
+    session, community, norm = load_norm(slug, norm_ref)
+    viewer = current_user_or_none()
+    require(reread.can_set_reread(session, norm, viewer))
+    form = RereadForm()
+    if form.validate():
+        with saving(session, form) as attempt:
+            reread.set_reread_months(session, norm, viewer, form.reread.data, form.months.data)
+        if attempt.ok:
+            flash("Saved how often this norm asks to be read again.", "success")
+    for errors in form.errors.values():
+        for error in errors:
+            flash(error, "error")
+    # The setting sits on the coverage page, with who has read the norm.
+    return redirect(url_for("exposure.coverage", slug=community.slug, norm_ref=norm.slug), 303)
 
 
 @bp.route(f"{NORM_URL}/versions")
