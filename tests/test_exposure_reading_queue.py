@@ -43,7 +43,7 @@ def test_reading_queue_order_and_reasons(session, factory):
         ("Changed", "stale", 3),
         ("Started", "opened", 3),
         ("Far from the gate", "unread", 3),
-        ("In force", "unread", 3),
+        ("In force", "unread", 0),  # in force: no gate ahead, nothing counted
     ]
     assert queue[-1].norm.id == in_force.id
     norm, reason, gap = queue[0]

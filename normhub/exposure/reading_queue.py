@@ -92,12 +92,19 @@ def reading_queue(
     if community is not None:
         query = query.where(Norm.community_id == community.id)
     rows = session.execute(query).all()
-    gaps = coverage_for_norms(session, [norm for norm, _ in rows])
+    # How far from the in-force gate matters only for open norms; counting it for the
+    # norms in force too read every exposed member's row of each of them.
+    gaps = {
+        norm_id: item.gap
+        for norm_id, item in coverage_for_norms(
+            session, [norm for norm, _ in rows if norm.status == "open"]
+        ).items()
+    }
     items = []
     for norm, summary in rows:
         state = reading_state(summary, norm.last_material_version_number, period_of(norm), now)
         if state == "reread":
-            items.append(RereadDue(norm, gaps[norm.id].gap, summary.level_at, now))
+            items.append(RereadDue(norm, gaps.get(norm.id, 0), summary.level_at, now))
             continue
         if state == "changed":
             reason = "stale"
@@ -109,7 +116,7 @@ def reading_queue(
             reason = "opened"
         else:
             reason = "unread"
-        items.append(QueueItem(norm, reason, gaps[norm.id].gap))
+        items.append(QueueItem(norm, reason, gaps.get(norm.id, 0)))
     # Open norms have no place on the path (0): their order is as before.
     path_places = path_positions(
         session, {norm.community_id for norm, _ in rows if norm.status == "in_force"}
