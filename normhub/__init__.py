@@ -21,6 +21,7 @@ FEATURES = (
     "discussion",
     "forum",
     "exposure",
+    "records",
     "notifications",
     "search",
     "digest",
