@@ -90,6 +90,9 @@ def test_demo_pages_render(app):
     assert "Log in to comment" in html
     # The members-only community stays hidden from visitors.
     assert client.get("/c/riverside-tenants").status_code == 404
+    # The repair café's record: its reminders, each made after a check.
+    record = client.get("/c/repair-cafe/record").get_data(as_text=True)
+    assert "<strong>3 of 3</strong> reminders" in record
 
 
 def test_if_empty_does_nothing_when_users_exist(app):
