@@ -9,10 +9,10 @@ database's speed.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import event
-
-from datetime import datetime
 
 from normhub.discussion.services import post_comment
 from normhub.discussion.threads import COMMENTS_PER_PAGE
