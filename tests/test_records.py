@@ -406,7 +406,7 @@ def links_of(page, row_id: str) -> dict[str, str]:
     row = body[start : body.index("</tr>", start)]
     return {
         kind: html.unescape(href)
-        for kind, href in re.findall(r'data-count="([\w-]+)"><a href="([^"]+)"', row)
+        for kind, href in re.findall(r'data-count="([\w-]+)"[^>]*><a href="([^"]+)"', row)
     }
 
 
