@@ -21,6 +21,7 @@ FEATURES = (
     "discussion",
     "forum",
     "exposure",
+    "reviews",
     "records",
     "notifications",
     "search",

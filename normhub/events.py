@@ -104,6 +104,22 @@ class Exposure:
     )
 
 
+class Review:
+    Opened = Event(
+        "review.opened",
+        "review, norm, asked: a norm in force is up for review; ``asked`` are the ids of "
+        "the members who had responded to it",
+    )
+    Answered = Event(
+        "review.answered", "review, norm, answer, user, first: a member answered a review"
+    )
+    Decided = Event(
+        "review.decided",
+        "review, norm, actor, answerer_ids: the author or a steward recorded kept, revise or "
+        "retire",
+    )
+
+
 class Member:
     Joined = Event("member.joined", "membership")
     Left = Event("member.left", "membership")

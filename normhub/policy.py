@@ -54,6 +54,12 @@ RULES: dict[str, Rule] = {
     "community.suggest-members": Rule(MEMBER),
     # A member's responses and other per-norm activity, on their page.
     "member.see-activity": Rule(MEMBER),
+    # Say whether a norm in force worked and its assumptions held, when it is reviewed.
+    "review.answer": Rule(MEMBER, site_admins=False),
+    # Close a review: kept, revise or retire (retiring itself is a steward's move).
+    "review.decide": Rule(STEWARD, author_too=True),
+    # Set how long a norm runs before its next review.
+    "review.schedule": Rule(STEWARD),
 }
 
 

@@ -98,6 +98,9 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     # The writing script asks these while someone types: generous, but bounded.
     "writing.preview": (Rule("60 per minute; 2000 per day", by_user),),
     "writing.suggest_members": (Rule("120 per minute; 3000 per day", by_user, ("GET",)),),
+    "reviews.answer": (Rule("30 per minute; 500 per day", by_user),),
+    "reviews.decide": (Rule("30 per minute", by_user),),
+    "api.answer_review": (Rule("30 per minute; 500 per day", by_token),),
     "api.*": (Rule("300 per minute", by_token, ("GET",)),),
 }
 

@@ -28,6 +28,8 @@ from normhub.norms.services import revise_norm
 from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
 from normhub.notifications.models import Notification
 from normhub.notifications.services import Notice, notify
+from normhub.reviews.models import NormReview
+from normhub.reviews.schedule import open_review
 from tests.factories import Factory
 
 PUBLIC, MEMBERS_ONLY = "public", "members-only"
@@ -62,6 +64,7 @@ class Place:
     reminder: Reminder  # the steward reminded the member
     invite: Invite  # the link anyone holding it may use
     invite_to_revoke: Invite
+    review: NormReview  # an open review round of the norm
 
     def values(self, people: dict[str, User]) -> dict[str, object]:
         """URL parameters naming this place's things, by parameter name."""
@@ -75,6 +78,7 @@ class Place:
             "check_id": self.check.id,
             "reminder_id": self.reminder.id,
             "invite_id": self.invite_to_revoke.id,
+            "review_id": self.review.id,
             # The invite link's; routes with a token of their own take it from World.tokens.
             "token": self.invite.token,
             "user_id": member.id,
@@ -154,6 +158,7 @@ def _place(session, factory: Factory, people: dict[str, User], kind: str) -> Pla
         reminder=_reminder(session, norm, steward, member),
         invite=create_invite(session, community, steward),
         invite_to_revoke=create_invite(session, community, steward),
+        review=open_review(session, norm),
     )
     session.commit()
     return place

@@ -13,6 +13,7 @@ from normhub.exposure.standing import standing
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 from normhub.responses.services import aggregate_responses
+from normhub.reviews.models import NormReview, ReviewAnswer, ReviewAssumptionResult
 from tests.search_helpers import indexed
 
 
@@ -178,3 +179,22 @@ def test_the_demo_shows_every_answer_of_the_exposure_check(app):
         irons = session.scalar(select(Norm).where(Norm.title.startswith("Unplug the soldering")))
         assert (irons.current_version_number, irons.last_material_version_number) == (2, 1)
         assert aggregate_responses(session, irons).respondents == 4
+
+
+def test_the_demo_has_a_reviewed_norm_with_a_failed_assumption(app):
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    with session_scope(app) as session:
+        review = session.scalar(select(NormReview))
+        assert review.norm.title == "Unplug the soldering irons before you leave"
+        assert review.outcome == "kept"
+        verdicts = {
+            r.assumption.position: r.verdict
+            for r in session.scalars(select(ReviewAssumptionResult))
+        }
+        assert verdicts == {1: "held", 2: "failed"}
+        assert count(session, ReviewAnswer) == 4
+    page = app.test_client().get("/c/repair-cafe/norms/" + review.norm.slug)
+    html = page.get_data(as_text=True)
+    assert '<strong id="review-last-outcome">Kept</strong>' in html
+    assert "The last person out can always tell who is last.: <span" in html
+    assert "<strong>failed</strong> (0 held, 3 failed, 1 unclear)" in html

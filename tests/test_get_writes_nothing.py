@@ -27,6 +27,8 @@ from normhub.exposure.nudges import nudge
 from normhub.norms.services import revise_norm
 from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
 from normhub.responses.services import record_response
+from normhub.reviews.schedule import open_review
+from normhub.reviews.services import record_answer
 from tests.conftest import login
 
 IMAGE = {"Sec-Fetch-Dest": "image", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "same-origin"}
@@ -56,6 +58,8 @@ def town(factory, session):
     nudge(session, steward, norm, [member])
     create_token(session, member, "scripts")
     record_check(session, steward, member, norm, check_exposure(session, norm, member))
+    review = open_review(session, norm)
+    record_answer(session, review, member, "held", "It worked.", [])
     session.commit()
     check_id = session.scalar(select(normhub.models.ExposureCheck.id))
     return {
@@ -66,6 +70,7 @@ def town(factory, session):
         "comment": comment,
         "invite": invite,
         "check_id": check_id,
+        "review_id": review.id,
     }
 
 
@@ -83,6 +88,7 @@ def route_values(app, town) -> dict[str, dict]:
         "community_slug": community.slug,
         "member_ref": member.id,
         "check_id": town["check_id"],
+        "review_id": town["review_id"],
         "filename": "style.css",
     }
     tokens = {

@@ -44,6 +44,7 @@ def world(factory, session):
         "token": invite.token,
         "check_id": 1,  # a path part of the id kind: never a free string
         "login_id": 1,
+        "review_id": 1,
     }
     return admin, community, norm, member, values
 

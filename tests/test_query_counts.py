@@ -18,6 +18,8 @@ from normhub.discussion.services import post_comment
 from normhub.discussion.threads import COMMENTS_PER_PAGE
 from normhub.norms.services import AssumptionInput, change_status
 from normhub.responses.services import record_response
+from normhub.reviews.schedule import open_review
+from normhub.reviews.services import AssumptionVerdict, decide, record_answer, reviewed_version
 from tests.conftest import login, new_client
 from tests.records_world import remind, review
 
@@ -83,7 +85,46 @@ PAGES = [
     (None, "/c/{slug}/norms/{long}"),
     (None, "/c/{slug}/norms/{long}/comments?page=2"),
     ("reader", "/c/{slug}/norms/{long}/comments?page=2"),
+    # A norm under review, with a decided round before: its page, the open round (the
+    # reader answered it, so its counts show) and the decided one.
+    (None, "/c/{slug}/norms/{reviewed}"),
+    ("reader", "/c/{slug}/norms/{reviewed}"),
+    ("reader", "/c/{slug}/norms/{reviewed}/reviews/{open_review}"),
+    (None, "/c/{slug}/norms/{reviewed}/reviews/{decided_review}"),
 ]
+
+
+def answer_review(session, factory, community, review, n: int) -> None:
+    """More members answering ``review``, each on every assumption."""
+    version = reviewed_version(session, review)
+    for i in range(4):
+        person = factory.member(community, name=f"Reviewer {n}-{i}")
+        verdicts = [
+            AssumptionVerdict(
+                a.id, ("held", "failed", "unclear")[(i + a.position) % 3], f"Seen {i}."
+            )
+            for a in version.assumptions
+        ]
+        record_answer(session, review, person, "held", f"It worked {n}-{i}.", verdicts)
+    session.commit()
+
+
+def under_review(session, factory, community, author, reader, steward):
+    """A norm in force with a decided review round and an open one the reader answered."""
+    norm = factory.norm(
+        community,
+        author,
+        title="Reviewed at length",
+        status="in_force",
+        assumptions=[AssumptionInput(f"Reviewed assumption {i}.") for i in range(5)],
+    )
+    decided = open_review(session, norm)
+    answer_review(session, factory, community, decided, 0)
+    decide(session, decided, steward, "kept")
+    current = open_review(session, norm)
+    record_answer(session, current, reader, "failed", "Not once.", [])
+    session.commit()
+    return norm, decided, current
 
 
 def lengthen(session, long_norm, people, count: int) -> None:
@@ -105,6 +146,9 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     long_norm = factory.norm(community, author, title="Talked about at length")
     grow(session, factory, community, norm, reader, 1)
     lengthen(session, long_norm, [reader, author], COMMENTS_PER_PAGE + 10)
+    steward = factory.member(community, name="Sam Steward", role="steward")
+    reviewed, decided, current = under_review(session, factory, community, author, reader, steward)
+    answer_review(session, factory, community, current, 1)
 
     counter = StatementCounter(app.extensions["normhub.engine"])
     clients = {None: new_client(app, session), "reader": new_client(app, session)}
@@ -113,7 +157,14 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     def measure() -> dict[str, int]:
         counts = {}
         for who, template in PAGES:
-            url = template.format(slug=community.slug, norm=norm.slug, long=long_norm.slug)
+            url = template.format(
+                slug=community.slug,
+                norm=norm.slug,
+                long=long_norm.slug,
+                reviewed=reviewed.slug,
+                open_review=current.id,
+                decided_review=decided.id,
+            )
             counter.count(clients[who], url)  # the first request warms per-process caches
             counts[f"{who or 'anonymous'} {url}"] = counter.count(clients[who], url)
         return counts
@@ -122,6 +173,8 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     for n in range(2, 5):
         grow(session, factory, community, norm, reader, n)
     lengthen(session, long_norm, [reader, author], COMMENTS_PER_PAGE * 2)
+    for n in range(2, 5):
+        answer_review(session, factory, community, current, n)
     large = measure()
     grew = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
     assert grew == {}, "statements per request grew with the data: (small, large)"

@@ -323,6 +323,14 @@ ACCESS: dict[str, Access] = {
     "glossary.page": Anyone(),
     "writing.preview": Sees(signed_in=True),
     "writing.suggest_members": Action("community.suggest-members"),
+    "reviews.show": Sees(),  # the counts and evidence: tests/test_reviews_privacy.py
+    "reviews.answer": Action("review.answer"),
+    "reviews.decide": Action("review.decide", author_of="norm"),
+    "reviews.norm_period": Action("review.schedule"),
+    "reviews.community_period": Action("community.manage"),
+    "api.list_reviews": Sees(signed_in=True),
+    "api.get_review": Sees(signed_in=True),
+    "api.answer_review": Action("review.answer"),
     "records.community": Sees(),  # aggregate counts only: tests/test_records.py
     # Norm counts where the asker sees the community; activity where a fellow member.
     "records.member_list": Anyone(),

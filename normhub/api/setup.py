@@ -12,6 +12,7 @@ from normhub.api import (
     bearer,
     notifications,  # noqa: F401  (its routes join views.bp)
     records,  # noqa: F401  (its routes join views.bp)
+    reviews,  # noqa: F401  (its routes join views.bp)
 )
 from normhub.api.services import (
     delete_tokens_with_account,

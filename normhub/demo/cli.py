@@ -39,6 +39,9 @@ from normhub.norms.services import (
     set_prerequisites,
 )
 from normhub.responses.services import AssumptionAnswer, record_response
+from normhub.reviews.models import NormReview
+from normhub.reviews.schedule import open_review
+from normhub.reviews.services import AssumptionVerdict, decide, record_answer, reviewed_version
 
 demo_cli = AppGroup("demo", help="Demo content for trying NormHub out.")
 
@@ -83,6 +86,7 @@ class _NormPlayer:
         self.report = report
         self.comments: dict[str, Comment] = {}
         self.norms: dict[str, Norm] = {}  # by title, for BuildsOn
+        self.reviews: dict[int, NormReview] = {}  # the open round, by norm id
         self.steps = {
             script.Open: self._open,
             script.Status: self._change_status,
@@ -97,6 +101,9 @@ class _NormPlayer:
             script.Read: self._read,
             script.BuildsOn: self._builds_on,
             script.DigestOff: self._digest_off,
+            script.ReviewOpens: self._review_opens,
+            script.ReviewAnswer: self._review_answer,
+            script.ReviewDecided: self._review_decided,
         }
 
     def play(self, community: Community, norm_script: script.NormScript) -> Norm:
@@ -193,6 +200,23 @@ class _NormPlayer:
     def _builds_on(self, norm: Norm, step: script.BuildsOn) -> None:
         others = [self.norms[title] for title in step.titles]
         set_prerequisites(self.session, norm, self.people[step.by], others)
+
+    def _review_opens(self, norm: Norm, _step: script.ReviewOpens) -> None:
+        self.reviews[norm.id] = open_review(self.session, norm)
+
+    def _review_answer(self, norm: Norm, step: script.ReviewAnswer) -> None:
+        review = self.reviews[norm.id]
+        assumptions = reviewed_version(self.session, review).assumptions
+        verdicts = [
+            AssumptionVerdict(assumptions[position - 1].id, outcome, evidence)
+            for position, (outcome, evidence) in step.answers.items()
+        ]
+        record_answer(
+            self.session, review, self.people[step.who], step.worked, step.evidence, verdicts
+        )
+
+    def _review_decided(self, norm: Norm, step: script.ReviewDecided) -> None:
+        decide(self.session, self.reviews[norm.id], self.people[step.by], step.outcome, step.note)
 
     def _status(self, norm: Norm, actor: User, to_status: str, note: str) -> None:
         # A gate (coverage, attention budget) may refuse; the demo goes on without it.

@@ -20,6 +20,9 @@ from normhub.demo.script import (
     Open,
     Read,
     Respond,
+    ReviewAnswer,
+    ReviewDecided,
+    ReviewOpens,
     Revise,
     Say,
     Status,
@@ -113,6 +116,40 @@ IRONS = NormScript(
         Status("jonas", "in_force", "Everyone at the café has read and endorsed it."),
         # Only wording: everyone's answer to version 1 stands, and the page says so.
         Revise("felix", IRONS_V2, "Fixed the wording of the last sentence.", material=False),
+        # Its review: the irons were off every time, but the last one out could not
+        # always tell they were last (the assumption the author stated out loud failed).
+        ReviewOpens(),
+        ReviewAnswer(
+            "jonas",
+            "held",
+            "Every iron was cold and in its stand on each Monday check.",
+            {
+                1: ("held", ""),
+                2: (
+                    "failed",
+                    "Twice two of us left together, each thinking the other was staying.",
+                ),
+            },
+        ),
+        ReviewAnswer(
+            "aisha",
+            "held",
+            "No iron was left on since October.",
+            {2: ("failed", "On busy days people leave through the back door unseen.")},
+        ),
+        ReviewAnswer("tomasz", "held", "", {1: ("held", ""), 2: ("unclear", "")}),
+        ReviewAnswer(
+            "samuel",
+            "unclear",
+            "I was rarely there at closing.",
+            {2: ("failed", "I left once without knowing I was last.")},
+        ),
+        ReviewDecided(
+            "jonas",
+            "kept",
+            "The irons are off: the norm works. The last one out checks the bench rather "
+            "than trusting who they think is still there.",
+        ),
     ],
 )
 

@@ -139,6 +139,29 @@ class BuildsOn:
 
 
 @dataclass(frozen=True)
+class ReviewOpens:
+    """The norm's review date has come: a round opens and its responders are asked."""
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    """``who`` answers the open review: did it work, and (by assumption position)
+    whether each assumption held, failed or is unclear, with a sentence of evidence."""
+
+    who: str
+    worked: str
+    evidence: str
+    answers: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReviewDecided:
+    by: str
+    outcome: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class NormScript:
     author: str
     text: Text

@@ -18,7 +18,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from normhub.digest.content import SECTIONS, CheckNotice, Digest, Entry, Notice, Reply
+from normhub.digest.content import (
+    SECTIONS,
+    CheckNotice,
+    Digest,
+    Entry,
+    Notice,
+    Reply,
+    ReviewWaiting,
+)
 from normhub.digest.links import Links
 from normhub.exposure import told
 from normhub.exposure.levels import DELIVERED, EXPOSED
@@ -37,6 +45,7 @@ KIND_OF = {
     "opened": "opened",
     "replies": "reply",
     "checks": "check",
+    "reviews": "review",
 }
 # Kinds no part stands for: their unread notices are listed as they are.
 NOTICE_KINDS = tuple(kind for kind in KINDS if kind not in KIND_OF.values())
@@ -83,6 +92,8 @@ class BatchFacts:
     answered: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     # Unread notices of ``NOTICE_KINDS`` (see ``unread_notices``) per member.
     notices: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    # Open review rounds each member was asked and has not answered (``waiting_reviews``).
+    reviews: dict[int, list] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def earliest_start(self) -> datetime:
@@ -263,6 +274,24 @@ class MemberDigest:
             and self.settings.delivery(row.kind) == DIGEST
         ]
 
+    def reviews(self) -> tuple[list[ReviewWaiting], bool]:
+        """Review rounds waiting for the member's answer, and whether one opened in the
+        window (a round still waiting is listed again, but is not news)."""
+        waiting, news = [], False
+        for row in self.batch.reviews.get(self.member_id, ()):
+            if row.community_id not in self.community_ids:
+                continue
+            if not self.carries("reviews", row.community_id):
+                continue
+            ref = self.batch.norm(row)
+            community = self.batch.communities[ref.community_id]
+            url = self.batch.links.url(
+                "reviews.show", slug=community.slug, norm_ref=ref.slug, review_id=row.review_id
+            )
+            waiting.append(ReviewWaiting(row.review_id, ref, community, row.opened_at, url))
+            news |= self._in_window(row.opened_at)
+        return waiting, news
+
     def _notice(self, row) -> CheckNotice:
         when = told.short_date(row.created_at, self.batch.now)
         if not row.shown:  # a members-only community they are not in: nothing of it
@@ -297,6 +326,8 @@ class MemberDigest:
         replies = self.replies()
         checks = self.checks()
         notices = self.notices()
+        reviews, reviews_news = self.reviews()
+        news |= reviews_news
         return Digest(
             user_id=self.member_id,
             email=email,
@@ -316,4 +347,5 @@ class MemberDigest:
             notices=notices,
             communities=self.batch.communities,
             emails_at_once=self.settings.emails_any_kind,
+            reviews=reviews,
         )

@@ -61,6 +61,7 @@ from normhub.norms.models import Norm
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
 from normhub.notifications.batch import settings_of_members, unread_notices
 from normhub.responses.services import answered_current, revised_since_responses
+from normhub.reviews.services import waiting_reviews
 
 MAX_LOOKBACK_PERIODS = 4
 
@@ -203,6 +204,7 @@ class DigestBuilder:
         self._find_nudges(batch, user_ids)
         self._find_checks(batch, user_ids)
         self._find_notices(batch, user_ids)
+        self._find_reviews(batch, user_ids)
         return {
             m.id: MemberDigest(batch, m.id).digest(
                 m.email, m.display_name, self.kind, self.key, self.scope
@@ -336,6 +338,11 @@ class DigestBuilder:
             self.now,
         ):
             batch.notices[row.user_id].append(row)
+
+    def _find_reviews(self, batch: BatchFacts, user_ids: list[int]) -> None:
+        """Review rounds waiting for each member's answer (the reviews service, one query)."""
+        for row in waiting_reviews(self.session, user_ids, batch.community_ids):
+            batch.reviews[row.user_id].append(row)
 
     def _empty(self, member: Member, start: datetime) -> Digest:
         return Digest(

@@ -106,6 +106,17 @@ class Notice:
 
 
 @dataclass
+class ReviewWaiting:
+    """A review round the member was asked to answer (they responded to the norm)."""
+
+    review_id: int
+    norm: NormRef
+    community: CommunityRef
+    opened_at: datetime
+    url: str
+
+
+@dataclass
 class Section:
     key: str
     title: str
@@ -147,6 +158,8 @@ class Digest:
     # the footer says those are not repeated here.
     emails_at_once: bool = False
     notification_settings_url: str = ""
+    # Review rounds waiting for the member's answer.
+    reviews: list[ReviewWaiting] = field(default_factory=list)
 
     @property
     def norm_ids(self) -> set[int]:
@@ -165,7 +178,7 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not self.entries and not self.replies and not self.checks and not self.notices
+        return not (self.entries or self.replies or self.checks or self.notices or self.reviews)
 
     @property
     def presented_community_ids(self) -> set[int]:
@@ -174,6 +187,7 @@ class Digest:
         shown = {e.community.id for e in self.entries}
         shown |= {r.community.id for r in self.replies}
         shown |= {n.community.id for n in self.notices}
+        shown |= {r.community.id for r in self.reviews}
         shown |= {c.community_id for c in self.checks}
         return shown & set(self.community_ids)
 
@@ -218,6 +232,8 @@ def _from_communities(digest: Digest) -> str:
 def _headline(digest: Digest) -> str:
     if digest.needs_you:
         return _counted(digest.needs_you, "norm needs you", "norms need you")
+    if digest.reviews:
+        return _counted(len(digest.reviews), "review waits for you", "reviews wait for you")
     if digest.replies:
         return _counted(len(digest.replies), "reply to your comments", "replies to your comments")
     if digest.checks:

@@ -56,5 +56,8 @@ KINDS: dict[str, Kind] = {
         Kind("status", "a norm you wrote changes status", DIGEST),
         Kind("responses", "people respond to a norm you wrote", DIGEST, personal=False),
         Kind("opened", "a norm opens in a community you watch", DIGEST, False, True),
+        Kind("review", "a norm you responded to is up for review", DIGEST),
+        Kind("review_answers", "members answer the review of a norm you wrote", DIGEST, False),
+        Kind("reviewed", "a review you answered, or of a norm you wrote, is decided", DIGEST),
     )
 }

@@ -207,6 +207,77 @@ def norm_shared(session: Session, *, reminder, norm, sender, recipient) -> None:
     _reminded(session, norm, sender, recipient, "shared with you", may_email=False)
 
 
+# -- Reviews: asked, answered, decided --------------------------------------------------------
+
+
+def _review_path(norm: Norm, review, anchor: str = "") -> str:
+    return _norm_path(norm, "reviews.show", anchor, review_id=review.id)
+
+
+def review_opened(session: Session, *, review, norm, asked) -> None:
+    _tell(
+        session,
+        "review",
+        norm,
+        f"{norm_label(norm)} is up for review: did it work, and did its assumptions hold?",
+        _review_path(norm, review, "answer"),
+        None,
+        asked,
+    )
+
+
+def review_answered(session: Session, *, review, norm, answer, user, first) -> None:
+    if not first:
+        return
+    _tell(
+        session,
+        "review_answers",
+        norm,
+        f"{user.display_name} answered the review of {norm_label(norm)}",
+        _review_path(norm, review, "tallies"),
+        user.id,
+        {norm.author_id},
+        group_key=f"review_answers:{review.id}",
+        group_summary=f"{{count}} answers to the review of {norm_label(norm)}",
+    )
+
+
+REVIEW_OUTCOME_WORDS = {"kept": "kept", "revise": "to be revised", "retire": "retired"}
+
+
+def review_decided(session: Session, *, review, norm, actor, answerer_ids) -> None:
+    outcome = REVIEW_OUTCOME_WORDS[review.outcome]
+    if review.outcome == "revise":
+        _tell(
+            session,
+            "reviewed",
+            norm,
+            f"The review of {norm_label(norm)}, which you wrote, asks you to revise it",
+            _norm_path(norm, "norms.edit"),
+            actor.id,
+            {norm.author_id},
+        )
+    else:
+        _tell(
+            session,
+            "reviewed",
+            norm,
+            f"The review of {norm_label(norm)}, which you wrote, is decided: {outcome}",
+            _review_path(norm, review),
+            actor.id,
+            {norm.author_id},
+        )
+    _tell(
+        session,
+        "reviewed",
+        norm,
+        f"The review of {norm_label(norm)} you answered is decided: {outcome}",
+        _review_path(norm, review),
+        actor.id,
+        set(answerer_ids) - {norm.author_id},
+    )
+
+
 def connect() -> None:
     events.Comment.Posted.in_transaction.connect(comment_posted)
     events.Norm.Proposed.in_transaction.connect(norm_proposed)
@@ -216,3 +287,6 @@ def connect() -> None:
     events.Exposure.NudgeQueued.in_transaction.connect(nudge_queued)
     events.Exposure.ReminderRecorded.in_transaction.connect(reminder_recorded)
     events.Exposure.NormShared.in_transaction.connect(norm_shared)
+    events.Review.Opened.in_transaction.connect(review_opened)
+    events.Review.Answered.in_transaction.connect(review_answered)
+    events.Review.Decided.in_transaction.connect(review_decided)
