@@ -1,6 +1,5 @@
-"""Builders for what a record counts: reminders as the remind flow records them, and decided
-review rounds as the reviews feature stores them (the round, its answers, its per-assumption
-results), at chosen instants."""
+"""Builders for what a record counts: reminders as the remind flow records them, and review
+rounds through the reviews feature (opened, answered, decided), at chosen instants."""
 
 from __future__ import annotations
 
@@ -10,12 +9,9 @@ from normhub.accounts.models import User
 from normhub.exposure.check import check_exposure, record_page_check
 from normhub.exposure.models import Reminder
 from normhub.norms.models import Norm
-from normhub.reviews.models import (
-    NormReview,
-    ReviewAnswer,
-    ReviewAssumptionAnswer,
-    ReviewAssumptionResult,
-)
+from normhub.reviews.models import NormReview
+from normhub.reviews.schedule import open_review
+from normhub.reviews.services import AssumptionVerdict, decide, record_answer, reviewed_version
 
 
 def remind(
@@ -51,53 +47,31 @@ def review(
     session,
     norm: Norm,
     *,
-    outcome: str | None,
-    closed_at: datetime | None,
+    decider: User | None = None,
+    outcome: str | None = None,
+    closed_at: datetime | None = None,
     note: str = "",
     answers: dict[User, str] | None = None,
     assumption_outcomes: dict[User, list[str]] | None = None,
 ) -> NormReview:
-    """A round of ``norm``'s version in force; decided (with its results stored) if ``outcome``.
+    """A round of ``norm``'s version in force, through the reviews feature: opened, answered,
+    and decided by ``decider`` if ``outcome`` (then dated ``closed_at``, for the record's order).
 
     ``answers``: each member's "did it work" word; ``assumption_outcomes``: each member's
-    word on every assumption of the version, in order.
+    word on the assumptions of the version, in order.
     """
-    version = norm.current_version
-    opened = closed_at or datetime(2026, 1, 1)
-    round_ = NormReview(
-        norm_id=norm.id,
-        version_number=version.number,
-        opened_at=opened,
-        due_at=opened,
-        closed_at=closed_at,
-        outcome=outcome,
-        decision_note=note,
-    )
-    session.add(round_)
-    session.flush()
-    answers = answers or {}
+    round_ = open_review(session, norm)
+    version = reviewed_version(session, round_)
     assumption_outcomes = assumption_outcomes or {}
-    tallies = {a.id: {"held": 0, "failed": 0, "unclear": 0} for a in version.assumptions}
-    worked = {"held": 0, "failed": 0, "unclear": 0}
-    for person, word in answers.items():
-        answer = ReviewAnswer(
-            review_id=round_.id, user_id=person.id, worked=word, evidence="", answered_at=opened
-        )
-        for assumption, said in zip(
-            version.assumptions, assumption_outcomes.get(person, []), strict=False
-        ):
-            answer.assumption_answers.append(
-                ReviewAssumptionAnswer(assumption_id=assumption.id, outcome=said, evidence="")
-            )
-            tallies[assumption.id][said] += 1
-        worked[word] += 1
-        session.add(answer)
+    for person, word in (answers or {}).items():
+        said = assumption_outcomes.get(person, [])
+        verdicts = [
+            AssumptionVerdict(a.id, outcome_word, "")
+            for a, outcome_word in zip(version.assumptions, said, strict=False)
+        ]
+        record_answer(session, round_, person, word, "", verdicts)
     if outcome is not None:
-        round_.worked_held, round_.worked_failed = worked["held"], worked["failed"]
-        round_.worked_unclear = worked["unclear"]
-        for assumption_id, counts in tallies.items():
-            session.add(
-                ReviewAssumptionResult(review_id=round_.id, assumption_id=assumption_id, **counts)
-            )
-    session.flush()
+        decide(session, round_, decider, outcome, note)
+        round_.closed_at = closed_at or round_.closed_at
+        session.flush()
     return round_

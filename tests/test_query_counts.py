@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from normhub.discussion.services import post_comment
 from normhub.discussion.threads import COMMENTS_PER_PAGE
-from normhub.norms.services import AssumptionInput, change_status
+from normhub.norms.services import AssumptionInput
 from normhub.responses.services import record_response
 from normhub.reviews.schedule import open_review
 from normhub.reviews.services import AssumptionVerdict, decide, record_answer, reviewed_version
@@ -208,6 +208,7 @@ def grow_records(session, factory, communities, author, people, n: int) -> None:
             review(
                 session,
                 norm,
+                decider=steward,
                 outcome=("kept", "revise", "retire")[i],
                 closed_at=datetime(2026, 1 + n, 1 + i),
                 note=f"Decided {n}-{i}",
@@ -225,8 +226,6 @@ def grow_records(session, factory, communities, author, people, n: int) -> None:
                     kind="share",
                     found_exposed=False,
                 )
-            if i == 2:
-                change_status(session, norm, steward, "retired", note=f"Retired {n}")
     session.commit()
 
 

@@ -59,6 +59,7 @@ def garden(session, factory):
     review(
         session,
         win,
+        decider=steward,
         outcome="revise",
         closed_at=datetime(2026, 1, 5),
         answers={people[0]: "held", people[1]: "failed"},
@@ -67,6 +68,7 @@ def garden(session, factory):
     review(
         session,
         win,
+        decider=steward,
         outcome="kept",
         closed_at=datetime(2026, 3, 1),
         answers={p: "held" for p in people},
@@ -75,6 +77,7 @@ def garden(session, factory):
     review(
         session,
         revised,
+        decider=steward,
         outcome="kept",
         closed_at=datetime(2026, 2, 1),
         answers={people[0]: "held"},
@@ -82,6 +85,7 @@ def garden(session, factory):
     review(
         session,
         revised,
+        decider=steward,
         outcome="revise",
         closed_at=datetime(2026, 4, 1),
         answers={p: "failed" for p in people},
@@ -94,13 +98,13 @@ def garden(session, factory):
     review(
         session,
         by_review,
+        decider=steward,
         outcome="retire",
         closed_at=datetime(2026, 5, 1),
         note="Nobody signed up after March: the rota assumed volunteers we do not have.",
         answers={p: "failed" for p in people},
         assumption_outcomes={p: ["failed", "unclear"] for p in people},
     )
-    change_status(session, by_review, steward, "retired")
     change_status(session, noted, steward, "retired", note="The council banned bonfires anyway.")
     # An open round counts for nothing yet.
     review(session, win, outcome=None, closed_at=None, answers={people[2]: "failed"})
@@ -285,6 +289,7 @@ def rosa(session, factory):
     review(
         session,
         kept_a,
+        decider=steward_a,
         outcome="kept",
         closed_at=datetime(2026, 6, 1),
         answers={rosa: "held", a_friend: "held"},
@@ -292,11 +297,11 @@ def rosa(session, factory):
     review(
         session,
         retired_a,
+        decider=steward_a,
         outcome="retire",
         closed_at=datetime(2026, 6, 2),
         answers={rosa: "failed"},
     )
-    change_status(session, retired_a, steward_a, "retired")
     for day, exposed in ((1, True), (2, True), (3, True), (4, False)):
         remind(session, kept_a, rosa, a_friend, at=datetime(2026, 7, day), found_exposed=exposed)
     remind(
@@ -305,7 +310,15 @@ def rosa(session, factory):
 
     kept_b = factory.norm(b, rosa, status="in_force", title="Pick only ripe fruit")
     factory.norm(b, rosa, status="draft", title="Ladders back by dusk")
-    review(session, kept_b, outcome="kept", closed_at=datetime(2026, 6, 3), answers={rosa: "held"})
+    steward_b = factory.member(b, role="steward")
+    review(
+        session,
+        kept_b,
+        decider=steward_b,
+        outcome="kept",
+        closed_at=datetime(2026, 6, 3),
+        answers={rosa: "held"},
+    )
     remind(session, kept_b, rosa, b_friend, at=datetime(2026, 8, 1))
     session.commit()
     viewers = {
