@@ -180,7 +180,7 @@ def test_a_review_kept_changes_its_norm_and_its_authors_record(client, session, 
     session.commit()
     warm(client, world)
     author_page = world.pages["author"]
-    assert b'data-label="Kept after review"><a href="' in client.get(author_page).data
+    assert b'data-label="Kept"><a href="' in client.get(author_page).data
     decide(session, round_, world.steward, "kept")
     session.commit()
     changed = misses(client, world)
