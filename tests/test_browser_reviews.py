@@ -65,6 +65,7 @@ def test_a_review_from_the_notification_to_the_recorded_outcome(
         member.click("button:has-text('Save my answer')")
     assert "Your answer is recorded" in member.content()
     assert "(1 worked, 0 failed, 0 unclear)" in member.text_content("#tallies")
+    assert fits_the_screen(member)  # the per-assumption table too
     [answer] = fetch(session, ReviewAnswer)
     assert (answer.user_id, answer.worked) == (world.ana.id, "held")
     assert [a.outcome for a in answer.assumption_answers] == ["held", "failed"]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from normhub.accounts.data_export import export
 from normhub.accounts.deletion import delete_account
 from normhub.db import utcnow
+from normhub.jobs.queue import EXTENSION
 from normhub.norms.models import Norm, StatusChange
 from normhub.norms.services import AssumptionInput, revise_norm
 from normhub.notifications.models import Notification
@@ -21,7 +22,7 @@ from normhub.reviews.models import (
     ReviewAnswer,
     ReviewAssumptionResult,
 )
-from normhub.reviews.schedule import open_due_reviews
+from normhub.reviews.schedule import open_due, open_due_reviews
 from normhub.reviews.services import reviewed_version
 from tests.conftest import login, new_client
 from tests.factories import Factory
@@ -275,3 +276,28 @@ def test_a_members_answers_are_in_their_data_and_their_evidence_goes_on_request(
     answer = session.scalar(select(ReviewAnswer).where(ReviewAnswer.user_id == world.ana.id))
     assert answer.worked == "held" and answer.evidence == ""
     assert [a.evidence for a in answer.assumption_answers] == ["", ""]
+
+
+def test_a_visitors_kept_norm_page_follows_the_review(app, session, factory):
+    world = review_world(session, factory)
+    visitor = new_client(app, session)
+    norm_url = f"/c/{world.community.slug}/norms/{world.norm.slug}"
+    assert "Next review:" in visitor.get(norm_url).get_data(as_text=True)
+    review = open_review_now(session, world)
+    assert "This norm is under review." in visitor.get(norm_url).get_data(as_text=True)
+    steward = client_for(app, session, world.steward)
+    steward.post(review_url(world, review, "/decide"), data={"outcome": "kept"})
+    html = visitor.get(norm_url).get_data(as_text=True)
+    assert '<strong id="review-last-outcome">Kept</strong>' in html
+    assert "This norm is under review." not in html
+
+
+def test_the_periodic_job_opens_the_rounds_that_are_due(app, session, factory):
+    assert "reviews.open-due" in app.extensions[EXTENSION].job_names
+    world = review_world(session, factory)
+    session.get(NormReviewSchedule, world.norm.id).next_review_at = utcnow() - timedelta(hours=1)
+    session.commit()
+    open_due(session)  # as the worker runs it, in its own transaction
+    session.commit()
+    (review,) = session.scalars(select(NormReview))
+    assert review.norm_id == world.norm.id and review.is_open

@@ -27,6 +27,7 @@ from normhub.exposure.models import ExposureCheck
 from normhub.headers import style_attribute_hashes
 from normhub.norms.services import revise_norm
 from normhub.notifications.emails import unsubscribe_token as notification_unsubscribe_token
+from normhub.reviews.schedule import open_review
 from tests.conftest import login
 from tests.route_helpers import every_route, route_url
 
@@ -100,6 +101,7 @@ def world(app, session, factory):
     comment = post_comment(session, norm, steward, "Does this cover charts?")
     invite = create_invite(session, community, steward)
     record_check(session, steward, member, norm, check_exposure(session, norm, member))
+    review = open_review(session, norm)
     session.commit()
     check_id = session.scalar(
         select(ExposureCheck.id).where(ExposureCheck.checker_id == steward.id)
@@ -115,6 +117,7 @@ def world(app, session, factory):
         "number": 1,
         "filename": "style.css",
         "check_id": check_id,
+        "review_id": review.id,
     }
     by_endpoint = {
         "communities.invite": {"token": invite.token},

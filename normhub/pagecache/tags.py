@@ -8,7 +8,7 @@ norm's pages and on the community list pages that show the norm; a new norm
 bumps its community's list. Tags:
 
 * ``norm:<id>``: the norm, its versions, tags, status, comments, responses,
-  prerequisites, review rounds, and its coverage counts (exposure summaries);
+  prerequisites, review rounds and date, and its coverage counts (exposure summaries);
 * ``community:<id>``: the community's row and memberships (names, visibility,
   settings, member counts, stewards);
 * ``user:<id>``: a member's name, handle, profile, deletion, and the record on their page
@@ -41,7 +41,7 @@ from normhub.norms.models import (
     StatusChange,
 )
 from normhub.responses.models import Response
-from normhub.reviews.models import NormReview
+from normhub.reviews.models import CommunityReviewSetting, NormReview, NormReviewSchedule
 
 NORMS = "norms"
 COMMUNITIES = "communities"
@@ -53,7 +53,19 @@ NORM_COUNTED = ("status", "community_id")
 # What of an exposure summary the coverage counts read; last_seen_at changes on every visit.
 COVERAGE_READS = ("level", "level_version", "material_base")
 # Rows that are part of what a norm's pages show (its coverage aside, below).
-NORM_PARTS = (NormVersion, Assumption, NormTag, NormPrerequisite, StatusChange, Comment, Response)
+NORM_PARTS = (
+    NormVersion,
+    Assumption,
+    NormTag,
+    NormPrerequisite,
+    StatusChange,
+    Comment,
+    Response,
+    # The review panel: the next date, the open round, the last outcome (its per-assumption
+    # results are written with the round's decision, which bumps the norm already).
+    NormReview,
+    NormReviewSchedule,
+)
 
 
 def norm_tag(norm_id: int) -> str:
@@ -175,10 +187,11 @@ def _tags_of_norm_part(session: Session, obj) -> set[str]:
 
 
 def _review_written(session: Session, obj: NormReview) -> set[str]:
-    # A round opened or decided: its norm's page, and its author's page (the record there
-    # counts the norms a review kept).
+    # A round opened or decided is on its norm's pages (a part of the norm) and on its
+    # author's page, whose record counts the norms a review kept.
     norm = session.get(Norm, obj.norm_id)
-    return {norm_tag(obj.norm_id)} | ({user_tag(norm.author_id)} if norm is not None else set())
+    author = {user_tag(norm.author_id)} if norm is not None else set()
+    return _tags_of_norm_part(session, obj) | author
 
 
 def tags_written(session: Session, obj) -> set[str]:
@@ -193,6 +206,8 @@ def tags_written(session: Session, obj) -> set[str]:
         return {norm_tag(obj.norm_id)} if _changed(obj, COVERAGE_READS) else set()
     if isinstance(obj, Community):
         return {community_tag(obj.id), COMMUNITIES}
+    if isinstance(obj, CommunityReviewSetting):  # the period its norms' pages state
+        return {community_tag(obj.community_id)}
     if isinstance(obj, Membership):
         return {community_tag(obj.community_id), user_tag(obj.user_id), COMMUNITIES}
     if isinstance(obj, User):
