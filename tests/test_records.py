@@ -483,4 +483,5 @@ def test_the_lists_keep_the_same_privacy(client, rosa):
     )
     assert listed(client, f"{base}/reviews") == []
     assert client.get(f"{base}/scores").status_code == 404
+    assert client.get(f"{base}/proposed?community=x%00").status_code == 404
     assert client.get("/members/nobody-by-this-handle/record/proposed").status_code == 404
