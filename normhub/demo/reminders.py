@@ -11,6 +11,8 @@ from normhub.demo.repair_cafe import LOG_V1
 from normhub.errors import DomainError
 from normhub.exposure.reminders import REMINDER, act_on_check, check_before_reminding
 from normhub.norms.models import Norm
+from normhub.notifications.kinds import DIGEST
+from normhub.notifications.services import set_delivery
 
 # (who reminds, whom, the norm's title, the note): each person had read the norm in force,
 # so the check leaves a reminder as the fair step (demo/repair_cafe.py EXPOSURE_TRIES).
@@ -30,6 +32,9 @@ def play_reminders(session: Session, people: dict[str, User], refused: list[str]
     made = 0
     for sender, to, title, note in REMINDERS:
         norm = session.scalar(select(Norm).where(Norm.title == title))
+        # Loading the demo sends nobody an email: those reminded find it in the app and
+        # their digest (a reminder is emailed at once by default).
+        set_delivery(session, people[to], "reminder", DIGEST)
         try:
             with session.begin_nested():
                 check = check_before_reminding(session, people[sender], norm, people[to])
