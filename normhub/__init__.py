@@ -22,6 +22,7 @@ FEATURES = (
     "forum",
     "exposure",
     "reviews",
+    "records",
     "notifications",
     "newcomers",
     "search",

@@ -194,6 +194,7 @@ def build_world(app, session, factory: Factory) -> World:
     world = World(people, places)
     world.own = {
         "handle": member.handle,
+        "part": "reminders",  # the list a member's record count opens
         "filename": "style.css",
         "token_id": token.id,
         "login_id": other_login.id,

@@ -34,6 +34,8 @@ KEY_PAGES = [
     ("visitor", "/search?q=figures"),
     ("visitor", "/login"),
     ("visitor", "/register"),
+    ("visitor", "{community}/record"),
+    ("visitor", "{member_page}"),
     ("member", "/"),
     ("member", "{community}"),
     ("member", "{norm}"),
@@ -50,6 +52,8 @@ KEY_PAGES = [
     ("member", "/settings/digest/preview"),
     ("member", "/settings/sessions"),
     ("member", "/search?q=figures"),
+    ("member", "{community}/record"),
+    ("member", "{member_page}"),
     ("steward", "{norm}"),
     ("steward", "{check}"),
     ("steward", "{coverage}"),
@@ -72,6 +76,7 @@ def places(world: World) -> dict[str, str]:
         "community": community,
         "norm": world.norm_path,
         "coverage": f"{world.norm_path}/coverage",
+        "member_page": f"/members/{world.steward.handle}",  # an author, who reminded
         "check": f"/exposure/checks/{world.check_id}",
         "check_form": f"/exposure/check?community={world.community.slug}"
         f"&norm={world.norm.slug}&member={world.member.id}",

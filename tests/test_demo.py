@@ -91,6 +91,14 @@ def test_demo_pages_render(app):
     assert "Log in to comment" in html
     # The members-only community stays hidden from visitors.
     assert client.get("/c/riverside-tenants").status_code == 404
+    # The repair café's record: its reminders, each made after a check.
+    record = client.get("/c/repair-cafe/record").get_data(as_text=True)
+    assert "<strong>3 of 3</strong> reminders" in record
+    # The soldering-irons rule was reviewed and kept, one of its assumptions found failed.
+    wins = record[record.index('id="clear-wins"') : record.index('id="retired"')]
+    assert "Unplug the soldering irons before you leave" in wins
+    failed = record[record.index('id="failed-assumptions"') : record.index('id="checked-before')]
+    assert "The last person out can always tell who is last." in failed
 
 
 def test_if_empty_does_nothing_when_users_exist(app):

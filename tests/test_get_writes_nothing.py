@@ -84,6 +84,7 @@ def route_values(app, town) -> dict[str, dict]:
         "comment_id": town["comment"].id,
         "user_id": member.id,
         "handle": member.handle,
+        "part": "reminders",  # a list a member's record opens
         "community_slug": community.slug,
         "member_ref": member.id,
         "check_id": town["check_id"],

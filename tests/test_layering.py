@@ -21,6 +21,7 @@ LAYERS = [
     {"forum"},
     {"exposure"},
     {"reviews"},
+    {"records"},
     {"notifications", "newcomers"},
     {"search", "digest", "api", "home", "pagecache"},
     {"demo", "cli", "models", "__init__"},

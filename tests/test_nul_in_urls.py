@@ -38,6 +38,7 @@ def world(factory, session):
         "member_ref": str(member.id),
         "user_id": member.id,
         "handle": member.handle,
+        "part": "proposed",
         "comment_id": comment.id,
         "invite_id": invite.id,
         "number": 1,

@@ -21,6 +21,8 @@ from normhub.discussion.services import post_comment
 from normhub.norms.services import change_status, revise_norm
 from normhub.pagecache import tags
 from normhub.responses.services import record_response
+from normhub.reviews.schedule import open_review
+from normhub.reviews.services import decide
 from tests.conftest import login, new_client
 
 
@@ -170,6 +172,23 @@ def test_a_status_change_changes_the_counts_pages_too(client, session, world):
     assert {"norm", "list", "about", "communities", "home", "author"} <= changed
     assert {"sibling", "far norm", "other list", "other about"}.isdisjoint(changed)
     assert b"In force" in client.get(world.pages["norm"]).data
+
+
+def test_a_review_kept_changes_its_norm_and_its_authors_record(client, session, world):
+    change_status(session, world.norm, world.steward, "in_force")
+    round_ = open_review(session, world.norm)
+    session.commit()
+    warm(client, world)
+    author_page = world.pages["author"]
+    assert b'data-label="Kept"><a href="' in client.get(author_page).data
+    decide(session, round_, world.steward, "kept")
+    session.commit()
+    changed = misses(client, world)
+    assert {"norm", "author"} <= changed
+    assert {"sibling", "far norm", "other list", "reader"}.isdisjoint(changed)
+    page = client.get(author_page).get_data(as_text=True)
+    kept = page[page.index('data-count="kept"') :]
+    assert kept[kept.index("record-count") :].startswith('record-count">1</a>')
 
 
 def _settings(community, **changes) -> CommunitySettings:

@@ -9,6 +9,8 @@ database's speed.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import event
 
@@ -20,6 +22,7 @@ from normhub.responses.services import record_response
 from normhub.reviews.schedule import open_review
 from normhub.reviews.services import AssumptionVerdict, decide, record_answer, reviewed_version
 from tests.conftest import login, new_client
+from tests.records_world import remind, review
 
 
 class StatementCounter:
@@ -199,3 +202,86 @@ def test_queries_per_page_do_not_grow_with_the_data(app, session, factory):
     for page, bound in PATH_PAGE_BOUNDS.items():
         measured = page.format(slug=community.slug)
         assert small[measured] <= bound and large[measured] <= bound, (measured, bound)
+
+
+# -- The record pages -------------------------------------------------------------------------
+
+RECORD_PAGES = [
+    (None, "/c/{slug}/record"),
+    ("reader", "/c/{slug}/record"),
+    (None, "/members/{author}"),
+    ("reader", "/members/{author}"),
+    ("reader", "/members/{author}/record/proposed"),
+    ("reader", "/members/{author}/record/kept?community={hidden}"),
+    ("reader", "/members/{author}/record/reminders"),
+    ("reader", "/members/{author}/record/reviews"),
+    ("reader", "/api/v1/communities/{slug}/record"),
+    ("reader", "/api/v1/members/{author}/record"),
+]
+# The most statements any record page may run, however long the history.
+RECORD_PAGE_BOUND = 12
+
+
+def grow_records(session, factory, communities, author, people, n: int) -> None:
+    """More of everything a record counts, in each community: norms kept, revised and
+    retired by review, failed assumptions, reminders and shares over several months."""
+    for community in communities:
+        steward = factory.member(community, role="steward")
+        for i in range(3):
+            norm = factory.norm(community, author, status="in_force", title=f"Record {n}-{i}")
+            review(
+                session,
+                norm,
+                decider=steward,
+                outcome=("kept", "revise", "retire")[i],
+                closed_at=datetime(2026, 1 + n, 1 + i),
+                note=f"Decided {n}-{i}",
+                answers={p: "held" for p in people},
+                assumption_outcomes={p: ["failed", "held"] for p in people},
+            )
+            for month in range(1, 4):
+                remind(session, norm, author, people[0], at=datetime(2025 + n % 2, month + n, 2))
+                remind(
+                    session,
+                    norm,
+                    author,
+                    people[1],
+                    at=datetime(2025, month, 3),
+                    kind="share",
+                    found_exposed=False,
+                )
+    session.commit()
+
+
+def test_record_pages_run_a_fixed_number_of_statements(app, session, factory):
+    community = factory.community()
+    hidden = factory.community(visibility="members")
+    author = factory.member(community, name="Ann Author")
+    reader = factory.member(community, name="Rea Reader")
+    for person in (author, reader):
+        factory.member(hidden, person)
+    people = [factory.member(c, name=f"Person {i}") for i, c in enumerate((community, hidden))]
+    for person, other in zip(people, (hidden, community), strict=True):
+        factory.member(other, person)
+    grow_records(session, factory, (community, hidden), author, people, 1)
+
+    counter = StatementCounter(app.extensions["normhub.engine"])
+    clients = {None: new_client(app, session), "reader": new_client(app, session)}
+    login(clients["reader"], reader)
+
+    def measure() -> dict[str, int]:
+        counts = {}
+        for who, template in RECORD_PAGES:
+            url = template.format(slug=community.slug, author=author.handle, hidden=hidden.slug)
+            counter.count(clients[who], url)
+            counts[f"{who or 'anonymous'} {url}"] = counter.count(clients[who], url)
+        return counts
+
+    small = measure()
+    for n in range(2, 6):
+        grow_records(session, factory, (community, hidden), author, people, n)
+    large = measure()
+    grew = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
+    assert grew == {}, "statements per request grew with the data: (small, large)"
+    over = {page: count for page, count in large.items() if count > RECORD_PAGE_BOUND}
+    assert over == {}, f"more than {RECORD_PAGE_BOUND} statements"

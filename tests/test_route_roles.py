@@ -334,6 +334,11 @@ ACCESS: dict[str, Access] = {
     "api.list_reviews": Sees(signed_in=True),
     "api.get_review": Sees(signed_in=True),
     "api.answer_review": Action("review.answer"),
+    "records.community": Sees(),  # aggregate counts only: tests/test_records.py
+    # Norm counts where the asker sees the community; activity where a fellow member.
+    "records.member_list": Anyone(),
+    "api.get_community_record": Sees(signed_in=True),
+    "api.get_member_record": SignedIn(),
 }
 
 # What a route is sent besides its address, per community: the query string of a GET,

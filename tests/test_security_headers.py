@@ -113,6 +113,7 @@ def world(app, session, factory):
         "comment_id": comment.id,
         "user_id": member.id,
         "handle": member.handle,
+        "part": "reminders",  # a list a member's record opens
         "member_ref": member.id,
         "number": 1,
         "filename": "style.css",

@@ -11,6 +11,7 @@ from normhub.accounts.data_export import register_section
 from normhub.api import (
     bearer,
     notifications,  # noqa: F401  (its routes join views.bp)
+    records,  # noqa: F401  (its routes join views.bp)
     reviews,  # noqa: F401  (its routes join views.bp)
 )
 from normhub.api.services import (

@@ -24,6 +24,7 @@ from normhub.communities.services import (
 )
 from normhub.db import session_scope
 from normhub.demo import content, script
+from normhub.demo.reminders import play_reminders
 from normhub.digest.preferences import set_preference
 from normhub.discussion.models import Comment
 from normhub.discussion.services import edit_comment, hide_comment, post_comment
@@ -56,6 +57,7 @@ class LoadReport:
     versions: int = 0
     responses: int = 0
     comments: int = 0
+    reminders: int = 0
     # Steps a service refused (e.g. the in-force coverage gate), with its reason.
     refused: list[str] = field(default_factory=list)
 
@@ -307,6 +309,7 @@ def load_demo(session: Session) -> LoadReport:
         for norm_script in community_script.norms:
             player.play(community, norm_script)
     session.flush()
+    report.reminders = play_reminders(session, people, report.refused)
     return report
 
 

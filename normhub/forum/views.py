@@ -12,7 +12,7 @@ from normhub.accounts.services import find_user_by_handle
 from normhub.auth import current_user_or_none
 from normhub.communities import services
 from normhub.db import get_session
-from normhub.forum import browse
+from normhub.forum import browse, member_page
 from normhub.forum.feed import build_feed
 from normhub.forum.services import (
     community_about,
@@ -105,4 +105,10 @@ def member(handle: str):
     viewer = current_user_or_none()
     proposed = proposed_norms(session, user, viewer)
     responded = responded_norms(session, user, viewer)
-    return render_template("forum/member.html", member=user, proposed=proposed, responded=responded)
+    return render_template(
+        "forum/member.html",
+        member=user,
+        proposed=proposed,
+        responded=responded,
+        sections=member_page.sections(session, user, viewer),
+    )

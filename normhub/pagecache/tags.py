@@ -11,7 +11,8 @@ bumps its community's list. Tags:
   prerequisites, review rounds and date, and its coverage counts (exposure summaries);
 * ``community:<id>``: the community's row and memberships (names, visibility,
   settings, member counts, stewards);
-* ``user:<id>``: a member's name, handle, profile, deletion;
+* ``user:<id>``: a member's name, handle, profile, deletion, and the record on their page
+  (their norms' statuses and reviews);
 * ``listed:<community id>``: which norms a community's list holds, in which order;
   ``counts:<community id>``: how many it has of each status;
 * ``norms``: any norm activity anywhere (the visitor's home shows the most
@@ -187,10 +188,20 @@ def _tags_of_norm_part(session: Session, obj) -> set[str]:
     return {norm_tag(norm_id)} | ({listed_tag(norm.community_id)} if norm is not None else set())
 
 
+def _review_written(session: Session, obj: NormReview) -> set[str]:
+    # A round opened or decided is on its norm's pages (a part of the norm) and on its
+    # author's page, whose record counts the norms a review kept.
+    norm = session.get(Norm, obj.norm_id)
+    author = {user_tag(norm.author_id)} if norm is not None else set()
+    return _tags_of_norm_part(session, obj) | author
+
+
 def tags_written(session: Session, obj) -> set[str]:
     """The tags of the pages that ``obj`` (new, changed or deleted) may change."""
     if isinstance(obj, Norm):
         return _norm_written(obj)
+    if isinstance(obj, NormReview):
+        return _review_written(session, obj)
     if isinstance(obj, NORM_PARTS):
         return _tags_of_norm_part(session, obj)
     if isinstance(obj, ExposureSummary):
