@@ -82,6 +82,7 @@ def page_specs(plan: dict) -> list[PageSpec]:
     typical = f"{community}/norms/norm-{TYPICAL_NORM}"
     # Page 50 at full scale; a smaller dataset's last page stands in for it.
     deep = min(DEEP_PAGE, math.ceil(plan["big_community_norms"] / PAGE_SIZE))
+    member_handle = f"m{plan['login']['user_id']:011d}"  # dataset.py's handles
     deep_page = PageSpec(
         f"community list, page {deep}", f"{community}?page={deep}", False, VISITOR_RATIO_FLOOR
     )
@@ -100,6 +101,9 @@ def page_specs(plan: dict) -> list[PageSpec]:
         PageSpec("reading queue (member)", "/queue", True),
         PageSpec("start here (visitor)", f"{community}/start", False),
         PageSpec("start here (member)", f"{community}/start", True),
+        PageSpec("community record (visitor)", f"{community}/record", False),
+        PageSpec("community record (member)", f"{community}/record", True),
+        PageSpec("member page and record (member)", f"/members/{member_handle}", True),
         PageSpec("home (member)", "/", True, MEMBER_RATIO_FLOOR),
         PageSpec("digest preview (member)", "/settings/digest/preview", True),
         PageSpec("search (member)", "/search?q=quiet+hours", True),
