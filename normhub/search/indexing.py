@@ -13,6 +13,7 @@ into the caller: the database write stands (see ``SearchBackend.index``).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable
 
 from sqlalchemy import event, inspect
@@ -61,13 +62,21 @@ def register(app) -> None:
     ids it touched: indexing an id whose change was undone rewrites it as is.
     """
     sessionmaker = app.extensions["normhub.sessionmaker"]
+    # SQLAlchemy keeps these listeners in a global registry keyed by the sessionmaker's
+    # class, which the app holds: a strong reference to the app from them would keep
+    # every app (and its engines) alive for good, one per test in the suite.
+    app_ref = weakref.ref(app)
 
     def index_committed(pending: PendingIds) -> None:
-        if pending and app.config.get("SEARCH_INDEXING", True):
+        app = app_ref()
+        if app is not None and pending and app.config.get("SEARCH_INDEXING", True):
             index_pending(app, pending)
 
     def write_before_commit(session: Session) -> None:
-        if session.in_nested_transaction() or not app.config.get("SEARCH_INDEXING", True):
+        app = app_ref()
+        if app is None or not app.config.get("SEARCH_INDEXING", True):
+            return
+        if session.in_nested_transaction():
             return
         backend = backend_for(app)
         if not backend.indexes_in_transaction:
