@@ -16,7 +16,12 @@ COMMENT_MAX = 20_000
 
 class Comment(Base):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_norm_created", "norm_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_comments_norm_created", "norm_id", "created_at"),
+        # The newest comments of several communities (a member's home): read newest
+        # first and stopped after a page, instead of sorting every comment.
+        Index("ix_comments_created", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -27,6 +27,7 @@ from normhub.exposure.levels import EXPOSED, NONE, norm_ref
 from normhub.exposure.models import LEVELS, ExposureSummary
 from normhub.exposure.report import months_words
 from normhub.exposure.standing import not_exposed, reading_state
+from normhub.exposure.tallies import tallied_levels
 from normhub.norms.models import Norm, NormVersion
 from normhub.responses.models import Response
 
@@ -127,36 +128,24 @@ class Coverage:
         }
 
 
-_ACTIVE, _REACHED = 0, 1
-
-
-def _current_level_expr():
-    return case(
-        (ExposureSummary.material_base >= Norm.last_material_version_number, ExposureSummary.level),
-        else_=NONE,
-    )
-
-
 def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverage]:
-    """Coverage of several norms: two queries, whatever the number of members.
+    """Coverage of several norms in a few queries, whatever the number of members.
 
-    Only the summary rows of members who reached some level are read: everyone
-    else among the active members is at "none". Joining every member to every
-    norm instead made a page of twenty norms in a community of five thousand
-    read a hundred thousand rows.
+    The levels come from the tallies the database keeps per norm
+    (:mod:`normhub.exposure.tallies`): a few rows per norm, where counting the
+    summary rows read one per exposed member and norm.
     """
     if not norms:
         return {}
     ids = [n.id for n in norms]
-    # One statement, two kinds of row: active members per community, then
-    # members per (norm, level reached on the current text, stale).
+    # One statement, two kinds of row: active members per community, then the
+    # tallies (see tallied_levels) behind a marker of -1.
     active_members = (
         select(
-            literal(_ACTIVE).label("kind"),
-            Membership.community_id.label("key"),
-            literal(NONE).label("level"),
-            literal(0).label("stale"),
-            func.count().label("count"),
+            literal(-1).label("kind"),
+            Membership.community_id,
+            literal(0).label("level"),
+            func.count(),
         )
         .where(
             Membership.community_id.in_({n.community_id for n in norms}),
@@ -164,37 +153,9 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         )
         .group_by(Membership.community_id)
     )
-    per_member = (
-        select(
-            ExposureSummary.norm_id.label("norm_id"),
-            _current_level_expr().label("level"),
-            case(
-                (ExposureSummary.material_base < Norm.last_material_version_number, 1),
-                else_=0,
-            ).label("stale"),
-        )
-        .join(Norm, Norm.id == ExposureSummary.norm_id)
-        .join(
-            Membership,
-            and_(
-                Membership.community_id == Norm.community_id,
-                Membership.user_id == ExposureSummary.user_id,
-                Membership.left_at.is_(None),
-            ),
-        )
-        .where(ExposureSummary.norm_id.in_(ids), ExposureSummary.level > NONE)
-        .subquery()
-    )
-    reached = select(
-        literal(_REACHED),
-        per_member.c.norm_id,
-        per_member.c.level,
-        per_member.c.stale,
-        func.count(),
-    ).group_by(per_member.c.norm_id, per_member.c.level, per_member.c.stale)
-    rows = session.execute(union_all(active_members, reached)).all()
-    active = {key: count for kind, key, _, _, count in rows if kind == _ACTIVE}
-    counts = [row[1:] for row in rows if row[0] == _REACHED]
+    rows = session.execute(union_all(active_members, tallied_levels(ids))).all()
+    active = {key: count for kind, key, _, count in rows if kind == -1}
+    tallies = [row for row in rows if row[0] != -1]
     responders = dict(
         session.execute(
             select(Response.norm_id, func.count(func.distinct(Response.user_id)))
@@ -228,12 +189,14 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
             threshold_pct=community.coverage_threshold_pct,
             min_responses=community.coverage_min_responses,
         )
-    for norm_id, level, stale, count in counts:
+    for norm_id, base, level, count in tallies:
         item = result[norm_id]
+        if base < item.norm.last_material_version_number:
+            item.stale += count  # reached on an older text: at "none" on this one
+            continue
         # Moved out of "none", where every active member started.
         item.levels[LEVELS[NONE]] -= count
         item.levels[LEVELS[level]] += count
-        item.stale += count if stale else 0
     _count_reread_due(session, result)
     return result
 

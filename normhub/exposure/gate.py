@@ -12,11 +12,17 @@ from sqlalchemy.orm import Session
 from normhub.communities.models import Community
 from normhub.errors import ValidationFailed
 from normhub.exposure.coverage import Coverage, coverage
+from normhub.exposure.tallies import recount_tallies
 from normhub.norms.models import Norm
 
 
 def in_force_gate(session: Session, norm: Norm) -> Coverage:
-    """Refuse to put ``norm`` in force until enough members understood the current version."""
+    """Refuse to put ``norm`` in force until enough members understood the current version.
+
+    Its tallies are counted again first: the gate decides from the summary
+    rows themselves, never from a tally a race may have left off by one.
+    """
+    recount_tallies(session, [norm.id])
     result = coverage(session, norm)
     if not result.meets_threshold:
         raise ValidationFailed(

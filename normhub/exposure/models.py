@@ -209,7 +209,14 @@ class Reminder(Base):
     check: Mapped[ExposureCheck] = relationship()
 
 
-__all__ = ["ExposureCheck", "ExposureEvent", "ExposureSummary", "Nudge", "Reminder"]
+__all__ = [
+    "CoverageTally",
+    "ExposureCheck",
+    "ExposureEvent",
+    "ExposureSummary",
+    "Nudge",
+    "Reminder",
+]
 
 
 class FormerMemberExposure(Base):
@@ -227,3 +234,31 @@ class FormerMemberExposure(Base):
     )
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     members: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CoverageTally(Base):
+    """How many active members stand at a (norm, material base, level): part of a count.
+
+    The database keeps these rows itself (triggers of migration 0026, on the
+    summaries and the memberships), so every writer keeps them true.
+    A key's count is the sum of its rows: SQLite keeps one row per key, while
+    PostgreSQL appends a row per writing statement, which
+    :func:`normhub.exposure.tallies.fold_tallies` folds together. Only levels
+    above "none" are kept; members at none are the active members left over.
+    """
+
+    __tablename__ = "coverage_tallies"
+    __table_args__ = (
+        Index("ix_coverage_tallies_key", "norm_id", "material_base", "level", unique=True).ddl_if(
+            dialect="sqlite"
+        ),
+        Index("ix_coverage_tallies_key", "norm_id", "material_base", "level").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(Integer)
+    material_base: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    members: Mapped[int] = mapped_column(Integer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
 from normhub.exposure.ageing import months_between, period_of, period_sql
-from normhub.exposure.coverage import coverage_for_norms
+from normhub.exposure.coverage import Coverage, coverage_for_norms
 from normhub.exposure.levels import ACTIVE_STATUSES, OPENED
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.report import months_words
@@ -56,7 +57,11 @@ class RereadDue(QueueItem):
 
 
 def reading_queue(
-    session: Session, user: User, community: Community | None = None, limit: int | None = None
+    session: Session,
+    user: User,
+    community: Community | None = None,
+    limit: int | None = None,
+    known: Mapping[int, Coverage] | None = None,
 ) -> list[QueueItem]:
     """Open and in-force norms of ``user``'s communities they have not read as they stand now.
 
@@ -67,7 +72,9 @@ def reading_queue(
     Norms the user wrote are left out. Open norms come first, closest to the
     in-force gate first; ties go to the most recently active. Norms in force
     follow in the order of their community's path for newcomers
-    (``norms.path``): each after the norms it builds on.
+    (``norms.path``): each after the norms it builds on. ``known``: coverage
+    the caller has already counted, by norm id (the home page counts it for
+    its own list too), so only the others are counted here.
     """
     my_communities = select(Membership.community_id).where(
         Membership.user_id == user.id, Membership.left_at.is_(None)
@@ -94,12 +101,11 @@ def reading_queue(
     rows = session.execute(query).all()
     # How far from the in-force gate matters only for open norms; counting it for the
     # norms in force too read every exposed member's row of each of them.
-    gaps = {
-        norm_id: item.gap
-        for norm_id, item in coverage_for_norms(
-            session, [norm for norm, _ in rows if norm.status == "open"]
-        ).items()
-    }
+    known = known or {}
+    counted = coverage_for_norms(
+        session, [norm for norm, _ in rows if norm.status == "open" and norm.id not in known]
+    )
+    gaps = {norm_id: item.gap for norm_id, item in {**known, **counted}.items()}
     items = []
     for norm, summary in rows:
         state = reading_state(summary, norm.last_material_version_number, period_of(norm), now)

@@ -17,10 +17,12 @@ from normhub.exposure import (
     check_pages,  # noqa: F401  (its routes join views.bp)
     remind_views,
     subscribers,
+    tallies,
 )
 from normhub.exposure.standing import reading_states
 from normhub.exposure.views import bp, norm_page_context
 from normhub.forum.browse import register_reading_states
+from normhub.jobs.queue import register
 from normhub.norms.page import add_panel
 
 
@@ -38,6 +40,8 @@ def init_app(app: Flask) -> None:
     add_panel(app, _panel)
     add_panel(app, _remind_panel, on_comment_pages=True)
     subscribers.connect()
+    register(app, tallies.fold_tallies_job)
+    register(app, tallies.recount_tallies_job)
     register_reading_states(reading_states)  # the marks on a community's norm list
     register_section("exposure", account_data.exposure_section)
     events.Account.Deleting.in_transaction.connect(account_data.fold_into_anonymous_counts)

@@ -11,6 +11,7 @@ community, its author) comes joined into that query.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,11 +92,8 @@ def unread_notices(session: Session, user: User, limit: int = SHOWN) -> list[Not
     )
 
 
-def near_the_gate(session: Session, user: User, limit: int = SHOWN) -> list[Coverage]:
-    """Open norms of the member's communities, fewest people short of the in-force gate first.
-
-    Those that already meet it come first: a steward can put them in force.
-    """
+def open_norm_coverage(session: Session, user: User) -> dict[int, Coverage]:
+    """Coverage of the most recently active open norms of the member's communities."""
     candidates = list(
         session.scalars(
             select(Norm)
@@ -105,9 +103,15 @@ def near_the_gate(session: Session, user: User, limit: int = SHOWN) -> list[Cove
             .options(joinedload(Norm.community))
         )
     )
-    coverages = [
-        item for item in coverage_for_norms(session, candidates).values() if item.active_members
-    ]
+    return coverage_for_norms(session, candidates)
+
+
+def near_the_gate(coverages: Iterable[Coverage], limit: int = SHOWN) -> list[Coverage]:
+    """The norms fewest people short of the in-force gate first.
+
+    Those that already meet it come first: a steward can put them in force.
+    """
+    coverages = [item for item in coverages if item.active_members]
     coverages.sort(key=lambda item: (item.gap, -item.norm.last_activity_at.timestamp()))
     return coverages[:limit]
 
@@ -159,7 +163,8 @@ def recent_activity(session: Session, user: User, limit: int = ACTIVITY_SHOWN) -
 def what_needs(session: Session, user: User) -> MemberHome:
     """Everything the member's home shows, in a fixed number of queries."""
     communities = my_communities(session, user)
-    queue = reading_queue(session, user)
+    open_norms = open_norm_coverage(session, user)
+    queue = reading_queue(session, user, known=open_norms)
     to_read = [item for item in queue if item.reason != "stale"]
     changed = [item for item in queue if item.reason == "stale"]
     return MemberHome(
@@ -169,6 +174,6 @@ def what_needs(session: Session, user: User) -> MemberHome:
         to_read_total=len(to_read),
         changed=changed[:SHOWN],
         changed_total=len(changed),
-        near_gate=near_the_gate(session, user),
+        near_gate=near_the_gate(open_norms.values()),
         activity=recent_activity(session, user),
     )
