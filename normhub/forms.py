@@ -6,14 +6,17 @@ as it is bound, so no field can be forgotten: a text area may hold tabs and
 line breaks, any other text field (names, titles, tags, email addresses,
 hidden fields) is one line. Passwords are left as typed: they are only ever
 hashed, never stored or shown.
+
+The pieces the forms of several features share live here too: ``answer_field`` for a
+question answered by a choice, ``replace_rows`` for refilling a form's list of rows.
 """
 
 from __future__ import annotations
 
 import wtforms
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms import FieldList, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import InputRequired, ValidationError
 
 from normhub.text import control_character_problem
 
@@ -59,3 +62,23 @@ class Subform(wtforms.Form):
 
     class Meta(_PlainTextMeta):
         pass
+
+
+def answer_field(label: str, choices: list[SelectChoice], required: str | None = None):
+    """A question answered by one of ``choices`` (the reader's response, a review's answer).
+
+    With ``required`` (what to say when it is left unanswered) it must be answered with one
+    of the choices. Without, it may be left unanswered, and its value is not checked here:
+    the service checks it, and a row of such questions left unanswered is skipped.
+    """
+    if required is None:
+        return RadioField(label, choices=choices, validate_choice=False)
+    return RadioField(label, choices=choices, validators=[InputRequired(required)])
+
+
+def replace_rows(rows: FieldList, values: list[dict]) -> None:
+    """Empty ``rows`` and fill it with one row per item of ``values`` (field name -> value)."""
+    while rows.entries:
+        rows.pop_entry()
+    for value in values:
+        rows.append_entry(value)

@@ -1,11 +1,14 @@
 """Builders for what a record counts: reminders as the remind flow records them, and review
-rounds through the reviews feature (opened, answered, decided), at chosen instants."""
+rounds through the reviews feature (opened, answered, decided), at chosen instants; and a
+member's record built with them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from normhub.accounts.models import User
+from normhub.communities.models import Community
 from normhub.exposure.check import check_exposure, record_page_check
 from normhub.exposure.models import Reminder
 from normhub.norms.models import Norm
@@ -75,3 +78,73 @@ def review(
         round_.closed_at = closed_at or round_.closed_at
         session.flush()
     return round_
+
+
+@dataclass
+class RosasRecord:
+    rosa: User
+    hidden: Community  # members-only: "A" below
+    public: Community  # "B" below
+    viewers: dict[str, User]  # by who they are to Rosa
+
+
+def rosas_record(session, factory) -> RosasRecord:
+    """Rosa, a member of a members-only community A and of a public community B, active in both.
+
+    In A: 3 norms proposed, 2 put in force (one retired since), 1 kept after review; 4
+    reminders (3 after a check that found the person exposed) and a share; 2 reviews answered.
+    In B: 2 proposed, 1 in force and kept; 1 reminder; 1 review answered.
+    """
+    rosa = factory.user("Rosa Record")
+    a = factory.community(visibility="members", name="Hidden Tenants")
+    b = factory.community(name="Open Orchard")
+    factory.member(a, rosa)
+    factory.member(b, rosa)
+    a_friend, b_friend = factory.member(a, name="Anna Tenant"), factory.member(b, name="Bo Picker")
+    steward_a = factory.member(a, role="steward")
+
+    kept_a = factory.norm(a, rosa, status="in_force", title="Rent talk stays in the room")
+    retired_a = factory.norm(a, rosa, status="in_force", title="Quiet hours after ten")
+    factory.norm(a, rosa, status="open", title="Shared laundry rota")
+    review(
+        session,
+        kept_a,
+        decider=steward_a,
+        outcome="kept",
+        closed_at=datetime(2026, 6, 1),
+        answers={rosa: "held", a_friend: "held"},
+    )
+    review(
+        session,
+        retired_a,
+        decider=steward_a,
+        outcome="retire",
+        closed_at=datetime(2026, 6, 2),
+        answers={rosa: "failed"},
+    )
+    for day, exposed in ((1, True), (2, True), (3, True), (4, False)):
+        remind(session, kept_a, rosa, a_friend, at=datetime(2026, 7, day), found_exposed=exposed)
+    remind(
+        session, kept_a, rosa, a_friend, at=datetime(2026, 7, 5), kind="share", found_exposed=False
+    )
+
+    kept_b = factory.norm(b, rosa, status="in_force", title="Pick only ripe fruit")
+    factory.norm(b, rosa, status="draft", title="Ladders back by dusk")
+    steward_b = factory.member(b, role="steward")
+    review(
+        session,
+        kept_b,
+        decider=steward_b,
+        outcome="kept",
+        closed_at=datetime(2026, 6, 3),
+        answers={rosa: "held"},
+    )
+    remind(session, kept_b, rosa, b_friend, at=datetime(2026, 8, 1))
+    session.commit()
+    viewers = {
+        "outsider": factory.user("Otto Outsider"),
+        "fellow in B": factory.member(b, name="Fiona Fellow"),
+        "fellow in A": factory.member(a, name="Tom Tenant"),
+        "site admin": factory.user("Sita Admin", admin=True),
+    }
+    return RosasRecord(rosa, a, b, viewers)

@@ -4,15 +4,12 @@ and what an unconfirmed member is not sent (digests, ``delivered`` exposure)."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select, text
-from werkzeug.serving import make_server
 
 from normhub import tokens
 from normhub.accounts import services, verification
@@ -26,14 +23,13 @@ from normhub.exposure.models import ExposureEvent, Nudge
 from normhub.exposure.nudges import nudge
 from normhub.jobs.worker import running_worker
 from normhub.mail.queue import SENT, QueuedEmail
+from tests.browser_helpers import SERVED, fits_the_screen
 from tests.conftest import fresh_database, login
 from tests.factories import Factory
 from tests.jobs_helpers import fresh, wait_until
 from tests.smtp import parts
 
 PASSWORD = "a long enough password"
-# Debian's Chromium, as in test_browser_read_report (never ``playwright install``).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 LINK = re.compile(r"http://normhub\.test(/confirm-email/[A-Za-z0-9_.\-]+)")
 
 
@@ -479,29 +475,10 @@ def test_migration_counts_existing_accounts_as_confirmed(tmp_path):
 # --- in a real browser, on a phone-sized screen ---------------------------------------------
 
 
-@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}])
-def test_on_a_phone_register_see_the_banner_resend_and_confirm(app, session):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
-            try:
-                page = chromium.new_context(viewport={"width": 390, "height": 800}).new_page()
-                _register_log_in_resend_and_confirm(page, base, session)
-            finally:
-                chromium.close()
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-def _fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+@pytest.mark.parametrize("app_overrides", [SERVED])
+def test_on_a_phone_register_see_the_banner_resend_and_confirm(session, live_server, browser):
+    page = browser.new_context(viewport={"width": 390, "height": 800}).new_page()
+    _register_log_in_resend_and_confirm(page, live_server, session)
 
 
 def _register_log_in_resend_and_confirm(page, base, session):
@@ -512,7 +489,7 @@ def _register_log_in_resend_and_confirm(page, base, session):
     page.fill("input[name=confirm]", PASSWORD)
     page.click("form button[type=submit]:has-text('Register')")
     assert page.locator("h1").inner_text() == "Check your inbox"
-    assert _fits_the_screen(page)
+    assert fits_the_screen(page)
     session.rollback()
 
     page.goto(f"{base}/login")
@@ -521,7 +498,7 @@ def _register_log_in_resend_and_confirm(page, base, session):
     page.click("form button[type=submit]:has-text('Log in')")
     banner = page.locator(".verify-banner")
     assert "Confirm your email address to get digests." in banner.inner_text()
-    assert _fits_the_screen(page)
+    assert fits_the_screen(page)
     banner.locator("button:has-text('Send the link again')").click()
     assert "less than 5 minutes ago" in page.locator(".flash-error").inner_text()
 

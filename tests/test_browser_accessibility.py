@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.accessibility_world import World, seed
-from tests.browser_helpers import log_in
+from tests.browser_helpers import log_in, served_app
 
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # axe's two worst impacts: a barrier rather than a nuisance.
@@ -65,9 +64,7 @@ KEY_PAGES = [
 ]
 
 
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
+app_overrides = served_app()
 
 
 def places(world: World) -> dict[str, str]:

@@ -6,39 +6,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from normhub.discussion.services import post_comment
 from normhub.exposure.models import ExposureCheck, ExposureEvent
-from tests.browser_helpers import chromium, log_in, running
+from tests.browser_helpers import PHONE, committed, fits_the_screen, log_in, served_app
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
-
-
-@pytest.fixture
-def live_server(app, session):
-    with running(app) as url:
-        yield url
-
-
-@pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
+app_overrides = served_app()
 
 
 def count(session, model, *where) -> int:
-    session.rollback()
-    try:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-    finally:
-        session.commit()  # never hold SQLite's lock while the server works
+    query = select(func.count()).select_from(model).where(*where)
+    return committed(session, lambda: session.scalar(query))
 
 
 def opened(session, user, norm) -> int:
@@ -115,8 +94,7 @@ def test_a_check_reloaded_and_replied_to(live_server, browser, session, factory)
         entry.inner_text().split()
     )
     assert "They were told: You haven't opened it yet." in entry.inner_text()
-    wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert wide <= 0, "the page must fit a phone's width"
+    assert fits_the_screen(page), "the page must fit a phone's width"
     entry.locator("summary:has-text('What they saw')").click()
     assert entry.locator(".check-stored-answer").is_visible()
     entry.locator("summary:has-text('Reply to Felix Moreau')").click()

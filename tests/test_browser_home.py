@@ -10,7 +10,7 @@ from normhub.discussion.services import post_comment
 from normhub.exposure.ledger import record_event
 from normhub.norms.services import revise_norm
 from normhub.responses.services import record_response
-from tests.browser_helpers import log_in
+from tests.browser_helpers import PHONE, log_in, served_app
 from tests.test_browser_csp import Watcher
 
 # Words longer than a phone is wide, where names and titles are shown.
@@ -25,9 +25,7 @@ FITS = """() => {
 }"""
 
 
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
+app_overrides = served_app()
 
 
 @pytest.fixture
@@ -52,7 +50,7 @@ def estate(factory, session):
 
 
 def test_both_home_pages_fit_a_phone(live_server, browser, estate):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
     watcher = Watcher(page)
     try:

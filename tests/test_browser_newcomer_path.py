@@ -8,14 +8,11 @@ import pytest
 
 from normhub.norms.services import set_prerequisites
 from normhub.responses.services import record_response
-from tests.browser_helpers import log_in
+from tests.browser_helpers import PHONE, log_in, served_app
 from tests.test_browser_csp import Watcher
 from tests.test_browser_home import FITS, LONG
 
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
+app_overrides = served_app()
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def cafe(factory, session):
 
 def test_the_path_fits_a_phone_for_a_visitor_and_a_member(live_server, browser, cafe):
     community, nia, second = cafe
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
     watcher = Watcher(page)
     url = f"{live_server}/c/{community.slug}/start"

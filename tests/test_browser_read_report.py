@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from normhub.exposure.models import ExposureEvent
-from tests.browser_helpers import log_in  # noqa: F401  (other browser tests import it here)
+from tests.browser_helpers import committed, log_in, served_app
 
-
-@pytest.fixture
-def app_overrides():
-    return {
-        "WTF_CSRF_ENABLED": True,
-        "SERVER_NAME": None,
-        # Keep the reader's minimum time on the page short for the test.
-        "EXPOSURE_MIN_READ_SECONDS": 1,
-    }
+# Keep the reader's minimum time on the page short for the test.
+app_overrides = served_app(EXPOSURE_MIN_READ_SECONDS=1)
 
 
 def long_essay() -> str:
@@ -39,19 +31,12 @@ def long_essay() -> str:
 
 
 def read_events(session, user, norm) -> list[ExposureEvent]:
-    session.rollback()
-    try:
-        return list(
-            session.scalars(
-                select(ExposureEvent).where(
-                    ExposureEvent.user_id == user.id,
-                    ExposureEvent.norm_id == norm.id,
-                    ExposureEvent.kind == "read",
-                )
-            )
-        )
-    finally:
-        session.commit()  # never hold SQLite's lock while the server works
+    query = select(ExposureEvent).where(
+        ExposureEvent.user_id == user.id,
+        ExposureEvent.norm_id == norm.id,
+        ExposureEvent.kind == "read",
+    )
+    return committed(session, lambda: list(session.scalars(query)))
 
 
 def test_scrolling_to_the_end_reports_the_read(live_server, browser, session, factory):

@@ -10,20 +10,14 @@ gets a reminder, which they read and answer after logging in themselves.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from normhub.discussion.services import post_comment
 from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureEvent, Reminder
 from normhub.responses.services import record_response
-from tests.browser_helpers import log_in
+from tests.browser_helpers import PHONE, fetch, fits_the_screen, log_in, served_app
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
+app_overrides = served_app()
 
 
 @pytest.fixture
@@ -39,19 +33,6 @@ def town(factory, session):
     post_comment(session, norm, dana, "Figures without a base are fine by me.")
     session.commit()
     return {"community": community, "norm": norm, "felix": felix, "rita": rita, "dana": dana}
-
-
-def fetch(session, model, *where):
-    session.rollback()
-    try:
-        query = select(model).where(*where).order_by(model.id)
-        return list(session.scalars(query.execution_options(populate_existing=True)))
-    finally:
-        session.commit()  # never hold SQLite's lock while the server works
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_sharing_with_someone_who_has_not_read_it(live_server, browser, session, town):

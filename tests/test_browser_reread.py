@@ -9,31 +9,18 @@ on the coverage page. Every page fits the width and raises no CSP violation.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from normhub.exposure.ledger import record_event
 from normhub.exposure.models import ExposureEvent
 from normhub.norms.models import Norm
-from tests.browser_helpers import log_in
+from tests.browser_helpers import PHONE, committed, log_in, served_app
 from tests.test_browser_csp import Watcher
 from tests.test_browser_home import FITS
 from tests.test_browser_read_report import long_essay
 from tests.test_exposure_ageing import months_ago
 
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "EXPOSURE_MIN_READ_SECONDS": 1}
-
-
-def committed(session, read):
-    """Read what the server wrote, and hold no SQLite lock while it works."""
-    session.rollback()
-    try:
-        return read()
-    finally:
-        session.commit()
+app_overrides = served_app(EXPOSURE_MIN_READ_SECONDS=1)
 
 
 def assert_fits(page) -> None:
@@ -56,7 +43,7 @@ def test_a_reading_that_aged_is_read_again_on_a_phone(live_server, browser, sess
     record_event(session, reader, norm, 1, "read", at=months_ago(14))
     session.commit()
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
     watcher = Watcher(page)
     try:
@@ -89,7 +76,7 @@ def test_a_reading_that_aged_is_read_again_on_a_phone(live_server, browser, sess
         assert page.locator(".queue-item").count() == 0
 
         context.close()
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        context = browser.new_context(viewport=PHONE, is_mobile=True)
         page = context.new_page()
         watcher = Watcher(page)
         log_in(page, live_server, steward)

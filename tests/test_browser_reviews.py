@@ -10,32 +10,11 @@ failed assumption.
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
-
 from normhub.reviews.models import NormReview, ReviewAnswer
-from tests.browser_helpers import log_in
+from tests.browser_helpers import PHONE, fetch, fits_the_screen, log_in, served_app
 from tests.review_helpers import open_review_now, review_world
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
-
-
-def fetch(session, model, *where):
-    session.rollback()
-    try:
-        query = select(model).where(*where).order_by(model.id)
-        return list(session.scalars(query.execution_options(populate_existing=True)))
-    finally:
-        session.commit()  # never hold SQLite's lock while the server works
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+app_overrides = served_app()
 
 
 def test_a_review_from_the_notification_to_the_recorded_outcome(

@@ -17,13 +17,10 @@ from __future__ import annotations
 import pytest
 
 from normhub.norms.services import AssumptionInput
-from tests.browser_helpers import log_in
+from tests.browser_helpers import log_in, served_app
 from tests.test_browser_csp import Watcher
 
-
-@pytest.fixture
-def app_overrides():
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None, "EXPOSURE_MIN_READ_SECONDS": 1}
+app_overrides = served_app(EXPOSURE_MIN_READ_SECONDS=1)
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from email.policy import default as default_policy
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 
-import pytest
 from sqlalchemy import select
 
 from normhub.accounts.models import User
@@ -45,7 +44,7 @@ from normhub.mail.queue import QueuedEmail
 from normhub.markdown import plain_text
 from normhub.norms.models import Norm, NormVersion, StatusChange
 from normhub.norms.services import AssumptionInput, NormDraft, create_norm
-from tests.browser_helpers import log_in
+from tests.browser_helpers import log_in, served_app
 from tests.xss_browser import FIND_BIDI_SPILLS, FIND_INJECTED, SETTLE, HostilePage
 from tests.xss_corpus import (
     BIDI_CONTROLS,
@@ -61,10 +60,7 @@ from tests.xss_world import FEED_COMMUNITIES, World, seed
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture
-def app_overrides():
-    # As served: CSRF on, links on the live server's own address.
-    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
+app_overrides = served_app()
 
 
 def test_the_corpus_covers_what_issue_13_names():

@@ -13,7 +13,7 @@ import pytest
 from normhub.api.services import create_token
 from normhub.norms.services import change_status
 from tests.conftest import login
-from tests.records_world import remind, review
+from tests.records_world import remind, review, rosas_record
 
 
 def text_of(response) -> str:
@@ -138,9 +138,15 @@ def garden(session, factory):
     return community, steward
 
 
-def test_the_community_record_tells_what_its_norms_came_to(client, garden):
+@pytest.fixture
+def garden_page(client, garden):
+    """The garden's record page, as anyone sees it."""
     community, _steward = garden
-    page = client.get(f"/c/{community.slug}/record")
+    return client.get(f"/c/{community.slug}/record")
+
+
+def test_the_community_record_tells_what_its_norms_came_to(garden_page):
+    page = garden_page
     assert section(page, "record-in-force") == "3"  # the win, the revised, the wheelbarrow
     assert section(page, "record-clear-wins") == "1 of 3 in force"
     assert section(page, "record-retired") == "2"
@@ -167,9 +173,8 @@ def test_the_community_record_tells_what_its_norms_came_to(client, garden):
     assert "Shut the gate" not in failed
 
 
-def test_the_checked_before_calling_out_rate_is_given_by_month_in_numbers(client, garden):
-    community, _steward = garden
-    page = client.get(f"/c/{community.slug}/record")
+def test_the_checked_before_calling_out_rate_is_given_by_month_in_numbers(garden_page):
+    page = garden_page
     # Small numbers stay numbers; a percentage only from ten reminders up.
     assert section(page, "month-2026-11") == "November 2026 7 of 9 reminders 1"
     assert section(page, "month-2026-10") == "October 2026 2 of 2 reminders 0"
@@ -268,72 +273,33 @@ def test_a_members_only_record_is_not_found_outside(client, session, factory):
 
 
 @pytest.fixture
-def rosa(session, factory):
-    """Rosa, a member of a members-only community A and of a public community B, active in both.
-
-    In A: 3 norms proposed, 2 put in force (one retired since), 1 kept after review; 4
-    reminders (3 after a check that found the person exposed) and a share; 2 reviews answered.
-    In B: 2 proposed, 1 in force and kept; 1 reminder; 1 review answered.
-    """
-    rosa = factory.user("Rosa Record")
-    a = factory.community(visibility="members", name="Hidden Tenants")
-    b = factory.community(name="Open Orchard")
-    factory.member(a, rosa)
-    factory.member(b, rosa)
-    a_friend, b_friend = factory.member(a, name="Anna Tenant"), factory.member(b, name="Bo Picker")
-    steward_a = factory.member(a, role="steward")
-
-    kept_a = factory.norm(a, rosa, status="in_force", title="Rent talk stays in the room")
-    retired_a = factory.norm(a, rosa, status="in_force", title="Quiet hours after ten")
-    factory.norm(a, rosa, status="open", title="Shared laundry rota")
-    review(
-        session,
-        kept_a,
-        decider=steward_a,
-        outcome="kept",
-        closed_at=datetime(2026, 6, 1),
-        answers={rosa: "held", a_friend: "held"},
-    )
-    review(
-        session,
-        retired_a,
-        decider=steward_a,
-        outcome="retire",
-        closed_at=datetime(2026, 6, 2),
-        answers={rosa: "failed"},
-    )
-    for day, exposed in ((1, True), (2, True), (3, True), (4, False)):
-        remind(session, kept_a, rosa, a_friend, at=datetime(2026, 7, day), found_exposed=exposed)
-    remind(
-        session, kept_a, rosa, a_friend, at=datetime(2026, 7, 5), kind="share", found_exposed=False
-    )
-
-    kept_b = factory.norm(b, rosa, status="in_force", title="Pick only ripe fruit")
-    factory.norm(b, rosa, status="draft", title="Ladders back by dusk")
-    steward_b = factory.member(b, role="steward")
-    review(
-        session,
-        kept_b,
-        decider=steward_b,
-        outcome="kept",
-        closed_at=datetime(2026, 6, 3),
-        answers={rosa: "held"},
-    )
-    remind(session, kept_b, rosa, b_friend, at=datetime(2026, 8, 1))
-    session.commit()
-    viewers = {
-        "outsider": factory.user("Otto Outsider"),
-        "fellow in B": factory.member(b, name="Fiona Fellow"),
-        "fellow in A": factory.member(a, name="Tom Tenant"),
-        "site admin": factory.user("Sita Admin", admin=True),
-    }
-    return rosa, a, b, viewers
+def world(session, factory):
+    """Rosa, active in a members-only and a public community (``rosas_record`` counts it)."""
+    return rosas_record(session, factory)
 
 
-def as_viewer(client, viewers, who):
-    client.post("/logout")
-    if who != "anonymous":
-        login(client, viewers[who])
+@pytest.fixture
+def seen_by(client, world):
+    """Log in as one of the viewers ("anonymous": log out) and get Rosa's member page."""
+
+    def page_for(who: str):
+        client.post("/logout")
+        if who != "anonymous":
+            login(client, world.viewers[who])
+        return client.get(f"/members/{world.rosa.handle}")
+
+    return page_for
+
+
+@pytest.fixture
+def api_record_for(client, session, world):
+    """Rosa's record from the API, asked with a token of one of the viewers."""
+
+    def response_for(who: str):
+        url = f"/api/v1/members/{world.rosa.handle}/record"
+        return client.get(url, headers=bearer(session, world.viewers[who]))
+
+    return response_for
 
 
 def record_row(page, community) -> str:
@@ -344,19 +310,18 @@ ACTIVITY_HIDDEN = "for members of this community"
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])
-def test_outside_a_members_only_community_nothing_of_it_is_counted(client, session, rosa, who):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, who)
-    page = client.get(f"/members/{member.handle}")
+def test_outside_a_members_only_community_nothing_of_it_is_counted(
+    world, seen_by, api_record_for, who
+):
+    a, b = world.hidden, world.public
+    page = seen_by(who)
     body = page.get_data(as_text=True)
     assert a.name not in body and a.slug not in body and "Rent talk" not in body
     # B's norms are public; Rosa's reminders and reviews there are for B's members.
     assert record_row(page, b) == f"{b.name} 2 1 1 {ACTIVITY_HIDDEN}"
     assert 'id="record-totals"' not in body  # one community: no totals row
     if who == "outsider":
-        got = client.get(
-            f"/api/v1/members/{member.handle}/record", headers=bearer(session, viewers[who])
-        )
+        got = api_record_for(who)
         record = got.get_json()
         assert a.name not in got.get_data(as_text=True)
         assert [c["community"]["slug"] for c in record["communities"]] == [b.slug]
@@ -365,15 +330,14 @@ def test_outside_a_members_only_community_nothing_of_it_is_counted(client, sessi
         assert "reminders" not in record["communities"][0]["links"]
 
 
-def test_a_fellow_member_of_the_public_community_sees_activity_there_only(client, session, rosa):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, "fellow in B")
-    page = client.get(f"/members/{member.handle}")
+def test_a_fellow_member_of_the_public_community_sees_activity_there_only(
+    world, seen_by, api_record_for
+):
+    a, b = world.hidden, world.public
+    page = seen_by("fellow in B")
     assert a.name not in page.get_data(as_text=True)
     assert record_row(page, b) == f"{b.name} 2 1 1 1 of 1 reminder 0 1"
-    record = client.get(
-        f"/api/v1/members/{member.handle}/record", headers=bearer(session, viewers["fellow in B"])
-    ).get_json()
+    record = api_record_for("fellow in B").get_json()
     (row,) = record["communities"]
     assert row["reminders"] == {
         "made": 1,
@@ -383,18 +347,15 @@ def test_a_fellow_member_of_the_public_community_sees_activity_there_only(client
     assert row["reviews_contributed"] == 1
 
 
-def test_a_fellow_member_of_the_members_only_community_sees_both(client, session, rosa):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, "fellow in A")
-    page = client.get(f"/members/{member.handle}")
+def test_a_fellow_member_of_the_members_only_community_sees_both(world, seen_by, api_record_for):
+    a, b = world.hidden, world.public
+    page = seen_by("fellow in A")
     # In A: 3 proposed, 2 put in force (one since retired), 1 kept; 3 of 4 reminders; 1 share.
     assert record_row(page, a) == f"{a.name} 3 2 1 3 of 4 reminders 1 2"
     # Not a member of B: its public norm counts only.
     assert record_row(page, b) == f"{b.name} 2 1 1 {ACTIVITY_HIDDEN}"
     assert section(page, "record-totals") == "All of these 5 3 2 3 of 4 reminders 1 2"
-    record = client.get(
-        f"/api/v1/members/{member.handle}/record", headers=bearer(session, viewers["fellow in A"])
-    ).get_json()
+    record = api_record_for("fellow in A").get_json()
     assert record["totals"]["reminders"]["after_exposed_check"] == {
         "count": 3,
         "of": 4,
@@ -403,10 +364,9 @@ def test_a_fellow_member_of_the_members_only_community_sees_both(client, session
     assert record["totals"]["proposed"] == 5 and record["totals"]["reviews_contributed"] == 2
 
 
-def test_a_site_admin_sees_every_count(client, rosa):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, "site admin")
-    page = client.get(f"/members/{member.handle}")
+def test_a_site_admin_sees_every_count(world, seen_by):
+    a, b = world.hidden, world.public
+    page = seen_by("site admin")
     assert record_row(page, a) == f"{a.name} 3 2 1 3 of 4 reminders 1 2"
     assert record_row(page, b) == f"{b.name} 2 1 1 1 of 1 reminder 0 1"
     assert section(page, "record-totals") == "All of these 5 3 2 4 of 5 reminders 1 3"
@@ -431,10 +391,9 @@ def listed(client, url) -> list[str]:
     )
 
 
-def test_each_count_opens_what_it_counts(client, rosa):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, "fellow in A")
-    page = client.get(f"/members/{member.handle}")
+def test_each_count_opens_what_it_counts(client, world, seen_by):
+    a, b = world.hidden, world.public
+    page = seen_by("fellow in A")
     links = links_of(page, f"record-{a.slug}")
     assert set(links) == {"proposed", "in-force", "kept", "reminders", "reviews"}
     assert sorted(listed(client, links["proposed"])) == [
@@ -465,10 +424,10 @@ def test_each_count_opens_what_it_counts(client, rosa):
     ]
 
 
-def test_the_lists_keep_the_same_privacy(client, rosa):
-    member, a, b, viewers = rosa
-    as_viewer(client, viewers, "outsider")
-    base = f"/members/{member.handle}/record"
+def test_the_lists_keep_the_same_privacy(client, world, seen_by):
+    a = world.hidden
+    seen_by("outsider")
+    base = f"/members/{world.rosa.handle}/record"
     assert client.get(f"{base}/proposed?community={a.slug}").status_code == 404
     assert client.get(f"{base}/reminders?community={a.slug}").status_code == 404
     proposed = client.get(f"{base}/proposed").get_data(as_text=True)

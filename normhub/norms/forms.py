@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from normhub.communities.reread import REREAD_MESSAGE, REREAD_MONTHS_MAX
-from normhub.forms import Form, Subform
+from normhub.forms import Form, Subform, replace_rows
 from normhub.ids import parse_id
 from normhub.norms.models import STATUS_LABELS
 from normhub.norms.services import (
@@ -103,17 +103,18 @@ class NormForm(Form):
 
     def load_assumptions(self, assumptions) -> None:
         """Rows for existing assumptions (keeping their keys), then blank rows."""
-        while self.assumptions.entries:
-            self.assumptions.pop_entry()
-        for item in assumptions:
-            self.assumptions.append_entry(
+        replace_rows(
+            self.assumptions,
+            [
                 {
                     "key": str(item.key),
                     "position": item.position,
                     "statement": item.statement,
                     "explanation": item.explanation,
                 }
-            )
+                for item in assumptions
+            ],
+        )
         self.add_blank_rows()
 
     def to_draft(self) -> NormDraft:

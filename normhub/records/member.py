@@ -2,7 +2,7 @@
 how many came after a check that found the person exposed; reviews contributed.
 
 Counts and shares only, never a score: each count is a list one can open
-(:func:`member_norms`, :func:`member_reminders`, :func:`member_reviews`).
+(:func:`member_list`).
 
 The same privacy as the rest of a member's page. A norm's author is public wherever
 the norm is (its page names them), so norm counts cover the communities the viewer
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub.accounts.models import User
@@ -200,15 +200,29 @@ def member_record(session: Session, member: User, viewer: User | None) -> Member
 # -- The lists a count opens ------------------------------------------------------------------
 
 
-def member_norms(
+def member_list(
     session: Session,
     member: User,
     viewer: User | None,
-    which: str,
+    part: str,
     community: Community | None,
     number: int,
     per_page: int,
 ) -> Page:
+    """Page ``number`` of what the count ``part`` (a key of LISTS) counts, as ``viewer`` may
+    see it: in ``community`` when a community's row was opened, else in every one listed."""
+    if part in NORM_LISTS:
+        query, community_column = _norms_query(member, viewer, part), Norm.community_id
+    elif part == "reminders":
+        query, community_column = _reminders_query(member, viewer), Reminder.community_id
+    else:
+        query, community_column = _reviews_query(member, viewer), Norm.community_id
+    if community is not None:
+        query = query.where(community_column == community.id)
+    return paginate(session, query, number, per_page)
+
+
+def _norms_query(member: User, viewer: User | None, which: str) -> Select:
     """The norms a norm count counts (``which``: a key of NORM_LISTS), newest activity first."""
     latest = latest_decided_reviews()
     query = (
@@ -226,46 +240,27 @@ def member_norms(
             .join(NormReview, NormReview.id == latest.c.review_id)
             .where(_kept_clause(latest))
         )
-    if community is not None:
-        query = query.where(Norm.community_id == community.id)
-    return paginate(session, query, number, per_page)
+    return query
 
 
-def member_reminders(
-    session: Session,
-    member: User,
-    viewer: User | None,
-    community: Community | None,
-    number: int,
-    per_page: int,
-) -> Page:
+def _reminders_query(member: User, viewer: User | None) -> Select:
     """The reminders and shares ``member`` made, newest first, where the viewer sees activity.
 
     Whom they reminded is left out: the person reminded and the community's stewards
     see that (``/exposure/reminders``, the stewards' list); fellow members see the count.
     """
-    query = (
+    return (
         select(Reminder)
         .join(Community, Community.id == Reminder.community_id)
         .where(Reminder.from_user_id == member.id, communities_allowing_clause(ACTIVITY, viewer))
         .order_by(Reminder.id.desc())
         .options(selectinload(Reminder.norm).selectinload(Norm.community))
     )
-    if community is not None:
-        query = query.where(Reminder.community_id == community.id)
-    return paginate(session, query, number, per_page)
 
 
-def member_reviews(
-    session: Session,
-    member: User,
-    viewer: User | None,
-    community: Community | None,
-    number: int,
-    per_page: int,
-) -> Page:
+def _reviews_query(member: User, viewer: User | None) -> Select:
     """(answer, round) pairs: the review rounds ``member`` answered, newest answer first."""
-    query = (
+    return (
         select(ReviewAnswer, NormReview)
         .join(NormReview, NormReview.id == ReviewAnswer.review_id)
         .join(Norm, Norm.id == NormReview.norm_id)
@@ -274,6 +269,3 @@ def member_reviews(
         .order_by(ReviewAnswer.answered_at.desc(), ReviewAnswer.id.desc())
         .options(selectinload(NormReview.norm).selectinload(Norm.community))
     )
-    if community is not None:
-        query = query.where(Norm.community_id == community.id)
-    return paginate(session, query, number, per_page)

@@ -50,14 +50,7 @@ def member_list(handle: str, part: str):
     community = get_visible_community(session, slug, viewer) if slug else None
     number = page_number(request.args.get("page"))
     per_page = current_app.config["PAGE_SIZE"]
-    if part in member_records.NORM_LISTS:
-        page = member_records.member_norms(
-            session, member, viewer, part, community, number, per_page
-        )
-    elif part == "reminders":
-        page = member_records.member_reminders(session, member, viewer, community, number, per_page)
-    else:
-        page = member_records.member_reviews(session, member, viewer, community, number, per_page)
+    page = member_records.member_list(session, member, viewer, part, community, number, per_page)
     return render_template(
         "records/member_list.html",
         member=member,

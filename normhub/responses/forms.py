@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wtforms import FieldList, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
+from wtforms import FieldList, FormField, HiddenField, SelectChoice, TextAreaField
 
-from normhub.forms import Form, Subform
+from normhub.forms import Form, Subform, answer_field, replace_rows
 from normhub.ids import parse_id
 from normhub.responses.services import AssumptionAnswer
 
@@ -27,9 +27,8 @@ AGREEMENT_CHOICES = [
 
 class AssumptionAnswerForm(Subform):
     assumption_id = HiddenField()
-    # The service checks the values; an unanswered row is simply skipped.
-    understood = RadioField("Understood?", choices=UNDERSTOOD_CHOICES, validate_choice=False)
-    agreement = RadioField("Do you agree?", choices=AGREEMENT_CHOICES, validate_choice=False)
+    understood = answer_field("Understood?", UNDERSTOOD_CHOICES)
+    agreement = answer_field("Do you agree?", AGREEMENT_CHOICES)
     reason = TextAreaField("Why? (optional)", render_kw={"rows": 2})
 
     @property
@@ -37,16 +36,22 @@ class AssumptionAnswerForm(Subform):
         return not self.understood.data and not self.agreement.data and not self.reason.data
 
 
+def _answer_row(assumption, answer) -> dict:
+    """An assumption's row, holding ``answer`` if there is one."""
+    return {
+        "assumption_id": str(assumption.id),
+        "understood": answer.understood if answer else None,
+        "agreement": answer.agreement if answer else None,
+        "reason": answer.reason if answer else "",
+    }
+
+
 class ResponseForm(Form):
     # The version the reader saw: answers to an older one must not be filed
     # under a newer one.
     version_number = HiddenField()
-    understood = RadioField(
-        "Did you understand the norm?", choices=UNDERSTOOD_CHOICES, validate_choice=False
-    )
-    endorsement = RadioField(
-        "Do you endorse it?", choices=ENDORSEMENT_CHOICES, validate_choice=False
-    )
+    understood = answer_field("Did you understand the norm?", UNDERSTOOD_CHOICES)
+    endorsement = answer_field("Do you endorse it?", ENDORSEMENT_CHOICES)
     reason = TextAreaField("Why? (optional)", render_kw={"rows": 3})
     assumptions = FieldList(FormField(AssumptionAnswerForm), max_entries=100)
 
@@ -63,18 +68,13 @@ class ResponseForm(Form):
             self.reason.data = previous.reason
             by_key = {a.assumption.key: a for a in previous.assumption_responses}
         self.version_number.data = str(version.number)
-        while self.assumptions.entries:
-            self.assumptions.pop_entry()
-        for assumption in version.assumptions:
-            answer = by_key.get(assumption.key)
-            self.assumptions.append_entry(
-                {
-                    "assumption_id": str(assumption.id),
-                    "understood": answer.understood if answer else None,
-                    "agreement": answer.agreement if answer else None,
-                    "reason": answer.reason if answer else "",
-                }
-            )
+        replace_rows(
+            self.assumptions,
+            [
+                _answer_row(assumption, by_key.get(assumption.key))
+                for assumption in version.assumptions
+            ],
+        )
 
     def carry_over(self, version, earlier: list) -> None:
         """Rows for ``version`` holding the answers given to an older text, matched by

@@ -6,14 +6,13 @@ from wtforms import (
     FieldList,
     FormField,
     HiddenField,
-    RadioField,
     SelectChoice,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import Length
 
-from normhub.forms import Form, Subform
+from normhub.forms import Form, Subform, answer_field, replace_rows
 from normhub.ids import parse_id
 from normhub.reviews.models import DECISION_NOTE_MAX, EVIDENCE_MAX
 from normhub.reviews.services import AssumptionVerdict
@@ -47,16 +46,24 @@ def _evidence_field(label: str) -> StringField:
 
 class AssumptionVerdictForm(Subform):
     assumption_id = HiddenField()
-    # The service checks the values; a row left unanswered is skipped.
-    outcome = RadioField("Did it hold?", choices=HELD_CHOICES, validate_choice=False)
+    outcome = answer_field("Did it hold?", HELD_CHOICES)
     evidence = _evidence_field("Evidence")
 
 
+def _verdict_row(assumption, verdict) -> dict:
+    """An assumption's row, holding the member's ``verdict`` on it if there is one."""
+    return {
+        "assumption_id": str(assumption.id),
+        "outcome": verdict.outcome if verdict else None,
+        "evidence": verdict.evidence if verdict else "",
+    }
+
+
 class ReviewAnswerForm(Form):
-    worked = RadioField(
+    worked = answer_field(
         "Did the norm work?",
-        choices=WORKED_CHOICES,
-        validators=[InputRequired("Say whether the norm worked, did not, or is unclear.")],
+        WORKED_CHOICES,
+        required="Say whether the norm worked, did not, or is unclear.",
     )
     evidence = _evidence_field("Evidence")
     assumptions = FieldList(FormField(AssumptionVerdictForm), max_entries=100)
@@ -67,17 +74,13 @@ class ReviewAnswerForm(Form):
         if answer is not None:
             self.worked.data, self.evidence.data = answer.worked, answer.evidence
             given = {a.assumption_id: a for a in answer.assumption_answers}
-        while self.assumptions.entries:
-            self.assumptions.pop_entry()
-        for assumption in version.assumptions:
-            row = given.get(assumption.id)
-            self.assumptions.append_entry(
-                {
-                    "assumption_id": str(assumption.id),
-                    "outcome": row.outcome if row else None,
-                    "evidence": row.evidence if row else "",
-                }
-            )
+        replace_rows(
+            self.assumptions,
+            [
+                _verdict_row(assumption, given.get(assumption.id))
+                for assumption in version.assumptions
+            ],
+        )
 
     def verdicts(self) -> list[AssumptionVerdict]:
         result = []
@@ -93,9 +96,7 @@ class ReviewAnswerForm(Form):
 
 
 class DecideForm(Form):
-    outcome = RadioField(
-        "Outcome", choices=OUTCOME_CHOICES, validators=[InputRequired("Choose an outcome.")]
-    )
+    outcome = answer_field("Outcome", OUTCOME_CHOICES, required="Choose an outcome.")
     note = TextAreaField(
         "Why (optional, shown with the outcome)",
         validators=[
