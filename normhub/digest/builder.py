@@ -37,6 +37,7 @@ member (each open norm's coverage) are computed once per run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,7 @@ from normhub.exposure.check_records import checks_about_members
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
 from normhub.norms.models import Norm
+from normhub.norms.path import NewcomerPath, load_paths
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
 from normhub.notifications.batch import settings_of_members, unread_notices
 from normhub.responses.services import answered_current, revised_since_responses
@@ -115,6 +117,7 @@ class DigestBuilder:
         self._communities: dict[int, CommunityRef] | None = None
         self._approaching: dict[int, tuple[int, int]] | None = None
         self._approaching_norms: dict[int, Norm] = {}
+        self._paths: dict[int, NewcomerPath] = {}
 
     # -- run-level facts (computed once, not per batch)
 
@@ -141,6 +144,15 @@ class DigestBuilder:
                 norm_id: (norm.community_id, pct) for norm_id, (norm, pct) in found.items()
             }
         return self._approaching
+
+    def paths(self, community_ids: Iterable[int]) -> dict[int, NewcomerPath]:
+        """Communities' paths for newcomers, each loaded once a run: the norms in
+        force do not change while the digests go out, and reloading them took a
+        tenth of every batch."""
+        missing = set(community_ids) - self._paths.keys()
+        if missing:
+            self._paths.update(load_paths(self.session, missing))
+        return {community_id: self._paths[community_id] for community_id in community_ids}
 
     # -- per batch
 
@@ -205,7 +217,7 @@ class DigestBuilder:
         self._find_nudges(batch, user_ids)
         self._find_checks(batch, user_ids)
         self._find_notices(batch, user_ids)
-        batch.path_leads = path_leads(self.session, user_ids, batch.community_ids)
+        batch.path_leads = path_leads(self.session, user_ids, batch.community_ids, self.paths)
         self._find_reviews(batch, user_ids)
         return {
             m.id: MemberDigest(batch, m.id).digest(

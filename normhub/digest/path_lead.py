@@ -12,6 +12,7 @@ order (``normhub.norms.path``), from the progress the start page shows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,10 @@ from normhub.communities.models import Membership
 from normhub.digest.models import DigestSend
 from normhub.exposure.path_progress import progress_from, summaries_for
 from normhub.norms.models import Norm
-from normhub.norms.path import load_paths
+from normhub.norms.path import NewcomerPath, load_paths
+
+# Community ids -> their paths (``load_paths``, or a run's cache of it).
+PathLoader = Callable[[Iterable[int]], dict[int, NewcomerPath]]
 
 FIRST_DIGESTS = 3
 NORMS_LED = 3
@@ -53,21 +57,25 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
 
 
 def path_leads(
-    session: Session, user_ids: list[int], community_ids: set[int]
+    session: Session,
+    user_ids: list[int],
+    community_ids: set[int],
+    paths_of: PathLoader | None = None,
 ) -> dict[int, list[tuple[Norm, int]]]:
     """Per newcomer, the norms of their communities' paths they have not read and
     understood, each with its place on its path, in path order (community by
-    community): four queries for the whole batch, none when it holds no newcomer."""
+    community): four queries for the whole batch, none when it holds no newcomer,
+    two when ``paths_of`` (a digest run's) has the paths already."""
     pairs = newcomers(session, user_ids, community_ids)
     if not pairs:
         return {}
-    paths = load_paths(session, {community_id for _, community_id in pairs})
+    wanted = {community_id for _, community_id in pairs}
+    paths = paths_of(wanted) if paths_of else load_paths(session, wanted)
     norm_ids = [norm_id for path in paths.values() for norm_id in path.norm_ids]
     summaries = summaries_for(session, sorted({user_id for user_id, _ in pairs}), norm_ids)
+    steps = {step.norm.id: step for path in paths.values() for step in path.steps}
     leads: dict[int, list[tuple[Norm, int]]] = defaultdict(list)
     for user_id, community_id in sorted(pairs):
-        path = paths[community_id]
-        steps = {step.norm.id: step for step in path.steps}
-        for norm_id in progress_from(path, user_id, summaries).not_done():
+        for norm_id in progress_from(paths[community_id], user_id, summaries).not_done():
             leads[user_id].append((steps[norm_id].norm, steps[norm_id].position))
     return leads
