@@ -5,7 +5,7 @@ import os
 from alembic import context
 
 import normhub.models  # noqa: F401  (registers every table on Base.metadata)
-from normhub.db import Base, make_engine
+from normhub.db import Base, declared_for, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +31,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_object=declared_for(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -187,3 +187,15 @@ def session_scope(app: Flask):
         raise
     finally:
         session.close()
+
+
+def declared_for(dialect_name: str):
+    """An Alembic ``include_object`` hook for ``dialect_name``'s database: leaves out
+    what a model declares for another database only (``Index(...).ddl_if(dialect=...)``),
+    which Alembic's comparison would otherwise expect everywhere."""
+
+    def include(obj, _name, _type, _reflected, _compare_to) -> bool:
+        declared = getattr(obj, "_ddl_if", None)
+        return declared is None or declared.dialect in (None, dialect_name)
+
+    return include

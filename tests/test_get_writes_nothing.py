@@ -192,8 +192,13 @@ def test_a_top_level_visit_writes_only_the_opened_entry(app, client, session, to
     before = snapshot(app)
     walk(client, app, town, NAVIGATE)
     after = snapshot(app)
-    # The norm page records that the steward opened it: one ledger row, and the
-    # summary row it keeps. Its versions and diff pages are other URLs: no record.
-    assert changed(before, after) == {"exposure_events": 1, "exposure_summaries": 1}
+    # The norm page records that the steward opened it: one ledger row, the summary
+    # row it keeps, and the coverage tally the database keeps from that (a trigger).
+    # Its versions and diff pages are other URLs: no record.
+    assert changed(before, after) == {
+        "exposure_events": 1,
+        "exposure_summaries": 1,
+        "coverage_tallies": 1,
+    }
     [event] = set(after["exposure_events"]) - set(before["exposure_events"])
     assert "'opened'" in event and f", {steward.id}, {town['norm'].id}, 2, " in event

@@ -75,4 +75,4 @@ def test_status_counts_waiting_jobs_and_names_the_known_ones(app, session):
     assert result.exit_code == 0, result.output
     assert f"Queue: SqliteHuey 'normhub' at {app.instance_path}/jobs.sqlite3" in result.output
     assert "Waiting: 1\n" in result.output and "Scheduled: 0\n" in result.output
-    assert "Jobs: mail.deliver, mail.resend-overdue" in result.output
+    assert "Jobs: exposure.fold-tallies, exposure.recount-tallies, mail.deliver," in result.output

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, inspect, text
 import normhub.models  # noqa: F401  (registers every table)
 from normhub import create_app
 from normhub.cli import downgrade_database, upgrade_database
-from normhub.db import Base, dispose_engines, make_engine
+from normhub.db import Base, declared_for, dispose_engines, make_engine
 from normhub.markdown import RENDERER_VERSION
 from tests.conftest import fresh_database
 
@@ -26,7 +26,10 @@ def test_migrated_schema_matches_the_models(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(
+                connection, opts={"include_object": declared_for(connection.dialect.name)}
+            )
+            differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
     assert differences == []

@@ -217,8 +217,9 @@ def upgrade() -> None:
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("members", sa.Integer(), nullable=False),
     )
+    # The same key, unique where one row per key is kept (see the models).
     op.create_index(
-        "ix_coverage_tallies_key",
+        "ix_coverage_tallies_key" if dialect == "postgresql" else "ux_coverage_tallies_key",
         "coverage_tallies",
         ["norm_id", "material_base", "level"],
         unique=dialect != "postgresql",

@@ -14,6 +14,7 @@ wrote and norms they answered on the current text: those need nothing of them.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,8 @@ from normhub.norms.refs import CommunityRef, NormRef, norm_ref
 from normhub.notifications.batch import DEFAULTS, MemberSettings
 from normhub.notifications.kinds import DIGEST, KINDS
 from normhub.responses.services import RevisedSinceResponse
+
+SECTION_RANK = {name: rank for rank, name in enumerate(SECTIONS)}
 
 REPLY_EXCERPT = 280
 CHANGES_SHOWN = 5
@@ -71,13 +74,18 @@ class BatchFacts:
     community_ids: set[int]
     # Every norm met in the batch, one reference each.
     norms: dict[int, NormRef] = field(default_factory=dict)
-    opened_or_in_force: list[NormRef] = field(default_factory=list)
+    # Per community: each member's digest looks only at their own communities', which
+    # a list of the whole batch's norms made a loop over every norm for every member.
+    opened_or_in_force: dict[int, list[NormRef]] = field(default_factory=lambda: defaultdict(list))
     revised: dict[int, list[tuple[NormRef, RevisedSinceResponse]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     # Norms close to the gate (norm id → coverage %) and where each member is
     # with them: (user id, norm id) → (material base, exposure level).
     approaching: dict[int, int] = field(default_factory=dict)
+    approaching_in: dict[int, list[tuple[int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     progress: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     # Reply rows (see ``replies_to_members``) and nudges, per member.
     replies: dict[int, list] = field(default_factory=lambda: defaultdict(list))
@@ -98,6 +106,12 @@ class BatchFacts:
     path_leads: dict[int, list] = field(default_factory=dict)
     # Open review rounds each member was asked and has not answered (``waiting_reviews``).
     reviews: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+
+    @functools.cached_property
+    def community_order(self) -> dict[int, str]:
+        """What orders the communities in a digest: their names, case aside (computed
+        once a batch, not once for every entry of every member's digest)."""
+        return {id_: community.name.lower() for id_, community in self.communities.items()}
 
     @property
     def earliest_start(self) -> datetime:
@@ -201,33 +215,35 @@ class MemberDigest:
     def add_approaching(self) -> bool:
         """Adds norms close to the gate that the member has not read; True if any is news."""
         news = False
-        for norm_id, pct in self.batch.approaching.items():
-            ref = self.batch.norms[norm_id]
-            if ref.community_id not in self.community_ids or not self.needs_member(ref):
-                continue
-            base, level = self.batch.progress.get((self.member_id, norm_id), (0, 0))
-            on_current = base == ref.last_material_version_number
-            if on_current and level >= EXPOSED:
-                continue
-            self._add(ref, "approaching").coverage_pct = pct
-            # Already delivered (or opened) this version: a reminder, not news.
-            if not (on_current and level >= DELIVERED):
-                news = True
+        for community_id in self.community_ids:
+            for norm_id, pct in self.batch.approaching_in.get(community_id, ()):
+                news |= self._add_approaching(self.batch.norms[norm_id], pct)
         return news
+
+    def _add_approaching(self, ref: NormRef, pct: int) -> bool:
+        """Adds one norm close to the gate, unless the member read it; True if news."""
+        if not self.needs_member(ref):
+            return False
+        base, level = self.batch.progress.get((self.member_id, ref.id), (0, 0))
+        on_current = base == ref.last_material_version_number
+        if on_current and level >= EXPOSED:
+            return False
+        self._add(ref, "approaching").coverage_pct = pct
+        # Already delivered (or opened) this version: a reminder, not news.
+        return not (on_current and level >= DELIVERED)
 
     def add_opened_or_in_force(self) -> bool:
         """Adds norms that opened or came into force in the window (no norm coming into
         force has a notice of its own but its author's, which is among the notices)."""
         news = False
-        for ref in self.batch.opened_or_in_force:
-            if ref.community_id not in self.community_ids:
-                continue
-            if not self._in_window(ref.status_changed_at) or not self.needs_member(ref):
-                continue
-            if ref.status == "open" and not self.carries("opened", ref.community_id):
-                continue
-            self._add(ref, "opened" if ref.status == "open" else "in_force")
-            news = True
+        for community_id in self.community_ids:
+            for ref in self.batch.opened_or_in_force.get(community_id, ()):
+                if not self._in_window(ref.status_changed_at) or not self.needs_member(ref):
+                    continue
+                if ref.status == "open" and not self.carries("opened", community_id):
+                    continue
+                self._add(ref, "opened" if ref.status == "open" else "in_force")
+                news = True
         return news
 
     def replies(self) -> list[Reply]:
@@ -329,11 +345,12 @@ class MemberDigest:
         )
 
     def ordered_entries(self) -> list[Entry]:
+        order = self.batch.community_order
         return sorted(
             self.entries.values(),
             key=lambda e: (
-                SECTIONS.index(e.section),
-                e.community.name.lower(),
+                SECTION_RANK[e.section],
+                order[e.community.id],
                 e.path_position,
                 e.norm.title,
             ),

@@ -280,7 +280,9 @@ class DigestBuilder:
                 Norm.status_changed_at >= batch.earliest_start,
             )
         )
-        batch.opened_or_in_force = [batch.norm(row) for row in rows]
+        for row in rows:
+            ref = batch.norm(row)
+            batch.opened_or_in_force[ref.community_id].append(ref)
 
     def _find_revisions_since_responses(self, batch: BatchFacts, user_ids: list[int]) -> None:
         for revised in revised_since_responses(self.session, user_ids, batch.community_ids):
@@ -294,11 +296,10 @@ class DigestBuilder:
 
     def _find_progress_near_gate(self, batch: BatchFacts, user_ids: list[int]) -> None:
         """How far each member got with the batch's norms that are close to the gate."""
-        batch.approaching = {
-            norm_id: pct
-            for norm_id, (community_id, pct) in self.approaching().items()
-            if community_id in batch.community_ids
-        }
+        for norm_id, (community_id, pct) in self.approaching().items():
+            if community_id in batch.community_ids:
+                batch.approaching[norm_id] = pct
+                batch.approaching_in[community_id].append((norm_id, pct))
         if not batch.approaching:
             return
         for row in self.session.execute(

@@ -27,6 +27,7 @@ SECTIONS = ("start_here", "nudged", "revised", "approaching", "opened", "in_forc
 # of a newcomer's digest (``digest.path_lead``) comes first on the page but takes only
 # the norms no other section tells of: a norm that just came into force says so.
 PRECEDENCE = (*SECTIONS[1:], "start_here")
+PRECEDENCE_RANK = {name: rank for rank, name in enumerate(PRECEDENCE)}
 SECTION_TITLES = {
     "start_here": "Start here: next on your community's path for newcomers",
     "nudged": "A steward asked you to look at",
@@ -43,7 +44,7 @@ SECTION_TITLES = {
 ALSO_SAID = {"opened": "It opened for discussion", "in_force": "It came into force"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One norm in one member's digest."""
 
@@ -59,7 +60,7 @@ class Entry:
 
     @property
     def section(self) -> str:
-        return min(self.reasons, key=PRECEDENCE.index)
+        return min(self.reasons, key=PRECEDENCE_RANK.__getitem__)
 
     @property
     def also_said(self) -> list[str]:

@@ -249,7 +249,7 @@ class CoverageTally(Base):
 
     __tablename__ = "coverage_tallies"
     __table_args__ = (
-        Index("ix_coverage_tallies_key", "norm_id", "material_base", "level", unique=True).ddl_if(
+        Index("ux_coverage_tallies_key", "norm_id", "material_base", "level", unique=True).ddl_if(
             dialect="sqlite"
         ),
         Index("ix_coverage_tallies_key", "norm_id", "material_base", "level").ddl_if(

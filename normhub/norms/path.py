@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -213,8 +214,9 @@ class NewcomerPath:
     def minutes(self) -> int:
         return sum(step.minutes for step in self.steps)
 
-    @property
+    @cached_property
     def norm_ids(self) -> list[int]:
+        """In path order (a path does not change once built: ``steps`` is final)."""
         return [step.norm.id for step in self.steps]
 
     @property
