@@ -88,6 +88,7 @@ class Writer:
         self.conn.commit()
 
     def finish(self, tables_with_ids: list[str]) -> None:
+        refresh_coverage_tallies(self.url)
         if self.is_postgres:
             with self.conn.cursor() as cur:
                 for table in tables_with_ids:
@@ -102,6 +103,19 @@ class Writer:
             self.conn.execute("ANALYZE")
             self.conn.commit()
         self.conn.close()
+
+
+def refresh_coverage_tallies(url: str) -> None:
+    """What the ledger keeps beside the rows a loader wrote directly: each summary's
+    responded base, then the coverage tallies counted from them."""
+    from normhub.db import make_engine
+    from normhub.exposure.tallies import fill_responded_bases, recount_tallies
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        fill_responded_bases(conn)
+        recount_tallies(conn)
+    engine.dispose()
 
 
 def create_postgres_database(server_url: str) -> str:

@@ -376,7 +376,13 @@ def insert_norms(conn, norm_table, version_table, norms: list[dict], versions: l
 
 
 def finish_bulk_load(conn, dialect_name: str) -> None:
-    """Move PostgreSQL's id sequences past the explicit ids, then refresh planner statistics."""
+    """Move PostgreSQL's id sequences past the explicit ids, count what the ledger would
+    have kept beside the rows (responded bases, coverage tallies), then refresh planner
+    statistics."""
+    from normhub.exposure.tallies import fill_responded_bases, recount_tallies
+
+    fill_responded_bases(conn)
+    recount_tallies(conn)
     if dialect_name == "postgresql":
         for table in (
             "users",

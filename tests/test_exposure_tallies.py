@@ -12,8 +12,14 @@ from normhub.errors import ValidationFailed
 from normhub.exposure.bulk import Delivery, record_deliveries
 from normhub.exposure.coverage import coverage
 from normhub.exposure.ledger import record_event
-from normhub.exposure.models import CoverageTally
-from normhub.exposure.tallies import counted_levels, fold_tallies, recount_tallies, tallied_levels
+from normhub.exposure.models import CoverageTally, ExposureSummary
+from normhub.exposure.tallies import (
+    counted_levels,
+    fill_responded_bases,
+    fold_tallies,
+    recount_tallies,
+    tallied_levels,
+)
 from normhub.norms.services import change_status, revise_norm
 from normhub.responses.services import record_response
 from tests.factories import Factory
@@ -44,10 +50,11 @@ def world(session, factory):
 
 def test_every_ledger_write_keeps_the_tallies(session, world, factory):
     community, author, readers, norm, other = world
-    # The author's own exposure: endorsed on version 1 of each norm.
+    # (norm, material base, level, responded, members). The author's own exposure:
+    # endorsed on version 1 of each norm, without a response.
     assert assert_tallies_count_the_summaries(session, norm, other) == [
-        (norm.id, 1, 5, 1),
-        (other.id, 1, 5, 1),
+        (norm.id, 1, 5, 0, 1),
+        (other.id, 1, 5, 0, 1),
     ]
     record_event(session, readers[0], norm, 1, "opened")
     record_event(session, readers[1], norm, 1, "read")
@@ -55,20 +62,24 @@ def test_every_ledger_write_keeps_the_tallies(session, world, factory):
     record_response(session, norm, readers[3], "partly", "undecided")
     session.commit()
     assert assert_tallies_count_the_summaries(session, norm) == [
-        (norm.id, 1, 2, 1),  # opened
-        (norm.id, 1, 3, 2),  # read, and the one who read it but did not understand
-        (norm.id, 1, 5, 2),  # the author and the reader who endorsed it
+        (norm.id, 1, 2, 0, 1),  # opened
+        (norm.id, 1, 3, 0, 1),  # read
+        (norm.id, 1, 3, 1, 1),  # responded: read it, did not understand it
+        (norm.id, 1, 5, 0, 1),  # the author
+        (norm.id, 1, 5, 1, 1),  # the reader who endorsed it
     ]
+    assert coverage(session, norm).responses == 2
     record_response(session, norm, readers[3], "yes", "undecided")  # now understood
     session.commit()
-    assert (norm.id, 1, 4, 1) in assert_tallies_count_the_summaries(session, norm)
+    assert (norm.id, 1, 4, 1, 1) in assert_tallies_count_the_summaries(session, norm)
 
     revise_norm(session, norm, author, factory.draft(body="A new argument."), "New.", True)
     session.commit()
     cov = coverage(session, norm)
     # Four readers' exposure is on the older text now; the author wrote the new one;
-    # the community's owner never read it.
+    # the community's owner never read it. Responses to the older text do not count.
     assert cov.stale == 4 and cov.levels["endorsed"] == 1 and cov.levels["none"] == 5
+    assert cov.responses == 0
     assert_tallies_count_the_summaries(session, norm)
 
 
@@ -117,11 +128,11 @@ def test_bulk_deliveries_keep_the_tallies(session, world):
     record_deliveries(session, items)
     session.commit()
     assert assert_tallies_count_the_summaries(session, norm, other) == [
-        (norm.id, 1, 1, 3),
-        (norm.id, 1, 3, 1),
-        (norm.id, 1, 5, 1),
-        (other.id, 1, 1, 4),
-        (other.id, 1, 5, 1),
+        (norm.id, 1, 1, 0, 3),
+        (norm.id, 1, 3, 0, 1),
+        (norm.id, 1, 5, 0, 1),
+        (other.id, 1, 1, 0, 4),
+        (other.id, 1, 5, 0, 1),
     ]
 
 
@@ -137,10 +148,15 @@ def test_folding_keeps_every_count_in_fewer_rows(session, world):
     session.commit()
     assert tallies(session, norm, other) == before
     rows = session.execute(
-        select(CoverageTally.norm_id, CoverageTally.material_base, CoverageTally.level)
+        select(
+            CoverageTally.norm_id,
+            CoverageTally.material_base,
+            CoverageTally.level,
+            CoverageTally.responded,
+        )
     ).all()
     # One row per key with members left, none for the keys that emptied ("opened").
-    assert sorted(rows) == sorted(key[:3] for key in before)
+    assert sorted(rows) == sorted(key[:4] for key in before)
 
 
 def test_a_recount_heals_a_tally_and_the_gate_never_trusts_one(session, world, factory):
@@ -167,13 +183,19 @@ def test_a_recount_heals_a_tally_and_the_gate_never_trusts_one(session, world, f
     assert session.scalar(select(func.sum(CoverageTally.members))) == 3
 
 
-def test_a_recount_from_nothing_gives_what_the_triggers_kept(session, world):
+def test_a_recount_from_nothing_gives_what_the_triggers_kept(session, world, factory):
     community, author, readers, norm, other = world
-    record_response(session, norm, readers[0], "yes", "endorse")
+    record_response(session, norm, readers[0], "partly", "undecided")
+    revise_norm(session, norm, author, factory.draft(body="Another argument."), "New.", True)
+    record_response(session, norm, readers[1], "yes", "endorse")
+    record_response(session, other, readers[1], "yes", "endorse")
     session.commit()
     expected = assert_tallies_count_the_summaries(session, norm, other)
+    # As a bulk loader leaves them: no responded bases, no tallies.
+    session.execute(update(ExposureSummary).values(responded_base=None))
     session.execute(update(CoverageTally).values(members=0))
     session.commit()
+    fill_responded_bases(session)
     recount_tallies(session, [norm.id, other.id])
     session.commit()
     assert tallies(session, norm, other) == expected

@@ -105,6 +105,8 @@ def _rebuild(connection, pairs: set[tuple[int, int]]) -> None:
             highest_level=0,
             highest_level_version=None,
             highest_level_at=None,
+            # Kept by today's apply_event; a later migration adds its column.
+            responded_base=None,
         )
         for number, kind, level, at in history:
             base = bases.get((norm_id, number), number)

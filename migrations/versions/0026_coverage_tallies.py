@@ -1,8 +1,11 @@
 """coverage tallies
 
-How many active members stand at each (norm, material base, level), kept by
-the database itself so that coverage is read from a few rows per norm instead
-of a row per exposed member (normhub.exposure.tallies). Triggers on
+How many active members stand at each (norm, material base, level, responded),
+kept by the database itself so that coverage is read from a few rows per norm
+instead of a row per exposed member or response (normhub.exposure.tallies).
+"Responded": the member responded to the text of the summary's material base,
+which needs exposure_summaries.responded_base, the newest material base among
+the versions they responded to (kept by the ledger). Triggers on
 exposure_summaries and memberships keep the tallies whoever writes: the
 ledger, the digest's bulk deliveries, joining and leaving, account deletion,
 bulk loaders.
@@ -25,7 +28,13 @@ revision, down_revision = "0026", "0025"
 branch_labels = None
 depends_on = None
 
-COLUMNS = "norm_id, material_base, level, members"
+COLUMNS = "norm_id, material_base, level, responded, members"
+KEY = "norm_id, material_base, level, responded"
+
+
+def responded(row: str) -> str:
+    return f"CASE WHEN {row}.responded_base = {row}.material_base THEN 1 ELSE 0 END"
+
 
 # A summary row counts when it reached some level and its member is active in
 # the norm's community.
@@ -35,14 +44,14 @@ SQLITE_ACTIVE = """EXISTS (
 
 SQLITE_ADD = (
     f"INSERT INTO coverage_tallies ({COLUMNS}) {{select}} "
-    "ON CONFLICT (norm_id, material_base, level) "
+    f"ON CONFLICT ({KEY}) "
     "DO UPDATE SET members = members + excluded.members;"
 )
 
 # A member's summaries on the norms of one community, as tally changes.
-SQLITE_MEMBER_ROWS = """SELECT s.norm_id, s.material_base, s.level, {sign}
+SQLITE_MEMBER_ROWS = f"""SELECT s.norm_id, s.material_base, s.level, {responded("s")}, {{sign}}
     FROM exposure_summaries s JOIN norms n ON n.id = s.norm_id
-    WHERE n.community_id = {row}.community_id AND s.user_id = {row}.user_id AND s.level > 0"""
+    WHERE n.community_id = {{row}}.community_id AND s.user_id = {{row}}.user_id AND s.level > 0"""
 
 
 def _sqlite_triggers() -> list[str]:
@@ -51,7 +60,8 @@ def _sqlite_triggers() -> list[str]:
 
     def own(row: str, sign: int) -> str:
         return add(
-            f"SELECT {row}.norm_id, {row}.material_base, {row}.level, {sign} WHERE {row}.level > 0"
+            f"SELECT {row}.norm_id, {row}.material_base, {row}.level, {responded(row)}, {sign} "
+            f"WHERE {row}.level > 0"
         )
 
     return [
@@ -59,8 +69,9 @@ def _sqlite_triggers() -> list[str]:
         WHEN NEW.level > 0 AND {SQLITE_ACTIVE.format(row="NEW")}
         BEGIN {own("NEW", 1)} END""",
         f"""CREATE TRIGGER coverage_summary_updated
-        AFTER UPDATE OF level, material_base ON exposure_summaries
-        WHEN (OLD.level <> NEW.level OR OLD.material_base <> NEW.material_base)
+        AFTER UPDATE OF level, material_base, responded_base ON exposure_summaries
+        WHEN (OLD.level <> NEW.level OR OLD.material_base <> NEW.material_base
+                OR OLD.responded_base IS NOT NEW.responded_base)
             AND {SQLITE_ACTIVE.format(row="NEW")}
         BEGIN {own("OLD", -1)} {own("NEW", 1)} END""",
         f"""CREATE TRIGGER coverage_summary_deleted AFTER DELETE ON exposure_summaries
@@ -90,27 +101,31 @@ PG_ACTIVE_JOIN = """JOIN norms n ON n.id = c.norm_id
         AND m.left_at IS NULL"""
 
 PG_APPEND = f"""INSERT INTO coverage_tallies ({COLUMNS})
-    SELECT c.norm_id, c.material_base, c.level, sum(c.change) FROM ({{changes}}) AS c
+    SELECT c.norm_id, c.material_base, c.level, c.responded, sum(c.change)
+    FROM ({{changes}}) AS c
     {{join}}
     WHERE c.level > 0
-    GROUP BY c.norm_id, c.material_base, c.level HAVING sum(c.change) <> 0"""  # noqa: S608 (no input)
+    GROUP BY c.norm_id, c.material_base, c.level, c.responded
+    HAVING sum(c.change) <> 0"""  # noqa: S608 (no input)
+
+# A summary's key and its change, from a transition table.
+PG_ROWS = f"SELECT user_id, norm_id, material_base, level, {responded('r')} AS responded, "
 
 PG_SUMMARY_FUNCTIONS = {
     "coverage_summaries_inserted": PG_APPEND.format(
-        changes="SELECT user_id, norm_id, material_base, level, 1 AS change FROM new_rows",
-        join=PG_ACTIVE_JOIN,
+        changes=PG_ROWS + "1 AS change FROM new_rows r", join=PG_ACTIVE_JOIN
     ),
     "coverage_summaries_deleted": PG_APPEND.format(
-        changes="SELECT user_id, norm_id, material_base, level, -1 AS change FROM old_rows",
-        join=PG_ACTIVE_JOIN,
+        changes=PG_ROWS + "-1 AS change FROM old_rows r", join=PG_ACTIVE_JOIN
     ),
     # A row whose level and base stayed the same adds -1 and +1 to one key: no change.
     # (Joining old_rows to new_rows instead made a bulk delivery four times slower:
     # transition tables have no index.)
     "coverage_summaries_updated": PG_APPEND.format(
-        changes="""SELECT user_id, norm_id, material_base, level, -1 AS change FROM old_rows
-            UNION ALL
-            SELECT user_id, norm_id, material_base, level, 1 FROM new_rows""",
+        changes=PG_ROWS
+        + "-1 AS change FROM old_rows r UNION ALL "
+        + PG_ROWS
+        + "1 FROM new_rows r",
         join=PG_ACTIVE_JOIN,
     ),
 }
@@ -120,9 +135,10 @@ PG_MEMBER_JOIN = """JOIN norms n ON n.community_id = c.community_id
     JOIN exposure_summaries s ON s.norm_id = n.id AND s.user_id = c.user_id AND s.level > 0"""
 
 PG_MEMBER_APPEND = f"""INSERT INTO coverage_tallies ({COLUMNS})
-    SELECT s.norm_id, s.material_base, s.level, sum(c.change) FROM ({{changes}}) AS c
+    SELECT s.norm_id, s.material_base, s.level, {responded("s")}, sum(c.change)
+    FROM ({{changes}}) AS c
     {PG_MEMBER_JOIN}
-    GROUP BY s.norm_id, s.material_base, s.level HAVING sum(c.change) <> 0"""  # noqa: S608 (no input)
+    GROUP BY s.norm_id, s.material_base, s.level, 4 HAVING sum(c.change) <> 0"""  # noqa: S608 (no input)
 
 PG_MEMBER_FUNCTIONS = {
     "coverage_members_inserted": PG_MEMBER_APPEND.format(
@@ -196,32 +212,49 @@ def _trigger_names(dialect: str) -> list[tuple[str, str]]:
     return [*names, ("coverage_norm_deleted", "norms")]
 
 
+# The newest material base each member responded to, for the rows already there
+# (also normhub.exposure.tallies.fill_responded_bases, for bulk loaders).
+RESPONDED_BASES = """UPDATE exposure_summaries SET responded_base = (
+    SELECT coalesce(max(m.number), newest.number) FROM (
+        SELECT max(v.number) AS number FROM responses r
+        JOIN norm_versions v ON v.id = r.version_id
+        WHERE r.norm_id = exposure_summaries.norm_id
+            AND r.user_id = exposure_summaries.user_id) AS newest
+    LEFT JOIN norm_versions m ON m.norm_id = exposure_summaries.norm_id
+        AND m.is_material AND m.number <= newest.number
+    GROUP BY newest.number)
+WHERE EXISTS (SELECT 1 FROM responses r WHERE r.norm_id = exposure_summaries.norm_id
+    AND r.user_id = exposure_summaries.user_id)"""
+
 # What the tallies hold for the rows already there (also normhub.exposure.tallies' recount).
 BACKFILL = f"""INSERT INTO coverage_tallies ({COLUMNS})
-    SELECT s.norm_id, s.material_base, s.level, count(*)
+    SELECT s.norm_id, s.material_base, s.level, {responded("s")}, count(*)
     FROM exposure_summaries s
     JOIN norms n ON n.id = s.norm_id
     JOIN memberships m ON m.community_id = n.community_id AND m.user_id = s.user_id
         AND m.left_at IS NULL
     WHERE s.level > 0
-    GROUP BY s.norm_id, s.material_base, s.level"""  # noqa: S608 (no input)
+    GROUP BY s.norm_id, s.material_base, s.level, 4"""  # noqa: S608 (no input)
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.add_column("exposure_summaries", sa.Column("responded_base", sa.Integer(), nullable=True))
+    op.execute(RESPONDED_BASES)
     op.create_table(
         "coverage_tallies",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("norm_id", sa.Integer(), nullable=False),
         sa.Column("material_base", sa.Integer(), nullable=False),
         sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.Column("responded", sa.SmallInteger(), nullable=False),
         sa.Column("members", sa.Integer(), nullable=False),
     )
     # The same key, unique where one row per key is kept (see the models).
     op.create_index(
         "ix_coverage_tallies_key" if dialect == "postgresql" else "ux_coverage_tallies_key",
         "coverage_tallies",
-        ["norm_id", "material_base", "level"],
+        ["norm_id", "material_base", "level", "responded"],
         unique=dialect != "postgresql",
     )
     for statement in _postgres_statements() if dialect == "postgresql" else _sqlite_triggers():
@@ -238,3 +271,5 @@ def downgrade() -> None:
         else:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("coverage_tallies")
+    # A plain DROP COLUMN: a batch copy of the table would cascade-delete what hangs off it.
+    op.drop_column("exposure_summaries", "responded_base")

@@ -115,7 +115,9 @@ class DigestBuilder:
         self.length = period_length(self.kind)
         self.community_ids = community_ids
         self._communities: dict[int, CommunityRef] | None = None
-        self._approaching: dict[int, tuple[int, int]] | None = None
+        # Open norms close to the gate, for the communities counted so far.
+        self._approaching: dict[int, tuple[int, int]] = {}
+        self._approaching_counted: set[int] = set()
         self._approaching_norms: dict[int, Norm] = {}
         self._paths: dict[int, NewcomerPath] = {}
 
@@ -135,14 +137,20 @@ class DigestBuilder:
             self._communities = {row.id: CommunityRef(*row) for row in self.session.execute(query)}
         return self._communities
 
-    def approaching(self) -> dict[int, tuple[int, int]]:
-        """Open norms close to (not past) the gate: norm id → (community id, coverage %)."""
-        if self._approaching is None:
-            found = approaching_gate(self.session, self.community_ids)
-            self._approaching_norms = {norm.id: norm for norm, _ in found.values()}
-            self._approaching = {
-                norm_id: (norm.community_id, pct) for norm_id, (norm, pct) in found.items()
-            }
+    def approaching(self, community_ids: set[int]) -> dict[int, tuple[int, int]]:
+        """Open norms close to (not past) the gate: norm id → (community id, coverage %).
+
+        Counted once a run for each community, when a batch first needs it: a
+        preview for one member counts their communities only, not every one.
+        """
+        missing = community_ids - self._approaching_counted
+        if missing:
+            found = approaching_gate(self.session, missing)
+            self._approaching_counted |= missing
+            self._approaching_norms.update({norm.id: norm for norm, _ in found.values()})
+            self._approaching.update(
+                {norm_id: (norm.community_id, pct) for norm_id, (norm, pct) in found.items()}
+            )
         return self._approaching
 
     def paths(self, community_ids: Iterable[int]) -> dict[int, NewcomerPath]:
@@ -296,7 +304,7 @@ class DigestBuilder:
 
     def _find_progress_near_gate(self, batch: BatchFacts, user_ids: list[int]) -> None:
         """How far each member got with the batch's norms that are close to the gate."""
-        for norm_id, (community_id, pct) in self.approaching().items():
+        for norm_id, (community_id, pct) in self.approaching(batch.community_ids).items():
             if community_id in batch.community_ids:
                 batch.approaching[norm_id] = pct
                 batch.approaching_in[community_id].append((norm_id, pct))

@@ -28,8 +28,7 @@ from normhub.exposure.models import LEVELS, ExposureSummary
 from normhub.exposure.report import months_words
 from normhub.exposure.standing import not_exposed, reading_state
 from normhub.exposure.tallies import tallied_levels
-from normhub.norms.models import Norm, NormVersion
-from normhub.responses.models import Response
+from normhub.norms.models import Norm
 
 
 @dataclass
@@ -144,7 +143,8 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         select(
             literal(-1).label("kind"),
             Membership.community_id,
-            literal(0).label("level"),
+            literal(0).label("base"),
+            literal(0).label("responded"),
             func.count(),
         )
         .where(
@@ -154,28 +154,8 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         .group_by(Membership.community_id)
     )
     rows = session.execute(union_all(active_members, tallied_levels(ids))).all()
-    active = {key: count for kind, key, _, count in rows if kind == -1}
+    active = {key: count for kind, key, _, _, count in rows if kind == -1}
     tallies = [row for row in rows if row[0] != -1]
-    responders = dict(
-        session.execute(
-            select(Response.norm_id, func.count(func.distinct(Response.user_id)))
-            .join(NormVersion, NormVersion.id == Response.version_id)
-            .join(Norm, Norm.id == Response.norm_id)
-            .join(
-                Membership,
-                and_(
-                    Membership.community_id == Norm.community_id,
-                    Membership.user_id == Response.user_id,
-                    Membership.left_at.is_(None),
-                ),
-            )
-            .where(
-                Response.norm_id.in_(ids),
-                NormVersion.number >= Norm.last_material_version_number,
-            )
-            .group_by(Response.norm_id)
-        ).all()
-    )
     result = {}
     for norm in norms:
         community = norm.community
@@ -185,11 +165,11 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
             active_members=members,
             levels={**dict.fromkeys(LEVELS, 0), LEVELS[NONE]: members},
             stale=0,
-            responses=responders.get(norm.id, 0),
+            responses=0,
             threshold_pct=community.coverage_threshold_pct,
             min_responses=community.coverage_min_responses,
         )
-    for norm_id, base, level, count in tallies:
+    for norm_id, base, level, responded, count in tallies:
         item = result[norm_id]
         if base < item.norm.last_material_version_number:
             item.stale += count  # reached on an older text: at "none" on this one
@@ -197,6 +177,8 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         # Moved out of "none", where every active member started.
         item.levels[LEVELS[NONE]] -= count
         item.levels[LEVELS[level]] += count
+        # Responded to a version of the current text (the newest material one or later).
+        item.responses += count if responded else 0
     _count_reread_due(session, result)
     return result
 

@@ -89,6 +89,8 @@ def apply_event(
     """Fold one event into a summary row: the one rule, for the ledger and for replays."""
     summary.last_seen_at = max(summary.last_seen_at or at, at)
     summary.latest_version = max(summary.latest_version or 0, number)
+    if kind == "responded" and base > (summary.responded_base or 0):
+        summary.responded_base = base
     if level > summary.highest_level or (
         level == summary.highest_level and number > (summary.highest_level_version or 0)
     ):

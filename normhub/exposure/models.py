@@ -102,6 +102,9 @@ class ExposureSummary(Base):
     highest_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     highest_level_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     highest_level_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The newest material base among the versions the member responded to (None: no
+    # response); equal to ``material_base`` when they responded to that family's text.
+    responded_base: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def level_name(self) -> str:
@@ -237,7 +240,9 @@ class FormerMemberExposure(Base):
 
 
 class CoverageTally(Base):
-    """How many active members stand at a (norm, material base, level): part of a count.
+    """How many active members stand at a (norm, material base, level, responded): part
+    of a count. ``responded``: 1 for members who responded to the text of that
+    material base (``ExposureSummary.responded_base``), else 0.
 
     The database keeps these rows itself (triggers of migration 0026, on the
     summaries and the memberships), so every writer keeps them true.
@@ -249,10 +254,10 @@ class CoverageTally(Base):
 
     __tablename__ = "coverage_tallies"
     __table_args__ = (
-        Index("ux_coverage_tallies_key", "norm_id", "material_base", "level", unique=True).ddl_if(
-            dialect="sqlite"
-        ),
-        Index("ix_coverage_tallies_key", "norm_id", "material_base", "level").ddl_if(
+        Index(
+            "ux_coverage_tallies_key", "norm_id", "material_base", "level", "responded", unique=True
+        ).ddl_if(dialect="sqlite"),
+        Index("ix_coverage_tallies_key", "norm_id", "material_base", "level", "responded").ddl_if(
             dialect="postgresql"
         ),
     )
@@ -261,4 +266,5 @@ class CoverageTally(Base):
     norm_id: Mapped[int] = mapped_column(Integer)
     material_base: Mapped[int] = mapped_column(Integer)
     level: Mapped[int] = mapped_column(SmallInteger)
+    responded: Mapped[int] = mapped_column(SmallInteger)
     members: Mapped[int] = mapped_column(Integer)
