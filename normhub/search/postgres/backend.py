@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from normhub.search.documents import IndexStats, PendingIds, read_session
 from normhub.search.postgres import parsing, searching, spelling, store
+from normhub.search.postgres.counting import EXACT_UP_TO
 from normhub.search.query import FilterValues, SearchQuery
 from normhub.search.results import NO_WORDS_NOTICE, SearchResult
 
@@ -116,7 +117,8 @@ class PostgresBackend:
                 tree = None
             result.searched = True
             if query.communities:
-                searching.run(connection, query, tree, result)
+                exact_up_to = self.app.config.get("SEARCH_EXACT_COUNT_UP_TO", EXACT_UP_TO)
+                searching.run(connection, query, tree, result, exact_up_to)
         return result
 
     def warm(self) -> int:

@@ -13,9 +13,8 @@ time in proportion to the matches; the tiers keep it bounded. The rank is
 the most recently written document first, as Whoosh does. Whoosh adds no
 boost for recency or status beyond that tie-break, so neither does this.
 
-The exact total and the facet counts come from one grouped pass over the
-visible matches: its cost grows with the matches (a row read each, found
-through the GIN index), the one part of a search that does.
+The total and the facet counts come from ``counting``: exact up to a few
+thousand matches, estimated from a sample beyond (and said to be).
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection
 
 from normhub.communities.models import Community
-from normhub.search.postgres import parsing
+from normhub.search.postgres import counting, parsing
 from normhub.search.query import SearchQuery
-from normhub.search.results import FACET_FIELDS, SearchHit, SearchResult, facet_values
+from normhub.search.results import SearchHit, SearchResult, facet_values
 from normhub.text import with_direction_closed
 
 CANDIDATES = 200
@@ -101,42 +100,23 @@ def reading(engine) -> Iterator[Connection]:
         yield connection
 
 
-def run(connection: Connection, query: SearchQuery, tree, result: SearchResult) -> None:
+def run(
+    connection: Connection,
+    query: SearchQuery,
+    tree,
+    result: SearchResult,
+    exact_up_to: int = counting.EXACT_UP_TO,
+) -> None:
     """Fill ``result`` with the total, facets and hits of its page."""
     found = plan(query, tree)
-    counts = facet_counts(connection, found)
-    result.total = sum(counts.get("community_id", {}).values())
-    result.facets = facet_values(counts, query.communities)
+    counts = counting.count(connection, found.conditions, found.params, exact_up_to)
+    result.total, result.total_estimated = counts.total, counts.estimated
+    result.facets = facet_values(counts.facets, query.communities)
     start = (result.page - 1) * result.per_page
     if start >= result.total:
         return
     ids = ranked_ids(connection, found, start + result.per_page, result.total)[start:]
     result.hits = hits(connection, ids, found.rank, query.communities)
-
-
-def facet_counts(connection: Connection, found: Plan) -> dict[str, dict[str, int]]:
-    """Counts by community, status, kind and tag over the visible matches, in one statement.
-
-    One pass over the matches, grouped by every combination of the four (a few
-    thousand rows at most), folded here: cheaper than grouping the matches four
-    times in the database.
-    """
-    statement = sql(
-        "SELECT community_id, status, kind, tags, count(*) FROM search_documents "  # noqa: S608
-        f"WHERE {found.conditions} GROUP BY community_id, status, kind, tags"
-    )
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
-    by_community, by_status = counts["community_id"], counts["status"]
-    by_kind, by_tag = counts["kind"], counts["tag"]
-    for community_id, status, kind, tags, count in connection.execute(statement, found.params):
-        key = str(community_id)
-        by_community[key] = by_community.get(key, 0) + count
-        if status is not None:
-            by_status[status] = by_status.get(status, 0) + count
-        by_kind[kind] = by_kind.get(kind, 0) + count
-        for tag in tags.split(",") if tags else ():
-            by_tag[tag] = by_tag.get(tag, 0) + count
-    return counts
 
 
 def _rank_expression() -> str:
