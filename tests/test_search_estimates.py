@@ -88,3 +88,21 @@ def test_a_sample_showing_few_matches_falls_back_to_counting(app, monkeypatch, l
     query = build_query("lantern", {}, {public.id: public}, per_page=10)
     result = backend_for(app).search(query)
     assert (result.total, result.total_estimated) == (12, False)
+
+
+def test_a_planner_guessing_too_few_costs_a_bounded_pass_then_a_sample(app, monkeypatch, lanterns):
+    monkeypatch.setattr(counting, "planned_rows", lambda *args: 0.0)
+    passes = []
+    exact_counts = counting.exact_counts
+
+    def counted(connection, conditions, params, limit):
+        facets = exact_counts(connection, conditions, params, limit)
+        passes.append((limit, sum(facets["community_id"].values())))
+        return facets
+
+    monkeypatch.setattr(counting, "exact_counts", counted)
+    public, _ = lanterns
+    query = build_query("lantern", {}, {public.id: public}, per_page=10)
+    result = backend_for(app).search(query)
+    assert passes == [(4, 4)]  # stopped one row past the limit of 3
+    assert (result.total, result.total_estimated) == (12, True)

@@ -9,8 +9,9 @@ they are estimated: the matches among a fixed share of the table's pages
 the whole table and rounded, and the result says so (``total_estimated``),
 which pages and the API show as "about". Which way to count is decided by
 the planner's estimate of the matches, checked on the sample before an
-estimate is shown: a planner that guessed too high costs a sample, never a
-wrong kind of answer.
+estimate is shown, and the exact pass stops one row past the limit: a
+planner that guessed wrong costs a sample or a bounded pass, never a
+wrong kind of answer nor an unbounded one.
 
 Visibility holds either way: the sample counts only rows of the viewer's
 communities, as the exact pass does, so nothing outside them is counted.
@@ -26,9 +27,10 @@ from sqlalchemy.engine import Connection
 
 from normhub.search.results import FACET_FIELDS, rounded
 
-# Rows a sample reads: enough that a count of a few thousand is within about 10%.
+# Rows a sample reads: a count of a few thousand comes within about 15%, of tens of
+# thousands within 5%; reading them takes about 6 ms at 220,000 documents.
 SAMPLE_ROWS = 4000
-EXACT_UP_TO = 5000
+EXACT_UP_TO = 2000
 # Fixed, so a query's estimate is the same from one page of results to the next.
 SAMPLE_SEED = 1
 
@@ -41,13 +43,25 @@ class Counts:
 
 
 def count(connection: Connection, conditions: str, params: dict, exact_up_to: int) -> Counts:
-    """The visible matches of ``conditions``: counted, or estimated when very many."""
+    """The visible matches of ``conditions``: counted, or estimated when very many.
+
+    The exact pass stops after ``exact_up_to`` + 1 rows, so a planner that guessed
+    too few costs at most that many rows before the sample is taken instead.
+    """
     if planned_rows(connection, conditions, params) > exact_up_to:
         sampled = sample_counts(connection, conditions, params)
         if sampled is not None and sampled.total > exact_up_to:
             return sampled
-    facets = exact_counts(connection, conditions, params)
-    return Counts(sum(facets["community_id"].values()), facets)
+    facets = exact_counts(connection, conditions, params, exact_up_to + 1)
+    total = sum(facets["community_id"].values())
+    if total <= exact_up_to:
+        return Counts(total, facets)
+    sampled = sample_counts(connection, conditions, params)
+    if sampled is None:  # nothing to scale a sample by: say what is known for sure
+        return Counts(rounded(total), facets, estimated=True)
+    # More than exact_up_to match for certain, whatever the sample found.
+    sampled.total = max(sampled.total, rounded(total))
+    return sampled
 
 
 def planned_rows(connection: Connection, conditions: str, params: dict) -> float:
@@ -75,18 +89,19 @@ def _folded(rows) -> dict[str, dict[str, float]]:
     return counts
 
 
-def exact_counts(connection: Connection, conditions: str, params: dict) -> dict[str, dict]:
-    """Counts by community, status, kind and tag over the visible matches, in one statement.
+def exact_counts(connection: Connection, conditions: str, params: dict, limit: int) -> dict:
+    """Counts by community, status, kind and tag over up to ``limit`` visible matches.
 
     One pass over the matches, grouped by every combination of the four (a few
     thousand rows at most), folded here: cheaper than grouping the matches four
     times in the database.
     """
     statement = sql(
-        "SELECT community_id, status, kind, tags, count(*) FROM search_documents "  # noqa: S608
-        f"WHERE {conditions} GROUP BY community_id, status, kind, tags"
+        "SELECT community_id, status, kind, tags, count(*) FROM (SELECT community_id, "  # noqa: S608
+        f"status, kind, tags FROM search_documents WHERE {conditions} LIMIT :count_limit) "
+        "AS found GROUP BY community_id, status, kind, tags"
     )
-    return _folded(connection.execute(statement, params))
+    return _folded(connection.execute(statement, {**params, "count_limit": limit}))
 
 
 _TABLE_ROWS = sql("SELECT reltuples FROM pg_class WHERE oid = 'search_documents'::regclass")
