@@ -8,10 +8,10 @@ Ranking follows the Whoosh backend: up to ``CANDIDATES`` matches are all
 ranked; beyond that, candidates are taken tier by tier (every word in the
 title, then in title/tags/summary, then anywhere), newest first within a
 tier, and only those are ranked. Ranking every match of a common word costs
-time in proportion to the matches; the tiers keep it bounded. The rank is
-``ts_rank_cd`` with the fields weighted (``RANK_WEIGHTS``); equal ranks put
-the most recently written document first, as Whoosh does. Whoosh adds no
-boost for recency or status beyond that tie-break, so neither does this.
+time in proportion to the matches; the tiers keep it bounded. The candidates
+are ranked by Whoosh's BM25F (``ranking``); equal scores put the most
+recently written document first, as Whoosh does. Whoosh adds no boost for
+recency or status beyond that tie-break, so neither does this.
 
 The total and the facet counts come from ``counting``: exact up to a few
 thousand matches, estimated from a sample beyond (and said to be).
@@ -28,7 +28,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection
 
 from normhub.communities.models import Community
-from normhub.search.postgres import counting, parsing
+from normhub.search.postgres import counting, parsing, ranking
 from normhub.search.query import SearchQuery
 from normhub.search.results import SearchHit, SearchResult, facet_values
 from normhub.text import with_direction_closed
@@ -37,14 +37,6 @@ CANDIDATES = 200
 # Up to this many matches, "newest first" sorts them rather than walk the seq index.
 FEW_MATCHES = 5000
 TIERS = (parsing.TITLE_TIER, parsing.HEAD_TIER)
-# ts_rank_cd's weights for D (essay, comments), C (assumptions), B (tags, summary) and
-# A (title). Whoosh's boosts (title 6, tags 2, summary 1.5, assumptions 1.2, text 1)
-# in these proportions matched its top 10 less well than a title far ahead of the rest:
-# BM25 saturates a word repeated in a long text, ts_rank_cd keeps adding it up.
-# Chosen on the benchmark's 50 relevance queries (benchmarks/search_postgres.py).
-RANK_WEIGHTS = "{0.05, 0.05, 0.1, 1.0}"
-# 1: divide by 1 + log(length), so a long essay does not win by length alone.
-RANK_NORMALIZATION = 1
 SNIPPET_CHARS = 220
 _START, _STOP = "\x02", "\x03"
 HEADLINE_OPTIONS = (
@@ -63,6 +55,7 @@ class Plan:
     conditions: str
     params: dict
     by_tags: bool = False  # only typed filters, a tag among them: fewest tags first
+    tree: object = None  # the parsed query, for ``ranking``
 
 
 def plan(query: SearchQuery, tree) -> Plan:
@@ -84,7 +77,7 @@ def plan(query: SearchQuery, tree) -> Plan:
     rank = "" if tree is None or parsing.only_exclusions(tree) else parsing.ranking(tree)
     tiers = [found for tier in TIERS if (found := parsing.matching(node, tier))]
     by_tags = not rank and tree is not None and parsing.has_tag(tree)
-    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags)
+    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags, tree)
 
 
 @contextmanager
@@ -119,10 +112,6 @@ def run(
     result.hits = hits(connection, ids, found.rank, query.communities)
 
 
-def _rank_expression() -> str:
-    return f"ts_rank_cd('{RANK_WEIGHTS}', words, CAST(:rank AS tsquery), {RANK_NORMALIZATION})"
-
-
 def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
     """The ids of the best ``limit`` matches, best first."""
     if not found.rank:
@@ -133,20 +122,13 @@ def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> l
             f"ORDER BY {fewest_tags}{_newest(total)} DESC LIMIT :limit"
         )
         return list(connection.scalars(statement, {**found.params, "limit": limit}))
-    params = {**found.params, "rank": found.rank, "limit": limit}
     budget = max(limit, CANDIDATES)
     if total <= budget:
-        statement = sql(
-            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
-            f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
-        )
-        return list(connection.scalars(statement, params))
-    candidates = _candidates(connection, found, budget, total)
-    statement = sql(
-        "SELECT id FROM search_documents WHERE id = ANY(CAST(:ids AS text[])) "  # noqa: S608
-        f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
-    )
-    return list(connection.scalars(statement, {**params, "ids": candidates}))
+        statement = sql(f"SELECT id FROM search_documents WHERE {found.conditions}")  # noqa: S608
+        candidates = list(connection.scalars(statement, found.params))
+    else:
+        candidates = _candidates(connection, found, budget, total)
+    return ranking.ranked(connection, candidates, found.tree, limit)
 
 
 def _newest(total: int) -> str:
