@@ -8,19 +8,21 @@ boost. ``ts_rank_cd`` ranks by something else (cover density), which put
 only about half of Whoosh's top 10 in PostgreSQL's.
 
 So the candidates are ranked here with the same formula, from what each
-candidate's row holds: the positions of the query's lexemes by weight (A
-title, B tags and summary, C assumptions, D essay or comment text) read from
-its ``tsvector``, its tags, and its fields' lengths in characters (Whoosh
-counts words; a ratio to the average is what counts, and characters keep the
-ratio). Averages and document frequencies are the table's, from its
-statistics: the average lengths from a sample, the frequencies from
-``pg_stats`` (the lexemes of every field, and the ``t:``/``s:`` tier lexemes
-that stand for the title and for title, tags and summary). Both are read at
-most every ``STATISTICS_SECONDS`` per process.
+candidate's row holds: how often each of the query's lexemes occurs in each
+field (A title, B tags and summary, C assumptions, D essay or comment text)
+and whether a phrase does, read from its ``tsvector`` (see ``_TF_BY_RANK``),
+its tags, and its fields' lengths in characters (Whoosh counts words; a
+ratio to the average is what counts, and characters keep the ratio).
+Averages and document frequencies are the table's: the average lengths from
+a sample, the frequencies from ``pg_stats`` (the lexemes of every field, and
+the ``t:``/``s:`` tier lexemes that stand for the title and for title, tags
+and summary). Both are read at most every ``STATISTICS_SECONDS`` per process.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 import time
@@ -48,6 +50,7 @@ class Word:
     title_only: bool
     # A phrase's lexemes' distances from its first: it scores only in fields holding it.
     offsets: list[int] | None = None
+    tsquery: str = ""  # a phrase's, to test each field for it
 
 
 @dataclass
@@ -70,7 +73,7 @@ def words_of(tree) -> list[Word]:
             continue
         if text.phrase:
             lexemes, offsets = _phrase(text.tsquery)
-            found.append(Word(lexemes, "", bool(text.weights), offsets))
+            found.append(Word(lexemes, "", bool(text.weights), offsets, text.tsquery))
             continue
         lexemes = [_unquoted(match.group(1)) for match in _LEXEME.finditer(text.tsquery)]
         raw = text.words.lower() if len(lexemes) == 1 else ""
@@ -154,15 +157,51 @@ def _bm25(idf: float, tf: float, length: float, average: float) -> float:
     return idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average))
 
 
-_CANDIDATES = sql(
-    "SELECT d.id, d.seq, d.tags, length(coalesce(d.title, '')), "
-    "length(coalesce(d.summary, '')), length(coalesce(d.assumptions, '')), "
-    "length(coalesce(d.body, '')), "
-    "(SELECT array_agg(u.lexeme || ' ' || array_to_string(u.weights, '') || ' ' "
-    "|| array_to_string(u.positions, ',')) FROM unnest(d.words) u "
-    "WHERE u.lexeme = ANY(CAST(:lexemes AS text[]))) "
-    "FROM search_documents d WHERE d.id = ANY(CAST(:ids AS text[]))"
+# How often a lexeme occurs in one field of a candidate, read without unnesting its
+# tsvector (which costs a row per lexeme, 300 for a norm: 15 ms for 200 candidates).
+# The field's positions alone (``ts_filter`` by its weight) ranked by ``ts_rank`` with
+# every weight 1 give sum(1/j^2, j = 1..tf) / (pi^2 / 6): a different value for each tf,
+# read back through ``_TF_BY_RANK``. Past ``MAX_TF`` the ranks are too close to tell
+# apart, and BM25 saturated long before.
+MAX_TF = 200
+_TF_BY_RANK = list(
+    itertools.accumulate(1 / (n * n) / (math.pi**2 / 6) for n in range(1, MAX_TF + 1))
 )
+_FIELD_POSITIONS = (
+    "CROSS JOIN LATERAL (SELECT "
+    + ", ".join(f"ts_filter(d.words, '{{{w.lower()}}}') AS {w.lower()}" for w in "ABCD")
+    + " OFFSET 0) AS f"
+)
+
+
+def _tf(rank: float) -> int:
+    if rank < _TF_BY_RANK[0] / 2:
+        return 0
+    at = bisect.bisect_left(_TF_BY_RANK, rank)
+    if at >= MAX_TF:
+        return MAX_TF
+    if at > 0 and rank - _TF_BY_RANK[at - 1] < _TF_BY_RANK[at] - rank:
+        at -= 1
+    return at + 1
+
+
+def _candidates_statement(lexemes: list[str], phrases: list[Word]):
+    ranks = [
+        f"ts_rank('{{1,1,1,1}}', f.{w.lower()}, CAST(:lexeme{i} AS tsquery), 0)"
+        for i in range(len(lexemes))
+        for w in "ABCD"
+    ]
+    held = [
+        f"f.{w.lower()} @@ CAST(:phrase{i} AS tsquery)" for i in range(len(phrases)) for w in "ABCD"
+    ]
+    return sql(
+        "SELECT d.id, d.seq, d.tags, length(coalesce(d.title, '')), "  # noqa: S608 (no values)
+        "length(coalesce(d.summary, '')), length(coalesce(d.assumptions, '')), "
+        "length(coalesce(d.body, '')), "
+        f"CAST(ARRAY[{', '.join(ranks) or 'NULL'}] AS real[]), "
+        f"CAST(ARRAY[{', '.join(held) or 'NULL'}] AS boolean[]) "
+        f"FROM search_documents d {_FIELD_POSITIONS} WHERE d.id = ANY(CAST(:ids AS text[]))"
+    )
 
 
 def ranked(connection: Connection, ids: list[str], tree, limit: int) -> list[str]:
@@ -173,72 +212,80 @@ def ranked(connection: Connection, ids: list[str], tree, limit: int) -> list[str
     tags = tag_filters(tree)
     stats = statistics(connection)
     lexemes = sorted({lexeme for word in words for lexeme in word.lexemes})
-    rows = connection.execute(_CANDIDATES, {"ids": ids, "lexemes": lexemes}).all()
+    phrases = [word for word in words if word.offsets is not None]
+    params: dict = {"ids": ids}
+    params.update({f"lexeme{i}": parsing.quote(lexeme) for i, lexeme in enumerate(lexemes)})
+    params.update({f"phrase{i}": word.tsquery for i, word in enumerate(phrases)})
+    rows = connection.execute(_candidates_statement(lexemes, phrases), params).all()
     scored = []
-    for doc_id, seq, doc_tags, *lengths, found in rows:
-        positions = {}
-        for item in found or ():
-            lexeme, weights, places = item.rsplit(" ", 2)
-            positions[lexeme] = list(zip(weights, map(int, places.split(",")), strict=True))
-        score = _score(stats, words, tags, positions, doc_tags or "", lengths)
+    for doc_id, seq, doc_tags, *lengths, ranks, held in rows:
+        frequencies = {
+            (lexeme, weight): _tf(ranks[4 * i + j])
+            for i, lexeme in enumerate(lexemes)
+            for j, weight in enumerate("ABCD")
+        }
+        holds = {
+            (id(word), weight): bool(held[4 * i + j])
+            for i, word in enumerate(phrases)
+            for j, weight in enumerate("ABCD")
+        }
+        score = _score(stats, words, tags, (frequencies, holds), doc_tags or "", lengths)
         scored.append((-score, -seq, doc_id))
     scored.sort()
     return [doc_id for _, _, doc_id in scored[:limit]]
 
 
-def _score(stats, words, tags, positions, doc_tags: str, lengths) -> float:
-    lengths = dict(zip(("title", "summary", "assumptions", "body"), lengths, strict=True))
+# Whose frequency stands for a word's document frequency in each field.
+_IDF_TERM = {
+    "title": parsing.TITLE_TIER,
+    "summary": parsing.HEAD_TIER,
+    "assumptions": "",
+    "body": "",
+}
+
+
+@dataclass
+class _Candidate:
+    frequencies: dict  # (lexeme, weight) -> how often
+    holds: dict  # (id of a phrase's Word, weight) -> whether that field holds it
+    lengths: dict  # field -> characters
+    tags: list[str]
+
+
+def _score(stats, words, tags, found, doc_tags: str, lengths) -> float:
     own_tags = [
         t for t in parsing.TAG_TOKEN.findall(doc_tags.lower()) if t not in parsing.TAG_STOP_WORDS
     ]
-    averages = stats.averages
+    names = ("title", "summary", "assumptions", "body")
+    candidate = _Candidate(*found, dict(zip(names, lengths, strict=True)), own_tags)
+    score = sum(_word_score(stats, word, candidate) for word in words)
+    return score + sum(_tag_score(stats, tag, own_tags) for tag in tags if tag in own_tags)
+
+
+def _tag_score(stats, tag: str, own_tags: list[str]) -> float:
+    idf = _idf(stats, "tag:" + tag)
+    return _bm25(idf, own_tags.count(tag), len(own_tags), stats.averages["tag"])
+
+
+def _word_score(stats, word: Word, candidate: _Candidate) -> float:
+    """A word's (or phrase's) BM25F: the sum over the fields holding it."""
     score = 0.0
-
-    def field_score(name: str, lexeme: str, tf: float, idf_of: str) -> float:
-        idf = _idf(stats, idf_of)
-        return DEFAULT_FIELDS[name] * _bm25(idf, tf, lengths[name], averages[name])
-
-    for word in words:
-        for name, weight in _WEIGHTS.items():
-            if word.title_only and name != "title":
-                continue
-            if word.offsets is not None and not _holds_phrase(positions, word, weight):
-                continue
-            for lexeme in word.lexemes:
-                tf = sum(1 for found, _ in positions.get(lexeme, ()) if found == weight)
-                in_tags = own_tags.count(word.raw) if word.raw and name == "summary" else 0
+    in_tags = candidate.tags.count(word.raw) if word.raw and not word.title_only else 0
+    if in_tags:
+        score += DEFAULT_FIELDS["tag"] * _tag_score(stats, word.raw, candidate.tags)
+    for name, weight in _WEIGHTS.items():
+        if word.title_only and name != "title":
+            continue
+        if word.offsets is not None and not candidate.holds[(id(word), weight)]:
+            continue
+        for lexeme in word.lexemes:
+            tf = candidate.frequencies[(lexeme, weight)]
+            if name == "summary":
                 tf -= in_tags  # a tag's words are weighted with the summary's
-                if in_tags:
-                    idf = _idf(stats, "tag:" + word.raw)
-                    score += DEFAULT_FIELDS["tag"] * _bm25(
-                        idf, in_tags, len(own_tags), averages["tag"]
-                    )
-                if tf <= 0:
-                    continue
-                if name == "title":
-                    score += field_score(
-                        name, lexeme, tf * TITLE_FIELD_BOOST, parsing.TITLE_TIER + lexeme
-                    )
-                elif name == "summary":
-                    score += field_score(name, lexeme, tf, parsing.HEAD_TIER + lexeme)
-                else:
-                    score += field_score(name, lexeme, tf, lexeme)
-    for tag in tags:
-        if tag in own_tags:
-            idf = _idf(stats, "tag:" + tag)
-            score += _bm25(idf, own_tags.count(tag), len(own_tags), averages["tag"])
+            elif name == "title":
+                tf *= TITLE_FIELD_BOOST
+            if tf > 0:
+                idf = _idf(stats, _IDF_TERM[name] + lexeme)
+                length, average = candidate.lengths[name], stats.averages[name]
+                score += DEFAULT_FIELDS[name] * _bm25(idf, tf, length, average)
     return score
-
-
-def _holds_phrase(positions: dict, word: Word, weight: str) -> bool:
-    """True when the phrase's lexemes stand at their distances in the field of ``weight``."""
-    places = [
-        {place for found, place in positions.get(lexeme, ()) if found == weight}
-        for lexeme in word.lexemes
-    ]
-    if not places or not places[0]:
-        return False
-    return any(
-        all(start + offset in found for offset, found in zip(word.offsets, places, strict=True))
-        for start in places[0]
-    )
