@@ -18,15 +18,22 @@ pytestmark = [
 ]
 
 
-def test_a_fields_word_count_is_read_back_from_ts_rank(app):
-    """The frequencies ranking reads (``_TF_BY_RANK``) are the counts the tsvector holds."""
+def test_each_fields_word_count_is_read_back_from_ts_rank(app):
+    """The counts ranking reads (``_TF_BY_RANK``) are those the tsvector holds, field by field."""
+    ranks = ", ".join(
+        f"ts_rank('{weights}', v.words, 'lamp', 0)" for weights in ranking._CUMULATIVE_WEIGHTS
+    )
     statement = sql(
-        "SELECT ts_rank('{1,1,1,1}', ts_filter(setweight(to_tsvector('simple', "
-        "repeat('lamp post ', :n)), 'C'), '{c}'), 'lamp', 0)"
+        f"SELECT ARRAY[{ranks}] FROM (SELECT "  # noqa: S608 (constants)
+        "setweight(to_tsvector('simple', 'lamp by the door'), 'A') "
+        "|| setweight(to_tsvector('simple', repeat('lamp post ', :summary)), 'B') "
+        "|| setweight(to_tsvector('simple', 'no light here'), 'C') "
+        "|| setweight(to_tsvector('simple', repeat('a lamp ', :body)), 'D') AS words) AS v"
     )
     with backend_for(app).engine.connect() as connection:
-        counted = [ranking._tf(connection.scalar(statement, {"n": n})) for n in range(0, 60)]
-    assert counted == list(range(0, 60))
+        for summary, body in ((0, 0), (2, 7), (1, 40), (5, 120)):
+            found = connection.scalar(statement, {"summary": summary, "body": body})
+            assert ranking._field_counts(found) == [1, summary, 0, body]
 
 
 def _ranked(app, community, text: str) -> list[str]:

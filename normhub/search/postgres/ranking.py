@@ -157,21 +157,23 @@ def _bm25(idf: float, tf: float, length: float, average: float) -> float:
     return idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average))
 
 
-# How often a lexeme occurs in one field of a candidate, read without unnesting its
+# How often a lexeme occurs in each field of a candidate, read without unnesting its
 # tsvector (which costs a row per lexeme, 300 for a norm: 15 ms for 200 candidates).
-# The field's positions alone (``ts_filter`` by its weight) ranked by ``ts_rank`` with
-# every weight 1 give sum(1/j^2, j = 1..tf) / (pi^2 / 6): a different value for each tf,
-# read back through ``_TF_BY_RANK``. Past ``MAX_TF`` the ranks are too close to tell
-# apart, and BM25 saturated long before.
+# ``ts_rank`` of one lexeme adds w_j / j^2 over its positions in order (j = 1, 2, …),
+# the largest weight counted as if first, and divides by pi^2 / 6. The fields come in
+# the tsvector in the order A, B, C, D (``store`` joins them so, each after the last
+# position of the one before), so with weight 1 on A, or on A and B, and so on, and 0
+# on the rest, the weighted positions are the first ones and the rank is
+# sum(1/j^2, j = 1..n) / (pi^2 / 6) for n the count in those fields: a different value
+# for each n, read back through ``_TF_BY_RANK``. A field's count is the difference of
+# two such counts. Past ``MAX_TF`` the ranks are too close to tell apart, and BM25 has
+# saturated long before.
 MAX_TF = 200
 _TF_BY_RANK = list(
     itertools.accumulate(1 / (n * n) / (math.pi**2 / 6) for n in range(1, MAX_TF + 1))
 )
-_FIELD_POSITIONS = (
-    "CROSS JOIN LATERAL (SELECT "
-    + ", ".join(f"ts_filter(d.words, '{{{w.lower()}}}') AS {w.lower()}" for w in "ABCD")
-    + " OFFSET 0) AS f"
-)
+# ts_rank's weights are given D, C, B, A: A alone, then A and B, A to C, all four.
+_CUMULATIVE_WEIGHTS = ("{0,0,0,1}", "{0,0,1,1}", "{0,1,1,1}", "{1,1,1,1}")
 
 
 def _tf(rank: float) -> int:
@@ -185,14 +187,22 @@ def _tf(rank: float) -> int:
     return at + 1
 
 
+def _field_counts(ranks: list[float]) -> list[int]:
+    """Counts in A, B, C and D from the ranks over A, A-B, A-C and A-D."""
+    cumulative = [_tf(rank) for rank in ranks]
+    return [cumulative[0], *(b - a for a, b in itertools.pairwise(cumulative))]
+
+
 def _candidates_statement(lexemes: list[str], phrases: list[Word]):
     ranks = [
-        f"ts_rank('{{1,1,1,1}}', f.{w.lower()}, CAST(:lexeme{i} AS tsquery), 0)"
+        f"ts_rank('{weights}', d.words, CAST(:lexeme{i} AS tsquery), 0)"
         for i in range(len(lexemes))
-        for w in "ABCD"
+        for weights in _CUMULATIVE_WEIGHTS
     ]
     held = [
-        f"f.{w.lower()} @@ CAST(:phrase{i} AS tsquery)" for i in range(len(phrases)) for w in "ABCD"
+        f"ts_filter(d.words, '{{{w.lower()}}}') @@ CAST(:phrase{i} AS tsquery)"
+        for i in range(len(phrases))
+        for w in "ABCD"
     ]
     return sql(
         "SELECT d.id, d.seq, d.tags, length(coalesce(d.title, '')), "  # noqa: S608 (no values)
@@ -200,7 +210,7 @@ def _candidates_statement(lexemes: list[str], phrases: list[Word]):
         "length(coalesce(d.body, '')), "
         f"CAST(ARRAY[{', '.join(ranks) or 'NULL'}] AS real[]), "
         f"CAST(ARRAY[{', '.join(held) or 'NULL'}] AS boolean[]) "
-        f"FROM search_documents d {_FIELD_POSITIONS} WHERE d.id = ANY(CAST(:ids AS text[]))"
+        "FROM search_documents d WHERE d.id = ANY(CAST(:ids AS text[]))"
     )
 
 
@@ -219,11 +229,10 @@ def ranked(connection: Connection, ids: list[str], tree, limit: int) -> list[str
     rows = connection.execute(_candidates_statement(lexemes, phrases), params).all()
     scored = []
     for doc_id, seq, doc_tags, *lengths, ranks, held in rows:
-        frequencies = {
-            (lexeme, weight): _tf(ranks[4 * i + j])
-            for i, lexeme in enumerate(lexemes)
-            for j, weight in enumerate("ABCD")
-        }
+        frequencies = {}
+        for i, lexeme in enumerate(lexemes):
+            counts = _field_counts(ranks[4 * i : 4 * i + 4])
+            frequencies.update(((lexeme, weight), counts[j]) for j, weight in enumerate("ABCD"))
         holds = {
             (id(word), weight): bool(held[4 * i + j])
             for i, word in enumerate(phrases)
