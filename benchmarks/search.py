@@ -617,6 +617,7 @@ def measure_queries(app, data: dict, repeats: int) -> dict:
                     statistics.median(times),
                     statistics.median(cpu_times),
                     first,
+                    result.total_estimated,
                 )
             )
         anonymous = []
@@ -820,7 +821,7 @@ def report(args, run: dict) -> list[str]:
         "| query | hits | suggestion | median wall ms | median CPU ms | first run wall ms |",
         "|---|---:|---|---:|---:|---:|",
     ]
-    for text, total, suggestion, median, median_cpu, first in after["rows"]:
+    for text, total, suggestion, median, median_cpu, first, _estimated in after["rows"]:
         shown = text.replace("|", "\\|")
         lines.append(
             f"| `{shown}` | {total:,} | {suggestion or ''} | {median * 1000:.1f} "

@@ -15,7 +15,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from normhub.search.documents import IndexStats, PendingIds, read_session
-from normhub.search.postgres import parsing, searching, spelling, store
+from normhub.search.postgres import parsing, ranking, searching, spelling, store
 from normhub.search.postgres.counting import EXACT_UP_TO
 from normhub.search.query import FilterValues, SearchQuery
 from normhub.search.results import NO_WORDS_NOTICE, SearchResult
@@ -130,6 +130,7 @@ class PostgresBackend:
                 {"config": parsing.CONFIG},
             )
             connection.execute(sql("SELECT id FROM search_documents LIMIT 1"))
+            ranking.statistics(connection)  # the averages and frequencies ranking reads
         return 1
 
     def suggest(self, query: SearchQuery) -> str | None:

@@ -48,9 +48,8 @@ class Word:
     lexemes: list[str]
     raw: str  # the word as typed, lower case: the tag field is matched unstemmed
     title_only: bool
-    # A phrase's lexemes' distances from its first: it scores only in fields holding it.
-    offsets: list[int] | None = None
-    tsquery: str = ""  # a phrase's, to test each field for it
+    # A phrase's tsquery: a phrase scores only in the fields that hold it, tested each.
+    phrase: str = ""
 
 
 @dataclass
@@ -72,28 +71,13 @@ def words_of(tree) -> list[Word]:
         if not text.tsquery:
             continue
         if text.phrase:
-            lexemes, offsets = _phrase(text.tsquery)
-            found.append(Word(lexemes, "", bool(text.weights), offsets, text.tsquery))
+            lexemes = [_unquoted(match.group(1)) for match in _LEXEME.finditer(text.tsquery)]
+            found.append(Word(lexemes, "", bool(text.weights), text.tsquery))
             continue
         lexemes = [_unquoted(match.group(1)) for match in _LEXEME.finditer(text.tsquery)]
         raw = text.words.lower() if len(lexemes) == 1 else ""
         found.extend(Word([lexeme], raw, bool(text.weights)) for lexeme in lexemes)
     return found
-
-
-_PHRASE_PARTS = re.compile(r"'((?:[^'\\]|''|\\.)*)'|<(-|\d+)>")
-
-
-def _phrase(tsquery: str) -> tuple[list[str], list[int]]:
-    """The lexemes of a phrase's tsquery ('quiet' <-> 'hour') and their distances."""
-    lexemes, offsets, at = [], [], 0
-    for match in _PHRASE_PARTS.finditer(tsquery):
-        if match.group(1) is not None:
-            lexemes.append(_unquoted(match.group(1)))
-            offsets.append(at)
-        else:
-            at += 1 if match.group(2) == "-" else int(match.group(2))
-    return lexemes, offsets
 
 
 def tag_filters(tree) -> list[str]:
@@ -228,10 +212,10 @@ def ranked(connection: Connection, ids: list[str], tree, limit: int) -> list[str
     tags = tag_filters(tree)
     stats = statistics(connection)
     lexemes = sorted({lexeme for word in words for lexeme in word.lexemes})
-    phrases = [word for word in words if word.offsets is not None]
+    phrases = [word for word in words if word.phrase]
     params: dict = {"ids": ids}
     params.update({f"lexeme{i}": parsing.quote(lexeme) for i, lexeme in enumerate(lexemes)})
-    params.update({f"phrase{i}": word.tsquery for i, word in enumerate(phrases)})
+    params.update({f"phrase{i}": word.phrase for i, word in enumerate(phrases)})
     rows = connection.execute(_candidates_statement(lexemes, phrases), params).all()
     scored = []
     for doc_id, seq, doc_tags, *lengths, ranks, held in rows:
@@ -291,7 +275,7 @@ def _word_score(stats, word: Word, candidate: _Candidate) -> float:
     for name, weight in _WEIGHTS.items():
         if word.title_only and name != "title":
             continue
-        if word.offsets is not None and not candidate.holds[(id(word), weight)]:
+        if word.phrase and not candidate.holds[(id(word), weight)]:
             continue
         for lexeme in word.lexemes:
             tf = candidate.frequencies[(lexeme, weight)]
