@@ -106,3 +106,13 @@ def test_a_planner_guessing_too_few_costs_a_bounded_pass_then_a_sample(app, monk
     result = backend_for(app).search(query)
     assert passes == [(4, 4)]  # stopped one row past the limit of 3
     assert (result.total, result.total_estimated) == (12, True)
+
+
+def test_a_table_never_analysed_is_counted_in_full(app, monkeypatch, lanterns):
+    """No size to scale a sample by: every match is counted, exactly."""
+    monkeypatch.setattr(counting, "planned_rows", lambda *args: 0.0)
+    monkeypatch.setattr(counting, "sample_counts", lambda *args: None)
+    public, _ = lanterns
+    query = build_query("lantern", {}, {public.id: public}, per_page=10)
+    result = backend_for(app).search(query)
+    assert (result.total, result.total_estimated) == (12, False)

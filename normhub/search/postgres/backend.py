@@ -38,6 +38,7 @@ class PostgresBackend:
         url = str(app.config.get("DATABASE_URL", ""))
         if not url.startswith("postgresql"):
             raise ValueError("SEARCH_BACKEND 'postgres' needs a PostgreSQL DATABASE_URL")
+        self.statistics = ranking.StatisticsCache()
 
     @property
     def engine(self):
@@ -118,7 +119,7 @@ class PostgresBackend:
             result.searched = True
             if query.communities:
                 exact_up_to = self.app.config.get("SEARCH_EXACT_COUNT_UP_TO", EXACT_UP_TO)
-                searching.run(connection, query, tree, result, exact_up_to)
+                searching.run(connection, query, tree, result, exact_up_to, self.statistics)
         return result
 
     def warm(self) -> int:
@@ -130,7 +131,7 @@ class PostgresBackend:
                 {"config": parsing.CONFIG},
             )
             connection.execute(sql("SELECT id FROM search_documents LIMIT 1"))
-            ranking.statistics(connection)  # the averages and frequencies ranking reads
+            self.statistics.read(connection)  # the averages and frequencies ranking reads
         return 1
 
     def suggest(self, query: SearchQuery) -> str | None:

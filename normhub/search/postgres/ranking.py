@@ -16,7 +16,7 @@ ratio to the average is what counts, and characters keep the ratio).
 Averages and document frequencies are the table's: the average lengths from
 a sample, the frequencies from ``pg_stats`` (the lexemes of every field, and
 the ``t:``/``s:`` tier lexemes that stand for the title and for title, tags
-and summary). Both are read at most every ``STATISTICS_SECONDS`` per process.
+and summary). Both are read at most every ``STATISTICS_SECONDS`` by each backend.
 """
 
 from __future__ import annotations
@@ -61,7 +61,16 @@ class Statistics:
     read_at: float = -math.inf
 
 
-_statistics = Statistics()
+class StatisticsCache:
+    """The table's statistics for one backend, read again after ``STATISTICS_SECONDS``."""
+
+    def __init__(self):
+        self.current = Statistics()
+
+    def read(self, connection: Connection) -> Statistics:
+        if time.monotonic() - self.current.read_at >= STATISTICS_SECONDS:
+            self.current = read_statistics(connection)
+        return self.current
 
 
 def words_of(tree) -> list[Word]:
@@ -107,10 +116,8 @@ _FREQUENCIES = sql(
 _TABLE_ROWS = sql("SELECT reltuples FROM pg_class WHERE oid = 'search_documents'::regclass")
 
 
-def statistics(connection: Connection) -> Statistics:
-    global _statistics
-    if time.monotonic() - _statistics.read_at < STATISTICS_SECONDS:
-        return _statistics
+def read_statistics(connection: Connection) -> Statistics:
+    """The table's size, average field lengths (from a sample) and lexeme frequencies."""
     documents = max(0.0, float(connection.scalar(_TABLE_ROWS) or 0))
     percent = 100.0 if documents <= AVERAGE_SAMPLE_ROWS else 100.0 * AVERAGE_SAMPLE_ROWS / documents
     row = connection.execute(sql(_AVERAGES.format(percent=f"{percent:.6f}"))).one()
@@ -124,10 +131,9 @@ def statistics(connection: Connection) -> Statistics:
         frequencies = dict(zip(elements, freqs[: len(elements)], strict=True))
         # After the elements' frequencies come the least and the greatest of them.
         rarest = freqs[len(elements)] / 2 if len(freqs) > len(elements) else 0.0
-    _statistics = Statistics(
+    return Statistics(
         max(documents, float(row[0])), averages, frequencies, rarest, time.monotonic()
     )
-    return _statistics
 
 
 def _idf(stats: Statistics, lexeme: str) -> float:
@@ -204,13 +210,19 @@ def _candidates_statement(lexemes: list[str], phrases: list[Word]):
     )
 
 
-def ranked(connection: Connection, ids: list[str], tree, limit: int) -> list[str]:
+def ranked(
+    connection: Connection,
+    ids: list[str],
+    tree,
+    limit: int,
+    statistics: StatisticsCache | None = None,
+) -> list[str]:
     """``ids`` best first by Whoosh's BM25F; equal scores newest first. The best ``limit``."""
     if not ids:
         return []
     words = words_of(tree)
     tags = tag_filters(tree)
-    stats = statistics(connection)
+    stats = (statistics or StatisticsCache()).read(connection)
     lexemes = sorted({lexeme for word in words for lexeme in word.lexemes})
     phrases = [word for word in words if word.phrase]
     params: dict = {"ids": ids}

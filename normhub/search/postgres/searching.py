@@ -13,8 +13,9 @@ are ranked by Whoosh's BM25F (``ranking``); equal scores put the most
 recently written document first, as Whoosh does. Whoosh adds no boost for
 recency or status beyond that tie-break, so neither does this.
 
-The total and the facet counts come from ``counting``: exact up to a few
-thousand matches, estimated from a sample beyond (and said to be).
+The total and the facet counts come from ``counting``: exact up to 2,000
+matches (``SEARCH_EXACT_COUNT_UP_TO``), estimated from a sample beyond, and
+said to be.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def run(
     tree,
     result: SearchResult,
     exact_up_to: int = counting.EXACT_UP_TO,
+    statistics: ranking.StatisticsCache | None = None,
 ) -> None:
     """Fill ``result`` with the total, facets and hits of its page."""
     found = plan(query, tree)
@@ -110,11 +112,18 @@ def run(
     start = (result.page - 1) * result.per_page
     if start >= result.total:
         return
-    ids = ranked_ids(connection, found, start + result.per_page, result.total)[start:]
+    limit = start + result.per_page
+    ids = ranked_ids(connection, found, limit, result.total, statistics)[start:]
     result.hits = hits(connection, ids, found.rank, query.communities)
 
 
-def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
+def ranked_ids(
+    connection: Connection,
+    found: Plan,
+    limit: int,
+    total: int,
+    statistics: ranking.StatisticsCache | None = None,
+) -> list[str]:
     """The ids of the best ``limit`` matches, best first."""
     if not found.rank:
         # Whoosh scores a typed tag by BM25 on the tags, which favours fewer of them.
@@ -130,7 +139,7 @@ def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> l
         candidates = list(connection.scalars(statement, found.params))
     else:
         candidates = _candidates(connection, found, budget, total)
-    return ranking.ranked(connection, candidates, found.tree, limit)
+    return ranking.ranked(connection, candidates, found.tree, limit, statistics)
 
 
 def _newest(total: int) -> str:
