@@ -617,6 +617,7 @@ def measure_queries(app, data: dict, repeats: int) -> dict:
                     statistics.median(times),
                     statistics.median(cpu_times),
                     first,
+                    result.total_estimated,
                 )
             )
         anonymous = []
@@ -646,7 +647,16 @@ def parse_args():
     )
     parser.add_argument("--workdir", help="default: a temporary directory")
     parser.add_argument(
-        "--reuse", action="store_true", help="reuse the corpus and index already in --workdir"
+        "--reuse",
+        action="store_true",
+        help="reuse the corpus and index already in --workdir (with a postgresql:// "
+        "--database: the database kept by --keep, named in full; only PostgreSQL is timed)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with a postgresql:// database: keep the throw-away database and the Whoosh "
+        "index in --workdir, for later runs with --reuse",
     )
     parser.add_argument(
         "--compare",
@@ -682,6 +692,7 @@ def main() -> None:
         text = TextMaker(random.Random(args.seed + 1), tail=2000)
         helpers = {
             "generate_and_store": generate_and_store,
+            "reuse_corpus": reuse_corpus,
             "query_mix": query_mix,
             "measure_queries": measure_queries,
             "percentile": percentile,
@@ -810,7 +821,7 @@ def report(args, run: dict) -> list[str]:
         "| query | hits | suggestion | median wall ms | median CPU ms | first run wall ms |",
         "|---|---:|---|---:|---:|---:|",
     ]
-    for text, total, suggestion, median, median_cpu, first in after["rows"]:
+    for text, total, suggestion, median, median_cpu, first, _estimated in after["rows"]:
         shown = text.replace("|", "\\|")
         lines.append(
             f"| `{shown}` | {total:,} | {suggestion or ''} | {median * 1000:.1f} "

@@ -36,6 +36,7 @@ from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import AssumptionInput, NormDraft, revise_norm
 from normhub.search.backend import backend_for
 from normhub.search.postgres.backend import PostgresBackend
+from normhub.search.postgres.counting import EXACT_UP_TO, SAMPLE_ROWS
 from normhub.search.query import build_query
 from normhub.search.services import visible_communities
 
@@ -184,21 +185,40 @@ def relevance(postgres_app, whoosh_app, reader_id: int, queries: list[str]) -> l
 # --- the run --------------------------------------------------------------------------------
 
 
+def build(args, norms: int, comments: int, apps: tuple, helpers: dict) -> tuple[dict, dict]:
+    """The corpus loaded and indexed by both backends; returns it and the build figures."""
+    postgres_app, whoosh_app = apps
+    print(f"Generating and storing {norms:,} norms and {comments:,} comments…", flush=True)
+    data = helpers["generate_and_store"](postgres_app, norms, comments, args.seed)
+    move_sequences_past_bulk_rows(postgres_app)
+    figures: dict = {"load": data["db_seconds"]}
+    for name, app in (("postgres", postgres_app), ("whoosh", whoosh_app)):
+        print(f"Indexing with {name}…", flush=True)
+        figures[f"{name}_build"] = timed(lambda app=app: backend_for(app).rebuild(1000))
+    return data, figures
+
+
 def run(args, norms: int, comments: int, workdir: Path, helpers: dict) -> None:
-    database_url, drop = throwaway_database(args.database_url)
+    """The full comparison; with ``--reuse`` the database named by ``--database`` and the
+    Whoosh index in ``--workdir`` (both kept by an earlier ``--keep``) are searched as they
+    are, and only PostgreSQL is timed: quick turns while tuning queries."""
+    if args.reuse:
+        database_url, drop = args.database_url, lambda: None
+    else:
+        database_url, drop = throwaway_database(args.database_url)
+    if args.keep:
+        drop = lambda: print(f"Kept {database_url} and {workdir}")  # noqa: E731
     apps = []
     try:
         upgrade_database(database_url)
         postgres_app = make_app(database_url, workdir, "postgres")
         whoosh_app = make_app(database_url, workdir, "whoosh")
         apps = [postgres_app, whoosh_app]
-        print(f"Generating and storing {norms:,} norms and {comments:,} comments…", flush=True)
-        data = helpers["generate_and_store"](postgres_app, norms, comments, args.seed)
-        move_sequences_past_bulk_rows(postgres_app)
-        figures: dict = {"norms": norms, "comments": comments, "load": data["db_seconds"]}
-        for name, app in (("postgres", postgres_app), ("whoosh", whoosh_app)):
-            print(f"Indexing with {name}…", flush=True)
-            figures[f"{name}_build"] = timed(lambda app=app: backend_for(app).rebuild(1000))
+        if args.reuse:
+            data, figures = helpers["reuse_corpus"](postgres_app), {}
+        else:
+            data, figures = build(args, norms, comments, (postgres_app, whoosh_app), helpers)
+        figures.update(norms=norms, comments=comments)
         with postgres_app.extensions["normhub.engine"].begin() as connection:
             connection.execute(sql("ANALYZE"))
             figures["table_mb"] = connection.scalar(
@@ -209,10 +229,14 @@ def run(args, norms: int, comments: int, workdir: Path, helpers: dict) -> None:
         figures["relevance"] = relevance(
             postgres_app, whoosh_app, data["reader_id"], relevance_queries(mix)
         )
-        for name, app in (("postgres", postgres_app), ("whoosh", whoosh_app)):
+        timed_apps = (("postgres", postgres_app), ("whoosh", whoosh_app))
+        for name, app in timed_apps[:1] if args.reuse else timed_apps:
             print(f"Timing queries with {name}…", flush=True)
             with app.app_context():
                 figures[f"{name}_queries"] = helpers["measure_queries"](app, data, args.repeats)
+        if args.reuse:
+            print("\n".join(quick_report(figures, helpers["percentile"])))
+            return
         paragraph = helpers["paragraph"]
         for name, app in (("whoosh", whoosh_app), ("postgres", postgres_app)):
             print(f"Timing {args.updates} writes with {name}…", flush=True)
@@ -230,6 +254,33 @@ def run(args, norms: int, comments: int, workdir: Path, helpers: dict) -> None:
         out = out.with_name("search-postgresql.md")
     out.write_text(text)
     print(f"Wrote {out}")
+
+
+def hits(row: tuple) -> str:
+    """A query's total as the page shows it: "about" when it was estimated."""
+    return f"about {row[1]:,}" if row[6] else f"{row[1]:,}"
+
+
+def overlap_of(rel: list[tuple]) -> float:
+    counted = [row for row in rel if row[1]]
+    return sum(row[2] for row in counted) / max(1, sum(row[1] for row in counted))
+
+
+def quick_report(figures: dict, percentile: Callable) -> list[str]:
+    """PostgreSQL's figures alone, printed by a ``--reuse`` run (no file is written)."""
+    times = figures["postgres_queries"]["times"]
+    lines = [
+        f"PostgreSQL warm p50 {percentile(times, 50) * 1000:.1f} ms, "
+        f"p95 {percentile(times, 95) * 1000:.1f} ms; "
+        f"top-10 overlap with Whoosh {overlap_of(figures['relevance']):.0%}"
+    ]
+    for row in figures["postgres_queries"]["rows"]:
+        lines.append(f"  {row[3] * 1000:7.1f} ms {hits(row):>15}  {row[0]}")
+    lines.append(
+        "  relevance (Whoosh top 10, shared): "
+        + ", ".join(f"{text} {shared}/{theirs}" for text, theirs, shared, _ in figures["relevance"])
+    )
+    return lines
 
 
 def load_average() -> str:
@@ -277,6 +328,9 @@ def report(args, figures: dict, percentile: Callable) -> list[str]:
         f"Whoosh after the commit p50 {ms(wh_w['search'], 50):.1f} ms, "
         f"p95 {ms(wh_w['search'], 95):.1f} ms.",
         f"- Machine load average at the end: {load_average()} (2 cores, shared).",
+        f"- PostgreSQL counts up to {EXACT_UP_TO:,} matches exactly; beyond that the total and "
+        f"the facet counts are estimated from a sample of about {SAMPLE_ROWS:,} rows and shown "
+        f'as "about" (the hits column says which). Whoosh counts every match.',
         f"- Relevance, {len(rel)} fixed queries ({len(counted)} with Whoosh hits): "
         f"{overlap:.0%} of Whoosh's top 10 are in PostgreSQL's top 10 "
         f"(mean per query {per_query:.0%}).",
@@ -296,7 +350,7 @@ def report(args, figures: dict, percentile: Callable) -> list[str]:
     for ours, theirs in zip(pg_q["rows"], wh_q["rows"], strict=True):
         shown = ours[0].replace("|", "\\|")
         lines.append(
-            f"| `{shown}` | {ours[1]:,} | {ours[3] * 1000:.1f} | {theirs[1]:,} "
+            f"| `{shown}` | {hits(ours)} | {ours[3] * 1000:.1f} | {hits(theirs)} "
             f"| {theirs[3] * 1000:.1f} |"
         )
     lines += ["", "| relevance query | Whoosh top 10 | also in PostgreSQL's |", "|---|---:|---:|"]

@@ -98,6 +98,8 @@ def load_config(instance_path: str) -> dict:
         # "whoosh" (a file index per server). Unset: postgres on PostgreSQL, else whoosh.
         "SEARCH_BACKEND": _env("SEARCH_BACKEND"),
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance / "search-index")),
+        # PostgreSQL search: more matches than this are counted from a sample ("about").
+        "SEARCH_EXACT_COUNT_UP_TO": _env_int("SEARCH_EXACT_COUNT_UP_TO", 2000),
         # Off only for bulk imports; run `flask search rebuild` afterwards.
         "SEARCH_INDEXING": _env("SEARCH_INDEXING", "1") != "0",
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),

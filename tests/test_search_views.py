@@ -113,7 +113,7 @@ def test_json_api_for_anonymous(client, content):
     response = client.get("/api/v1/search?q=meeting")
     assert response.status_code == 200
     data = response.get_json()
-    assert data["total"] == 2
+    assert data["total"] == 2 and data["total_estimated"] is False
     assert data["page"] == 1 and data["pages"] == 1
     assert {r["type"] for r in data["results"]} == {"norm", "comment"}
     norm_result = next(r for r in data["results"] if r["type"] == "norm")

@@ -68,6 +68,9 @@ class SearchResult:
     suggestion: str | None = None
     notices: list[str] = field(default_factory=list)
     searched: bool = False
+    # True when ``total`` and the facet counts are estimates, rounded: a search matching
+    # very many documents counts a sample of them (see ``postgres.counting``).
+    total_estimated: bool = False
 
     @property
     def pages(self) -> int:
@@ -84,6 +87,15 @@ class SearchResult:
     @property
     def number(self) -> int:  # the shared pagination macro's name for the page
         return self.page
+
+
+def rounded(count: float, digits: int = 2) -> int:
+    """``count`` to ``digits`` significant figures (136,172 -> 140,000), never below 1."""
+    if count < 1:
+        return 1
+    whole = round(count)
+    scale = 10 ** max(0, len(str(whole)) - digits)
+    return max(1, round(whole / scale) * scale)
 
 
 def facet_values(

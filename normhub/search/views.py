@@ -52,6 +52,7 @@ def api_search():
         {
             "query": outcome.query,
             "total": outcome.total,
+            "total_estimated": outcome.total_estimated,
             "page": outcome.page,
             "per_page": outcome.per_page,
             "pages": outcome.pages,

@@ -15,7 +15,8 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from normhub.search.documents import IndexStats, PendingIds, read_session
-from normhub.search.postgres import parsing, searching, spelling, store
+from normhub.search.postgres import parsing, ranking, searching, spelling, store
+from normhub.search.postgres.counting import EXACT_UP_TO
 from normhub.search.query import FilterValues, SearchQuery
 from normhub.search.results import NO_WORDS_NOTICE, SearchResult
 
@@ -37,6 +38,7 @@ class PostgresBackend:
         url = str(app.config.get("DATABASE_URL", ""))
         if not url.startswith("postgresql"):
             raise ValueError("SEARCH_BACKEND 'postgres' needs a PostgreSQL DATABASE_URL")
+        self.statistics = ranking.StatisticsCache()
 
     @property
     def engine(self):
@@ -116,7 +118,8 @@ class PostgresBackend:
                 tree = None
             result.searched = True
             if query.communities:
-                searching.run(connection, query, tree, result)
+                exact_up_to = self.app.config.get("SEARCH_EXACT_COUNT_UP_TO", EXACT_UP_TO)
+                searching.run(connection, query, tree, result, exact_up_to, self.statistics)
         return result
 
     def warm(self) -> int:
@@ -128,6 +131,7 @@ class PostgresBackend:
                 {"config": parsing.CONFIG},
             )
             connection.execute(sql("SELECT id FROM search_documents LIMIT 1"))
+            self.statistics.read(connection)  # the averages and frequencies ranking reads
         return 1
 
     def suggest(self, query: SearchQuery) -> str | None:

@@ -8,14 +8,14 @@ Ranking follows the Whoosh backend: up to ``CANDIDATES`` matches are all
 ranked; beyond that, candidates are taken tier by tier (every word in the
 title, then in title/tags/summary, then anywhere), newest first within a
 tier, and only those are ranked. Ranking every match of a common word costs
-time in proportion to the matches; the tiers keep it bounded. The rank is
-``ts_rank_cd`` with the fields weighted (``RANK_WEIGHTS``); equal ranks put
-the most recently written document first, as Whoosh does. Whoosh adds no
-boost for recency or status beyond that tie-break, so neither does this.
+time in proportion to the matches; the tiers keep it bounded. The candidates
+are ranked by Whoosh's BM25F (``ranking``); equal scores put the most
+recently written document first, as Whoosh does. Whoosh adds no boost for
+recency or status beyond that tie-break, so neither does this.
 
-The exact total and the facet counts come from one grouped pass over the
-visible matches: its cost grows with the matches (a row read each, found
-through the GIN index), the one part of a search that does.
+The total and the facet counts come from ``counting``: exact up to 2,000
+matches (``SEARCH_EXACT_COUNT_UP_TO``), estimated from a sample beyond, and
+said to be.
 """
 
 from __future__ import annotations
@@ -29,23 +29,15 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection
 
 from normhub.communities.models import Community
-from normhub.search.postgres import parsing
+from normhub.search.postgres import counting, parsing, ranking
 from normhub.search.query import SearchQuery
-from normhub.search.results import FACET_FIELDS, SearchHit, SearchResult, facet_values
+from normhub.search.results import SearchHit, SearchResult, facet_values
 from normhub.text import with_direction_closed
 
 CANDIDATES = 200
 # Up to this many matches, "newest first" sorts them rather than walk the seq index.
 FEW_MATCHES = 5000
 TIERS = (parsing.TITLE_TIER, parsing.HEAD_TIER)
-# ts_rank_cd's weights for D (essay, comments), C (assumptions), B (tags, summary) and
-# A (title). Whoosh's boosts (title 6, tags 2, summary 1.5, assumptions 1.2, text 1)
-# in these proportions matched its top 10 less well than a title far ahead of the rest:
-# BM25 saturates a word repeated in a long text, ts_rank_cd keeps adding it up.
-# Chosen on the benchmark's 50 relevance queries (benchmarks/search_postgres.py).
-RANK_WEIGHTS = "{0.05, 0.05, 0.1, 1.0}"
-# 1: divide by 1 + log(length), so a long essay does not win by length alone.
-RANK_NORMALIZATION = 1
 SNIPPET_CHARS = 220
 _START, _STOP = "\x02", "\x03"
 HEADLINE_OPTIONS = (
@@ -64,6 +56,8 @@ class Plan:
     conditions: str
     params: dict
     by_tags: bool = False  # only typed filters, a tag among them: fewest tags first
+    tree: object = None  # the parsed query, for ``ranking``
+    filters: str = ""  # ``conditions`` but the words' match
 
 
 def plan(query: SearchQuery, tree) -> Plan:
@@ -79,13 +73,14 @@ def plan(query: SearchQuery, tree) -> Plan:
         elif selected.field == "community_id":
             conditions.append(f"community_id = :filter{position}")
             params[f"filter{position}"] = int(selected.value)
+    filters = " AND ".join(conditions)
     if match:
         conditions.append("words @@ CAST(:match AS tsquery)")
         params["match"] = match
     rank = "" if tree is None or parsing.only_exclusions(tree) else parsing.ranking(tree)
     tiers = [found for tier in TIERS if (found := parsing.matching(node, tier))]
     by_tags = not rank and tree is not None and parsing.has_tag(tree)
-    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags)
+    return Plan(match, rank, tiers, " AND ".join(conditions), params, by_tags, tree, filters)
 
 
 @contextmanager
@@ -101,49 +96,34 @@ def reading(engine) -> Iterator[Connection]:
         yield connection
 
 
-def run(connection: Connection, query: SearchQuery, tree, result: SearchResult) -> None:
+def run(
+    connection: Connection,
+    query: SearchQuery,
+    tree,
+    result: SearchResult,
+    exact_up_to: int = counting.EXACT_UP_TO,
+    statistics: ranking.StatisticsCache | None = None,
+) -> None:
     """Fill ``result`` with the total, facets and hits of its page."""
     found = plan(query, tree)
-    counts = facet_counts(connection, found)
-    result.total = sum(counts.get("community_id", {}).values())
-    result.facets = facet_values(counts, query.communities)
+    counts = counting.count(connection, found.conditions, found.params, exact_up_to)
+    result.total, result.total_estimated = counts.total, counts.estimated
+    result.facets = facet_values(counts.facets, query.communities)
     start = (result.page - 1) * result.per_page
     if start >= result.total:
         return
-    ids = ranked_ids(connection, found, start + result.per_page, result.total)[start:]
+    limit = start + result.per_page
+    ids = ranked_ids(connection, found, limit, result.total, statistics)[start:]
     result.hits = hits(connection, ids, found.rank, query.communities)
 
 
-def facet_counts(connection: Connection, found: Plan) -> dict[str, dict[str, int]]:
-    """Counts by community, status, kind and tag over the visible matches, in one statement.
-
-    One pass over the matches, grouped by every combination of the four (a few
-    thousand rows at most), folded here: cheaper than grouping the matches four
-    times in the database.
-    """
-    statement = sql(
-        "SELECT community_id, status, kind, tags, count(*) FROM search_documents "  # noqa: S608
-        f"WHERE {found.conditions} GROUP BY community_id, status, kind, tags"
-    )
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
-    by_community, by_status = counts["community_id"], counts["status"]
-    by_kind, by_tag = counts["kind"], counts["tag"]
-    for community_id, status, kind, tags, count in connection.execute(statement, found.params):
-        key = str(community_id)
-        by_community[key] = by_community.get(key, 0) + count
-        if status is not None:
-            by_status[status] = by_status.get(status, 0) + count
-        by_kind[kind] = by_kind.get(kind, 0) + count
-        for tag in tags.split(",") if tags else ():
-            by_tag[tag] = by_tag.get(tag, 0) + count
-    return counts
-
-
-def _rank_expression() -> str:
-    return f"ts_rank_cd('{RANK_WEIGHTS}', words, CAST(:rank AS tsquery), {RANK_NORMALIZATION})"
-
-
-def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> list[str]:
+def ranked_ids(
+    connection: Connection,
+    found: Plan,
+    limit: int,
+    total: int,
+    statistics: ranking.StatisticsCache | None = None,
+) -> list[str]:
     """The ids of the best ``limit`` matches, best first."""
     if not found.rank:
         # Whoosh scores a typed tag by BM25 on the tags, which favours fewer of them.
@@ -153,20 +133,13 @@ def ranked_ids(connection: Connection, found: Plan, limit: int, total: int) -> l
             f"ORDER BY {fewest_tags}{_newest(total)} DESC LIMIT :limit"
         )
         return list(connection.scalars(statement, {**found.params, "limit": limit}))
-    params = {**found.params, "rank": found.rank, "limit": limit}
     budget = max(limit, CANDIDATES)
     if total <= budget:
-        statement = sql(
-            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
-            f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
-        )
-        return list(connection.scalars(statement, params))
-    candidates = _candidates(connection, found, budget, total)
-    statement = sql(
-        "SELECT id FROM search_documents WHERE id = ANY(CAST(:ids AS text[])) "  # noqa: S608
-        f"ORDER BY {_rank_expression()} DESC, seq DESC LIMIT :limit"
-    )
-    return list(connection.scalars(statement, {**params, "ids": candidates}))
+        statement = sql(f"SELECT id FROM search_documents WHERE {found.conditions}")  # noqa: S608
+        candidates = list(connection.scalars(statement, found.params))
+    else:
+        candidates = _candidates(connection, found, budget, total)
+    return ranking.ranked(connection, candidates, found.tree, limit, statistics)
 
 
 def _newest(total: int) -> str:
@@ -180,17 +153,36 @@ def _candidates(connection: Connection, found: Plan, budget: int, total: int) ->
     """Up to ``budget`` matches: tier by tier, newest first within each."""
     taken: list[str] = []
     for tier in [*found.tiers, None]:
-        tier_condition = "AND words @@ CAST(:tier AS tsquery)" if tier else ""
-        statement = sql(
-            f"SELECT id FROM search_documents WHERE {found.conditions} {tier_condition} "  # noqa: S608
-            "AND NOT (id = ANY(CAST(:taken AS text[]))) "
-            f"ORDER BY {'seq + 0' if tier else _newest(total)} DESC LIMIT :remaining"
-        )
         params = {**found.params, "tier": tier, "taken": taken, "remaining": budget - len(taken)}
-        taken.extend(connection.scalars(statement, params))
+        taken.extend(connection.scalars(_tier_statement(found, tier, total), params))
         if len(taken) >= budget:
             break
     return taken
+
+
+def _tier_statement(found: Plan, tier: str | None, total: int):
+    if tier is None:
+        return sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            f"AND NOT (id = ANY(CAST(:taken AS text[]))) ORDER BY {_newest(total)} DESC "
+            "LIMIT :remaining"
+        )
+    if "<" not in found.match:
+        return sql(
+            f"SELECT id FROM search_documents WHERE {found.conditions} "  # noqa: S608
+            "AND words @@ CAST(:tier AS tsquery) AND NOT (id = ANY(CAST(:taken AS text[]))) "
+            "ORDER BY seq + 0 DESC LIMIT :remaining"
+        )
+    # A phrase is checked on each row's positions (its tsvector read, 3.5 kB for a
+    # norm), where the tier's terms are answered by the index alone. So the tier's
+    # rows are put newest first, and the phrase checked on them in that order only
+    # until enough are found: 230 rows read, not all 1,300 of a tier.
+    return sql(
+        "SELECT id FROM (SELECT id, words FROM search_documents "  # noqa: S608
+        f"WHERE {found.filters} AND words @@ CAST(:tier AS tsquery) "
+        "AND NOT (id = ANY(CAST(:taken AS text[]))) ORDER BY seq + 0 DESC OFFSET 0) AS tier "
+        "WHERE words @@ CAST(:match AS tsquery) LIMIT :remaining"
+    )
 
 
 # The text is HTML-escaped *before* ts_headline puts its markers in (as it was for

@@ -20,7 +20,7 @@ from normhub.search.query import corrected
 
 MAX_DISTANCE = 2
 # A word's frequency is counted up to this many documents: enough to rank candidates.
-FREQUENCY_CAP = 1000
+FREQUENCY_CAP = 100
 
 _VISIBLE = "community_id = ANY(CAST(:communities AS int[]))"
 _LISTED = sql(f"SELECT EXISTS (SELECT 1 FROM search_words WHERE word = :word AND {_VISIBLE})")  # noqa: S608
