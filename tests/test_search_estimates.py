@@ -116,3 +116,23 @@ def test_a_table_never_analysed_is_counted_in_full(app, monkeypatch, lanterns):
     query = build_query("lantern", {}, {public.id: public}, per_page=10)
     result = backend_for(app).search(query)
     assert (result.total, result.total_estimated) == (12, False)
+
+
+def test_a_rebuild_leaves_the_table_analysed(app, lanterns):
+    """Estimates and plans need the table's size: a rebuild measures it at once."""
+    from sqlalchemy import text
+
+    from normhub.db import get_engine
+
+    engine = get_engine(app)
+    with engine.begin() as connection:
+        # As a never-analysed table looks: no size known (-1 since PostgreSQL 14).
+        connection.execute(
+            text("UPDATE pg_class SET reltuples = -1 WHERE relname = 'search_documents'")
+        )
+    backend_for(app).rebuild()
+    with engine.connect() as connection:
+        size = connection.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'search_documents'")
+        )
+    assert size >= 17  # the lanterns: 12 public norms and 5 members-only ones
