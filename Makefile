@@ -56,6 +56,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/digest.py
 	$(BIN)/python benchmarks/pages.py
+	$(BIN)/python benchmarks/coverage_tallies.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
