@@ -81,6 +81,56 @@ def test_new_norms_except_own_and_only_matching_preferences(app, session, factor
     assert build(app, session, [reader])[reader.id].is_empty
 
 
+def test_a_second_reason_in_one_digest_is_not_in_anothers(app, session, factory):
+    """Members of a batch share an entry a norm has for one reason alone; the one whose
+    digest adds a reason changes their own copy, never the others'."""
+    town = factory.community()
+    nudged, other = factory.member(town, name="Nudged"), factory.member(town, name="Other")
+    steward = factory.member(town, name="Steward", role="steward")
+    norm = factory.norm(town, title="Quiet hours")
+    nudges.nudge(session, steward, norm, [nudged])
+    session.commit()
+
+    digests = build(app, session, [other, nudged, factory.member(town)])
+    (mine,) = digests[nudged.id].entries
+    (theirs,) = digests[other.id].entries
+    assert mine.reasons == ["nudged", "opened"] and mine.nudged_by == ["Steward"]
+    assert mine.section == "nudged"
+    assert theirs.reasons == ["opened"] and theirs.nudged_by == []
+    assert theirs.section == "opened"
+
+
+def test_a_shared_entry_given_a_second_reason_is_copied_first(app, session, factory):
+    """The path's first step is the same entry for two newcomers; the one for whom the
+    norm also came into force in their window gets a copy with both reasons."""
+    town = factory.community()
+    author = factory.member(town, name="Author")
+    fresh, settled = factory.member(town, name="Fresh"), factory.member(town, name="Settled")
+    factory.norm(town, author, title="Quiet hours", status="in_force")
+    now = utcnow() + timedelta(days=1)
+    # Settled's first digest went out after the norm came into force: old news to them.
+    session.add(
+        DigestSend(
+            user_id=settled.id,
+            period_kind="weekly",
+            period_key=period_key("weekly", now),
+            status="sent",
+            window_start=now - timedelta(days=7),
+            window_end=now - timedelta(hours=1),
+            sent_at=now - timedelta(hours=1),
+        )
+    )
+    session.commit()
+
+    digests = build(app, session, [fresh, settled], now=now)
+    (mine,) = digests[fresh.id].entries
+    (theirs,) = digests[settled.id].entries
+    assert mine is not theirs
+    assert mine.reasons == ["start_here", "in_force"] and mine.section == "in_force"
+    assert theirs.reasons == ["start_here"] and theirs.section == "start_here"
+    assert mine.path_position == theirs.path_position == 1
+
+
 def test_members_who_left_get_nothing_from_that_community(app, session, factory):
     from normhub.communities.services import leave
 

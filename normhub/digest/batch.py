@@ -29,7 +29,7 @@ from normhub.digest.content import (
     ReviewWaiting,
 )
 from normhub.digest.links import Links
-from normhub.digest.path_lead import NORMS_LED
+from normhub.digest.path_lead import NORMS_LED, PathLeads
 from normhub.exposure import told
 from normhub.exposure.levels import DELIVERED, EXPOSED
 from normhub.norms.refs import CommunityRef, NormRef, norm_ref
@@ -101,11 +101,12 @@ class BatchFacts:
     answered: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     # Unread notices of ``NOTICE_KINDS`` (see ``unread_notices``) per member.
     notices: dict[int, list] = field(default_factory=lambda: defaultdict(list))
-    # Per newcomer, the norms on their communities' paths they have yet to read and
-    # understood, with their places, in path order (see ``digest.path_lead``).
-    path_leads: dict[int, list] = field(default_factory=dict)
+    # The newcomers' paths, and where they are on them (see ``digest.path_lead``).
+    path_leads: PathLeads = field(default_factory=PathLeads)
     # Open review rounds each member was asked and has not answered (``waiting_reviews``).
     reviews: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    _status_news: dict[tuple[int, datetime], list] = field(default_factory=dict, repr=False)
+    _shared: dict[tuple, Entry] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def community_order(self) -> dict[int, str]:
@@ -116,6 +117,38 @@ class BatchFacts:
     @property
     def earliest_start(self) -> datetime:
         return min(self.window_starts.values())
+
+    def status_news(self, community_id: int, start: datetime) -> list[tuple[NormRef, str]]:
+        """The community's norms that opened or came into force in [start, now), each with
+        its reason: the same for every member whose window starts at ``start`` (most
+        of a batch's), so found once for them all."""
+        key = (community_id, start)
+        found = self._status_news.get(key)
+        if found is None:
+            found = self._status_news[key] = [
+                (ref, "opened" if ref.status == "open" else "in_force")
+                for ref in self.opened_or_in_force.get(community_id, ())
+                if start <= ref.status_changed_at < self.now
+            ]
+        return found
+
+    def shared_entry(
+        self, ref: NormRef, reason: str, *, path_position: int = 0, coverage_pct: int | None = None
+    ) -> Entry:
+        """One entry for every member whose digest tells of ``ref`` for ``reason`` alone
+        (most of a batch's entries: building one per member was half the batch's time).
+        Never changed: a member's digest that adds to it takes a copy (``MemberDigest``)."""
+        key = (ref.id, reason, path_position, coverage_pct)
+        entry = self._shared.get(key)
+        if entry is None:
+            entry = self._shared[key] = Entry(
+                ref,
+                self.communities[ref.community_id],
+                [reason],
+                coverage_pct=coverage_pct,
+                path_position=path_position,
+            )
+        return entry
 
     def norm(self, norm) -> NormRef:
         """The batch's one reference to ``norm`` (a row with NORM_REF_COLUMNS, or a Norm)."""
@@ -128,7 +161,11 @@ class BatchFacts:
 
 class MemberDigest:
     """One member's part of a batch, gathered section by section: a norm met
-    again gets another reason, not a second entry."""
+    again gets another reason, not a second entry.
+
+    An entry with one reason and nothing of the member's own (a norm that opened,
+    the next step on a path) is the batch's shared one; the member's digest owns
+    (``_owned``) the entries it made or copied, and changes only those."""
 
     def __init__(self, batch: BatchFacts, member_id: int):
         self.batch = batch
@@ -138,16 +175,34 @@ class MemberDigest:
         self.settings = batch.settings.get(member_id, DEFAULTS)
         self.answered = batch.answered.get(member_id, set())
         self.entries: dict[int, Entry] = {}
+        self._owned: set[int] = set()
         # Pending nudges this digest settles, shown or not: marked delivered when it is sent.
         self.nudge_ids: list[int] = []
 
     def _add(self, ref: NormRef, reason: str) -> Entry:
+        """The member's own entry for ``ref``, with ``reason`` among its reasons."""
         found = self.entries.get(ref.id)
-        if found is None:
-            found = self.entries[ref.id] = Entry(ref, self.batch.communities[ref.community_id])
+        if found is None or ref.id not in self._owned:
+            found = self.entries[ref.id] = (
+                found.copy()
+                if found is not None
+                else Entry(ref, self.batch.communities[ref.community_id])
+            )
+            self._owned.add(ref.id)
         if reason not in found.reasons:
             found.reasons.append(reason)
         return found
+
+    def _tell(self, ref: NormRef, reason: str, **facts) -> None:
+        """Adds ``ref`` for ``reason``, with ``facts`` (its path position, its coverage)
+        that are the same for every member: the batch's shared entry while the norm
+        has no other reason in this digest."""
+        if ref.id not in self.entries:
+            self.entries[ref.id] = self.batch.shared_entry(ref, reason, **facts)
+            return
+        entry = self._add(ref, reason)
+        for name, value in facts.items():
+            setattr(entry, name, value)
 
     def _in_window(self, when: datetime) -> bool:
         return self.start <= when < self.batch.now
@@ -185,16 +240,22 @@ class MemberDigest:
 
     def add_path_lead(self) -> bool:
         """A newcomer's digest leads with the next norms on each community's path."""
-        led: dict[int, int] = defaultdict(int)
-        for norm, position in self.batch.path_leads.get(self.member_id, ()):
-            ref = self.batch.norm(norm)
-            if ref.community_id not in self.community_ids or not self.needs_member(ref):
-                continue
-            if led[ref.community_id] >= NORMS_LED:
-                continue
-            led[ref.community_id] += 1
-            self._add(ref, "start_here").path_position = position
-        return bool(led)
+        leads = self.batch.path_leads
+        if not leads.newcomers:
+            return False
+        led = False
+        for community_id in self.community_ids:
+            shown = 0
+            for step in leads.steps_left(self.member_id, community_id):
+                ref = self.batch.norm(step.norm)
+                if not self.needs_member(ref):
+                    continue
+                self._tell(ref, "start_here", path_position=step.position)
+                shown += 1
+                if shown == NORMS_LED:
+                    break
+            led |= shown > 0
+        return led
 
     def add_revisions(self) -> bool:
         """Adds norms revised materially in the window since the member responded."""
@@ -228,7 +289,7 @@ class MemberDigest:
         on_current = base == ref.last_material_version_number
         if on_current and level >= EXPOSED:
             return False
-        self._add(ref, "approaching").coverage_pct = pct
+        self._tell(ref, "approaching", coverage_pct=pct)
         # Already delivered (or opened) this version: a reminder, not news.
         return not (on_current and level >= DELIVERED)
 
@@ -237,12 +298,11 @@ class MemberDigest:
         force has a notice of its own but its author's, which is among the notices)."""
         news = False
         for community_id in self.community_ids:
-            for ref in self.batch.opened_or_in_force.get(community_id, ()):
-                if not self._in_window(ref.status_changed_at) or not self.needs_member(ref):
+            carries_opened = self.carries("opened", community_id)
+            for ref, reason in self.batch.status_news(community_id, self.start):
+                if (reason == "opened" and not carries_opened) or not self.needs_member(ref):
                     continue
-                if ref.status == "open" and not self.carries("opened", community_id):
-                    continue
-                self._add(ref, "opened" if ref.status == "open" else "in_force")
+                self._tell(ref, reason)
                 news = True
         return news
 
@@ -345,6 +405,8 @@ class MemberDigest:
         )
 
     def ordered_entries(self) -> list[Entry]:
+        if len(self.entries) < 2:
+            return list(self.entries.values())
         order = self.batch.community_order
         return sorted(
             self.entries.values(),

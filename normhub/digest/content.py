@@ -60,7 +60,22 @@ class Entry:
 
     @property
     def section(self) -> str:
+        if len(self.reasons) == 1:  # most entries: asked for each of them in every sort
+            return self.reasons[0]
         return min(self.reasons, key=PRECEDENCE_RANK.__getitem__)
+
+    def copy(self) -> Entry:
+        """An entry of its own, to change without changing this one."""
+        return Entry(
+            self.norm,
+            self.community,
+            list(self.reasons),
+            self.responded_version,
+            list(self.changes),
+            self.coverage_pct,
+            list(self.nudged_by),
+            self.path_position,
+        )
 
     @property
     def also_said(self) -> list[str]:

@@ -11,17 +11,17 @@ order (``normhub.norms.path``), from the progress the start page shows.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from normhub.communities.models import Membership
 from normhub.digest.models import DigestSend
-from normhub.exposure.path_progress import progress_from, summaries_for
-from normhub.norms.models import Norm
-from normhub.norms.path import NewcomerPath, load_paths
+from normhub.exposure.path_progress import step_state, summaries_for
+from normhub.norms.path import NewcomerPath, PathStep, load_paths
+from normhub.planner import unindexed
 
 # Community ids -> their paths (``load_paths``, or a run's cache of it).
 PathLoader = Callable[[Iterable[int]], dict[int, NewcomerPath]]
@@ -48,7 +48,8 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
         for row in session.execute(
             select(Membership.user_id, Membership.community_id).where(
                 Membership.user_id.in_(user_ids),
-                Membership.community_id.in_(community_ids),
+                # The batch's members drive the query (see ``normhub.planner``).
+                unindexed(Membership.community_id).in_(community_ids),
                 Membership.left_at.is_(None),
                 sent_since_joining < FIRST_DIGESTS,
             )
@@ -56,26 +57,42 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
     ]
 
 
+@dataclass
+class PathLeads:
+    """What a batch's newcomers have left of their communities' paths."""
+
+    paths: dict[int, NewcomerPath] = field(default_factory=dict)
+    # (user, community) of each newcomer's membership.
+    newcomers: set[tuple[int, int]] = field(default_factory=set)
+    # (user, norm) -> (level, material base), for the paths' norms (``summaries_for``).
+    summaries: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+
+    def steps_left(self, user_id: int, community_id: int) -> Iterator[PathStep]:
+        """The steps of the community's path the member has yet to read and understand,
+        in path order (the start page's rule, ``step_state``); none unless they are a
+        newcomer there. Lazily: a digest leads with the first few only."""
+        if (user_id, community_id) not in self.newcomers:
+            return
+        for step in self.paths[community_id].steps:
+            level, base = self.summaries.get((user_id, step.norm.id), (None, None))
+            if step_state(step, level, base) != "understood":
+                yield step
+
+
 def path_leads(
     session: Session,
     user_ids: list[int],
     community_ids: set[int],
     paths_of: PathLoader | None = None,
-) -> dict[int, list[tuple[Norm, int]]]:
-    """Per newcomer, the norms of their communities' paths they have not read and
-    understood, each with its place on its path, in path order (community by
-    community): four queries for the whole batch, none when it holds no newcomer,
-    two when ``paths_of`` (a digest run's) has the paths already."""
+) -> PathLeads:
+    """The batch's newcomers, their communities' paths and where they are on them:
+    four queries for the whole batch, none when it holds no newcomer, two when
+    ``paths_of`` (a digest run's) has the paths already."""
     pairs = newcomers(session, user_ids, community_ids)
     if not pairs:
-        return {}
+        return PathLeads()
     wanted = {community_id for _, community_id in pairs}
     paths = paths_of(wanted) if paths_of else load_paths(session, wanted)
     norm_ids = [norm_id for path in paths.values() for norm_id in path.norm_ids]
     summaries = summaries_for(session, sorted({user_id for user_id, _ in pairs}), norm_ids)
-    steps = {step.norm.id: step for path in paths.values() for step in path.steps}
-    leads: dict[int, list[tuple[Norm, int]]] = defaultdict(list)
-    for user_id, community_id in sorted(pairs):
-        for norm_id in progress_from(paths[community_id], user_id, summaries).not_done():
-            leads[user_id].append((steps[norm_id].norm, steps[norm_id].position))
-    return leads
+    return PathLeads(paths, set(pairs), summaries)

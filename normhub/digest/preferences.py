@@ -20,6 +20,7 @@ from normhub.digest.models import DEFAULT_FREQUENCY, FREQUENCIES, PERIOD_KINDS, 
 from normhub.errors import ValidationFailed
 from normhub.mail import addresses
 from normhub.mail.models import EmailAddressState
+from normhub.planner import unindexed
 
 
 @dataclass
@@ -117,7 +118,9 @@ def digest_memberships(community_ids: set[int] | None = None):
         .where(Membership.left_at.is_(None), frequency.in_(PERIOD_KINDS))
     )
     if community_ids is not None:
-        query = query.where(Membership.community_id.in_(community_ids))
+        # The caller's members drive the query: probing the (community, member) key for
+        # every pair of them made a digest batch's query several times slower.
+        query = query.where(unindexed(Membership.community_id).in_(community_ids))
     return query
 
 
