@@ -107,6 +107,7 @@ class BatchFacts:
     reviews: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     _status_news: dict[tuple[int, datetime], list] = field(default_factory=dict, repr=False)
     _shared: dict[tuple, Entry] = field(default_factory=dict, repr=False)
+    _orders: dict[int, tuple] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def community_order(self) -> dict[int, str]:
@@ -133,22 +134,42 @@ class BatchFacts:
         return found
 
     def shared_entry(
-        self, ref: NormRef, reason: str, *, path_position: int = 0, coverage_pct: int | None = None
+        self,
+        ref: NormRef,
+        reasons: tuple[str, ...],
+        path_position: int = 0,
+        coverage_pct: int | None = None,
     ) -> Entry:
-        """One entry for every member whose digest tells of ``ref`` for ``reason`` alone
-        (most of a batch's entries: building one per member was half the batch's time).
-        Never changed: a member's digest that adds to it takes a copy (``MemberDigest``)."""
-        key = (ref.id, reason, path_position, coverage_pct)
+        """One entry for every member whose digest tells of ``ref`` for these reasons and
+        nothing of their own (most of a batch's entries: building one per member was
+        half the batch's time). Never changed: a member's digest that adds something of
+        its own takes a copy (``MemberDigest``)."""
+        key = (ref.id, reasons, path_position, coverage_pct)
         entry = self._shared.get(key)
         if entry is None:
             entry = self._shared[key] = Entry(
                 ref,
                 self.communities[ref.community_id],
-                [reason],
+                list(reasons),
                 coverage_pct=coverage_pct,
                 path_position=path_position,
             )
+            self._orders[id(entry)] = self.order_of(entry)
         return entry
+
+    def order_of(self, entry: Entry) -> tuple:
+        """Where ``entry`` goes in a digest: by section, community name, place on the
+        path, title. Kept for shared entries (alive as long as the batch, so their ids
+        are theirs), which every digest holding them sorts again."""
+        found = self._orders.get(id(entry))
+        if found is None:
+            found = (
+                SECTION_RANK[entry.section],
+                self.community_order[entry.community.id],
+                entry.path_position,
+                entry.norm.title,
+            )
+        return found
 
     def norm(self, norm) -> NormRef:
         """The batch's one reference to ``norm`` (a row with NORM_REF_COLUMNS, or a Norm)."""
@@ -163,9 +184,10 @@ class MemberDigest:
     """One member's part of a batch, gathered section by section: a norm met
     again gets another reason, not a second entry.
 
-    An entry with one reason and nothing of the member's own (a norm that opened,
-    the next step on a path) is the batch's shared one; the member's digest owns
-    (``_owned``) the entries it made or copied, and changes only those."""
+    An entry with nothing of the member's own (a norm that opened, is close to the
+    gate, is the next step on a path) is one the batch shares; the member's digest
+    owns (``_owned``) the entries it made or copied (a nudge, a revision: who nudged,
+    what changed), and changes only those."""
 
     def __init__(self, batch: BatchFacts, member_id: int):
         self.batch = batch
@@ -193,16 +215,25 @@ class MemberDigest:
             found.reasons.append(reason)
         return found
 
-    def _tell(self, ref: NormRef, reason: str, **facts) -> None:
-        """Adds ``ref`` for ``reason``, with ``facts`` (its path position, its coverage)
-        that are the same for every member: the batch's shared entry while the norm
-        has no other reason in this digest."""
-        if ref.id not in self.entries:
-            self.entries[ref.id] = self.batch.shared_entry(ref, reason, **facts)
+    def _tell(
+        self, ref: NormRef, reason: str, *, path_position: int = 0, coverage_pct: int | None = None
+    ) -> None:
+        """Adds ``ref`` for ``reason``, with facts the same for every member (its place
+        on the path, its coverage): a shared entry unless the member's digest already
+        holds one of its own for the norm."""
+        found = self.entries.get(ref.id)
+        if found is not None and ref.id in self._owned:
+            if reason not in found.reasons:
+                found.reasons.append(reason)
+            found.path_position = path_position or found.path_position
+            found.coverage_pct = found.coverage_pct if coverage_pct is None else coverage_pct
             return
-        entry = self._add(ref, reason)
-        for name, value in facts.items():
-            setattr(entry, name, value)
+        reasons: tuple[str, ...] = (reason,)
+        if found is not None:
+            reasons = tuple(found.reasons) + (() if reason in found.reasons else (reason,))
+            path_position = path_position or found.path_position
+            coverage_pct = found.coverage_pct if coverage_pct is None else coverage_pct
+        self.entries[ref.id] = self.batch.shared_entry(ref, reasons, path_position, coverage_pct)
 
     def _in_window(self, when: datetime) -> bool:
         return self.start <= when < self.batch.now
@@ -407,16 +438,7 @@ class MemberDigest:
     def ordered_entries(self) -> list[Entry]:
         if len(self.entries) < 2:
             return list(self.entries.values())
-        order = self.batch.community_order
-        return sorted(
-            self.entries.values(),
-            key=lambda e: (
-                SECTION_RANK[e.section],
-                order[e.community.id],
-                e.path_position,
-                e.norm.title,
-            ),
-        )
+        return sorted(self.entries.values(), key=self.batch.order_of)
 
     def digest(self, email: str, display_name: str, kind: str, key: str, scope: int) -> Digest:
         """The member's digest, its sections gathered in the order a reader sees them."""

@@ -59,6 +59,7 @@ from normhub.discussion.services import replies_to_members
 from normhub.exposure.check_records import checks_about_members
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
+from normhub.idlist import in_ids
 from normhub.norms.models import Norm
 from normhub.norms.path import NewcomerPath, load_paths
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
@@ -170,7 +171,7 @@ class DigestBuilder:
         result: dict[int, list[int]] = defaultdict(list)
         daily: set[int] = set()
         for user_id, community_id, frequency in self.session.execute(
-            digest_memberships(self.community_ids).where(Membership.user_id.in_(user_ids))
+            digest_memberships(self.community_ids).where(in_ids(Membership.user_id, user_ids))
         ):
             if frequency == self.kind:
                 result[user_id].append(community_id)
@@ -183,7 +184,7 @@ class DigestBuilder:
             self.session.execute(
                 select(DigestSend.user_id, func.max(DigestSend.window_end))
                 .where(
-                    DigestSend.user_id.in_(user_ids),
+                    in_ids(DigestSend.user_id, user_ids),
                     DigestSend.period_kind == self.kind,
                     DigestSend.status == "sent",
                     DigestSend.scope.in_({ALL_COMMUNITIES, self.scope}),
@@ -199,7 +200,7 @@ class DigestBuilder:
             return result
         for user_id, community_id in self.session.execute(
             select(DigestSend.user_id, DigestSend.scope).where(
-                DigestSend.user_id.in_(user_ids),
+                in_ids(DigestSend.user_id, user_ids),
                 DigestSend.period_kind == self.kind,
                 DigestSend.period_key == self.key,
                 DigestSend.scope != ALL_COMMUNITIES,
@@ -317,7 +318,7 @@ class DigestBuilder:
                 ExposureSummary.material_base,
                 ExposureSummary.level,
             ).where(
-                ExposureSummary.user_id.in_(user_ids),
+                in_ids(ExposureSummary.user_id, user_ids),
                 ExposureSummary.norm_id.in_(batch.approaching),
             )
         ):

@@ -15,6 +15,7 @@ from normhub.digest.content import Digest
 from normhub.digest.delivery import MAX_ATTEMPTS
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, FINAL_STATUSES, DigestSend
 from normhub.digest.preferences import matching_memberships
+from normhub.idlist import in_ids
 from normhub.mail import addresses
 
 
@@ -92,7 +93,7 @@ class DueMembers:
                 .exists()
             )
             return query.where(subscribed)
-        return query.where(User.id.in_(user_ids)).order_by(User.id)
+        return query.where(in_ids(User.id, user_ids)).order_by(User.id)
 
     def _full_digest_covers(self):
         """The member's full digest of this period covers this community."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from normhub.communities.models import Membership
 from normhub.digest.models import DigestSend
 from normhub.exposure.path_progress import step_state, summaries_for
+from normhub.idlist import in_ids
 from normhub.norms.path import NewcomerPath, PathStep, load_paths
 from normhub.planner import unindexed
 
@@ -47,7 +48,7 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
         (row.user_id, row.community_id)
         for row in session.execute(
             select(Membership.user_id, Membership.community_id).where(
-                Membership.user_id.in_(user_ids),
+                in_ids(Membership.user_id, user_ids),
                 # The batch's members drive the query (see ``normhub.planner``).
                 unindexed(Membership.community_id).in_(community_ids),
                 Membership.left_at.is_(None),

@@ -19,6 +19,7 @@ from normhub.communities.services import active_membership, visible_communities_
 from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
+from normhub.idlist import in_ids
 from normhub.norms.models import Assumption, Norm
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.planner import unindexed
@@ -231,7 +232,7 @@ def replies_to_members(
         .join(parent, parent.id == Comment.parent_id)
         .join(Norm, Norm.id == Comment.norm_id)
         .where(
-            parent.author_id.in_(user_ids),
+            in_ids(parent.author_id, user_ids),
             *_counting_replies(parent, since, until),
             Norm.community_id.in_(community_ids),
         )

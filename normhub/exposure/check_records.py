@@ -23,6 +23,7 @@ from normhub.communities.services import active_membership, can_view, visible_co
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.models import REPLY_MAX, ExposureCheck
+from normhub.idlist import in_ids
 from normhub.norms.models import Norm
 from normhub.pagination import Page, paginate
 
@@ -168,7 +169,7 @@ def checks_about_members(
         .join(Norm, Norm.id == ExposureCheck.norm_id)
         .join(Community, Community.id == Norm.community_id)
         .where(
-            ExposureCheck.subject_id.in_(user_ids),
+            in_ids(ExposureCheck.subject_id, user_ids),
             ExposureCheck.created_at >= since,
             ExposureCheck.created_at < until,
         )

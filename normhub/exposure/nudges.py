@@ -18,6 +18,7 @@ from normhub.errors import Forbidden, ValidationFailed
 from normhub.exposure.coverage import not_exposed_member_ids
 from normhub.exposure.levels import ACTIVE_STATUSES
 from normhub.exposure.models import Nudge
+from normhub.idlist import in_ids
 from normhub.norms.models import Norm
 
 
@@ -71,7 +72,7 @@ def pending_nudges(session: Session, user_ids: list[int]) -> list[Nudge]:
             select(Nudge)
             .join(Norm, Norm.id == Nudge.norm_id)
             .where(
-                Nudge.member_id.in_(user_ids),
+                in_ids(Nudge.member_id, user_ids),
                 Nudge.delivered_at.is_(None),
                 Norm.status.in_(ACTIVE_STATUSES),
             )

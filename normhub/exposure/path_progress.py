@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from normhub.accounts.models import User
 from normhub.exposure.levels import READ, UNDERSTOOD
 from normhub.exposure.models import ExposureSummary
+from normhub.idlist import in_ids
 from normhub.norms.path import NewcomerPath, PathStep
 
 STATE_LABELS = {
@@ -73,7 +74,7 @@ def summaries_for(
             ExposureSummary.norm_id,
             ExposureSummary.level,
             ExposureSummary.material_base,
-        ).where(ExposureSummary.user_id.in_(user_ids), ExposureSummary.norm_id.in_(norm_ids))
+        ).where(in_ids(ExposureSummary.user_id, user_ids), ExposureSummary.norm_id.in_(norm_ids))
     )
     return {(row.user_id, row.norm_id): (row.level, row.material_base) for row in rows}
 

@@ -18,6 +18,7 @@ from functools import cached_property
 from sqlalchemy import Integer, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
+from normhub.idlist import in_ids
 from normhub.notifications.kinds import EMAIL, KINDS, NORMAL, OFF
 from normhub.notifications.models import CommunityWatch, Notification, NotificationSetting
 
@@ -86,13 +87,13 @@ def settings_of_members(session: Session, user_ids: Iterable[int]) -> dict[int, 
         NotificationSetting.kind.label("name"),
         NotificationSetting.delivery.label("value"),
         cast(null(), Integer).label("community_id"),
-    ).where(NotificationSetting.user_id.in_(wanted))
+    ).where(in_ids(NotificationSetting.user_id, wanted))
     watches = select(
         CommunityWatch.user_id,
         literal(_WATCH_ROW).label("name"),
         CommunityWatch.level.label("value"),
         CommunityWatch.community_id,
-    ).where(CommunityWatch.user_id.in_(wanted))
+    ).where(in_ids(CommunityWatch.user_id, wanted))
     for row in session.execute(union_all(chosen, watches)):
         member = settings[row.user_id]
         if row.name == _WATCH_ROW:
@@ -128,7 +129,7 @@ def unread_notices(
             Notification.updated_at,
         )
         .where(
-            Notification.user_id.in_(sorted(set(user_ids))),
+            in_ids(Notification.user_id, user_ids),
             Notification.kind.in_(sorted(set(kinds))),
             Notification.community_id.in_(sorted(set(community_ids))),
             Notification.read_at.is_(None),

@@ -17,6 +17,7 @@ from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
+from normhub.idlist import in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.responses.models import (
@@ -215,7 +216,7 @@ def revised_since_responses(
         .join(responded, responded.id == Response.version_id)
         .join(Norm, Norm.id == Response.norm_id)
         .where(
-            Response.id.in_(latest_response_ids(Response.user_id.in_(user_ids))),
+            Response.id.in_(latest_response_ids(in_ids(Response.user_id, user_ids))),
             Norm.community_id.in_(community_ids),
             Norm.status.in_(("open", "in_force")),
             Norm.last_material_version_number > responded.number,
@@ -252,7 +253,7 @@ def answered_current(
             .join(NormVersion, NormVersion.id == Response.version_id)
             .join(Norm, Norm.id == Response.norm_id)
             .where(
-                Response.user_id.in_(user_ids),
+                in_ids(Response.user_id, user_ids),
                 Norm.community_id.in_(sorted(community_ids)),
                 Norm.status.in_(("open", "in_force")),
                 NormVersion.number >= Norm.last_material_version_number,

@@ -23,6 +23,7 @@ from normhub.accounts.models import User
 from normhub.communities.services import active_membership, is_steward
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
+from normhub.idlist import in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.norms.services import change_status
@@ -377,7 +378,7 @@ def waiting_reviews(session: Session, user_ids: list[int], community_ids) -> lis
             .join(NormReview, NormReview.norm_id == Response.norm_id)
             .join(Norm, Norm.id == NormReview.norm_id)
             .where(
-                Response.user_id.in_(sorted(user_ids)),
+                in_ids(Response.user_id, user_ids),
                 Norm.community_id.in_(sorted(community_ids)),
                 NormReview.closed_at.is_(None),
                 ~answered,
