@@ -106,6 +106,8 @@ class BatchFacts:
     # Open review rounds each member was asked and has not answered (``waiting_reviews``).
     reviews: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     _status_news: dict[tuple[int, datetime], list] = field(default_factory=dict, repr=False)
+    _approaching_news: dict[int, list] = field(default_factory=dict, repr=False)
+    _path_steps: dict[int, tuple[NormRef, Entry]] = field(default_factory=dict, repr=False)
     _shared: dict[tuple, Entry] = field(default_factory=dict, repr=False)
     _orders: dict[int, tuple] = field(default_factory=dict, repr=False)
 
@@ -119,18 +121,42 @@ class BatchFacts:
     def earliest_start(self) -> datetime:
         return min(self.window_starts.values())
 
-    def status_news(self, community_id: int, start: datetime) -> list[tuple[NormRef, str]]:
+    def status_news(self, community_id: int, start: datetime) -> list[tuple[NormRef, str, Entry]]:
         """The community's norms that opened or came into force in [start, now), each with
-        its reason: the same for every member whose window starts at ``start`` (most
-        of a batch's), so found once for them all."""
+        its reason and the shared entry saying so: the same for every member whose
+        window starts at ``start`` (most of a batch's), so found once for them all."""
         key = (community_id, start)
         found = self._status_news.get(key)
         if found is None:
-            found = self._status_news[key] = [
-                (ref, "opened" if ref.status == "open" else "in_force")
-                for ref in self.opened_or_in_force.get(community_id, ())
-                if start <= ref.status_changed_at < self.now
+            found = self._status_news[key] = []
+            for ref in self.opened_or_in_force.get(community_id, ()):
+                if start <= ref.status_changed_at < self.now:
+                    reason = "opened" if ref.status == "open" else "in_force"
+                    found.append((ref, reason, self.shared_entry(ref, (reason,))))
+        return found
+
+    def approaching_news(self, community_id: int) -> list[tuple[NormRef, int, Entry]]:
+        """The community's norms close to the gate: each with its coverage and the shared
+        entry saying so."""
+        found = self._approaching_news.get(community_id)
+        if found is None:
+            found = self._approaching_news[community_id] = [
+                (ref, pct, self.shared_entry(ref, ("approaching",), coverage_pct=pct))
+                for ref, pct in (
+                    (self.norms[norm_id], pct)
+                    for norm_id, pct in self.approaching_in.get(community_id, ())
+                )
             ]
+        return found
+
+    def path_step(self, step) -> tuple[NormRef, Entry]:
+        """A step of a path (``PathStep``), with the shared entry leading with it. Keyed
+        by the step object: a run's paths, and so their steps, outlive its batches."""
+        found = self._path_steps.get(id(step))
+        if found is None:
+            ref = self.norm(step.norm)
+            entry = self.shared_entry(ref, ("start_here",), path_position=step.position)
+            found = self._path_steps[id(step)] = (ref, entry)
         return found
 
     def shared_entry(
@@ -216,24 +242,35 @@ class MemberDigest:
         return found
 
     def _tell(
-        self, ref: NormRef, reason: str, *, path_position: int = 0, coverage_pct: int | None = None
+        self,
+        ref: NormRef,
+        reason: str,
+        shared: Entry,
+        *,
+        path_position: int = 0,
+        coverage_pct: int | None = None,
     ) -> None:
         """Adds ``ref`` for ``reason``, with facts the same for every member (its place
-        on the path, its coverage): a shared entry unless the member's digest already
-        holds one of its own for the norm."""
+        on the path, its coverage): ``shared`` (the batch's entry saying just that)
+        if the norm is new to the digest, else the shared entry with both reasons,
+        unless the member's digest holds one of its own for the norm."""
         found = self.entries.get(ref.id)
-        if found is not None and ref.id in self._owned:
+        if found is None:
+            self.entries[ref.id] = shared
+            return
+        if ref.id in self._owned:
             if reason not in found.reasons:
                 found.reasons.append(reason)
             found.path_position = path_position or found.path_position
             found.coverage_pct = found.coverage_pct if coverage_pct is None else coverage_pct
             return
-        reasons: tuple[str, ...] = (reason,)
-        if found is not None:
-            reasons = tuple(found.reasons) + (() if reason in found.reasons else (reason,))
-            path_position = path_position or found.path_position
-            coverage_pct = found.coverage_pct if coverage_pct is None else coverage_pct
-        self.entries[ref.id] = self.batch.shared_entry(ref, reasons, path_position, coverage_pct)
+        reasons = tuple(found.reasons) + (() if reason in found.reasons else (reason,))
+        self.entries[ref.id] = self.batch.shared_entry(
+            ref,
+            reasons,
+            path_position or found.path_position,
+            found.coverage_pct if coverage_pct is None else coverage_pct,
+        )
 
     def _in_window(self, when: datetime) -> bool:
         return self.start <= when < self.batch.now
@@ -278,10 +315,10 @@ class MemberDigest:
         for community_id in self.community_ids:
             shown = 0
             for step in leads.steps_left(self.member_id, community_id):
-                ref = self.batch.norm(step.norm)
+                ref, shared = self.batch.path_step(step)
                 if not self.needs_member(ref):
                     continue
-                self._tell(ref, "start_here", path_position=step.position)
+                self._tell(ref, "start_here", shared, path_position=step.position)
                 shown += 1
                 if shown == NORMS_LED:
                     break
@@ -308,11 +345,11 @@ class MemberDigest:
         """Adds norms close to the gate that the member has not read; True if any is news."""
         news = False
         for community_id in self.community_ids:
-            for norm_id, pct in self.batch.approaching_in.get(community_id, ()):
-                news |= self._add_approaching(self.batch.norms[norm_id], pct)
+            for ref, pct, shared in self.batch.approaching_news(community_id):
+                news |= self._add_approaching(ref, pct, shared)
         return news
 
-    def _add_approaching(self, ref: NormRef, pct: int) -> bool:
+    def _add_approaching(self, ref: NormRef, pct: int, shared: Entry) -> bool:
         """Adds one norm close to the gate, unless the member read it; True if news."""
         if not self.needs_member(ref):
             return False
@@ -320,7 +357,7 @@ class MemberDigest:
         on_current = base == ref.last_material_version_number
         if on_current and level >= EXPOSED:
             return False
-        self._tell(ref, "approaching", coverage_pct=pct)
+        self._tell(ref, "approaching", shared, coverage_pct=pct)
         # Already delivered (or opened) this version: a reminder, not news.
         return not (on_current and level >= DELIVERED)
 
@@ -330,10 +367,10 @@ class MemberDigest:
         news = False
         for community_id in self.community_ids:
             carries_opened = self.carries("opened", community_id)
-            for ref, reason in self.batch.status_news(community_id, self.start):
+            for ref, reason, shared in self.batch.status_news(community_id, self.start):
                 if (reason == "opened" and not carries_opened) or not self.needs_member(ref):
                     continue
-                self._tell(ref, reason)
+                self._tell(ref, reason, shared)
                 news = True
         return news
 
