@@ -72,7 +72,7 @@ class BatchFacts:
     # covered by a --community run); ``community_ids`` is all of them.
     member_communities: dict[int, list[int]]
     community_ids: set[int]
-    # Every norm met in the batch, one reference each.
+    # Every norm met, one reference each (the run's: the builder hands every batch its own).
     norms: dict[int, NormRef] = field(default_factory=dict)
     # Per community: each member's digest looks only at their own communities', which
     # a list of the whole batch's norms made a loop over every norm for every member.

@@ -62,7 +62,7 @@ from normhub.exposure.nudges import pending_nudges
 from normhub.idlist import in_ids
 from normhub.norms.models import Norm
 from normhub.norms.path import NewcomerPath, load_paths
-from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef
+from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef, NormRef
 from normhub.notifications.batch import settings_of_members, unread_notices
 from normhub.responses.services import answered_current, revised_since_responses
 from normhub.reviews.services import waiting_reviews
@@ -121,6 +121,10 @@ class DigestBuilder:
         self._approaching_counted: set[int] = set()
         self._approaching_norms: dict[int, Norm] = {}
         self._paths: dict[int, NewcomerPath] = {}
+        # Norms that opened or came into force since the earliest any window starts, per
+        # community counted so far; and one reference per norm met, for every batch.
+        self._status_changes: dict[int, list[NormRef]] = {}
+        self._refs: dict[int, NormRef] = {}
 
     # -- run-level facts (computed once, not per batch)
 
@@ -249,6 +253,7 @@ class DigestBuilder:
             now=self.now,
             links=self.links,
             communities=communities,
+            norms=self._refs,
             window_starts=self._window_starts(user_ids),
             member_communities=member_communities,
             community_ids={
@@ -281,17 +286,24 @@ class DigestBuilder:
         return starts
 
     def _find_opened_or_in_force(self, batch: BatchFacts) -> None:
-        """Norms whose status became open or in force since the earliest window start."""
-        rows = self.session.execute(
-            select(*NORM_REF_COLUMNS).where(
-                Norm.community_id.in_(batch.community_ids),
-                Norm.status.in_(("open", "in_force")),
-                Norm.status_changed_at >= batch.earliest_start,
+        """Norms whose status became open or in force since the earliest a window can
+        start: found once a run for each community, when a batch first needs it (each
+        member's window is applied to them in ``BatchFacts.status_news``)."""
+        missing = batch.community_ids - self._status_changes.keys()
+        if missing:
+            for community_id in missing:
+                self._status_changes[community_id] = []
+            rows = self.session.execute(
+                select(*NORM_REF_COLUMNS).where(
+                    Norm.community_id.in_(missing),
+                    Norm.status.in_(("open", "in_force")),
+                    Norm.status_changed_at >= self.now - self.length * MAX_LOOKBACK_PERIODS,
+                )
             )
-        )
-        for row in rows:
-            ref = batch.norm(row)
-            batch.opened_or_in_force[ref.community_id].append(ref)
+            for row in rows:
+                self._status_changes[row.community_id].append(batch.norm(row))
+        for community_id in batch.community_ids:
+            batch.opened_or_in_force[community_id] = self._status_changes[community_id]
 
     def _find_revisions_since_responses(self, batch: BatchFacts, user_ids: list[int]) -> None:
         for revised in revised_since_responses(self.session, user_ids, batch.community_ids):
