@@ -18,6 +18,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from normhub.digest.content import (
     SECTIONS,
@@ -109,7 +110,6 @@ class BatchFacts:
     _approaching_news: dict[int, list] = field(default_factory=dict, repr=False)
     _path_steps: dict[int, tuple[NormRef, Entry]] = field(default_factory=dict, repr=False)
     _shared: dict[tuple, Entry] = field(default_factory=dict, repr=False)
-    _orders: dict[int, tuple] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def community_order(self) -> dict[int, str]:
@@ -180,22 +180,18 @@ class BatchFacts:
                 coverage_pct=coverage_pct,
                 path_position=path_position,
             )
-            self._orders[id(entry)] = self.order_of(entry)
+            entry.order = self.order_of(entry)  # once: every digest holding it sorts by it
         return entry
 
     def order_of(self, entry: Entry) -> tuple:
         """Where ``entry`` goes in a digest: by section, community name, place on the
-        path, title. Kept for shared entries (alive as long as the batch, so their ids
-        are theirs), which every digest holding them sorts again."""
-        found = self._orders.get(id(entry))
-        if found is None:
-            found = (
-                SECTION_RANK[entry.section],
-                self.community_order[entry.community.id],
-                entry.path_position,
-                entry.norm.title,
-            )
-        return found
+        path, title."""
+        return (
+            SECTION_RANK[entry.section],
+            self.community_order[entry.community.id],
+            entry.path_position,
+            entry.norm.title,
+        )
 
     def norm(self, norm) -> NormRef:
         """The batch's one reference to ``norm`` (a row with NORM_REF_COLUMNS, or a Norm)."""
@@ -475,7 +471,10 @@ class MemberDigest:
     def ordered_entries(self) -> list[Entry]:
         if len(self.entries) < 2:
             return list(self.entries.values())
-        return sorted(self.entries.values(), key=self.batch.order_of)
+        for norm_id in self._owned:  # the shared entries have their order already
+            entry = self.entries[norm_id]
+            entry.order = self.batch.order_of(entry)
+        return sorted(self.entries.values(), key=attrgetter("order"))
 
     def digest(self, email: str, display_name: str, kind: str, key: str, scope: int) -> Digest:
         """The member's digest, its sections gathered in the order a reader sees them."""

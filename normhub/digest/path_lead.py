@@ -11,6 +11,7 @@ order (``normhub.norms.path``), from the progress the start page shows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -68,11 +69,19 @@ class PathLeads:
     # (user, norm) -> (level, material base), for the paths' norms (``summaries_for``).
     summaries: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
+    @functools.cached_property
+    def _readers(self) -> set[int]:
+        """The newcomers with a summary row for some norm on their paths."""
+        return {user_id for user_id, _ in self.summaries}
+
     def steps_left(self, user_id: int, community_id: int) -> Iterator[PathStep]:
         """The steps of the community's path the member has yet to read and understand,
         in path order (the start page's rule, ``step_state``); none unless they are a
         newcomer there. Lazily: a digest leads with the first few only."""
         if (user_id, community_id) not in self.newcomers:
+            return
+        if user_id not in self._readers:  # has read none of it: every step is left
+            yield from self.paths[community_id].steps
             return
         for step in self.paths[community_id].steps:
             level, base = self.summaries.get((user_id, step.norm.id), (None, None))
