@@ -56,7 +56,7 @@ from normhub import create_app  # noqa: E402
 from normhub.cli import upgrade_database  # noqa: E402
 from normhub.db import make_engine, utcnow  # noqa: E402
 from normhub.digest.builder import Member  # noqa: E402
-from normhub.digest.sending import SEND_WORKERS  # noqa: E402
+from normhub.digest.sending import BATCH_SIZE, SEND_WORKERS  # noqa: E402
 
 FULL_MEMBERS = 100_000
 MEMBERS_PER_COMMUNITY = 2_000
@@ -723,7 +723,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=None, help="fraction of 100k members")
     parser.add_argument("--database", default=None, help="PostgreSQL server URL (default SQLite)")
     parser.add_argument("--send", type=int, default=3000, help="messages for the send rate")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument(
         "--workers", type=int, default=SEND_WORKERS, help="sending threads (the CLI's default)"
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from normhub.communities.models import Community
 from normhub.db import get_session
 from normhub.digest.models import PERIOD_KINDS
-from normhub.digest.sending import MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
+from normhub.digest.sending import BATCH_SIZE, MAX_SEND_WORKERS, SEND_WORKERS, DigestRun
 from normhub.mail.transports import SMTPSettingsError, transport_for
 
 digest_cli = AppGroup("digest", help="Digest emails.")
@@ -63,7 +63,7 @@ def _end_as_terminated() -> None:
     "--dry-run", is_flag=True, help="Build every digest and count; send and record nothing."
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most N digests in this run.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True)
 @click.option(
     "--workers",
     type=click.IntRange(1, MAX_SEND_WORKERS),

@@ -69,7 +69,10 @@ from normhub.mail.transports import (
     TemporaryFailure,
 )
 
-BATCH_SIZE = 500
+# Members whose digests are built together, with one set of queries. Each query costs
+# a round trip and its planning whatever the batch holds: at 100,000 members, batches
+# of 1,000 built in about three quarters of the time batches of 500 took on PostgreSQL.
+BATCH_SIZE = 1000
 # Messages claimed ("sending", committed) together before they go to SMTP.
 CLAIM_CHUNK = 50
 # Sending threads, each with its own SMTP and database connection: while one
