@@ -3,9 +3,10 @@
 A digest batch asks a dozen queries about its 500 members. Written as
 ``column.in_(ids)``, each query builds, checks and renders 500 parameters
 afresh (SQLAlchemy cannot cache an expanded list), which cost a fifth of a
-100,000-member run. Here the list goes as one value: a JSON array that SQLite
-reads with ``json_each``, an array for PostgreSQL's ``= ANY``. Both databases
-still look each id up in the column's index.
+100,000-member run. Here the list goes as one text value: a JSON array that
+SQLite reads with ``json_each``, an array literal (``{1,2,3}``) that PostgreSQL
+casts for ``= ANY`` (handed a Python list, the driver inspected every item).
+Both databases still look each id up in the column's index.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Boolean, Integer, Text, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Boolean, Text, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -27,14 +27,11 @@ class _Ids(TypeDecorator):
     impl = Text
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(Integer))
-        return dialect.type_descriptor(Text())
-
     def process_bind_param(self, value, dialect):
         ids = [int(id_) for id_ in value]
-        return ids if dialect.name == "postgresql" else json.dumps(ids)
+        if dialect.name == "postgresql":
+            return "{" + ",".join(map(str, ids)) + "}"
+        return json.dumps(ids)
 
 
 class in_ids(ColumnElement[bool]):  # noqa: N801 - used like ``column.in_``
@@ -56,7 +53,8 @@ class in_ids(ColumnElement[bool]):  # noqa: N801 - used like ``column.in_``
 
 @compiles(in_ids)
 def _any(element: in_ids, compiler, **kw) -> str:
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(CAST({compiler.process(element.ids, **kw)} AS INTEGER[]))"
 
 
 @compiles(in_ids, "sqlite")
