@@ -209,6 +209,26 @@ def test_norm_close_to_gate_for_those_who_have_not_read_it(app, session, factory
     assert not later.has_news
 
 
+def test_close_to_the_gate_holds_at_the_margin_and_not_below(session, factory):
+    """The database's choice of norms close to the gate and the coverage that decides
+    agree at the edge: 20% understood is within 25 points of a 45% gate, 16% is not."""
+    from normhub.digest.gate import APPROACHING_MARGIN_PCT, approaching_gate
+
+    assert APPROACHING_MARGIN_PCT == 25
+    town = factory.community(coverage_threshold_pct=45, coverage_min_responses=5)
+    author = factory.member(town)
+    norm = factory.norm(town, author, title="At the edge")  # the author's endorsement
+    for _ in range(3):
+        factory.member(town)
+    session.commit()  # 5 active members (the owner too), 1 understood: 20%
+    assert {norm_id: pct for norm_id, (_, pct) in approaching_gate(session).items()} == {
+        norm.id: 20
+    }
+    factory.member(town)
+    session.commit()  # 6 members: 16%
+    assert approaching_gate(session, {town.id}) == {}
+
+
 def test_window_starts_at_the_last_sent_digest(app, session, factory):
     town = factory.community()
     reader = factory.member(town)
