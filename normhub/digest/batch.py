@@ -81,9 +81,8 @@ class BatchFacts:
     revised: dict[int, list[tuple[NormRef, RevisedSinceResponse]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    # Norms close to the gate (norm id → coverage %) and where each member is
-    # with them: (user id, norm id) → (material base, exposure level).
-    approaching: dict[int, int] = field(default_factory=dict)
+    # Norms close to the gate per community, (norm id, coverage %), and where each
+    # member is with them: (user id, norm id) → (material base, exposure level).
     approaching_in: dict[int, list[tuple[int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )

@@ -317,11 +317,12 @@ class DigestBuilder:
 
     def _find_progress_near_gate(self, batch: BatchFacts, user_ids: list[int]) -> None:
         """How far each member got with the batch's norms that are close to the gate."""
+        norm_ids = []
         for norm_id, (community_id, pct) in self.approaching(batch.community_ids).items():
             if community_id in batch.community_ids:
-                batch.approaching[norm_id] = pct
+                norm_ids.append(norm_id)
                 batch.approaching_in[community_id].append((norm_id, pct))
-        if not batch.approaching:
+        if not norm_ids:
             return
         for row in self.session.execute(
             select(
@@ -331,11 +332,11 @@ class DigestBuilder:
                 ExposureSummary.level,
             ).where(
                 in_ids(ExposureSummary.user_id, user_ids),
-                ExposureSummary.norm_id.in_(batch.approaching),
+                in_ids(ExposureSummary.norm_id, norm_ids),
             )
         ):
             batch.progress[(row.user_id, row.norm_id)] = (row.material_base, row.level)
-        for norm_id in batch.approaching:
+        for norm_id in norm_ids:
             batch.norm(self._approaching_norms[norm_id])
 
     def _find_replies(self, batch: BatchFacts, user_ids: list[int]) -> None:
