@@ -5,7 +5,8 @@ version at the endorsed level: the ledger now records an "authored" event when
 a norm is proposed or revised. This backfills one for every existing version
 (dated when the version was saved) and rebuilds the summary of each
 (editor, norm) pair by replaying its events, oldest first, with the ledger's
-own rule. Downgrading removes them and replays again.
+rule as it stood then (``_apply_event``, kept here: a migration must not change
+when the application's rule does). Downgrading removes them and replays again.
 
 Revision ID: 0008
 Revises: 0007
@@ -16,8 +17,12 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from alembic import op
 
-from normhub.exposure.ledger import apply_event
-from normhub.exposure.models import LEVEL_RANK
+# The exposure levels, lowest first, as the summaries stored them then.
+LEVEL_RANK = {
+    name: rank
+    for rank, name in enumerate(("none", "delivered", "opened", "read", "understood", "endorsed"))
+}
+READ = LEVEL_RANK["read"]
 
 revision = "0008"
 down_revision = "0007"
@@ -81,6 +86,36 @@ def _material_bases(connection, norm_ids: set[int]) -> dict[tuple[int, int], int
     return bases
 
 
+def _apply_event(summary, number: int, base: int, level: int, kind: str, at) -> None:
+    """Fold one event into a summary: the ledger's rule when this migration was written."""
+    summary.last_seen_at = max(summary.last_seen_at or at, at)
+    summary.latest_version = max(summary.latest_version or 0, number)
+    if level > summary.highest_level or (
+        level == summary.highest_level and number > (summary.highest_level_version or 0)
+    ):
+        summary.highest_level = level
+        summary.highest_level_version = number
+        summary.highest_level_at = at
+    if base > summary.material_base:
+        # A newer material family: what was reached on older text no longer counts.
+        summary.material_base = base
+        summary.level, summary.level_version, summary.level_at = level, number, at
+        return
+    if base < summary.material_base:
+        return
+    if kind == "responded":
+        # The newest response decides understood/endorsed; reading stays.
+        new_level = max(min(summary.level, READ), level)
+        if new_level == level:
+            summary.level, summary.level_version, summary.level_at = level, number, at
+        else:
+            summary.level = new_level
+    elif level > summary.level or (
+        level == summary.level and number > (summary.level_version or 0)
+    ):
+        summary.level, summary.level_version, summary.level_at = level, number, at
+
+
 def _rebuild(connection, pairs: set[tuple[int, int]]) -> None:
     """Replay each (user, norm) pair's events into its summary row."""
     bases = _material_bases(connection, {norm_id for _, norm_id in pairs})
@@ -105,12 +140,10 @@ def _rebuild(connection, pairs: set[tuple[int, int]]) -> None:
             highest_level=0,
             highest_level_version=None,
             highest_level_at=None,
-            # Kept by today's apply_event; a later migration adds its column.
-            responded_base=None,
         )
         for number, kind, level, at in history:
             base = bases.get((norm_id, number), number)
-            apply_event(summary, number, base, LEVEL_RANK[level], kind, at)
+            _apply_event(summary, number, base, LEVEL_RANK[level], kind, at)
         connection.execute(
             summaries.insert().values(
                 user_id=user_id,
