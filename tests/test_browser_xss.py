@@ -33,11 +33,11 @@ from sqlalchemy import select
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community
-from normhub.digest.batch import excerpt
 from normhub.digest.builder import preview_digest
 from normhub.digest.content import subject_line
 from normhub.digest.emails import digest_email
 from normhub.digest.links import Links
+from normhub.digest.member import excerpt
 from normhub.errors import ValidationFailed
 from normhub.mail.message import Composer
 from normhub.mail.queue import QueuedEmail

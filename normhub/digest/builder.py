@@ -17,7 +17,7 @@ of, and whose digest preference matches the period being sent):
   reminders, news of norms they wrote), as the notices word them.
 
 Each part follows the member's notification settings for its kind (see
-``batch``); the norm sections never hold a norm the member wrote or answered
+``member``); the norm sections never hold a norm the member wrote or answered
 on its current text.
 
 The window is [start, end): ``end`` is when the digest is built; ``start`` is
@@ -47,10 +47,11 @@ from sqlalchemy.orm import Session
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
-from normhub.digest.batch import NOTICE_KINDS, BatchFacts, MemberDigest
+from normhub.digest.batch import BatchFacts
 from normhub.digest.content import CommunityFooter, Digest
 from normhub.digest.gate import approaching_gate
 from normhub.digest.links import Links
+from normhub.digest.member import NOTICE_KINDS, MemberDigest
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, DigestSend
 from normhub.digest.path_lead import path_leads
 from normhub.digest.periods import check_period, period_key, period_length

@@ -57,7 +57,7 @@ class Entry:
     nudged_by: list[str] = field(default_factory=list)
     # Its place on its community's path for newcomers ("start_here" entries only).
     path_position: int = 0
-    # Where it goes in its digest, once the digest is put in order (``digest.batch``).
+    # Where it goes in its digest, once the digest is put in order (``digest.member``).
     order: tuple = field(default=(), compare=False, repr=False)
 
     @property
