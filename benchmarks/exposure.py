@@ -16,8 +16,11 @@ With a PostgreSQL URL, a throw-away database is created on that server and
 dropped at the end (unless --keep). Figures are printed and written to
 benchmarks/results/exposure-<backend>.md.
 
-Floors (from the issue): the check reaches >= 60% of the bare endpoint's
-requests per second, and the server-side p99 is under 15 ms.
+Floors (from the issues): the check reaches at least 75% (SQLite) or 65%
+(PostgreSQL) of the requests per second of the "Flask + 1 read + 1 recorded check"
+reference app, measured in the same rounds, and its server-side p99 is under 15 ms.
+(Against bare Flask, which does no database work at all, no check can reach the
+60% first asked for on two cores: the reference app itself stays near 66%.)
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ from benchmarks.dataset import (  # noqa: E402
 
 LOAD_USERS_PER_COMMUNITY = 10
 URLS_IN_SCRIPT = 20_000
-FLOOR_RATIO = 0.60
+# The check's req/s as a share of the read-and-record reference's, per database.
+FLOOR_RATIO = {"sqlite": 0.75, "postgresql": 0.65}
 # Reference apps (benchmarks/reference_app.py): the least database work a check could do.
 READ_ONLY = "Flask + 1 read"
 READ_AND_RECORD = "Flask + 1 read + 1 recorded check"
@@ -316,8 +320,10 @@ def write_report(
     path: Path, args, backend: str, plan: dict, figures: dict, in_process_cpu: dict
 ) -> str:
     app, bare = figures["exposure check"], figures["bare Flask"]
-    ratio = app["rps"] / bare["rps"] if bare["rps"] else 0.0
-    ratio_ok = ratio >= FLOOR_RATIO
+    reference = figures[READ_AND_RECORD]
+    ratio = app["rps"] / reference["rps"] if reference["rps"] else 0.0
+    floor = FLOOR_RATIO[backend]
+    ratio_ok = ratio >= floor
     p99_ok = app["server_p99"] < FLOOR_SERVER_P99_MS
     rows = "\n".join(
         f"| {f['name']} | {f['rps']:.0f} | {f['rps'] / bare['rps'] if bare['rps'] else 0:.0%} "
@@ -350,8 +356,8 @@ def write_report(
     )
     verdicts = "\n".join(
         [
-            f"- Throughput ratio (exposure / bare): **{ratio:.1%}** "
-            f"(floor {FLOOR_RATIO:.0%}): **{'met' if ratio_ok else 'NOT met'}**",
+            f"- Throughput ratio (exposure / {READ_AND_RECORD}): **{ratio:.1%}** "
+            f"(floor {floor:.0%} on {backend}): **{'met' if ratio_ok else 'NOT met'}**",
             f"- Exposure server-side p99: **{app['server_p99']:.2f} ms** "
             f"(floor < {FLOOR_SERVER_P99_MS:.0f} ms): **{'met' if p99_ok else 'NOT met'}**",
             f"- Ceiling on this machine: an endpoint that only reads one row and records "
