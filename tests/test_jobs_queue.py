@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from huey import SqliteHuey
+from huey import SqliteHuey, crontab
+from huey.constants import EmptyData
 
 from normhub.config import ConfigurationError
 from normhub.jobs.queue import build_huey, enqueue, job, job_queue, register
@@ -76,3 +78,20 @@ def test_status_counts_waiting_jobs_and_names_the_known_ones(app, session):
     assert f"Queue: SqliteHuey 'normhub' at {app.instance_path}/jobs.sqlite3" in result.output
     assert "Waiting: 1\n" in result.output and "Scheduled: 0\n" in result.output
     assert "Jobs: exposure.fold-tallies, exposure.recount-tallies, mail.deliver," in result.output
+
+
+def test_one_worker_a_minute_queues_the_periodic_jobs(tmp_path):
+    """Two workers on one queue: the first to check a minute gets its due periodic jobs,
+    the other none; the store keeps only the newest minute's claim."""
+    config = {"JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}", "JOBS_NAME": "normhub"}
+    first, second = build_huey(config), build_huey(config)
+    for huey in (first, second):
+        huey.periodic_task(crontab(minute="*"), name="every.minute")(lambda: None)
+    ten = datetime(2026, 12, 7, 10, 0, 5)
+    assert [task.name for task in first.read_periodic(ten)] == ["every.minute"]
+    assert second.read_periodic(ten + timedelta(seconds=20)) == []
+    later = ten + timedelta(minutes=1)
+    assert [task.name for task in second.read_periodic(later)] == ["every.minute"]
+    assert first.read_periodic(later) == []
+    assert first.storage.peek_data("normhub.periodic.2026-12-07T10:00") is EmptyData
+    assert second.storage.peek_data("normhub.periodic.2026-12-07T10:01") is not EmptyData

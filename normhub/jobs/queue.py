@@ -63,20 +63,53 @@ def periodic_job(name: str, schedule: crontab) -> Callable[[Callable[..., None]]
     return declare
 
 
+class _OneWorkerPerMinute:
+    """Periodic jobs queued by one worker a minute, however many run.
+
+    Every worker runs huey's scheduler, and each would queue every periodic job
+    that is due, so N workers ran each of them N times. The first to claim the
+    minute in the queue's own store queues them; the others queue none. The
+    previous claim is dropped as a new one is made, so the store keeps one.
+    """
+
+    _LAST_CLAIM = "normhub.periodic.last-claim"
+
+    def read_periodic(self, timestamp):
+        due = super().read_periodic(timestamp)
+        if not due:
+            return due
+        minute = f"normhub.periodic.{(timestamp or self._get_timestamp()):%Y-%m-%dT%H:%M}"
+        if not self.put_if_empty(minute, True):
+            return []  # another worker queued this minute's jobs
+        previous = self.get(self._LAST_CLAIM)
+        if previous:
+            self.delete(previous)
+        self.put(self._LAST_CLAIM, minute)
+        return due
+
+
+class _SqliteHuey(_OneWorkerPerMinute, SqliteHuey):
+    pass
+
+
+class _RedisHuey(_OneWorkerPerMinute, RedisHuey):
+    pass
+
+
 def build_huey(config) -> Huey:
     url, name = config["JOBS_URL"], config["JOBS_NAME"]
     # Nothing reads a job's return value: storing results would only grow the store.
     if url.startswith("sqlite:///"):
         # huey gives up on a busy file after 5 s; a loaded machine with several worker
         # threads taking jobs can keep it busy longer. Wait as long as the database does.
-        return SqliteHuey(
+        return _SqliteHuey(
             name,
             filename=url.removeprefix("sqlite:///"),
             results=False,
             timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         )
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(name, url=url, results=False)
+        return _RedisHuey(name, url=url, results=False)
     raise ConfigurationError(
         f"NORMHUB_JOBS_URL must be sqlite:///path/to/file or redis://host:port/db, not {url!r}."
     )
@@ -94,12 +127,12 @@ class JobQueue:
     def description(self) -> str:
         storage = self.huey.storage
         if isinstance(storage, SqliteStorage):
-            where = storage.filename
+            kind, where = "SqliteHuey", storage.filename
         else:  # Redis: where it is, never the password the URL may carry
             server = storage.pool.connection_kwargs
             where = server.get("path") or f"{server.get('host')}:{server.get('port')}"
-            where = f"redis {where} db {server.get('db', 0)}"
-        return f"{type(self.huey).__name__} {self.huey.name!r} at {where}"
+            kind, where = "RedisHuey", f"redis {where} db {server.get('db', 0)}"
+        return f"{kind} {self.huey.name!r} at {where}"
 
     @property
     def job_names(self) -> list[str]:
