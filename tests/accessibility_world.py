@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.api.services import create_token, revoke_token
+from normhub.communities.invites import create_invite
 from normhub.communities.models import Community
-from normhub.communities.services import create_invite
 from normhub.discussion.services import post_comment
 from normhub.exposure.check import check_exposure, record_page_check
 from normhub.exposure.ledger import record_event

@@ -17,8 +17,9 @@ from normhub.accounts import logins, reset
 from normhub.accounts.models import User
 from normhub.accounts.verification import confirmation_token
 from normhub.api.services import create_token
+from normhub.communities.invites import create_invite
 from normhub.communities.models import Community, Invite
-from normhub.communities.services import create_invite, get_membership
+from normhub.communities.services import get_membership
 from normhub.digest.preferences import make_unsubscribe_token
 from normhub.discussion.services import post_comment
 from normhub.exposure.check import check_exposure, record_page_check

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from normhub.communities.services import create_invite
+from normhub.communities.invites import create_invite
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://norms.example.org"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from normhub.communities import services
+from normhub.communities import invites, services
 from normhub.communities.models import Community, Invite, Membership
 from normhub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from normhub.forum import services as forum_services
@@ -303,8 +303,8 @@ def test_only_stewards_manage_invites(client, factory, login_as, session):
     member = factory.member(community)
     steward = factory.member(community, role="steward")
     with pytest.raises(Forbidden):
-        services.create_invite(session, community, member)
-    invite = services.create_invite(session, community, steward)
+        invites.create_invite(session, community, member)
+    invite = invites.create_invite(session, community, steward)
     session.commit()
     login_as(member)
     assert client.get(f"/c/{community.slug}/invites").status_code == 403
@@ -321,7 +321,7 @@ def test_invite_of_another_community_cannot_be_revoked_through_mine(
     mine = factory.community(my_admin)
     other_admin = factory.user()
     other = factory.community(other_admin)
-    foreign = services.create_invite(session, other, other_admin)
+    foreign = invites.create_invite(session, other, other_admin)
     session.commit()
     login_as(my_admin)
     assert client.post(f"/c/{mine.slug}/invites/{foreign.id}/revoke").status_code == 404

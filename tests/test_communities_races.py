@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from normhub.accounts.models import User
-from normhub.communities import services
+from normhub.communities import invites, services
 from normhub.communities.models import Community, Invite, Membership
 from normhub.errors import DomainError
 
@@ -132,14 +132,14 @@ def test_joining_many_times_at_once_is_one_membership_and_no_error(app, session,
 def test_an_invite_used_by_fifty_people_at_once_counts_fifty(app, session, factory):
     owner = factory.user()
     community = factory.community(owner=owner, join_policy="invite")
-    invite = services.create_invite(session, community, owner)
+    invite = invites.create_invite(session, community, owner)
     session.commit()
     token, invite_id = invite.token, invite.id
     joiners = [factory.user().id for _ in range(THREADS)]
 
     def join(user_id: int):
         def job(own):
-            services.join_by_invite(own, token, own.get(User, user_id))
+            invites.join_by_invite(own, token, own.get(User, user_id))
 
         return job
 

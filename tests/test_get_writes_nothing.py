@@ -18,7 +18,7 @@ import normhub.models  # noqa: F401  (registers every table)
 from normhub.accounts import reset
 from normhub.accounts.verification import confirmation_token
 from normhub.api.services import create_token
-from normhub.communities.services import create_invite
+from normhub.communities.invites import create_invite
 from normhub.db import Base
 from normhub.digest.preferences import make_unsubscribe_token
 from normhub.discussion.services import post_comment

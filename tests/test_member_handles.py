@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from normhub.accounts.models import HANDLE_LENGTH, User
 from normhub.cli import downgrade_database, upgrade_database
-from normhub.communities.services import create_invite
+from normhub.communities.invites import create_invite
 from normhub.db import make_engine
 from normhub.exposure.check import check_exposure, record_check
 from tests.conftest import fresh_database

@@ -13,7 +13,8 @@ from flask import Flask
 
 from normhub.accounts.services import find_user_by_email
 from normhub.api.services import resolve_check
-from normhub.communities.services import create_invite, find_usable_invite, get_visible_community
+from normhub.communities.invites import create_invite, find_usable_invite
+from normhub.communities.services import get_visible_community
 from normhub.errors import NotFound
 from normhub.ids import PathPartConverter
 from normhub.norms.services import get_norm

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from normhub.accounts import reset
 from normhub.accounts.verification import confirmation_token
-from normhub.communities.services import create_invite
+from normhub.communities.invites import create_invite
 from normhub.config import PROJECT_ROOT, ConfigurationError, load_config
 from normhub.digest.preferences import make_unsubscribe_token
 from normhub.discussion.services import post_comment

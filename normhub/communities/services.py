@@ -1,4 +1,4 @@
-"""Communities, memberships, invites, and the access policy every feature uses.
+"""Communities, memberships, and the access policy every feature uses (invites: ``invites``).
 
 Policy in one place: a members-only community does not exist for non-members
 (``NotFound``, never ``Forbidden``, so even its name does not leak).
@@ -10,17 +10,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import event, false, func, or_, select, update
+from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from normhub import events, policy, tokens
+from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.models import (
     JOIN_POLICIES,
     ROLES,
     VISIBILITIES,
     Community,
-    Invite,
     Membership,
 )
 from normhub.communities.reread import check_reread_months
@@ -280,8 +279,10 @@ def lock_community(session: Session, community: Community) -> None:
             session.expire(item)
 
 
-def _add_member(session: Session, community: Community, user: User) -> Membership | None:
-    """Make ``user`` an active member; None if they already were (joining twice is one join)."""
+def add_member(session: Session, community: Community, user: User) -> Membership | None:
+    """Make ``user`` an active member; None if they already were (joining twice is one join).
+
+    The join itself: ``join_open`` and ``invites.join_by_invite`` check the way in first."""
     lock_community(session, community)
     membership = get_membership(session, community, user)
     if membership is not None:
@@ -300,48 +301,9 @@ def _add_member(session: Session, community: Community, user: User) -> Membershi
 def join_open(session: Session, community: Community, user: User) -> Membership:
     if community.join_policy != "open":
         raise Forbidden("This community can only be joined with an invite link.")
-    membership = _add_member(session, community, user)
+    membership = add_member(session, community, user)
     if membership is None:
         return active_membership(session, community, user)
-    events.publish(session, events.Member.Joined, membership=membership)
-    return membership
-
-
-def create_invite(session: Session, community: Community, steward: User) -> Invite:
-    if not is_steward(active_membership(session, community, steward), steward):
-        raise Forbidden("Only stewards can create invite links.")
-    invite = Invite(
-        community_id=community.id, token=tokens.random_token(), created_by_id=steward.id
-    )
-    session.add(invite)
-    session.flush()
-    return invite
-
-
-def revoke_invite(session: Session, invite: Invite, steward: User) -> None:
-    community = invite.community
-    if not is_steward(active_membership(session, community, steward), steward):
-        raise Forbidden("Only stewards can revoke invite links.")
-    if invite.revoked_at is None:
-        invite.revoked_at = utcnow()
-    session.flush()
-
-
-def find_usable_invite(session: Session, token: str) -> Invite:
-    invite = None if has_nul(token) else session.scalar(select(Invite).where(Invite.token == token))
-    if invite is None or not invite.is_usable:
-        raise NotFound("This invite link is not valid. It may have been revoked.")
-    return invite
-
-
-def join_by_invite(session: Session, token: str, user: User) -> Membership:
-    invite = find_usable_invite(session, token)
-    membership = _add_member(session, invite.community, user)
-    if membership is None:
-        return active_membership(session, invite.community, user)
-    # Counted in the database, not read and written back: fifty joins at once count fifty.
-    session.execute(update(Invite).where(Invite.id == invite.id).values(uses=Invite.uses + 1))
-    session.expire(invite, ["uses"])
     events.publish(session, events.Member.Joined, membership=membership)
     return membership
 
@@ -486,22 +448,3 @@ def list_members(session: Session, community: Community) -> list[Membership]:
             .options(selectinload(Membership.user))
         )
     )
-
-
-def list_invites(session: Session, community: Community) -> list[Invite]:
-    return list(
-        session.scalars(
-            select(Invite)
-            .where(Invite.community_id == community.id)
-            .order_by(Invite.revoked_at.is_not(None), Invite.id.desc())
-        )
-    )
-
-
-def get_invite(session: Session, community: Community, invite_id: int) -> Invite:
-    invite = session.scalar(
-        select(Invite).where(Invite.id == invite_id, Invite.community_id == community.id)
-    )
-    if invite is None:
-        raise NotFound("No such invite link.")
-    return invite

@@ -15,6 +15,7 @@ from flask_login import login_required
 
 from normhub.accounts.models import User
 from normhub.auth import current_user_or_none, require
+from normhub.communities import invites as invite_links
 from normhub.communities import services
 from normhub.communities.forms import CommunityForm, RoleForm, SettingsForm
 from normhub.db import get_session
@@ -106,14 +107,14 @@ def _managed_community(slug: str):
 def invites(slug: str):
     session, viewer, community = _managed_community(slug)
     if request.method == "POST":
-        invite = services.create_invite(session, community, viewer)
+        invite = invite_links.create_invite(session, community, viewer)
         session.commit()
         flash("New invite link created. Send it to the people you want to invite.", "success")
         return redirect(url_for("communities.invites", slug=community.slug, new=invite.id))
     return render_template(
         "communities/invites.html",
         community=community,
-        invites=services.list_invites(session, community),
+        invites=invite_links.list_invites(session, community),
         new_invite_id=request.args.get("new", type=int),
     )
 
@@ -121,8 +122,8 @@ def invites(slug: str):
 @bp.route("/c/<slug>/invites/<id:invite_id>/revoke", methods=["POST"])
 def revoke_invite(slug: str, invite_id: int):
     session, viewer, community = _managed_community(slug)
-    invite = services.get_invite(session, community, invite_id)
-    services.revoke_invite(session, invite, viewer)
+    invite = invite_links.get_invite(session, community, invite_id)
+    invite_links.revoke_invite(session, invite, viewer)
     session.commit()
     flash("The invite link is revoked; it no longer lets anyone join.", "info")
     return redirect(url_for("communities.invites", slug=community.slug))
@@ -132,14 +133,14 @@ def revoke_invite(slug: str, invite_id: int):
 def invite(token: str):
     session = get_session()
     viewer = current_user_or_none()
-    found = services.find_usable_invite(session, token)
+    found = invite_links.find_usable_invite(session, token)
     community = found.community
     membership = services.active_membership(session, community, viewer)
     if request.method == "POST":
         if viewer is None:
             return redirect(url_for("accounts.login", next=request.path))
         if membership is None:
-            services.join_by_invite(session, token, viewer)
+            invite_links.join_by_invite(session, token, viewer)
             session.commit()
             flash(f"Welcome to {community.name}.", "success")
         return redirect(url_for("forum.community", slug=community.slug))

@@ -13,15 +13,9 @@ from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.accounts.services import find_user_by_email, register_user, update_profile
+from normhub.communities.invites import create_invite, join_by_invite
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import (
-    create_community,
-    create_invite,
-    join_by_invite,
-    join_open,
-    leave,
-    set_role,
-)
+from normhub.communities.services import create_community, join_open, leave, set_role
 from normhub.db import session_scope
 from normhub.demo import content, script
 from normhub.demo.reminders import play_reminders
