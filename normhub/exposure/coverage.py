@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -249,7 +249,12 @@ def gate_counts(session: Session, norms: Iterable[GateFacts]) -> dict[int, GateC
     counted = (
         select(literal(1), CoverageTally.norm_id, func.sum(understood), func.sum(responded))
         .join(Norm, Norm.id == CoverageTally.norm_id)
-        .where(CoverageTally.norm_id.in_([norm.norm_id for norm in norms]))
+        # One expanding parameter: hundreds of ids, not a literal coerced for each.
+        .where(
+            CoverageTally.norm_id.in_(
+                bindparam("norm_ids", [norm.norm_id for norm in norms], expanding=True)
+            )
+        )
         .group_by(CoverageTally.norm_id)
     )
     active_members = (

@@ -116,10 +116,10 @@ def _candidates(session: Session, user: User, community: Community | None, now: 
     return session.execute(query).all()
 
 
-def _reason(row, now: datetime) -> tuple[str, datetime | None]:
-    summary = _Summary(*row[9:13]) if row.user_id is not None else None
-    last_material, period = row[4], row[5] or None
-    state = reading_state(summary, last_material, period, now)
+def _reason(
+    summary: _Summary | None, last_material: int, period: int | None, now: datetime
+) -> tuple[str, datetime | None]:
+    state = reading_state(summary, last_material, period or None, now)
     if state == "reread":
         return "reread", summary.level_at
     if state == "changed":
@@ -138,22 +138,18 @@ def _ordered(
 ) -> tuple[list[_Entry], dict[int, GateCount]]:
     """The whole queue in order, as plain entries, and the gate counts of its open norms
     (and of ``also``'s, counted in the same statement)."""
-    rows = _candidates(session, user, community, now)
     # How far from the in-force gate matters only for open norms; counting it for the
     # norms in force too read every exposed member's row of each of them.
     facts = {fact.norm_id: fact for fact in also}
-    facts.update(
-        (row.id, GateFacts(row.id, row.community_id, row[6], row[7]))
-        for row in rows
-        if row.status == "open"
-    )
+    entries = []
+    for row in _candidates(session, user, community, now):
+        norm_id, community_id, status, active_at, last_material, period, threshold, least = row[:8]
+        summary = _Summary(*row[9:]) if row[8] is not None else None
+        if status == "open":
+            facts[norm_id] = GateFacts(norm_id, community_id, threshold, least)
+        reason = _reason(summary, last_material, period, now)
+        entries.append(_Entry(norm_id, community_id, status == "open", active_at, *reason))
     counts = gate_counts(session, facts.values())
-    entries = [
-        _Entry(
-            row.id, row.community_id, row.status == "open", row.last_activity_at, *_reason(row, now)
-        )
-        for row in rows
-    ]
     # Open norms have no place on the path (0): their order is as before.
     path_places = path_positions(
         session, {entry.community_id for entry in entries if not entry.is_open}
