@@ -259,3 +259,28 @@ def test_a_kept_members_only_path_is_still_a_404_to_outsiders(app, client, sessi
         assert b"Secret rule" not in response.data
         assert response.status_code in (200, 404)
     assert re.search(rb"Secret rule", client.get(url).data)
+
+
+def test_servers_sharing_redis_never_serve_a_stale_path(app, session, factory, tmp_path, request):
+    """Two machines: their own instance folders, one Redis for the tags."""
+    shared = request.getfixturevalue("redis_page_cache")
+    settings = {name: app.config[name] for name in SHARED_SETTINGS}
+    first = create_app({**settings, **shared}, instance_path=str(tmp_path / "first"))
+    second = create_app({**settings, **shared}, instance_path=str(tmp_path / "second"))
+    try:
+        community, author, (basics, sources, advanced, kind) = small_world(factory)
+        steward = factory.member(community, role="steward")
+        assert len(titles(second, community.id)) == 4
+        with first.app_context():
+            writer = first.extensions["normhub.sessionmaker"]()
+            change_status(
+                writer, writer.get(Norm, kind.id), writer.get(type(steward), steward.id), "retired"
+            )
+            writer.commit()
+            writer.close()
+        assert titles(second, community.id) == ["Basics", "Cite sources", "Advanced citing"]
+        served, fresh = kept_path(second, community.id)
+        assert served == fresh
+    finally:
+        dispose_engines(first)
+        dispose_engines(second)
