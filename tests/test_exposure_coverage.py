@@ -32,8 +32,9 @@ def test_material_revision_resets_coverage_and_members_left_do_not_count(session
 
 def test_the_gate_counts_summed_in_sql_agree_with_coverage(session, factory):
     from normhub.communities.services import leave
-    from normhub.exposure.coverage import GateFacts, coverage_for_norms, gate_counts
+    from normhub.exposure.coverage import coverage_for_norms, gate_counts
     from normhub.exposure.ledger import record_event
+    from normhub.norms.models import Norm
 
     town = factory.community(coverage_threshold_pct=60, coverage_min_responses=2)
     club = factory.community(coverage_threshold_pct=30, coverage_min_responses=0)
@@ -54,16 +55,7 @@ def test_the_gate_counts_summed_in_sql_agree_with_coverage(session, factory):
     session.commit()
 
     full = coverage_for_norms(session, norms)
-    facts = [
-        GateFacts(
-            n.id,
-            n.community_id,
-            n.community.coverage_threshold_pct,
-            n.community.coverage_min_responses,
-        )
-        for n in norms
-    ]
-    counts = gate_counts(session, facts)
+    counts = gate_counts(session, Norm.id.in_([norm.id for norm in norms]))
     for norm in norms:
         item, count = full[norm.id], counts[norm.id]
         assert (count.active_members, count.understood, count.responses) == (

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, case, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -225,42 +224,35 @@ class GateCount:
         )
 
 
-class GateFacts(NamedTuple):
-    """What the gap to a norm's in-force gate is counted from, beside its tallies."""
-
-    norm_id: int
-    community_id: int
-    threshold_pct: int
-    min_responses: int
-
-
-def gate_counts(session: Session, norms: Iterable[GateFacts]) -> dict[int, GateCount]:
-    """What ``Coverage`` says of the gate for each norm, by id, in one statement that sums
-    the tallies in SQL: for lists that order many norms by their gap and show few (the
-    reading queue, the home page's norms closest to the gate)."""
-    norms = list(norms)
-    if not norms:
-        return {}
+def gate_counts(session: Session, norms: ColumnElement[bool]) -> dict[int, GateCount]:
+    """What ``Coverage`` says of the gate for each norm matching ``norms`` (a condition on
+    ``Norm``), by id, in one statement that sums the tallies in SQL: for lists that order
+    many norms by their gap and show few (the reading queue, the home page's norms
+    closest to the gate)."""
     current = CoverageTally.material_base >= Norm.last_material_version_number
     understood = case(
         (and_(current, CoverageTally.level >= UNDERSTOOD), CoverageTally.members), else_=0
     )
     responded = case((and_(current, CoverageTally.responded != 0), CoverageTally.members), else_=0)
+    settings = (Community.coverage_threshold_pct, Community.coverage_min_responses)
     counted = (
-        select(literal(1), CoverageTally.norm_id, func.sum(understood), func.sum(responded))
-        .join(Norm, Norm.id == CoverageTally.norm_id)
-        # One expanding parameter: hundreds of ids, not a literal coerced for each.
-        .where(
-            CoverageTally.norm_id.in_(
-                bindparam("norm_ids", [norm.norm_id for norm in norms], expanding=True)
-            )
+        select(
+            literal(1),
+            Norm.id,
+            Norm.community_id,
+            *settings,
+            func.coalesce(func.sum(understood), 0),
+            func.coalesce(func.sum(responded), 0),
         )
-        .group_by(CoverageTally.norm_id)
+        .join(Community, Community.id == Norm.community_id)
+        .outerjoin(CoverageTally, CoverageTally.norm_id == Norm.id)
+        .where(norms)
+        .group_by(Norm.id, Norm.community_id, *settings)
     )
     active_members = (
-        select(literal(-1), Membership.community_id, func.count(), literal(0))
+        select(literal(-1), Membership.community_id, func.count(), *[literal(0)] * 4)
         .where(
-            Membership.community_id.in_({norm.community_id for norm in norms}),
+            Membership.community_id.in_(select(Norm.community_id).where(norms)),
             Membership.left_at.is_(None),
         )
         .group_by(Membership.community_id)
@@ -268,19 +260,12 @@ def gate_counts(session: Session, norms: Iterable[GateFacts]) -> dict[int, GateC
     # One statement, two kinds of row: active members per community (-1), then per
     # norm (1) how many on its current text understood it and how many responded.
     rows = session.execute(union_all(active_members, counted)).all()
-    active = {key: count for kind, key, count, _ in rows if kind == -1}
-    sums = {key: (got, answers) for kind, key, got, answers in rows if kind == 1}
-    counts = {}
-    for norm in norms:
-        got, answers = sums.get(norm.norm_id, (0, 0))
-        counts[norm.norm_id] = GateCount(
-            active.get(norm.community_id, 0),
-            got or 0,
-            answers or 0,
-            norm.threshold_pct,
-            norm.min_responses,
-        )
-    return counts
+    active = {row[1]: row[2] for row in rows if row[0] == -1}
+    return {
+        norm_id: GateCount(active.get(community_id, 0), got, answers, threshold, least)
+        for kind, norm_id, community_id, threshold, least, got, answers in rows
+        if kind == 1
+    }
 
 
 def _count_reread_due(session: Session, result: dict[int, Coverage]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -14,7 +13,7 @@ from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
 from normhub.exposure.ageing import months_between, period_of, period_sql
-from normhub.exposure.coverage import GateCount, GateFacts, gate_counts
+from normhub.exposure.coverage import GateCount, gate_counts
 from normhub.exposure.levels import ACTIVE_STATUSES, OPENED
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.report import months_words
@@ -77,11 +76,18 @@ class _Entry(NamedTuple):
     last_read_at: datetime | None  # for a re-read that fell due
 
 
+def _my_norms(user: User, community: Community | None):
+    """SQL: the norms of the communities ``user`` is active in (or of ``community`` alone)."""
+    mine = Norm.community_id.in_(
+        select(Membership.community_id).where(
+            Membership.user_id == user.id, Membership.left_at.is_(None)
+        )
+    )
+    return mine if community is None else and_(mine, Norm.community_id == community.id)
+
+
 def _candidates(session: Session, user: User, community: Community | None, now: datetime):
     """Plain rows of the norms the user has not read as they stand: no ORM object made."""
-    my_communities = select(Membership.community_id).where(
-        Membership.user_id == user.id, Membership.left_at.is_(None)
-    )
     period = period_sql(Norm.reread_months, Community.reread_months)
     query = (
         select(
@@ -91,8 +97,6 @@ def _candidates(session: Session, user: User, community: Community | None, now: 
             Norm.last_activity_at,
             Norm.last_material_version_number,
             period,
-            Community.coverage_threshold_pct,
-            Community.coverage_min_responses,
             ExposureSummary.user_id,
             ExposureSummary.highest_level,
             ExposureSummary.level,
@@ -105,14 +109,12 @@ def _candidates(session: Session, user: User, community: Community | None, now: 
             and_(ExposureSummary.norm_id == Norm.id, ExposureSummary.user_id == user.id),
         )
         .where(
-            Norm.community_id.in_(my_communities),
+            _my_norms(user, community),
             Norm.status.in_(ACTIVE_STATUSES),
             Norm.author_id != user.id,  # they wrote it; their response is asked elsewhere
             not_exposed(Norm.last_material_version_number, period, now),
         )
     )
-    if community is not None:
-        query = query.where(Norm.community_id == community.id)
     return session.execute(query).all()
 
 
@@ -130,26 +132,20 @@ def _reason(
 
 
 def _ordered(
-    session: Session,
-    user: User,
-    community: Community | None,
-    now: datetime,
-    also: Iterable[GateFacts] = (),
+    session: Session, user: User, community: Community | None, now: datetime
 ) -> tuple[list[_Entry], dict[int, GateCount]]:
-    """The whole queue in order, as plain entries, and the gate counts of its open norms
-    (and of ``also``'s, counted in the same statement)."""
-    # How far from the in-force gate matters only for open norms; counting it for the
-    # norms in force too read every exposed member's row of each of them.
-    facts = {fact.norm_id: fact for fact in also}
+    """The whole queue in order, as plain entries, and the gate counts of the open norms of
+    the same communities (those of the queue, and those the user read or wrote)."""
     entries = []
     for row in _candidates(session, user, community, now):
-        norm_id, community_id, status, active_at, last_material, period, threshold, least = row[:8]
-        summary = _Summary(*row[9:]) if row[8] is not None else None
-        if status == "open":
-            facts[norm_id] = GateFacts(norm_id, community_id, threshold, least)
+        norm_id, community_id, status, active_at, last_material, period = row[:6]
+        summary = _Summary(*row[7:]) if row[6] is not None else None
         reason = _reason(summary, last_material, period, now)
         entries.append(_Entry(norm_id, community_id, status == "open", active_at, *reason))
-    counts = gate_counts(session, facts.values())
+    # How far from the in-force gate matters only for open norms; counting it for the
+    # norms in force too read every exposed member's row of each of them.
+    counts = gate_counts(session, and_(_my_norms(user, community), Norm.status == "open"))
+    gaps = {norm_id: count.gap for norm_id, count in counts.items()}
     # Open norms have no place on the path (0): their order is as before.
     path_places = path_positions(
         session, {entry.community_id for entry in entries if not entry.is_open}
@@ -158,7 +154,7 @@ def _ordered(
         key=lambda entry: (
             not entry.is_open,
             path_places.get(entry.norm_id, 0),
-            counts[entry.norm_id].gap if entry.is_open else 0,
+            gaps.get(entry.norm_id, 0) if entry.is_open else 0,
             -entry.last_activity_at.timestamp(),
             entry.norm_id,
         )
@@ -182,7 +178,8 @@ def _items(
     }
     items: list[QueueItem] = []
     for entry in entries:
-        norm, gap = norms[entry.norm_id], counts[entry.norm_id].gap if entry.is_open else 0
+        count = counts.get(entry.norm_id) if entry.is_open else None
+        norm, gap = norms[entry.norm_id], count.gap if count is not None else 0
         if entry.reason == "reread":
             items.append(RereadDue(norm, gap, entry.last_read_at, now))
         else:
@@ -223,18 +220,16 @@ class QueueHead:
     to_read_total: int
     changed: list[QueueItem]  # read once, changed materially since ("stale")
     changed_total: int
-    # The gate counts of the queue's open norms and of those the caller asked for.
+    # The gate counts of every open norm of the user's communities.
     gate_counts: dict[int, GateCount]
 
 
-def queue_head(
-    session: Session, user: User, shown: int, also: Iterable[GateFacts] = ()
-) -> QueueHead:
+def queue_head(session: Session, user: User, shown: int) -> QueueHead:
     """The first ``shown`` of the queue's norms to read and of those changed since read,
     in the queue's order (exactly those ``reading_queue`` would list first): only those
-    norms are loaded. ``also``: norms whose gate counts the caller needs too."""
+    norms are loaded."""
     now = utcnow()
-    entries, counts = _ordered(session, user, None, now, also)
+    entries, counts = _ordered(session, user, None, now)
     to_read = [entry for entry in entries if entry.reason != "stale"]
     changed = [entry for entry in entries if entry.reason == "stale"]
     items = iter(_items(session, to_read[:shown] + changed[:shown], counts, now))

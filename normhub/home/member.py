@@ -22,7 +22,7 @@ from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import visible_communities_clause
 from normhub.discussion.models import Comment
-from normhub.exposure.coverage import GateCount, GateFacts
+from normhub.exposure.coverage import GateCount
 from normhub.exposure.reading_queue import QueueItem, queue_head
 from normhub.norms.models import Norm, StatusChange
 from normhub.notifications.models import Notification
@@ -113,16 +113,6 @@ def gate_candidates(session: Session, user: User) -> list[Norm]:
     )
 
 
-def gate_facts(norm: Norm) -> GateFacts:
-    community = norm.community
-    return GateFacts(
-        norm.id,
-        norm.community_id,
-        community.coverage_threshold_pct,
-        community.coverage_min_responses,
-    )
-
-
 def near_the_gate(
     candidates: Iterable[Norm], counts: Mapping[int, GateCount], limit: int = SHOWN
 ) -> list[NearGate]:
@@ -130,7 +120,7 @@ def near_the_gate(
 
     Those that already meet it come first: a steward can put them in force.
     """
-    near = [NearGate(norm, counts[norm.id]) for norm in candidates]
+    near = [NearGate(norm, counts[norm.id]) for norm in candidates if norm.id in counts]
     near = [item for item in near if item.count.active_members]
     near.sort(key=lambda item: (item.count.gap, -item.norm.last_activity_at.timestamp()))
     return near[:limit]
@@ -184,7 +174,7 @@ def what_needs(session: Session, user: User) -> MemberHome:
     """Everything the member's home shows, in a fixed number of queries."""
     communities = my_communities(session, user)
     candidates = gate_candidates(session, user)
-    queue = queue_head(session, user, SHOWN, also=[gate_facts(norm) for norm in candidates])
+    queue = queue_head(session, user, SHOWN)  # with the gate counts of every open norm
     return MemberHome(
         communities=communities,
         notices=unread_notices(session, user),
