@@ -63,7 +63,8 @@ NORM_PARTS_ON_PATH = (NormVersion, Assumption, NormPrerequisite)
 _BEGUN_AT = "normhub.norms.path_cache.begun_at"
 # events.transaction_value: the communities whose paths this transaction wrote to.
 _WRITTEN = "normhub.norms.path_cache.written"
-KEPT_PATHS = 1000
+# Paths kept per process, least recently used out first: the busiest communities stay.
+KEPT_PATHS = 256
 
 Versions = Callable[[Sequence[str]], list[int]]
 Bump = Callable[[Iterable[str]], None]
