@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -198,10 +199,9 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
     return result
 
 
-@dataclass(frozen=True)
-class GateCount:
+class GateCount(NamedTuple):
     """How far a norm is from the in-force gate, as ``Coverage`` counts it, without the
-    breakdown by level."""
+    breakdown by level (a tuple: lists make hundreds)."""
 
     active_members: int
     understood: int
