@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import event
 
 from normhub.communities.services import leave
+from normhub.db import utcnow
 from normhub.discussion.services import hide_comment, post_comment
 from normhub.exposure.ledger import record_event
-from normhub.norms.services import change_status, revise_norm
+from normhub.exposure.reading_queue import queue_head, reading_queue
+from normhub.norms.services import change_status, revise_norm, set_prerequisites
 from normhub.notifications import services as notifications
 from normhub.responses.services import record_response
 from tests.conftest import login
@@ -219,3 +221,60 @@ def test_the_home_page_takes_the_same_queries_for_one_community_or_five(
     # The login's lookup, the page's twelve and the bell's count: a budget, not a tally.
     assert sum(s.startswith("SELECT") for s in many) <= 14
     assert sum("FROM notifications" in s for s in many) == 2  # the count and the list
+
+
+def test_the_home_lists_are_the_head_of_the_reading_queue_not_the_newest_norms(
+    client, factory, session
+):
+    """The home page loads only the norms it shows: they must be the first of the reading
+    queue, whose order (closest to the gate, then the path, then activity) is not the
+    order of the rows (newest first, or by id)."""
+    garden = factory.community(coverage_threshold_pct=50, coverage_min_responses=1)
+    rita = factory.member(garden, name="Rita Reader")
+    author = factory.member(garden, name="Ann Author")
+    readers = [factory.member(garden) for _ in range(4)]
+    # Seven open norms; the oldest-created (least recently active) are closest to the
+    # gate: endorsements by more readers shrink each one's gap.
+    opened = [factory.norm(garden, author, title=f"Open {n}") for n in range(7)]
+    for n, norm in enumerate(opened):
+        for reader in readers[: max(0, 3 - n)]:
+            record_response(session, norm, reader, "yes", "endorse")
+    # Norms in force whose path order (the second builds on the third) differs from
+    # their ids and activity.
+    in_force = [
+        factory.norm(garden, author, title=f"Rule {n}", status="in_force") for n in range(3)
+    ]
+    set_prerequisites(session, in_force[1], author, [in_force[2]])
+    # Six norms Rita read that changed since, the newest changed first.
+    stale = [factory.norm(garden, author, title=f"Stale {n}") for n in range(6)]
+    for norm in stale:
+        record_event(session, rita, norm, 1, "read")
+    for norm in reversed(stale):
+        rewrite(factory, session, norm, author)
+    for norm in opened:  # the newest activity on the norms furthest from the gate
+        norm.last_activity_at = utcnow()
+        session.commit()
+    session.commit()
+
+    queue = reading_queue(session, rita)
+    to_read = [item.norm.title for item in queue if item.reason != "stale"]
+    changed = [item.norm.title for item in queue if item.reason == "stale"]
+    assert to_read[:5] == ["Open 0", "Open 1", "Open 2", "Open 6", "Open 5"]
+    newest_first = sorted(opened, key=lambda norm: norm.last_activity_at, reverse=True)
+    assert [norm.title for norm in newest_first[:5]] != to_read[:5]
+    head = queue_head(session, rita, 5)
+    assert [item.norm.title for item in head.to_read] == to_read[:5]
+    assert [item.norm.title for item in head.changed] == changed[:5]
+    assert (head.to_read_total, head.changed_total) == (len(to_read), len(changed)) == (10, 6)
+    # With one open norm left unread, the norms in force follow in path order.
+    for norm in opened[1:]:
+        record_event(session, rita, norm, 1, "read")
+    session.commit()
+    to_read = [i.norm.title for i in reading_queue(session, rita) if i.reason != "stale"]
+    assert to_read == ["Open 0", "Rule 2", "Rule 0", "Rule 1"]
+    assert [item.norm.title for item in queue_head(session, rita, 3).to_read] == to_read[:3]
+
+    page = home(client, rita)
+    assert [i.split(" in ")[0] for i in items(page, "home-to-read")] == to_read[:5]
+    assert [i.split(" in ")[0] for i in items(page, "home-changed")] == changed[:5]
+    assert 'Changed since you read them <span class="muted">(6)</span>' in page

@@ -106,12 +106,13 @@ PAGES = [
     (None, "/c/{slug}/norms/{reviewed}/reviews/{decided_review}"),
 ]
 
-# The path page's statements, whatever the community's size: the visitor's community,
-# the norms in force with their words, the prerequisite links; a member's adds the login
-# (user, login session), the membership and their summary rows (the rest: per request).
+# The path page's statements, whatever the community's size: the visitor's community and
+# the norms in force (the order of the path is kept between requests, norms.path_cache:
+# the words and the prerequisite links are read only when it changed); a member's adds the
+# login (user, login session), the membership and their summary rows (the rest: per request).
 PATH_PAGE_BOUNDS = {
-    "anonymous /c/{slug}/start": 4,
-    "reader /c/{slug}/start": 8,
+    "anonymous /c/{slug}/start": 3,
+    "reader /c/{slug}/start": 7,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,6 +77,8 @@ def test_the_gunicorn_hook_leaves_an_app_without_steps_alone():
     settings = runpy.run_path(str(GUNICORN_SETTINGS))
     settings["post_worker_init"](SimpleNamespace(wsgi=SimpleNamespace(extensions={})))
     settings["post_worker_init"](SimpleNamespace(wsgi=object()))
+    # Only a worker gunicorn runs freezes what it holds out of garbage collection.
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_failing_step_is_logged_and_the_rest_still_run(app, caplog):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from normhub import events, policy
@@ -20,7 +20,7 @@ from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.idlist import in_ids
-from normhub.norms.models import Assumption, Norm
+from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.planner import unindexed
 from normhub.text import require_plain_text
@@ -51,6 +51,10 @@ def can_moderate(session: Session, norm: Norm, user: User | None) -> bool:
 def current_assumptions(session: Session, norm: Norm) -> list[Assumption]:
     if norm.current_version_id is None:
         return []
+    # The norm page has them loaded already (its response form): no second query.
+    version = session.identity_map.get(session.identity_key(NormVersion, norm.current_version_id))
+    if version is not None and "assumptions" not in inspect(version).unloaded:
+        return list(version.assumptions)
     return list(
         session.scalars(
             select(Assumption)

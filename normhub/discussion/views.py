@@ -4,6 +4,7 @@ long thread, a comment's own address, and the forms."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -45,8 +46,9 @@ class DiscussionPanel:
     # The members its comments @-mention: (name, page) by handle.
     mentions: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def post_url(self) -> str:
+        """Where comments and replies go: asked twice a comment, built once a page."""
         return url_for("discussion.post", slug=self.community.slug, norm_ref=self.norm.slug)
 
     @property

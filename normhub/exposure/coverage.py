@@ -15,20 +15,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.db import utcnow
 from normhub.exposure.ageing import months_between, period_of, period_sql, stale_by_age_sql
-from normhub.exposure.levels import EXPOSED, NONE, norm_ref
-from normhub.exposure.models import LEVELS, ExposureSummary
+from normhub.exposure.levels import EXPOSED, NONE, UNDERSTOOD, norm_ref
+from normhub.exposure.models import LEVELS, CoverageTally, ExposureSummary
 from normhub.exposure.report import months_words
 from normhub.exposure.standing import not_exposed, reading_state
 from normhub.exposure.tallies import tallied_levels
 from normhub.norms.models import Norm
+
+
+def gate_gap(
+    active_members: int, understood: int, responses: int, threshold_pct: int, min_responses: int
+) -> int:
+    """How many more people must act before the in-force gate opens: more members who
+    understood, or more responses, whichever is further."""
+    members_needed = -(-threshold_pct * active_members // 100)
+    return max(0, members_needed - understood, min_responses - responses)
 
 
 @dataclass
@@ -81,7 +91,13 @@ class Coverage:
     @property
     def gap(self) -> int:
         """How many more people must act before the gate opens."""
-        return max(self.more_members_needed, self.more_responses_needed)
+        return gate_gap(
+            self.active_members,
+            self.understood,
+            self.responses,
+            self.threshold_pct,
+            self.min_responses,
+        )
 
     @property
     def meets_threshold(self) -> bool:
@@ -181,6 +197,75 @@ def coverage_for_norms(session: Session, norms: list[Norm]) -> dict[int, Coverag
         item.responses += count if responded else 0
     _count_reread_due(session, result)
     return result
+
+
+class GateCount(NamedTuple):
+    """How far a norm is from the in-force gate, as ``Coverage`` counts it, without the
+    breakdown by level (a tuple: lists make hundreds)."""
+
+    active_members: int
+    understood: int
+    responses: int
+    threshold_pct: int
+    min_responses: int
+
+    @property
+    def understood_pct(self) -> int:
+        return self.understood * 100 // self.active_members if self.active_members else 0
+
+    @property
+    def gap(self) -> int:
+        return gate_gap(
+            self.active_members,
+            self.understood,
+            self.responses,
+            self.threshold_pct,
+            self.min_responses,
+        )
+
+
+def gate_counts(session: Session, norms: ColumnElement[bool]) -> dict[int, GateCount]:
+    """What ``Coverage`` says of the gate for each norm matching ``norms`` (a condition on
+    ``Norm``), by id, in one statement that sums the tallies in SQL: for lists that order
+    many norms by their gap and show few (the reading queue, the home page's norms
+    closest to the gate)."""
+    current = CoverageTally.material_base >= Norm.last_material_version_number
+    understood = case(
+        (and_(current, CoverageTally.level >= UNDERSTOOD), CoverageTally.members), else_=0
+    )
+    responded = case((and_(current, CoverageTally.responded != 0), CoverageTally.members), else_=0)
+    settings = (Community.coverage_threshold_pct, Community.coverage_min_responses)
+    counted = (
+        select(
+            literal(1),
+            Norm.id,
+            Norm.community_id,
+            *settings,
+            func.coalesce(func.sum(understood), 0),
+            func.coalesce(func.sum(responded), 0),
+        )
+        .join(Community, Community.id == Norm.community_id)
+        .outerjoin(CoverageTally, CoverageTally.norm_id == Norm.id)
+        .where(norms)
+        .group_by(Norm.id, Norm.community_id, *settings)
+    )
+    active_members = (
+        select(literal(-1), Membership.community_id, func.count(), *[literal(0)] * 4)
+        .where(
+            Membership.community_id.in_(select(Norm.community_id).where(norms)),
+            Membership.left_at.is_(None),
+        )
+        .group_by(Membership.community_id)
+    )
+    # One statement, two kinds of row: active members per community (-1), then per
+    # norm (1) how many on its current text understood it and how many responded.
+    rows = session.execute(union_all(active_members, counted)).all()
+    active = {row[1]: row[2] for row in rows if row[0] == -1}
+    return {
+        norm_id: GateCount(active.get(community_id, 0), got, answers, threshold, least)
+        for kind, norm_id, community_id, threshold, least, got, answers in rows
+        if kind == 1
+    }
 
 
 def _count_reread_due(session: Session, result: dict[int, Coverage]) -> None:

@@ -11,7 +11,7 @@ community, its author) comes joined into that query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +22,8 @@ from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
 from normhub.communities.services import visible_communities_clause
 from normhub.discussion.models import Comment
-from normhub.exposure.coverage import Coverage, coverage_for_norms
-from normhub.exposure.reading_queue import QueueItem, reading_queue
+from normhub.exposure.coverage import GateCount
+from normhub.exposure.reading_queue import QueueItem, queue_head
 from normhub.norms.models import Norm, StatusChange
 from normhub.notifications.models import Notification
 
@@ -47,6 +47,14 @@ class Activity:
 
 
 @dataclass
+class NearGate:
+    """An open norm and how far it is from the in-force gate."""
+
+    norm: Norm
+    count: GateCount
+
+
+@dataclass
 class MemberHome:
     communities: list[Community]
     notices: list[Notification]
@@ -54,7 +62,7 @@ class MemberHome:
     to_read_total: int
     changed: list[QueueItem]
     changed_total: int
-    near_gate: list[Coverage]
+    near_gate: list[NearGate]
     activity: list[Activity]
 
 
@@ -92,9 +100,9 @@ def unread_notices(session: Session, user: User, limit: int = SHOWN) -> list[Not
     )
 
 
-def open_norm_coverage(session: Session, user: User) -> dict[int, Coverage]:
-    """Coverage of the most recently active open norms of the member's communities."""
-    candidates = list(
+def gate_candidates(session: Session, user: User) -> list[Norm]:
+    """The most recently active open norms of the member's communities, newest first."""
+    return list(
         session.scalars(
             select(Norm)
             .where(Norm.community_id.in_(_my_community_ids(user)), Norm.status == "open")
@@ -103,17 +111,19 @@ def open_norm_coverage(session: Session, user: User) -> dict[int, Coverage]:
             .options(joinedload(Norm.community))
         )
     )
-    return coverage_for_norms(session, candidates)
 
 
-def near_the_gate(coverages: Iterable[Coverage], limit: int = SHOWN) -> list[Coverage]:
+def near_the_gate(
+    candidates: Iterable[Norm], counts: Mapping[int, GateCount], limit: int = SHOWN
+) -> list[NearGate]:
     """The norms fewest people short of the in-force gate first.
 
     Those that already meet it come first: a steward can put them in force.
     """
-    coverages = [item for item in coverages if item.active_members]
-    coverages.sort(key=lambda item: (item.gap, -item.norm.last_activity_at.timestamp()))
-    return coverages[:limit]
+    near = [NearGate(norm, counts[norm.id]) for norm in candidates if norm.id in counts]
+    near = [item for item in near if item.count.active_members]
+    near.sort(key=lambda item: (item.count.gap, -item.norm.last_activity_at.timestamp()))
+    return near[:limit]
 
 
 def recent_activity(session: Session, user: User, limit: int = ACTIVITY_SHOWN) -> list[Activity]:
@@ -163,17 +173,15 @@ def recent_activity(session: Session, user: User, limit: int = ACTIVITY_SHOWN) -
 def what_needs(session: Session, user: User) -> MemberHome:
     """Everything the member's home shows, in a fixed number of queries."""
     communities = my_communities(session, user)
-    open_norms = open_norm_coverage(session, user)
-    queue = reading_queue(session, user, known=open_norms)
-    to_read = [item for item in queue if item.reason != "stale"]
-    changed = [item for item in queue if item.reason == "stale"]
+    candidates = gate_candidates(session, user)
+    queue = queue_head(session, user, SHOWN)  # with the gate counts of every open norm
     return MemberHome(
         communities=communities,
         notices=unread_notices(session, user),
-        to_read=to_read[:SHOWN],
-        to_read_total=len(to_read),
-        changed=changed[:SHOWN],
-        changed_total=len(changed),
-        near_gate=near_the_gate(open_norms.values()),
+        to_read=queue.to_read,
+        to_read_total=queue.to_read_total,
+        changed=queue.changed,
+        changed_total=queue.changed_total,
+        near_gate=near_the_gate(candidates, queue.gate_counts),
         activity=recent_activity(session, user),
     )

@@ -26,7 +26,9 @@ Choices the ordering makes:
 their size: the norms in force with their reading words, and the prerequisite
 links. Words are counted in SQL from the stored Markdown of the version in force
 (essay, summary, assumptions and their explanations): a list never loads, let
-alone renders, the texts.
+alone renders, the texts. A path built is kept, as plain values, until a write
+changes it (``norms.path_cache``): then loading it is one query for its norms,
+and its order alone (``path_positions``) none.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from normhub.communities.models import Community
+from normhub.norms import path_cache
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
 
 # The pace a reading time assumes: an adult's silent reading of plain prose.
@@ -297,36 +300,50 @@ def _edges(session: Session, community_ids: list[int]) -> list[tuple[int, int, i
     ]
 
 
-def load_paths(session: Session, community_ids: Iterable[int]) -> dict[int, NewcomerPath]:
-    """The path of each community, in two queries whatever the number of communities."""
-    ids = sorted(set(community_ids))
-    if not ids:
-        return {}
+@dataclass(frozen=True)
+class StepFacts:
+    """What a path keeps of one step between requests: plain values, no ORM object."""
+
+    norm_id: int
+    words: int
+    citations: int
+    in_force_base: int
+    builds_on: frozenset[int]
+    cycle_broken: bool
+
+
+PathFacts = tuple[StepFacts, ...]
+
+
+def _build_facts(
+    session: Session, community_ids: list[int], loaded: dict[int, Norm]
+) -> dict[int, PathFacts]:
+    """Each community's path as plain steps, in two queries; the norms read go to ``loaded``."""
     rows = session.execute(
         select(Norm, words_in_force_expr(), in_force_base_expr())
-        .where(Norm.community_id.in_(ids), Norm.status == "in_force")
+        .where(Norm.community_id.in_(community_ids), Norm.status == "in_force")
         .order_by(Norm.id)
     ).all()
-    links = _edges(session, ids)
+    links = _edges(session, community_ids)
     norms: dict[int, list] = defaultdict(list)
     for row in rows:
         norms[row[0].community_id].append(row)
+        loaded[row[0].id] = row[0]
     edges: dict[int, list[tuple[int, int]]] = defaultdict(list)
     citing: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for community_id, norm_id, prerequisite_id, status in links:
         edges[community_id].append((norm_id, prerequisite_id))
         if status in CITING_STATUSES:
             citing[community_id].append((norm_id, prerequisite_id))
-    paths = {}
-    for community_id in ids:
-        citations = citation_counts(citing[community_id])
-        paths[community_id] = _build_path(
-            community_id, norms[community_id], edges[community_id], citations
+    return {
+        community_id: _path_facts(
+            norms[community_id], edges[community_id], citation_counts(citing[community_id])
         )
-    return paths
+        for community_id in community_ids
+    }
 
 
-def _build_path(community_id: int, rows, edges, citations: dict[int, int]) -> NewcomerPath:
+def _path_facts(rows, edges, citations: dict[int, int]) -> PathFacts:
     nodes = [
         PathNode(norm.id, norm.title, norm.created_at, citations.get(norm.id, 0))
         for norm, _, _ in rows
@@ -334,13 +351,12 @@ def _build_path(community_id: int, rows, edges, citations: dict[int, int]) -> Ne
     order = order_path(nodes, edges)
     by_id = {norm.id: (norm, words, base) for norm, words, base in rows}
     broken = set(order.cycle_breaks)
-    steps = []
-    for position, norm_id in enumerate(order.ids, start=1):
+    facts = []
+    for norm_id in order.ids:
         norm, words, base = by_id[norm_id]
-        steps.append(
-            PathStep(
-                norm,
-                position,
+        facts.append(
+            StepFacts(
+                norm_id,
                 words or 0,
                 citations.get(norm_id, 0),
                 base or norm.last_material_version_number,
@@ -348,7 +364,63 @@ def _build_path(community_id: int, rows, edges, citations: dict[int, int]) -> Ne
                 norm_id in broken,
             )
         )
-    return NewcomerPath(community_id, steps)
+    return tuple(facts)
+
+
+def path_facts(
+    session: Session, community_ids: Iterable[int], loaded: dict[int, Norm] | None = None
+) -> dict[int, PathFacts]:
+    """Each community's path as plain steps: kept ones (``norms.path_cache``) without a query,
+    the others built in two queries (whose norms, when ``loaded`` is given, go there)."""
+    ids = sorted(set(community_ids))
+    if not ids:
+        return {}
+    loaded = {} if loaded is None else loaded
+
+    def build(build_session: Session, missing: list[int]) -> dict[int, PathFacts]:
+        return _build_facts(build_session, missing, loaded)
+
+    cache = path_cache.of_app()
+    return build(session, ids) if cache is None else cache.values(session, ids, build)
+
+
+def _norms_in_force(session: Session, facts: dict[int, PathFacts], loaded: dict[int, Norm]):
+    """Load the norms of kept paths into ``loaded``: one query, whatever their number."""
+    kept = [cid for cid, steps in facts.items() if any(s.norm_id not in loaded for s in steps)]
+    if not kept:
+        return
+    query = select(Norm).where(Norm.community_id.in_(kept), Norm.status == "in_force")
+    loaded.update((norm.id, norm) for norm in session.scalars(query))
+    # A norm whose status changed since the path was read (a write committing just then).
+    late = [s.norm_id for cid in kept for s in facts[cid] if s.norm_id not in loaded]
+    if late:
+        query = select(Norm).where(Norm.id.in_(late))
+        loaded.update((norm.id, norm) for norm in session.scalars(query))
+
+
+def load_paths(session: Session, community_ids: Iterable[int]) -> dict[int, NewcomerPath]:
+    """The path of each community: two queries for those not kept, one for all kept ones."""
+    loaded: dict[int, Norm] = {}
+    facts = path_facts(session, community_ids, loaded)
+    _norms_in_force(session, facts, loaded)
+    return {
+        community_id: NewcomerPath(
+            community_id,
+            [
+                PathStep(
+                    loaded[step.norm_id],
+                    position,
+                    step.words,
+                    step.citations,
+                    step.in_force_base,
+                    step.builds_on,
+                    step.cycle_broken,
+                )
+                for position, step in enumerate(steps, start=1)
+            ],
+        )
+        for community_id, steps in facts.items()
+    }
 
 
 def community_path(session: Session, community: Community) -> NewcomerPath:
@@ -358,9 +430,9 @@ def community_path(session: Session, community: Community) -> NewcomerPath:
 def path_positions(session: Session, community_ids: Iterable[int]) -> dict[int, int]:
     """Each in-force norm's place on its community's path (from 1), by norm id."""
     return {
-        step.norm.id: step.position
-        for path in load_paths(session, community_ids).values()
-        for step in path.steps
+        step.norm_id: position
+        for steps in path_facts(session, community_ids).values()
+        for position, step in enumerate(steps, start=1)
     }
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from normhub import events, policy
 from normhub.accounts.models import User
@@ -390,7 +390,8 @@ def get_norm(session: Session, community: Community, ref: str) -> Norm:
     """
     if has_nul(ref):
         raise NotFound("No such norm in this community.")
-    query = select(Norm).where(Norm.community_id == community.id)
+    # Its pages name its author: loaded with it, not by a query of its own.
+    query = select(Norm).where(Norm.community_id == community.id).options(joinedload(Norm.author))
     norm = session.scalar(query.where(Norm.slug == ref))
     norm_id = parse_id(ref) if norm is None else None
     if norm_id is not None:

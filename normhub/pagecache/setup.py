@@ -6,8 +6,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from normhub.norms import path_cache
 from normhub.pagecache import serving, tags
-from normhub.pagecache.stores import LocalStore, RedisStore
+from normhub.pagecache.stores import EPOCH, LocalStore, RedisStore
 
 
 def make_store(app: Flask) -> LocalStore | RedisStore:
@@ -25,6 +26,11 @@ def init_app(app: Flask) -> None:
     # Bumps follow every commit even with the cache off, so turning it on never
     # finds pages that a write made stale.
     tags.follow_writes(app.extensions["normhub.sessionmaker"], store.bump)
+    # The newcomers' paths are kept under tags of this store too, so every process
+    # that shares it sees the writes that change one.
+    paths = path_cache.PathCache(store.versions, store.bump, EPOCH)
+    paths.follow(app.extensions["normhub.sessionmaker"])
+    app.extensions[path_cache.EXTENSION] = paths
     if not app.config["PAGE_CACHE"]:
         return
     missing = sorted(set(tags.PAGE_LISTS) - set(app.view_functions))

@@ -165,8 +165,10 @@ class RedisStore:
 
     def bump(self, tags: Iterable[str]) -> None:
         # Tag keys never expire: a version that fell back to 0 and climbed again
-        # could match a page built at that number before.
-        pipeline = self.client.pipeline(transaction=False)
+        # could match a page built at that number before. One MULTI: a reader never
+        # sees a tag bumped and the epoch not yet (it would keep what it read before
+        # the write under the tag's new version).
+        pipeline = self.client.pipeline(transaction=True)
         for tag in {*tags, EPOCH}:
             pipeline.incr(self.prefix + "tag:" + tag)
         pipeline.execute()
