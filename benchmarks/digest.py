@@ -26,7 +26,8 @@ With a PostgreSQL URL a throw-away database is created on that server for each
 member count and dropped afterwards. Figures are printed and written to
 benchmarks/results/digest.md (or digest-postgresql.md).
 
-Floors: building all digests of 100k members takes under 60 s; sending reaches
+Floors: building all digests of 100k members takes under 10 s (wall clock, the
+database's time included: "Pages at forum speed"; 60 s before it); sending reaches
 at least 300 messages/s.
 """
 
@@ -60,7 +61,7 @@ from normhub.digest.sending import BATCH_SIZE, SEND_WORKERS  # noqa: E402
 
 FULL_MEMBERS = 100_000
 MEMBERS_PER_COMMUNITY = 2_000
-BUILD_FLOOR_S = 60.0
+BUILD_FLOOR_S = 10.0
 SEND_FLOOR = 300.0
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$benchmark$notarealhash"
 

@@ -67,6 +67,7 @@ class BatchFacts:
     _status_news: dict[tuple[int, datetime], list] = field(default_factory=dict, repr=False)
     _approaching_news: dict[int, list] = field(default_factory=dict, repr=False)
     _path_steps: dict[int, tuple[NormRef, Entry]] = field(default_factory=dict, repr=False)
+    _openings: dict[int, tuple] = field(default_factory=dict, repr=False)
     _shared: dict[tuple, Entry] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
@@ -115,6 +116,21 @@ class BatchFacts:
             ref = self.norm(step.norm)
             entry = self.shared_entry(ref, ("start_here",), path_position=step.position)
             found = self._path_steps[id(step)] = (ref, entry)
+        return found
+
+    def path_opening(
+        self, community_id: int, steps: int
+    ) -> tuple[dict[int, Entry], frozenset[int]]:
+        """The first ``steps`` steps of the community's path, as the shared entries leading
+        with them by norm id, and who wrote those norms."""
+        found = self._openings.get(community_id)
+        if found is None:
+            path = self.path_leads.paths[community_id]
+            pairs = [self.path_step(step) for step in path.steps[:steps]]
+            found = self._openings[community_id] = (
+                {ref.id: entry for ref, entry in pairs},
+                frozenset(ref.author_id for ref, _ in pairs),
+            )
         return found
 
     def shared_entry(

@@ -154,6 +154,9 @@ class MemberDigest:
             return False
         led = False
         for community_id in self.community_ids:
+            if self._lead_with_opening(community_id):
+                led = True
+                continue
             shown = 0
             for step in leads.steps_left(self.member_id, community_id):
                 ref, shared = self.batch.path_step(step)
@@ -165,6 +168,18 @@ class MemberDigest:
                     break
             led |= shown > 0
         return led
+
+    def _lead_with_opening(self, community_id: int) -> bool:
+        """Most newcomers have read nothing of a path, answered nothing and wrote none of
+        its first steps: their lead is the path's opening, the same for all of them."""
+        leads = self.batch.path_leads
+        if not leads.is_new_to_path(self.member_id, community_id) or self.answered:
+            return False
+        opening, authors = self.batch.path_opening(community_id, NORMS_LED)
+        if not opening or self.member_id in authors:
+            return False
+        self.entries.update(opening)  # the first section: the digest holds nothing yet
+        return True
 
     def add_revisions(self) -> bool:
         """Adds norms revised materially in the window since the member responded."""

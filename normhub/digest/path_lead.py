@@ -74,6 +74,10 @@ class PathLeads:
         """The newcomers with a summary row for some norm on their paths."""
         return {user_id for user_id, _ in self.summaries}
 
+    def is_new_to_path(self, user_id: int, community_id: int) -> bool:
+        """A newcomer to the community who has read none of its path."""
+        return (user_id, community_id) in self.newcomers and user_id not in self._readers
+
     def steps_left(self, user_id: int, community_id: int) -> Iterator[PathStep]:
         """The steps of the community's path the member has yet to read and understand,
         in path order (the start page's rule, ``step_state``); none unless they are a

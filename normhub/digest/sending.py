@@ -70,9 +70,10 @@ from normhub.mail.transports import (
 )
 
 # Members whose digests are built together, with one set of queries. Each query costs
-# a round trip and its planning whatever the batch holds: at 100,000 members, batches
-# of 1,000 built in about three quarters of the time batches of 500 took on PostgreSQL.
-BATCH_SIZE = 1000
+# a round trip and its planning whatever the batch holds, and the batch's shared entries
+# are made once: at 100,000 members, batches of 2,000 built in about 9 s on SQLite where
+# batches of 1,000 took 9.5 s and batches of 500, 10.5 s (a batch's ids are one parameter).
+BATCH_SIZE = 2000
 # Messages claimed ("sending", committed) together before they go to SMTP.
 CLAIM_CHUNK = 50
 # Sending threads, each with its own SMTP and database connection: while one
