@@ -5,7 +5,9 @@ A digest batch asks a dozen queries about its 500 members. Written as
 afresh (SQLAlchemy cannot cache an expanded list), which cost a fifth of a
 100,000-member run. Here the list goes as one text value: a JSON array that
 SQLite reads with ``json_each``, an array literal (``{1,2,3}``) that PostgreSQL
-casts for ``= ANY`` (handed a Python list, the driver inspected every item).
+casts for ``= ANY`` (handed a Python list, the driver inspected every item), in a
+subquery of its own so that it is cast once per query: cast in place, PostgreSQL
+parsed the whole list again for every row a scan filtered (240 ms for 3,000 rows).
 Both databases still look each id up in the column's index.
 """
 
@@ -54,7 +56,8 @@ class in_ids(ColumnElement[bool]):  # noqa: N801 - used like ``column.in_``
 @compiles(in_ids)
 def _any(element: in_ids, compiler, **kw) -> str:
     column = compiler.process(element.column, **kw)
-    return f"{column} = ANY(CAST({compiler.process(element.ids, **kw)} AS INTEGER[]))"
+    ids = compiler.process(element.ids, **kw)
+    return f"{column} = ANY(CAST((SELECT CAST({ids} AS INTEGER[])) AS INTEGER[]))"
 
 
 @compiles(in_ids, "sqlite")

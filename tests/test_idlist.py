@@ -29,4 +29,6 @@ def test_it_is_a_condition_sqlite_can_serve_from_an_index(session):
     if session.get_bind().dialect.name == "sqlite":
         assert compiled.endswith("users.id IN (SELECT value FROM json_each(?))")
     else:
-        assert compiled.endswith("users.id = ANY(CAST(%(param_1)s::VARCHAR AS INTEGER[]))")
+        assert compiled.endswith(
+            "users.id = ANY(CAST((SELECT CAST(%(param_1)s::VARCHAR AS INTEGER[])) AS INTEGER[]))"
+        )
