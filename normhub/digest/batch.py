@@ -126,7 +126,7 @@ class BatchFacts:
         found = self._openings.get(community_id)
         if found is None:
             path = self.path_leads.paths[community_id]
-            pairs = [self.path_step(step) for step in path.steps[:steps]]
+            pairs = [self.path_step(step) for step in path[:steps]]
             found = self._openings[community_id] = (
                 {ref.id: entry for ref, entry in pairs},
                 frozenset(ref.author_id for ref, _ in pairs),

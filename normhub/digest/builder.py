@@ -53,7 +53,7 @@ from normhub.digest.gate import approaching_gate
 from normhub.digest.links import Links
 from normhub.digest.member import NOTICE_KINDS, MemberDigest
 from normhub.digest.models import ALL_COMMUNITIES, COVERING_STATUSES, DigestSend
-from normhub.digest.path_lead import path_leads
+from normhub.digest.path_lead import LeadPath, lead_paths, path_leads
 from normhub.digest.periods import check_period, period_key, period_length
 from normhub.digest.preferences import digest_memberships
 from normhub.discussion.services import replies_to_members
@@ -62,7 +62,6 @@ from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
 from normhub.idlist import in_ids
 from normhub.norms.models import Norm
-from normhub.norms.path import NewcomerPath, load_paths
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef, NormRef
 from normhub.notifications.batch import settings_of_members, unread_notices
 from normhub.responses.services import answered_current, revised_since_responses
@@ -121,7 +120,7 @@ class DigestBuilder:
         self._approaching: dict[int, tuple[int, int]] = {}
         self._approaching_counted: set[int] = set()
         self._approaching_norms: dict[int, Norm] = {}
-        self._paths: dict[int, NewcomerPath] = {}
+        self._paths: dict[int, LeadPath] = {}
         # Norms that opened or came into force since the earliest any window starts, per
         # community counted so far; and one reference per norm met, for every batch.
         self._status_changes: dict[int, list[NormRef]] = {}
@@ -159,13 +158,13 @@ class DigestBuilder:
             )
         return self._approaching
 
-    def paths(self, community_ids: Iterable[int]) -> dict[int, NewcomerPath]:
+    def paths(self, community_ids: Iterable[int]) -> dict[int, LeadPath]:
         """Communities' paths for newcomers, each loaded once a run: the norms in
         force do not change while the digests go out, and reloading them took a
         tenth of every batch."""
         missing = set(community_ids) - self._paths.keys()
         if missing:
-            self._paths.update(load_paths(self.session, missing))
+            self._paths.update(lead_paths(self.session, missing))
         return {community_id: self._paths[community_id] for community_id in community_ids}
 
     # -- per batch

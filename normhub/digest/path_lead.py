@@ -14,19 +14,34 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from normhub.communities.models import Membership
 from normhub.digest.models import DigestSend
 from normhub.exposure.path_progress import step_state, summaries_for
 from normhub.idlist import in_ids
-from normhub.norms.path import NewcomerPath, PathStep, load_paths
+from normhub.norms.models import Norm
+from normhub.norms.path import path_facts
+from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.planner import unindexed
 
-# Community ids -> their paths (``load_paths``, or a run's cache of it).
-PathLoader = Callable[[Iterable[int]], dict[int, NewcomerPath]]
+
+class LeadStep(NamedTuple):
+    """A step of a path as a digest needs it: the norm's reference columns
+    (``NORM_REF_COLUMNS``), its place, and the newest material version at or before
+    the version in force (``PathStep.in_force_base``, which ``step_state`` reads)."""
+
+    norm: Row
+    position: int
+    in_force_base: int
+
+
+LeadPath = tuple[LeadStep, ...]
+# Community ids -> their paths (``lead_paths``, or a run's cache of it).
+PathLoader = Callable[[Iterable[int]], dict[int, LeadPath]]
 
 FIRST_DIGESTS = 3
 NORMS_LED = 3
@@ -63,7 +78,7 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
 class PathLeads:
     """What a batch's newcomers have left of their communities' paths."""
 
-    paths: dict[int, NewcomerPath] = field(default_factory=dict)
+    paths: dict[int, LeadPath] = field(default_factory=dict)
     # (user, community) of each newcomer's membership.
     newcomers: set[tuple[int, int]] = field(default_factory=set)
     # (user, norm) -> (level, material base), for the paths' norms (``summaries_for``).
@@ -78,19 +93,39 @@ class PathLeads:
         """A newcomer to the community who has read none of its path."""
         return (user_id, community_id) in self.newcomers and user_id not in self._readers
 
-    def steps_left(self, user_id: int, community_id: int) -> Iterator[PathStep]:
+    def steps_left(self, user_id: int, community_id: int) -> Iterator[LeadStep]:
         """The steps of the community's path the member has yet to read and understand,
         in path order (the start page's rule, ``step_state``); none unless they are a
         newcomer there. Lazily: a digest leads with the first few only."""
         if (user_id, community_id) not in self.newcomers:
             return
         if user_id not in self._readers:  # has read none of it: every step is left
-            yield from self.paths[community_id].steps
+            yield from self.paths[community_id]
             return
-        for step in self.paths[community_id].steps:
+        for step in self.paths[community_id]:
             level, base = self.summaries.get((user_id, step.norm.id), (None, None))
             if step_state(step, level, base) != "understood":
                 yield step
+
+
+def lead_paths(session: Session, community_ids: Iterable[int]) -> dict[int, LeadPath]:
+    """The communities' paths as a digest needs them: the kept plain paths
+    (``norms.path.path_facts``) and their norms' reference rows, not ORM objects
+    (two queries; a preview loaded hundreds of norms in force to lead with three)."""
+    facts = path_facts(session, community_ids)
+    ids = [step.norm_id for steps in facts.values() for step in steps]
+    rows = {}
+    if ids:
+        query = select(*NORM_REF_COLUMNS).where(in_ids(Norm.id, ids))
+        rows = {row.id: row for row in session.execute(query)}
+    return {
+        community_id: tuple(
+            LeadStep(rows[step.norm_id], position, step.in_force_base)
+            for position, step in enumerate(steps, start=1)
+            if step.norm_id in rows  # deleted since the path was kept: never shown
+        )
+        for community_id, steps in facts.items()
+    }
 
 
 def path_leads(
@@ -106,7 +141,7 @@ def path_leads(
     if not pairs:
         return PathLeads()
     wanted = {community_id for _, community_id in pairs}
-    paths = paths_of(wanted) if paths_of else load_paths(session, wanted)
-    norm_ids = [norm_id for path in paths.values() for norm_id in path.norm_ids]
+    paths = paths_of(wanted) if paths_of else lead_paths(session, wanted)
+    norm_ids = [step.norm.id for path in paths.values() for step in path]
     summaries = summaries_for(session, sorted({user_id for user_id, _ in pairs}), norm_ids)
     return PathLeads(paths, set(pairs), summaries)
