@@ -24,7 +24,6 @@ from sqlalchemy import Select, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from normhub.exposure.levels import UNDERSTOOD
 from normhub.exposure.models import CoverageTally
 from normhub.jobs.queue import periodic_job
 
@@ -71,23 +70,6 @@ def tallied_levels(norm_ids: Iterable[int]) -> Select:
         .where(CoverageTally.norm_id.in_(list(norm_ids)))
         .group_by(*_KEY)
         .having(members != 0)
-    )
-
-
-def understood_current(norms: Select) -> Select:
-    """SELECT (norm id, members) for the norms ``norms`` selects (a SELECT of ``Norm``
-    rows' columns, ``Norm.id`` among them): how many active members understood (or
-    endorsed) the norm's current text, the figure ``Coverage.understood`` counts
-    from the same rows. Norms nobody understood yet have no row."""
-    listed = norms.subquery()
-    return (
-        select(CoverageTally.norm_id, func.sum(CoverageTally.members).label("members"))
-        .join(listed, listed.c.id == CoverageTally.norm_id)
-        .where(
-            CoverageTally.material_base >= listed.c.last_material_version_number,
-            CoverageTally.level >= UNDERSTOOD,
-        )
-        .group_by(CoverageTally.norm_id)
     )
 
 
