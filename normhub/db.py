@@ -14,11 +14,12 @@ each statement commits on its own (see there).
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -187,6 +188,15 @@ def session_scope(app: Flask):
         raise
     finally:
         session.close()
+
+
+def written(obj, names: Iterable[str]) -> bool:
+    """Whether the coming flush writes ``obj`` new, deletes it, or changes one of ``names``
+    (the columns some cache or page is built from)."""
+    state = inspect(obj)
+    if state.pending or state.deleted or state.was_deleted:
+        return True
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 def declared_for(dialect_name: str):

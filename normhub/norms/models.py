@@ -195,3 +195,11 @@ class StatusChange(Base):
 
 cooked.keep_cooked(NormVersion, "body")
 cooked.keep_cooked(Assumption, "explanation")
+
+
+def norm_id_of(session, part) -> int | None:
+    """The norm a part of it (a version, an assumption, a prerequisite, ...) belongs to."""
+    if isinstance(part, Assumption):
+        version = session.get(NormVersion, part.version_id) if part.version_id else None
+        return version.norm_id if version is not None else None
+    return part.norm_id

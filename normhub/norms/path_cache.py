@@ -41,7 +41,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from normhub import events
-from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
+from normhub.db import written
+from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion, norm_id_of
 
 logger = logging.getLogger("normhub.norms.path_cache")
 
@@ -74,33 +75,19 @@ def path_tag(community_id: int) -> str:
     return f"path:{community_id}"
 
 
-def _changed(obj, names: Iterable[str]) -> bool:
-    state = inspect(obj)
-    if state.pending or state.deleted or state.was_deleted:
-        return True
-    return any(state.attrs[name].history.has_changes() for name in names)
-
-
-def _norm_id_of(session: Session, obj) -> int | None:
-    if isinstance(obj, Assumption):
-        version = session.get(NormVersion, obj.version_id) if obj.version_id else None
-        return version.norm_id if version is not None else None
-    return obj.norm_id
-
-
 def communities_written(session: Session, obj) -> set[int]:
     """The communities whose path ``obj`` (new, changed or deleted) may change."""
     if isinstance(obj, Norm):
         state = inspect(obj)
         if state.pending and obj.status != "in_force":
             return set()  # a new norm counts on a path once in force; its links bump their own
-        if not _changed(obj, NORM_ON_PATH):
+        if not written(obj, NORM_ON_PATH):
             return set()
         # A norm moved between communities leaves one path and may join another.
         history = inspect(obj).attrs["community_id"].history
         return {obj.community_id, *history.deleted} - {None}
     if isinstance(obj, NORM_PARTS_ON_PATH):
-        norm_id = _norm_id_of(session, obj)
+        norm_id = norm_id_of(session, obj)
         norm = session.get(Norm, norm_id) if norm_id is not None else None
         if norm is None:
             return set()

@@ -21,15 +21,16 @@ bumps its community's list. Tags:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextvars import ContextVar
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from normhub import events
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
+from normhub.db import written
 from normhub.discussion.models import Comment
 from normhub.exposure.models import ExposureSummary
 from normhub.norms.models import (
@@ -39,6 +40,7 @@ from normhub.norms.models import (
     NormTag,
     NormVersion,
     StatusChange,
+    norm_id_of,
 )
 from normhub.responses.models import Response
 from normhub.reviews.models import CommunityReviewSetting, NormReview, NormReviewSchedule
@@ -155,30 +157,16 @@ def page_tags(endpoint: str, loaded: set[str]) -> set[str]:
 # --- what a write touches ------------------------------------------------------------
 
 
-def _changed(obj, names: Iterable[str]) -> bool:
-    state = inspect(obj)
-    if state.pending or state.deleted or state.was_deleted:
-        return True
-    return any(state.attrs[name].history.has_changes() for name in names)
-
-
-def _norm_of(session: Session, obj) -> int | None:
-    if isinstance(obj, Assumption):
-        version = session.get(NormVersion, obj.version_id) if obj.version_id else None
-        return version.norm_id if version is not None else None
-    return obj.norm_id
-
-
 def _norm_written(obj: Norm) -> set[str]:
     tags = {norm_tag(obj.id), listed_tag(obj.community_id), NORMS}
-    if _changed(obj, NORM_COUNTED):
+    if written(obj, NORM_COUNTED):
         # A norm more or less in a community's counts, and on its author's page.
         tags |= {counts_tag(obj.community_id), COMMUNITIES, user_tag(obj.author_id)}
     return tags
 
 
 def _tags_of_norm_part(session: Session, obj) -> set[str]:
-    norm_id = _norm_of(session, obj)
+    norm_id = norm_id_of(session, obj)
     if norm_id is None:
         return set()
     if not isinstance(obj, NormTag):
@@ -205,7 +193,7 @@ def tags_written(session: Session, obj) -> set[str]:
     if isinstance(obj, NORM_PARTS):
         return _tags_of_norm_part(session, obj)
     if isinstance(obj, ExposureSummary):
-        return {norm_tag(obj.norm_id)} if _changed(obj, COVERAGE_READS) else set()
+        return {norm_tag(obj.norm_id)} if written(obj, COVERAGE_READS) else set()
     if isinstance(obj, Community):
         return {community_tag(obj.id), COMMUNITIES}
     if isinstance(obj, CommunityReviewSetting):  # the period its norms' pages state
@@ -213,7 +201,7 @@ def tags_written(session: Session, obj) -> set[str]:
     if isinstance(obj, Membership):
         return {community_tag(obj.community_id), user_tag(obj.user_id), COMMUNITIES}
     if isinstance(obj, User):
-        return {user_tag(obj.id)} if _changed(obj, USER_SHOWN) else set()
+        return {user_tag(obj.id)} if written(obj, USER_SHOWN) else set()
     return set()
 
 
