@@ -125,7 +125,9 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _env("RATE_LIMITS", "1") != "0",
         "RATELIMIT_STORAGE_URI": _env("REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATE_LIMIT_PREFIX", "normhub"),
-        "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After on every 429
+        # No X-RateLimit-* headers: they cost a second storage read (a Redis round trip)
+        # on every limited answer. A 429 carries its own Retry-After (normhub.ratelimit).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Shared storage that is down must not take the site down with it.
         "RATELIMIT_SWALLOW_ERRORS": True,
         # A login ends after this many days without a request, or this many after it began.

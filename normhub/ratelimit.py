@@ -110,8 +110,13 @@ ALL_API = "api.*"
 
 def init_app(app: Flask) -> None:
     """Attach :data:`LIMITS` to the registered views; call after every blueprint."""
+    app.register_error_handler(RateLimitExceeded, _too_many)
     limiter = Limiter(key_func=by_address, app=app)
     app.extensions["normhub.limiter"] = limiter
+    if not limiter.enabled:
+        # Switched off (NORMHUB_RATE_LIMITS=0): leave the views unwrapped, so a limit that
+        # is never counted costs nothing on each request either.
+        return
     for endpoint in _limited_endpoints(app):
         rules = LIMITS.get(endpoint) or LIMITS[ALL_API]
         view = app.view_functions[endpoint]
@@ -123,7 +128,6 @@ def init_app(app: Flask) -> None:
                 deduct_when=failed_form if rule.only_failures else None,
             )(view)
         app.view_functions[endpoint] = view
-    app.register_error_handler(RateLimitExceeded, _too_many)
 
 
 def _limited_endpoints(app: Flask) -> list[str]:
@@ -140,10 +144,10 @@ def _limited_endpoints(app: Flask) -> list[str]:
 
 
 def _too_many(exc: RateLimitExceeded):
-    # Flask-Limiter adds the Retry-After header to this answer; the text says the same.
     seconds = seconds_until_reset()
     wait = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
-    return error_response(429, f"Too many attempts. Please wait {wait} and try again.")
+    body, status = error_response(429, f"Too many attempts. Please wait {wait} and try again.")
+    return body, status, {"Retry-After": str(seconds)}
 
 
 def seconds_until_reset() -> int:

@@ -246,3 +246,13 @@ def test_the_limits_name_only_views_that_exist(app):
     assert {"api.exposure", "api.coverage", "search.api_search"} <= limited
     assert "api.tokens" not in limited  # a settings page, not the API
     assert json.dumps(sorted(limited))  # names only, nothing else attached
+
+
+def test_an_answer_within_the_limits_says_nothing_about_them(client, factory):
+    # A Retry-After on a 200 would tell a script to wait when it need not; the headers
+    # would also cost a second read of the count on every limited answer.
+    member = factory.user()
+    response = _login(client, member.email, "wrong")
+    assert response.status_code == 400
+    assert "Retry-After" not in response.headers
+    assert not [name for name in response.headers.keys() if name.lower().startswith("x-ratelimit")]
