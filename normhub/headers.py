@@ -19,7 +19,7 @@ import hashlib
 import html
 import re
 
-from flask import Flask, current_app, g, request
+from flask import Flask, after_this_request, current_app, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = {
@@ -84,29 +84,61 @@ def allow_style_attributes_of(template_name: str) -> None:
     if template_name not in cache:
         source, _, _ = current_app.jinja_env.loader.get_source(current_app.jinja_env, template_name)
         cache[template_name] = style_attribute_hashes(source)
-    g.allowed_style_hashes = tuple(
-        sorted({*g.get("allowed_style_hashes", ()), *cache[template_name]})
-    )
+    if "allowed_style_hashes" not in g:
+        g.allowed_style_hashes = ()
+        after_this_request(_admit_allowed_styles)
+    g.allowed_style_hashes = tuple(sorted({*g.allowed_style_hashes, *cache[template_name]}))
 
 
-def add_security_headers(response):
-    view_referrer_policy = response.headers.get("Referrer-Policy")
-    style_hashes = g.get("allowed_style_hashes", ())
-    response.headers["Content-Security-Policy"] = (
-        content_security_policy(style_hashes) if style_hashes else _PLAIN_POLICY
-    )
-    for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
-    if view_referrer_policy is not None:
-        # A page whose address holds a secret (a reset link) sends no referrer at all.
-        response.headers["Referrer-Policy"] = view_referrer_policy
-    if current_app.config["ENV_NAME"] == "production" and request.is_secure:
-        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+def _admit_allowed_styles(response):
+    response.headers["Content-Security-Policy"] = content_security_policy(g.allowed_style_hashes)
     return response
 
 
+# A response may bring its own of these (the preview's styles, a reset page's "no-referrer");
+# every other security header is always the one below, whatever a view set.
+_OWN_ALLOWED = ("content-security-policy", "referrer-policy")
+
+
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every response, as the response starts.
+
+    Added here to the header list rather than through Werkzeug's ``Headers`` in an
+    ``after_request`` hook, which validates each header and searches the list for
+    it: a twentieth of an API exposure check's time. Every response passes through
+    here, error pages and static files included.
+    """
+
+    def __init__(self, wsgi_app, *, hsts: bool):
+        self.wsgi_app = wsgi_app
+        self.hsts = hsts
+        fixed = {"Content-Security-Policy": _PLAIN_POLICY, **SECURITY_HEADERS}
+        self._fixed = list(fixed.items())
+        self._replaced = {name.lower() for name in fixed} - set(_OWN_ALLOWED)
+        self._replaced.add("strict-transport-security")
+
+    def __call__(self, environ, start_response):
+        secure = self.hsts and environ.get("wsgi.url_scheme") == "https"
+
+        def start_with_headers(status, headers, exc_info=None):
+            return start_response(status, self._secured(headers, secure), exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
+
+    def _secured(self, headers: list, secure: bool) -> list:
+        kept = [(name, value) for name, value in headers if name.lower() not in self._replaced]
+        own = {name.lower() for name, _ in kept if name.lower() in _OWN_ALLOWED}
+        kept += [(name, value) for name, value in self._fixed if name.lower() not in own]
+        if secure:
+            kept.append(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+        return kept
+
+
 def init_app(app: Flask) -> None:
+    # HSTS only in production, and only on https, so a development server on plain
+    # http never pins a browser to https.
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, hsts=app.config["ENV_NAME"] == "production")
     hops = app.config["PROXY_HOPS"]
     if hops:
+        # Outside the headers: https behind the proxy is known once ProxyFix has run.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    app.after_request(add_security_headers)

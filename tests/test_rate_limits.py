@@ -255,4 +255,4 @@ def test_an_answer_within_the_limits_says_nothing_about_them(client, factory):
     response = _login(client, member.email, "wrong")
     assert response.status_code == 400
     assert "Retry-After" not in response.headers
-    assert not [name for name in response.headers.keys() if name.lower().startswith("x-ratelimit")]
+    assert not [name for name, _ in response.headers.items() if name.lower().startswith("x-ratel")]
