@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -115,8 +115,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _declare_write_intent():
-        from flask import request
-
         g.write_intent_token = _sqlite_immediate.set(
             request.method not in ("GET", "HEAD", "OPTIONS")
         )

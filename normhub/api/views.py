@@ -116,10 +116,12 @@ def exposure(community_slug: str, norm_ref: str, member_ref: str):
         if token_hash is None:
             return unauthorized(LOGIN_NEEDED)
         return unauthorized(BAD_TOKEN, invalid_token=True)
-    as_of_text = request.args.get("as_of")
+    # Most checks send no query: don't build an empty MultiDict for them.
+    args = request.args if request.query_string else {}
+    as_of_text = args.get("as_of")
     as_of = parse_as_of(as_of_text) if as_of_text is not None else None
     # The ledger timeline costs a query per check: only when asked for.
-    with_timeline = request.args.get("timeline", "").lower() in ("1", "true", "yes")
+    with_timeline = args.get("timeline", "").lower() in ("1", "true", "yes")
     report = check_exposure(
         db,
         parties.norm,
