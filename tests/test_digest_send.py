@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -184,6 +185,22 @@ def test_dry_run_sends_and_records_nothing(app, session, factory, smtp_server):
         )
         == 0
     )
+
+
+def test_a_run_leaves_the_process_heap_out_of_its_collections_and_hands_it_back(
+    app, session, factory, smtp_server
+):
+    build_scenario(factory, session)
+    frozen_while_running = []
+    transport = smtp_server.transport()
+    transport.open()
+    try:
+        run = DigestRun(app, session, "weekly", transport)
+        run.run(lambda n: frozen_while_running.append(gc.get_freeze_count()))
+    finally:
+        transport.close()
+    assert frozen_while_running and all(frozen_while_running)
+    assert gc.get_freeze_count() == 0
 
 
 def test_limit_sends_at_most_n_and_the_rest_next_time(app, session, factory, smtp_server):

@@ -61,6 +61,7 @@ from normhub.digest.emails import digest_email
 from normhub.digest.links import Links
 from normhub.digest.models import ALL_COMMUNITIES
 from normhub.digest.report import RunReport
+from normhub.heap import frozen_heap
 from normhub.mail.message import Composer, Outgoing
 from normhub.mail.transports import (
     ConnectionLost,
@@ -227,8 +228,10 @@ class DigestRun:
         ``due`` is ``count_due()`` when the caller has just asked it (for a
         progress bar), so a large site's members are not counted twice.
         """
-        # The run's write intent (see DeliveryLedger.writing) stays inside the run.
-        return contextvars.copy_context().run(self._run, progress, due)
+        # The run's write intent (see DeliveryLedger.writing) stays inside the run; the
+        # collector goes through the batches' objects only, not the whole process's.
+        with frozen_heap():
+            return contextvars.copy_context().run(self._run, progress, due)
 
     def _run(self, progress, due: int | None) -> RunReport:
         if progress is not None:
