@@ -1,4 +1,4 @@
-"""Sending one period's digests: the run and its sending threads.
+"""Sending one period's digests: the run (its sending threads are in ``senders``).
 
 What each state of a send means, the at-least-once boundary with SMTP and
 the durability of "sent" are in ``delivery``, which writes the ledger. For
@@ -39,16 +39,12 @@ counts them as resent, not knowing better), so they cost no duplicate.
 from __future__ import annotations
 
 import contextvars
-import queue
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from normhub.db import set_write_intent
@@ -61,22 +57,16 @@ from normhub.digest.emails import digest_email
 from normhub.digest.links import Links
 from normhub.digest.models import ALL_COMMUNITIES
 from normhub.digest.report import RunReport
+from normhub.digest.senders import CLAIM_CHUNK, Outbound, Sender, SenderPool, StopRun
 from normhub.heap import frozen_heap
 from normhub.mail.message import Composer, Outgoing
-from normhub.mail.transports import (
-    ConnectionLost,
-    RecipientRefused,
-    SMTPSettingsError,
-    TemporaryFailure,
-)
+from normhub.mail.transports import ConnectionLost, RecipientRefused, TemporaryFailure
 
 # Members whose digests are built together, with one set of queries. Each query costs
 # a round trip and its planning whatever the batch holds, and the batch's shared entries
 # are made once: at 100,000 members, batches of 2,000 built in about 9 s on SQLite where
 # batches of 1,000 took 9.5 s and batches of 500, 10.5 s (a batch's ids are one parameter).
 BATCH_SIZE = 2000
-# Messages claimed ("sending", committed) together before they go to SMTP.
-CLAIM_CHUNK = 50
 # Sending threads, each with its own SMTP and database connection: while one
 # waits on the mail server or on its commit, another sends. See
 # benchmarks/results/digest*.md for how the send rate grows with them.
@@ -84,76 +74,6 @@ SEND_WORKERS = 3
 # The engine pools 15 connections (5 + 10 overflow): one per sender, one for
 # the run's own session, one for the heartbeat renewing its claims.
 MAX_SEND_WORKERS = 13
-
-
-class StopRun(Exception):
-    pass
-
-
-@dataclass
-class _Outbound:
-    """A claimed message, composed, waiting for a sending thread."""
-
-    digest: Digest
-    send_id: int
-    outgoing: Outgoing
-    previous_status: str | None
-
-
-_NO_MORE = None  # put once per sending thread after the last message
-
-
-class _Sender:
-    """One sending thread: its own transport (SMTP connection) and database connection.
-
-    It takes one message at a time from the run's queue, hands it to SMTP and
-    commits its outcome before it takes the next, so at most one message per
-    thread has been accepted by the server without its "sent" row committed.
-    """
-
-    def __init__(self, run: DigestRun, transport, owns_transport: bool, number: int):
-        self.run = run
-        self.transport = transport
-        self.owns_transport = owns_transport
-        self._connection: Connection | None = None
-        self.thread = threading.Thread(target=self._work, name=f"digest-send-{number}", daemon=True)
-        # What the run waits on, rather than thread.join(): a Ctrl-C landing in
-        # join() can leave the thread marked finished while it still runs
-        # (CPython 3.11), and the process would end under its message.
-        self.done = threading.Event()
-
-    def ledger(self) -> Connection:
-        if self._connection is None:
-            self._connection = delivery.outcome_connection(self.run.session.get_bind())
-        return self._connection
-
-    def _work(self) -> None:
-        run = self.run
-        try:
-            while (item := run._queue.get()) is not _NO_MORE:
-                if run._stopping.is_set():
-                    run._give_back(item)
-                    continue
-                try:
-                    run._deliver(item, self)
-                except BaseException as error:  # noqa: BLE001 - handed to the run's thread
-                    run._crashed(error)
-        finally:
-            try:
-                self._close()
-            except BaseException as error:  # noqa: BLE001
-                run._crashed(error)
-            finally:
-                self.done.set()
-
-    def _close(self) -> None:
-        connection, self._connection = self._connection, None
-        try:
-            if connection is not None:
-                delivery.close_outcome_connection(connection)
-        finally:
-            if self.owns_transport:
-                self.transport.close()
 
 
 class DigestRun:
@@ -204,17 +124,10 @@ class DigestRun:
         self.report = RunReport(self.kind, self.key, transport.description, dry_run)
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.sqlite = session.get_bind().dialect.name == "sqlite"
-        self.workers = workers
         self._compose_pool: ThreadPoolExecutor | None = None
-        # The sending threads, started with the first message. This thread
-        # (the session's) builds, claims and composes; it hands claimed
-        # messages over through a queue of at most one chunk.
-        self._senders: list[_Sender] = []
-        self._queue: queue.Queue = queue.Queue(maxsize=CLAIM_CHUNK)
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()  # for what the senders give back, or raise
-        self._given_back: list[int] = []  # claimed, never handed to SMTP
-        self._error: BaseException | None = None
+        bind = session.get_bind()
+        self._senders = SenderPool(transport, workers, self.report, bind, self._deliver)
+        self._stopping = self._senders.stopping
 
     def count_due(self) -> int:
         return self.due.count()
@@ -251,8 +164,8 @@ class DigestRun:
             interrupted = self._wind_down(patient=True)
         if interrupted is not None:
             raise interrupted
-        if self._error is not None:
-            raise self._error
+        if self._senders.error is not None:
+            raise self._senders.error
         self._count_what_is_left(sent_budget)
         if self.dry_run:
             self.session.rollback()
@@ -295,7 +208,8 @@ class DigestRun:
 
     def _wind_down(self, *, patient: bool) -> KeyboardInterrupt | None:
         """The senders finish, what none of them took is given back, the helper thread ends."""
-        interrupted = self._stop_senders(patient=patient)
+        interrupted, given_back = self._senders.stop(patient=patient)
+        self._release(given_back)
         if not self.dry_run:
             self.session.commit()
         if self._compose_pool is not None:
@@ -350,8 +264,8 @@ class DigestRun:
                 if send_id not in claimed:
                     self.report.count(busy=1)  # another run took it between our read and now
                 else:
-                    self._hand_over(
-                        _Outbound(
+                    self._senders.hand_over(
+                        Outbound(
                             digest,
                             send_id,
                             outgoing[digest.user_id],
@@ -365,103 +279,8 @@ class DigestRun:
             # "sending" (at-least-once) rather than give it back.
             first = handed if isinstance(stop, StopRun) else handed + 1
             untouched = {send_ids[d.user_id] for d in chunk[first:]}
-            with self._lock:
-                self._given_back.extend(claimed & untouched)
+            self._senders.keep_unsent(claimed & untouched)
             raise
-
-    # -- the sending threads
-
-    def _hand_over(self, item: _Outbound) -> None:
-        if not self._senders:
-            self._start_senders()
-        while True:
-            if self._stopping.is_set():
-                raise StopRun
-            try:
-                # Waits while the senders have a chunk in hand; wakes now and
-                # then to notice a stop (the senders may all have given up).
-                self._queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def _start_senders(self) -> None:
-        """One sender on the caller's (open) transport, the others on new connections.
-
-        The settings were proven by the caller's transport; a server that
-        refuses more connections from us leaves the run with fewer senders,
-        said so in the report.
-        """
-        transports = [(self.transport, False)]
-        for _ in range(1, self.workers):
-            extra = self.transport.another()
-            try:
-                extra.open()
-            except SMTPSettingsError as error:
-                self.report.connections = len(transports)
-                self.report.problems.append(
-                    f"could open only {len(transports)} of {self.workers} SMTP connections: {error}"
-                )
-                break
-            transports.append((extra, True))
-        for number, (transport, owned) in enumerate(transports, 1):
-            sender = _Sender(self, transport, owned, number)
-            try:
-                sender.thread.start()
-            except BaseException:
-                if owned:
-                    transport.close()
-                raise
-            # Only a started sender is waited for: one that never ran would
-            # never say it is done.
-            self._senders.append(sender)
-
-    def _stop_senders(self, *, patient: bool = True) -> KeyboardInterrupt | None:
-        """Let the senders empty the queue and end; give back what none of them sent.
-
-        The main thread usually waits here while the senders work through the
-        last chunk, so this is where Ctrl-C (or SIGTERM, see the CLI) mostly
-        lands. It stops the run as one during the batches does: each sender
-        records the message in hand, the queued ones are given back, and the
-        interrupt is returned for the caller to raise. A second one leaves at
-        once (the at-least-once case), and so does the first when ``patient``
-        is false: the run is already ending on an error or an interrupt.
-        """
-        senders, self._senders = self._senders, []
-        interrupted: KeyboardInterrupt | None = None
-        posted = 0
-        while True:
-            try:
-                while posted < len(senders):
-                    # Behind every message: each sender takes one and ends. If the
-                    # run is stopping, the messages before it are given back unsent.
-                    self._queue.put(_NO_MORE)
-                    posted += 1
-                for sender in senders:
-                    sender.done.wait()
-                break
-            except KeyboardInterrupt as stop:
-                if interrupted is not None or not patient:
-                    raise
-                interrupted = stop
-                self._stopping.set()
-        given_back, self._given_back = self._given_back, []
-        self._release(set(given_back))
-        return interrupted
-
-    def _give_back(self, item: _Outbound) -> None:
-        with self._lock:
-            self._given_back.append(item.send_id)
-
-    def _still_running(self) -> bool:
-        return not self._stopping.is_set()
-
-    def _crashed(self, error: BaseException) -> None:
-        """Something unexpected in a sender: stop the run, and raise it from ``run``."""
-        with self._lock:
-            if self._error is None:
-                self._error = error
-        self._stopping.set()
 
     def _compose(self, chunk: list[Digest]) -> dict[int, Outgoing]:
         return {
@@ -479,12 +298,12 @@ class DigestRun:
             with self.ledger.writing():
                 self.ledger.release(send_ids)
 
-    def _deliver(self, item: _Outbound, sender: _Sender) -> None:
+    def _deliver(self, item: Outbound, sender: Sender) -> None:
         """In a sender: SMTP, then the outcome committed on the sender's own connection."""
         digest, send_id = item.digest, item.send_id
         try:
             sender.transport.send(
-                item.outgoing, self.sender, digest.email, may_retry=self._still_running
+                item.outgoing, self.sender, digest.email, may_retry=self._senders.still_running
             )
         except RecipientRefused as refusal:
             delivery.record_refusal(sender.ledger(), send_id, "bounced", refusal, digest)
