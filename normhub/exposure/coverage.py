@@ -32,13 +32,23 @@ from normhub.exposure.tallies import tallied_levels
 from normhub.norms.models import Norm
 
 
+def percent_of(count: int, active_members: int) -> int:
+    """A count as a whole percentage of the active members (rounded down; 0 of none)."""
+    return count * 100 // active_members if active_members else 0
+
+
+def members_needed(threshold_pct: int, active_members: int) -> int:
+    """Members who must have understood for the gate: the threshold's share, rounded up."""
+    return -(-threshold_pct * active_members // 100)
+
+
 def gate_gap(
     active_members: int, understood: int, responses: int, threshold_pct: int, min_responses: int
 ) -> int:
     """How many more people must act before the in-force gate opens: more members who
     understood, or more responses, whichever is further."""
-    members_needed = -(-threshold_pct * active_members // 100)
-    return max(0, members_needed - understood, min_responses - responses)
+    needed = members_needed(threshold_pct, active_members)
+    return max(0, needed - understood, min_responses - responses)
 
 
 @dataclass
@@ -74,11 +84,11 @@ class Coverage:
 
     @property
     def understood_pct(self) -> int:
-        return self.understood * 100 // self.active_members if self.active_members else 0
+        return percent_of(self.understood, self.active_members)
 
     @property
     def members_needed(self) -> int:
-        return -(-self.threshold_pct * self.active_members // 100)
+        return members_needed(self.threshold_pct, self.active_members)
 
     @property
     def more_members_needed(self) -> int:
@@ -108,7 +118,7 @@ class Coverage:
         )
 
     def share(self, level: str) -> int:
-        return self.levels[level] * 100 // self.active_members if self.active_members else 0
+        return percent_of(self.levels[level], self.active_members)
 
     @property
     def shortfall_message(self) -> str:
@@ -211,7 +221,7 @@ class GateCount(NamedTuple):
 
     @property
     def understood_pct(self) -> int:
-        return self.understood * 100 // self.active_members if self.active_members else 0
+        return percent_of(self.understood, self.active_members)
 
     @property
     def gap(self) -> int:
