@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub import events, policy
@@ -313,6 +314,38 @@ class ResponseAggregate:
         )
 
 
+@cache
+def _tally_statements():
+    """The two statements of ``aggregate_responses``, built once with bound parameters
+    (``norm_id``, ``counted_from``): building and cache-keying them cost more CPU than
+    SQLite needs to run them, on every view of a norm page."""
+    counted = (
+        select(Response.id)
+        .join(NormVersion, NormVersion.id == Response.version_id)
+        .where(
+            Response.id.in_(latest_response_ids(Response.norm_id == bindparam("norm_id"))),
+            NormVersion.number >= bindparam("counted_from"),
+        )
+    )
+    overall = (
+        select(Response.understood, Response.endorsement, func.count())
+        .where(Response.id.in_(counted))
+        .group_by(Response.understood, Response.endorsement)
+    )
+    by_assumption = (
+        select(
+            Assumption.key,
+            AssumptionResponse.understood,
+            AssumptionResponse.agreement,
+            func.count(),
+        )
+        .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
+        .where(AssumptionResponse.response_id.in_(counted))
+        .group_by(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
+    )
+    return overall, by_assumption
+
+
 def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     """Tallies over each member's latest response *on the current material text*.
 
@@ -322,37 +355,17 @@ def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     by their cross-version key. Two queries.
     """
     version = session.get(NormVersion, norm.current_version_id)
-    counted = (
-        select(Response.id)
-        .join(NormVersion, NormVersion.id == Response.version_id)
-        .where(
-            Response.id.in_(latest_response_ids(Response.norm_id == norm.id)),
-            NormVersion.number >= norm.last_material_version_number,
-        )
-    )
+    overall, by_assumption = _tally_statements()
+    counted = {"norm_id": norm.id, "counted_from": norm.last_material_version_number}
     # Counted by the database: a thread read on every visit to the norm, with
     # hundreds of respondents, took a fifth of the page's time tallied in Python.
     understood, endorsement = Counter(), Counter()
-    for row in session.execute(
-        select(Response.understood, Response.endorsement, func.count())
-        .where(Response.id.in_(counted))
-        .group_by(Response.understood, Response.endorsement)
-    ):
+    for row in session.execute(overall, counted):
         understood[row.understood] += row[2]
         endorsement[row.endorsement] += row[2]
     tallies = {a.key: AssumptionTally(a) for a in version.assumptions}
     if understood:
-        for key, answered, agreement, count in session.execute(
-            select(
-                Assumption.key,
-                AssumptionResponse.understood,
-                AssumptionResponse.agreement,
-                func.count(),
-            )
-            .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-            .where(AssumptionResponse.response_id.in_(counted))
-            .group_by(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
-        ):
+        for key, answered, agreement, count in session.execute(by_assumption, counted):
             tally = tallies.get(key)
             if tally is not None:
                 tally.understood[answered] += count
