@@ -18,7 +18,7 @@ from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.responses.models import (
@@ -211,17 +211,9 @@ def revised_since_responses(
     is newer than the version each of ``user_ids`` last responded to, with the
     versions since. Two queries, the second only when some response is stale.
     """
-    responded = aliased(NormVersion)
     stale = session.execute(
-        select(Response.user_id, responded.number.label("responded_number"), *NORM_REF_COLUMNS)
-        .join(responded, responded.id == Response.version_id)
-        .join(Norm, Norm.id == Response.norm_id)
-        .where(
-            Response.id.in_(latest_response_ids(in_ids(Response.user_id, user_ids))),
-            Norm.community_id.in_(community_ids),
-            Norm.status.in_(("open", "in_force")),
-            Norm.last_material_version_number > responded.number,
-        )
+        _stale_responses_statement(),
+        {"user_ids": user_ids, "community_ids": sorted(community_ids)},
     ).all()
     if not stale:
         return []
@@ -237,6 +229,25 @@ def revised_since_responses(
     ]
 
 
+@cache
+def _stale_responses_statement():
+    # Built once, with bound parameters (``user_ids``, ``community_ids``): building it
+    # (an aliased version, a norm's reference columns) cost more CPU than running it,
+    # on every digest preview.
+    responded = aliased(NormVersion)
+    return (
+        select(Response.user_id, responded.number.label("responded_number"), *NORM_REF_COLUMNS)
+        .join(responded, responded.id == Response.version_id)
+        .join(Norm, Norm.id == Response.norm_id)
+        .where(
+            Response.id.in_(latest_response_ids(in_ids(Response.user_id, id_list("user_ids")))),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
+            Norm.status.in_(("open", "in_force")),
+            Norm.last_material_version_number > responded.number,
+        )
+    )
+
+
 def answered_current(
     session: Session, user_ids: list[int], community_ids: set[int]
 ) -> set[tuple[int, int]]:
@@ -247,21 +258,28 @@ def answered_current(
     through the norms."""
     if not user_ids or not community_ids:
         return set()
+    parameters = {"user_ids": user_ids, "community_ids": sorted(community_ids)}
     return {
         (row.user_id, row.norm_id)
-        for row in session.execute(
-            select(Response.user_id, Response.norm_id)
-            .join(NormVersion, NormVersion.id == Response.version_id)
-            .join(Norm, Norm.id == Response.norm_id)
-            .where(
-                in_ids(Response.user_id, user_ids),
-                Norm.community_id.in_(sorted(community_ids)),
-                Norm.status.in_(("open", "in_force")),
-                NormVersion.number >= Norm.last_material_version_number,
-            )
-            .distinct()
-        )
+        for row in session.execute(_answered_current_statement(), parameters)
     }
+
+
+@cache
+def _answered_current_statement():
+    # Built once, with bound parameters, as ``_stale_responses_statement``.
+    return (
+        select(Response.user_id, Response.norm_id)
+        .join(NormVersion, NormVersion.id == Response.version_id)
+        .join(Norm, Norm.id == Response.norm_id)
+        .where(
+            in_ids(Response.user_id, id_list("user_ids")),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
+            Norm.status.in_(("open", "in_force")),
+            NormVersion.number >= Norm.last_material_version_number,
+        )
+        .distinct()
+    )
 
 
 def revisions_of(session: Session, norm_ids: set[int]) -> dict[int, list[VersionChange]]:
