@@ -22,6 +22,7 @@ from normhub.communities.models import Community
 from normhub.communities.services import (
     get_visible_community,
     members_mentioned,
+    memberships_kept_through_commit,
     visible_communities_clause,
 )
 from normhub.cooked import handles_in
@@ -86,8 +87,9 @@ def record_opened(session: Session, norm: Norm, viewer) -> None:
     so a failure to record is logged and the page is shown all the same.
     """
     try:
-        events.publish(session, events.Norm.Opened, norm=norm, viewer=viewer)
-        session.commit()
+        with memberships_kept_through_commit(session):
+            events.publish(session, events.Norm.Opened, norm=norm, viewer=viewer)
+            session.commit()
     except SQLAlchemyError:
         session.rollback()
         current_app.logger.warning(
