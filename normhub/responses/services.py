@@ -110,9 +110,16 @@ def record_response(
 def latest_response(session: Session, norm: Norm, user: User | None) -> Response | None:
     if user is None:
         return None
-    return session.scalar(
+    return session.scalar(_latest_response_statement(), {"norm_id": norm.id, "user_id": user.id})
+
+
+@cache
+def _latest_response_statement():
+    # Built once, with bound parameters: every member's view of a norm page asks it, and
+    # building it with its loader options cost more CPU than running it.
+    return (
         select(Response)
-        .where(Response.norm_id == norm.id, Response.user_id == user.id)
+        .where(Response.norm_id == bindparam("norm_id"), Response.user_id == bindparam("user_id"))
         .order_by(Response.id.desc())
         .limit(1)
         .options(
