@@ -239,15 +239,20 @@ def get_visible_community(session: Session, slug: str, user: User | None) -> Com
 
 def visible_communities_clause(user: User | None):
     """A WHERE clause on Community limiting to what ``user`` may see (for queries)."""
-    if user is not None and user.is_admin:
-        return Community.id.is_not(None)
-    public = Community.visibility == "public"
     if user is None:
-        return public
+        return Community.visibility == "public"
+    return visible_to_clause(user.is_admin, user.id)
+
+
+def visible_to_clause(is_admin: bool, user_id):
+    """``visible_communities_clause`` for a signed-in user, given as whether they are a
+    site admin and their id: a value, or a bound parameter in a statement built once."""
+    if is_admin:
+        return Community.id.is_not(None)
     member_of = select(Membership.community_id).where(
-        Membership.user_id == user.id, Membership.left_at.is_(None)
+        Membership.user_id == user_id, Membership.left_at.is_(None)
     )
-    return or_(public, Community.id.in_(member_of))
+    return or_(Community.visibility == "public", Community.id.in_(member_of))
 
 
 def communities_allowing_clause(action: str, user: User | None):
