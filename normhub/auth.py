@@ -76,8 +76,11 @@ def _bearer_only(request) -> bool:
 
 
 def current_user_or_none():
-    """The logged-in User, or None for anonymous visitors."""
-    return current_user if current_user.is_authenticated else None
+    """The logged-in User, or None for anonymous visitors.
+
+    The User itself, not Flask-Login's proxy of it: a page asks the viewer's id once a
+    comment, and each read through the proxy looked the user up again."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def require(condition: bool) -> None:

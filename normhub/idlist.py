@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Boolean, Text, bindparam
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
@@ -48,9 +48,18 @@ class in_ids(ColumnElement[bool]):  # noqa: N801 - used like ``column.in_``
         ("ids", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column, ids: Iterable[int]):
+    def __init__(self, column, ids: Iterable[int] | BindParameter):
         self.column = column
-        self.ids = bindparam(None, sorted(set(ids)), type_=_Ids(), unique=True)
+        if isinstance(ids, BindParameter):  # ``id_list``: a statement built once
+            self.ids = ids
+        else:
+            self.ids = bindparam(None, sorted(set(ids)), type_=_Ids(), unique=True)
+
+
+def id_list(name: str) -> BindParameter:
+    """A parameter called ``name`` for ``in_ids`` in a statement built once: the list of
+    ids is given when the statement runs (``session.execute(statement, {name: ids})``)."""
+    return bindparam(name, type_=_Ids())
 
 
 @compiles(in_ids)

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from flask import Flask, request, url_for
+from markupsafe import Markup, escape
 
 from normhub.auth import current_user_or_none
 from normhub.db import utcnow
@@ -70,6 +71,47 @@ def avatar_colour(user) -> int:
     return hashlib.sha256(user.handle.encode()).digest()[0] % AVATAR_COLOURS
 
 
+# The markup of a byline (avatar, name, time), template globals built here rather than
+# template macros: a thread's page shows fifty, and an imported macro's call cost twice
+# what these do. Each text passes through ``close_direction`` as a template's
+# ``{{ ... }}`` would, then is escaped (``_text``): the Markup below trusts only the
+# literal markup around them, and the dates and numbers this module formats.
+def avatar_markup(user, size: int = 28) -> Markup:
+    """A circle with the member's initials, its colour from their handle: made here, asked
+    of no outside service. Decorative: the name always stands beside it."""
+    return Markup(  # noqa: S704 (see above)
+        f'<svg class="avatar avatar-{avatar_colour(user)}" viewBox="0 0 32 32" '
+        f'width="{escape(size)}" height="{escape(size)}" aria-hidden="true" focusable="false">'
+        '<circle cx="16" cy="16" r="16"></circle><text x="16" y="16" dy=".35em" '
+        f'text-anchor="middle">{_text(initials(user))}</text></svg>'
+    )
+
+
+def time_markup(value: datetime | None) -> Markup:
+    """``3 hours ago``, with the exact time on hover and for machines."""
+    return Markup(  # noqa: S704 (see above)
+        f'<time datetime="{iso_utc(value)}" title="{format_datetime(value)}">'
+        f"{time_ago(value)}</time>"
+    )
+
+
+def person_markup(user, class_: str = "") -> Markup:
+    """A person's name, linking to their member page; a deleted account has no page."""
+    name = _text(user.display_name)
+    if user.is_deleted:
+        return Markup(  # noqa: S704 (see above)
+            f'<span class="former-member{_text(f" {class_}") if class_ else ""}">{name}</span>'
+        )
+    href = _text(url_for("forum.member", handle=user.handle))
+    classes = f' class="{_text(class_)}"' if class_ else ""
+    return Markup(f'<a href="{href}"{classes}>{name}</a>')  # noqa: S704 (see above)
+
+
+def _text(value) -> Markup:
+    """``value`` as a template's ``{{ value }}`` prints it: directions closed, escaped."""
+    return escape(close_direction(value))
+
+
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (filters, pages)."""
     args = request.args.to_dict()
@@ -95,6 +137,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["avatar_colour"] = avatar_colour
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["avatar_markup"] = avatar_markup
+    app.jinja_env.globals["time_markup"] = time_markup
+    app.jinja_env.globals["person_markup"] = person_markup
     app.jinja_env.globals["viewer"] = current_user_or_none
     app.jinja_env.globals["absolute_url"] = absolute_url
     app.jinja_env.globals["base_url"] = base_url

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from normhub.communities import invites, services
 from normhub.communities.models import Community, Invite, Membership
@@ -511,3 +511,39 @@ def test_new_norm_link_only_for_members_when_norm_pages_exist(app, client, facto
     login_as(factory.member(community))
     page = client.get(f"/c/{community.slug}").get_data(as_text=True)
     assert (link in page) == ("norms.new" in app.view_functions)
+
+
+def test_memberships_read_stay_known_through_a_commit_that_wrote_none(session, factory):
+    """The norm page commits that it was opened, then asks the viewer's membership again:
+    kept through that commit, it costs no second query; a commit that wrote a membership
+    leaves it to be read again."""
+    community = factory.community()
+    ada = factory.member(community, name="Ada")
+    statements = []
+    engine = session.get_bind()
+
+    def seen(_conn, _cursor, statement, *_args):
+        if statement.startswith("SELECT"):
+            statements.append(statement)
+
+    def lookup():
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            membership = services.active_membership(session, community, ada)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        return membership, len(statements)
+
+    assert lookup()[0] is not None
+    with services.memberships_kept_through_commit(session):
+        factory.norm(community, ada)  # commits a write of no membership
+    assert lookup() == (services.get_membership(session, community, ada), 0)
+
+    session.commit()  # any other commit forgets them
+    assert lookup()[1] == 1
+    with services.memberships_kept_through_commit(session):
+        services.get_membership(session, community, ada).role = "steward"
+        session.commit()
+    membership, queries = lookup()
+    assert queries == 1 and membership.role == "steward"

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from normhub.errors import ValidationFailed
 from normhub.norms.models import Norm, NormPrerequisite
 from normhub.norms.services import parse_significance, revise_norm
+from tests.conftest import login
 
 
 def norm_form(title="Say who decided", **extra):
@@ -397,3 +398,32 @@ def test_prerequisites_are_listed(factory, session, client):
     html = client.get(show_url(norm)).get_data(as_text=True)
     assert "Builds on" in html and "Cite your sources" in html
     assert "Builds on" not in client.get(show_url(base)).get_data(as_text=True)
+
+
+def test_a_prerequisite_in_a_members_only_community_shows_only_to_who_may_see_it(
+    factory, session, app
+):
+    """The page's list of what a norm builds on keeps to communities the viewer can see,
+    for visitors, members, members elsewhere and site admins alike."""
+    public = factory.community()
+    private = factory.community(visibility="members", join_policy="invite")
+    base = factory.norm(private, title="Kept among ourselves")
+    norm = factory.norm(public, title="Open to all")
+    session.add(NormPrerequisite(norm_id=norm.id, prerequisite_id=base.id))
+    session.commit()
+    insider = factory.member(private, name="Insider")
+    outsider = factory.member(public, name="Outsider")
+    admin = factory.user("Site admin", admin=True)
+
+    def sees_base(user) -> bool:
+        client = app.test_client()
+        if user is not None:
+            login(client, user)
+        return "Kept among ourselves" in client.get(show_url(norm)).get_data(as_text=True)
+
+    assert [sees_base(user) for user in (None, outsider, insider, admin)] == [
+        False,
+        False,
+        True,
+        True,
+    ]

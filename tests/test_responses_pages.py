@@ -4,8 +4,10 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from normhub.norms.services import AssumptionInput, revise_norm
+from normhub.responses.forms import ResponseForm
 from normhub.responses.models import Response
 from normhub.responses.services import AssumptionAnswer, record_response
 
@@ -222,3 +224,32 @@ def test_aggregates_and_crux_on_the_page(factory, session, client):
     assert '<li id="assumption-2" class="crux">' in html
     assert '<li id="assumption-1" class="crux">' not in html
     assert 'aria-label="67%"><rect width="67" height="1">' in html  # 2 of 3 disagree on the crux
+
+
+def test_the_form_written_out_is_what_its_fields_would_render(app):
+    """_respond.html writes the radios, reasons and row ids out by hand (a norm page has
+    dozens): each must be what WTForms would render, answered, refused and escaped alike."""
+    posted = MultiDict(
+        {
+            "understood": "partly",
+            "reason": 'Fine <b>"&amp;</b>',
+            "assumptions-0-assumption_id": '7"><x',
+            "assumptions-0-agreement": "disagree",
+            "assumptions-0-reason": "a bell\x07",
+        }
+    )
+    with app.test_request_context("/"):
+        form = ResponseForm(formdata=posted, meta={"csrf": False})
+        form.validate()
+        row = form.assumptions.entries[0].form
+        assert row.reason.errors and not form.reason.errors
+        macros = app.jinja_env.get_template("responses/_respond.html").make_module({})
+        for field in (form.understood, form.endorsement, row.understood, row.agreement):
+            written = str(macros.choices(field, "Q"))
+            for option in field:
+                assert f"<label>{option()} {option.label.text}</label>" in written
+        for field in (form.reason, row.reason):
+            written = str(macros.reason(field, "Why?"))
+            assert str(field.label(class_="visually-hidden")) in written
+            assert str(field(**{"aria-invalid": "true" if field.errors else False})) in written
+        assert str(macros.hidden(row.assumption_id)) == str(row.assumption_id())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import event, false, func, or_, select
@@ -120,6 +121,11 @@ def get_membership(session: Session, community: Community, user: User | None) ->
     return cache[key]
 
 
+# session.info: set while ``memberships_kept_through_commit`` runs, until a Membership
+# row is flushed.
+_KEEPING = "normhub.memberships.keeping"
+
+
 def _forget_memberships(session: Session, *_args) -> None:
     session.info.pop(_MEMBERSHIP_CACHE, None)
 
@@ -130,6 +136,24 @@ def _forget_memberships_on_change(session: Session, _flush_context) -> None:
         isinstance(item, Membership) for item in (*session.new, *session.dirty, *session.deleted)
     ):
         _forget_memberships(session)
+        session.info.pop(_KEEPING, None)
+
+
+@contextmanager
+def memberships_kept_through_commit(session: Session):
+    """Keep the memberships read so far past a commit made inside, unless it wrote one.
+
+    For a page that commits a write of its own (the norm page records that it was
+    opened) and goes on showing: what it read of the viewer's membership before holds
+    for the rest of the request, and asking again cost a query."""
+    kept = session.info.get(_MEMBERSHIP_CACHE)
+    session.info[_KEEPING] = True
+    try:
+        yield
+        if kept is not None and session.info.get(_KEEPING):
+            session.info[_MEMBERSHIP_CACHE] = kept
+    finally:
+        session.info.pop(_KEEPING, None)
 
 
 event.listen(Session, "after_commit", _forget_memberships)
@@ -215,15 +239,20 @@ def get_visible_community(session: Session, slug: str, user: User | None) -> Com
 
 def visible_communities_clause(user: User | None):
     """A WHERE clause on Community limiting to what ``user`` may see (for queries)."""
-    if user is not None and user.is_admin:
-        return Community.id.is_not(None)
-    public = Community.visibility == "public"
     if user is None:
-        return public
+        return Community.visibility == "public"
+    return visible_to_clause(user.is_admin, user.id)
+
+
+def visible_to_clause(is_admin: bool, user_id):
+    """``visible_communities_clause`` for a signed-in user, given as whether they are a
+    site admin and their id: a value, or a bound parameter in a statement built once."""
+    if is_admin:
+        return Community.id.is_not(None)
     member_of = select(Membership.community_id).where(
-        Membership.user_id == user.id, Membership.left_at.is_(None)
+        Membership.user_id == user_id, Membership.left_at.is_(None)
     )
-    return or_(public, Community.id.in_(member_of))
+    return or_(Community.visibility == "public", Community.id.in_(member_of))
 
 
 def communities_allowing_clause(action: str, user: User | None):

@@ -40,8 +40,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from normhub.accounts.models import User
@@ -60,7 +61,7 @@ from normhub.discussion.services import replies_to_members
 from normhub.exposure.check_records import checks_about_members
 from normhub.exposure.models import ExposureSummary
 from normhub.exposure.nudges import pending_nudges
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Norm
 from normhub.norms.refs import NORM_REF_COLUMNS, CommunityRef, NormRef
 from normhub.notifications.batch import settings_of_members, unread_notices
@@ -184,33 +185,20 @@ class DigestBuilder:
         return result, daily
 
     def last_sent(self, user_ids: list[int]) -> dict[int, datetime]:
-        return dict(
-            self.session.execute(
-                select(DigestSend.user_id, func.max(DigestSend.window_end))
-                .where(
-                    in_ids(DigestSend.user_id, user_ids),
-                    DigestSend.period_kind == self.kind,
-                    DigestSend.status == "sent",
-                    DigestSend.scope.in_({ALL_COMMUNITIES, self.scope}),
-                )
-                .group_by(DigestSend.user_id)
-            ).all()
-        )
+        parameters = {
+            "user_ids": user_ids,
+            "kind": self.kind,
+            "scopes": sorted({ALL_COMMUNITIES, self.scope}),
+        }
+        return dict(self.session.execute(_last_sent_statement(), parameters).all())
 
     def covered(self, user_ids: list[int]) -> dict[int, set[int]]:
         """Communities a ``--community`` run of this period covers, per member."""
         result: dict[int, set[int]] = defaultdict(set)
         if self.scope != ALL_COMMUNITIES:
             return result
-        for user_id, community_id in self.session.execute(
-            select(DigestSend.user_id, DigestSend.scope).where(
-                in_ids(DigestSend.user_id, user_ids),
-                DigestSend.period_kind == self.kind,
-                DigestSend.period_key == self.key,
-                DigestSend.scope != ALL_COMMUNITIES,
-                DigestSend.status.in_(COVERING_STATUSES),
-            )
-        ):
+        parameters = {"user_ids": user_ids, "kind": self.kind, "key": self.key}
+        for user_id, community_id in self.session.execute(_covered_statement(), parameters):
             result[user_id].add(community_id)
         return result
 
@@ -422,6 +410,33 @@ class DigestBuilder:
         digest.settings_url = self.links.url("digest.preferences")
         digest.notification_settings_url = self.links.url("notifications.settings")
         return digest
+
+
+# Statements of every batch (and every preview), built once with bound parameters:
+# building and cache-keying them cost more CPU than running them.
+@cache
+def _last_sent_statement():
+    return (
+        select(DigestSend.user_id, func.max(DigestSend.window_end))
+        .where(
+            in_ids(DigestSend.user_id, id_list("user_ids")),
+            DigestSend.period_kind == bindparam("kind"),
+            DigestSend.status == "sent",
+            DigestSend.scope.in_(bindparam("scopes", expanding=True)),
+        )
+        .group_by(DigestSend.user_id)
+    )
+
+
+@cache
+def _covered_statement():
+    return select(DigestSend.user_id, DigestSend.scope).where(
+        in_ids(DigestSend.user_id, id_list("user_ids")),
+        DigestSend.period_kind == bindparam("kind"),
+        DigestSend.period_key == bindparam("key"),
+        DigestSend.scope != ALL_COMMUNITIES,
+        DigestSend.status.in_(COVERING_STATUSES),
+    )
 
 
 def preview_digest(

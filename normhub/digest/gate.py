@@ -31,8 +31,8 @@ def approaching_gate(
         norm_id: count.understood_pct
         for norm_id, count in gate_counts(session, open_norms).items()
         if count.active_members
-        and count.gap  # the gate is met when nobody more is needed
         and count.understood_pct >= count.threshold_pct - APPROACHING_MARGIN_PCT
+        and count.gap  # the gate is met when nobody more is needed
     }
     if not close:
         return {}

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from normhub.communities.models import Membership
 from normhub.digest.models import DigestSend
 from normhub.exposure.path_progress import step_state, summaries_for
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Norm
 from normhub.norms.path import path_facts
 from normhub.norms.refs import NORM_REF_COLUMNS
@@ -50,6 +50,17 @@ NORMS_LED = 3
 def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) -> list[tuple]:
     """(user, community) of the memberships whose member has had fewer than
     ``FIRST_DIGESTS`` digests sent since joining: one query."""
+    parameters = {"user_ids": user_ids, "community_ids": sorted(community_ids)}
+    return [
+        (row.user_id, row.community_id)
+        for row in session.execute(_newcomers_statement(), parameters)
+    ]
+
+
+@functools.cache
+def _newcomers_statement():
+    # Built once, with bound parameters: building it cost more CPU than running it, on
+    # every digest preview.
     sent_since_joining = (
         select(func.count(DigestSend.id))
         .where(
@@ -60,18 +71,13 @@ def newcomers(session: Session, user_ids: list[int], community_ids: set[int]) ->
         .correlate(Membership)
         .scalar_subquery()
     )
-    return [
-        (row.user_id, row.community_id)
-        for row in session.execute(
-            select(Membership.user_id, Membership.community_id).where(
-                in_ids(Membership.user_id, user_ids),
-                # The batch's members drive the query (see ``normhub.planner``).
-                unindexed(Membership.community_id).in_(community_ids),
-                Membership.left_at.is_(None),
-                sent_since_joining < FIRST_DIGESTS,
-            )
-        )
-    ]
+    return select(Membership.user_id, Membership.community_id).where(
+        in_ids(Membership.user_id, id_list("user_ids")),
+        # The batch's members drive the query (see ``normhub.planner``).
+        unindexed(Membership.community_id).in_(bindparam("community_ids", expanding=True)),
+        Membership.left_at.is_(None),
+        sent_since_joining < FIRST_DIGESTS,
+    )
 
 
 @dataclass

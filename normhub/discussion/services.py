@@ -8,8 +8,9 @@ are not stewards.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from normhub import events, policy
@@ -19,7 +20,7 @@ from normhub.communities.services import active_membership, visible_communities_
 from normhub.db import utcnow
 from normhub.discussion.models import COMMENT_MAX, Comment
 from normhub.errors import Forbidden, NotFound, ValidationFailed
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.planner import unindexed
@@ -217,8 +218,21 @@ def replies_to_members(
     Rows, not Comments: ``reply_id``, ``body``, ``created_at``, ``recipient_id``
     (the parent's author), ``author_name``, and the norm's ``NORM_REF_COLUMNS``.
     """
+    parameters = {
+        "user_ids": user_ids,
+        "community_ids": sorted(community_ids),
+        "since": since,
+        "until": until,
+    }
+    return session.execute(_replies_to_members_statement(), parameters).all()
+
+
+@cache
+def _replies_to_members_statement():
+    # Built once, with bound parameters: building it (an aliased parent, a norm's
+    # reference columns) cost more CPU than running it, on every digest preview.
     parent = aliased(Comment)
-    return session.execute(
+    return (
         select(
             # Labelled: unlabelled, it would take the name ``id`` from the norm's id.
             Comment.id.label("reply_id"),
@@ -236,9 +250,9 @@ def replies_to_members(
         .join(parent, parent.id == Comment.parent_id)
         .join(Norm, Norm.id == Comment.norm_id)
         .where(
-            in_ids(parent.author_id, user_ids),
-            *_counting_replies(parent, since, until),
-            Norm.community_id.in_(community_ids),
+            in_ids(parent.author_id, id_list("user_ids")),
+            *_counting_replies(parent, bindparam("since"), bindparam("until")),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
         )
         .order_by(Comment.created_at, Comment.id)
-    ).all()
+    )

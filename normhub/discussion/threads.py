@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from normhub.accounts.models import User
 from normhub.discussion.models import Comment
 from normhub.errors import NotFound
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 
 COMMENTS_PER_PAGE = 50
@@ -90,12 +92,7 @@ class _Place:
 
 def _reading_order(session: Session, norm: Norm, max_depth: int) -> list[_Place]:
     """Every comment of ``norm`` in the order the thread reads. One query, no text."""
-    rows = session.execute(
-        select(Comment.id, Comment.parent_id, User.display_name)
-        .join(User, User.id == Comment.author_id)
-        .where(Comment.norm_id == norm.id)
-        .order_by(Comment.created_at, Comment.id)
-    )
+    rows = session.execute(_reading_order_statement(), {"norm_id": norm.id})
     places: dict[int, _Place] = {}
     under: dict[int | None, list[_Place]] = defaultdict(list)
     for comment_id, parent_id, author_name in rows:
@@ -118,6 +115,43 @@ def _reading_order(session: Session, norm: Norm, max_depth: int) -> list[_Place]
     return order
 
 
+# The thread's statements, built once with bound parameters: every view of a norm page
+# runs them, and building and cache-keying a statement costs more CPU than SQLite needs
+# to run these.
+@cache
+def _reading_order_statement():
+    return (
+        select(Comment.id, Comment.parent_id, User.display_name)
+        .join(User, User.id == Comment.author_id)
+        .where(Comment.norm_id == bindparam("norm_id"))
+        .order_by(Comment.created_at, Comment.id)
+    )
+
+
+@cache
+def _assumptions_statement():
+    return (
+        select(
+            Assumption.version_id,
+            Assumption.key,
+            Assumption.position,
+            Assumption.statement,
+            NormVersion.number,
+        )
+        .join(NormVersion, NormVersion.id == Assumption.version_id)
+        .where(NormVersion.norm_id == bindparam("norm_id"))
+    )
+
+
+@cache
+def _comments_statement():
+    return (
+        select(Comment)
+        .where(in_ids(Comment.id, id_list("ids")))
+        .options(joinedload(Comment.author))
+    )
+
+
 def _pages(count: int, per_page: int) -> int:
     return max(1, -(-count // per_page))
 
@@ -135,19 +169,7 @@ def _assumption_refs(
     """The assumptions ``comments`` are about, by (version id, key); no query if none."""
     if not any(c.assumption_key is not None for c in comments):
         return {}
-    rows = list(
-        session.execute(
-            select(
-                Assumption.version_id,
-                Assumption.key,
-                Assumption.position,
-                Assumption.statement,
-                NormVersion.number,
-            )
-            .join(NormVersion, NormVersion.id == Assumption.version_id)
-            .where(NormVersion.norm_id == norm.id)
-        )
-    )
+    rows = list(session.execute(_assumptions_statement(), {"norm_id": norm.id}))
     current = {
         row.key: (row.position, row.statement)
         for row in rows
@@ -168,9 +190,7 @@ def _assumption_refs(
 def _comments(session: Session, ids: list[int]) -> dict[int, Comment]:
     if not ids:
         return {}
-    comments = session.scalars(
-        select(Comment).where(Comment.id.in_(ids)).options(joinedload(Comment.author))
-    )
+    comments = session.scalars(_comments_statement(), {"ids": ids})
     return {comment.id: comment for comment in comments}
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub import policy
@@ -23,7 +24,7 @@ from normhub.communities.services import active_membership, can_view, visible_co
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
 from normhub.exposure.models import REPLY_MAX, ExposureCheck
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Norm
 from normhub.pagination import Page, paginate
 
@@ -134,6 +135,14 @@ def checks_about_members(
     subject may see that community (public, a member, or a site admin), so
     may be told who checked, on which norm, and what they were told.
     """
+    parameters = {"user_ids": user_ids, "since": since, "until": until}
+    return session.execute(_checks_about_members_statement(), parameters).all()
+
+
+@cache
+def _checks_about_members_statement():
+    # Built once, with bound parameters (``user_ids``, ``since``, ``until``): building
+    # it cost more CPU than running it, on every digest preview.
     is_member = exists(
         select(Membership.id).where(
             Membership.user_id == ExposureCheck.subject_id,
@@ -145,7 +154,7 @@ def checks_about_members(
     # joining users would have PostgreSQL hash the whole table for each batch.
     checker_name = select(User.display_name).where(User.id == ExposureCheck.checker_id)
     subject_is_admin = select(User.is_admin).where(User.id == ExposureCheck.subject_id)
-    return session.execute(
+    return (
         select(
             ExposureCheck.id,
             ExposureCheck.subject_id,
@@ -169,9 +178,9 @@ def checks_about_members(
         .join(Norm, Norm.id == ExposureCheck.norm_id)
         .join(Community, Community.id == Norm.community_id)
         .where(
-            in_ids(ExposureCheck.subject_id, user_ids),
-            ExposureCheck.created_at >= since,
-            ExposureCheck.created_at < until,
+            in_ids(ExposureCheck.subject_id, id_list("user_ids")),
+            ExposureCheck.created_at >= bindparam("since"),
+            ExposureCheck.created_at < bindparam("until"),
         )
         .order_by(ExposureCheck.id)
-    ).all()
+    )

@@ -257,7 +257,9 @@ def gate_counts(session: Session, norms: ColumnElement[bool]) -> dict[int, GateC
         .join(Community, Community.id == Norm.community_id)
         .outerjoin(CoverageTally, CoverageTally.norm_id == Norm.id)
         .where(norms)
-        .group_by(Norm.id, Norm.community_id, *settings)
+        # By the two keys alone (the other columns follow from them): sorting a thousand
+        # norms' tallies by four columns took SQLite twice as long.
+        .group_by(Norm.id, Community.id)
     )
     active_members = (
         select(literal(-1), Membership.community_id, func.count(), *[literal(0)] * 4)

@@ -6,6 +6,7 @@ The digest delivers them (``pending_nudges``, then ``mark_nudges_delivered``).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -18,7 +19,7 @@ from normhub.errors import Forbidden, ValidationFailed
 from normhub.exposure.coverage import not_exposed_member_ids
 from normhub.exposure.levels import ACTIVE_STATUSES
 from normhub.exposure.models import Nudge
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Norm
 
 
@@ -67,20 +68,25 @@ def pending_nudges(session: Session, user_ids: list[int]) -> list[Nudge]:
     """Undelivered nudges for these users, about norms still open or in force."""
     if not user_ids:
         return []
-    return list(
-        session.scalars(
-            select(Nudge)
-            .join(Norm, Norm.id == Nudge.norm_id)
-            .where(
-                in_ids(Nudge.member_id, user_ids),
-                Nudge.delivered_at.is_(None),
-                Norm.status.in_(ACTIVE_STATUSES),
-            )
-            .order_by(Nudge.member_id, Nudge.id)
-            .options(
-                selectinload(Nudge.norm).selectinload(Norm.community),
-                selectinload(Nudge.created_by),
-            )
+    return list(session.scalars(_pending_nudges_statement(), {"user_ids": user_ids}))
+
+
+@cache
+def _pending_nudges_statement():
+    # Built once, with the members' ids bound at run time: building it and its loader
+    # options cost more CPU than running it, on every digest preview.
+    return (
+        select(Nudge)
+        .join(Norm, Norm.id == Nudge.norm_id)
+        .where(
+            in_ids(Nudge.member_id, id_list("user_ids")),
+            Nudge.delivered_at.is_(None),
+            Norm.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Nudge.member_id, Nudge.id)
+        .options(
+            selectinload(Nudge.norm).selectinload(Norm.community),
+            selectinload(Nudge.created_by),
         )
     )
 

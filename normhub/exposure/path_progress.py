@@ -74,7 +74,11 @@ def summaries_for(
             ExposureSummary.norm_id,
             ExposureSummary.level,
             ExposureSummary.material_base,
-        ).where(in_ids(ExposureSummary.user_id, user_ids), ExposureSummary.norm_id.in_(norm_ids))
+        ).where(
+            in_ids(ExposureSummary.user_id, user_ids),
+            # One parameter, not one a norm: a path holds hundreds of norms.
+            in_ids(ExposureSummary.norm_id, norm_ids),
+        )
     )
     return {(row.user_id, row.norm_id): (row.level, row.material_base) for row in rows}
 

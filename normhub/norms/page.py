@@ -10,9 +10,10 @@ is re-showing with its errors (``forms["response"]``, say).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from flask import Flask, current_app, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,9 @@ from normhub.communities.models import Community
 from normhub.communities.services import (
     get_visible_community,
     members_mentioned,
+    memberships_kept_through_commit,
     visible_communities_clause,
+    visible_to_clause,
 )
 from normhub.cooked import handles_in
 from normhub.db import get_session, set_write_intent
@@ -68,14 +71,28 @@ def comment_page_context(session: Session, norm: Norm, viewer) -> dict:
 
 def prerequisites(session: Session, norm: Norm, viewer) -> list[Norm]:
     """The norms this one builds on, limited to communities the viewer can see."""
-    return list(
-        session.scalars(
-            select(Norm)
-            .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
-            .join(Community, Community.id == Norm.community_id)
-            .where(NormPrerequisite.norm_id == norm.id, visible_communities_clause(viewer))
-            .order_by(Norm.title)
-        )
+    if viewer is None:
+        statement, viewer_id = _prerequisites_statement(None), None
+    else:
+        statement, viewer_id = _prerequisites_statement(bool(viewer.is_admin)), viewer.id
+    return list(session.scalars(statement, {"norm_id": norm.id, "viewer_id": viewer_id}))
+
+
+@cache
+def _prerequisites_statement(viewer_is_admin: bool | None):
+    """Built once for visitors (None), members and admins, with the norm's and the
+    viewer's ids bound at run time: building it cost more CPU than running it."""
+    visible = (
+        visible_communities_clause(None)
+        if viewer_is_admin is None
+        else visible_to_clause(viewer_is_admin, bindparam("viewer_id"))
+    )
+    return (
+        select(Norm)
+        .join(NormPrerequisite, NormPrerequisite.prerequisite_id == Norm.id)
+        .join(Community, Community.id == Norm.community_id)
+        .where(NormPrerequisite.norm_id == bindparam("norm_id"), visible)
+        .order_by(Norm.title)
     )
 
 
@@ -86,8 +103,9 @@ def record_opened(session: Session, norm: Norm, viewer) -> None:
     so a failure to record is logged and the page is shown all the same.
     """
     try:
-        events.publish(session, events.Norm.Opened, norm=norm, viewer=viewer)
-        session.commit()
+        with memberships_kept_through_commit(session):
+            events.publish(session, events.Norm.Opened, norm=norm, viewer=viewer)
+            session.commit()
     except SQLAlchemyError:
         session.rollback()
         current_app.logger.warning(

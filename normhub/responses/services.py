@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from normhub import events, policy
 from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.responses.models import (
@@ -109,9 +110,16 @@ def record_response(
 def latest_response(session: Session, norm: Norm, user: User | None) -> Response | None:
     if user is None:
         return None
-    return session.scalar(
+    return session.scalar(_latest_response_statement(), {"norm_id": norm.id, "user_id": user.id})
+
+
+@cache
+def _latest_response_statement():
+    # Built once, with bound parameters: every member's view of a norm page asks it, and
+    # building it with its loader options cost more CPU than running it.
+    return (
         select(Response)
-        .where(Response.norm_id == norm.id, Response.user_id == user.id)
+        .where(Response.norm_id == bindparam("norm_id"), Response.user_id == bindparam("user_id"))
         .order_by(Response.id.desc())
         .limit(1)
         .options(
@@ -210,17 +218,9 @@ def revised_since_responses(
     is newer than the version each of ``user_ids`` last responded to, with the
     versions since. Two queries, the second only when some response is stale.
     """
-    responded = aliased(NormVersion)
     stale = session.execute(
-        select(Response.user_id, responded.number.label("responded_number"), *NORM_REF_COLUMNS)
-        .join(responded, responded.id == Response.version_id)
-        .join(Norm, Norm.id == Response.norm_id)
-        .where(
-            Response.id.in_(latest_response_ids(in_ids(Response.user_id, user_ids))),
-            Norm.community_id.in_(community_ids),
-            Norm.status.in_(("open", "in_force")),
-            Norm.last_material_version_number > responded.number,
-        )
+        _stale_responses_statement(),
+        {"user_ids": user_ids, "community_ids": sorted(community_ids)},
     ).all()
     if not stale:
         return []
@@ -236,6 +236,25 @@ def revised_since_responses(
     ]
 
 
+@cache
+def _stale_responses_statement():
+    # Built once, with bound parameters (``user_ids``, ``community_ids``): building it
+    # (an aliased version, a norm's reference columns) cost more CPU than running it,
+    # on every digest preview.
+    responded = aliased(NormVersion)
+    return (
+        select(Response.user_id, responded.number.label("responded_number"), *NORM_REF_COLUMNS)
+        .join(responded, responded.id == Response.version_id)
+        .join(Norm, Norm.id == Response.norm_id)
+        .where(
+            Response.id.in_(latest_response_ids(in_ids(Response.user_id, id_list("user_ids")))),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
+            Norm.status.in_(("open", "in_force")),
+            Norm.last_material_version_number > responded.number,
+        )
+    )
+
+
 def answered_current(
     session: Session, user_ids: list[int], community_ids: set[int]
 ) -> set[tuple[int, int]]:
@@ -246,21 +265,28 @@ def answered_current(
     through the norms."""
     if not user_ids or not community_ids:
         return set()
+    parameters = {"user_ids": user_ids, "community_ids": sorted(community_ids)}
     return {
         (row.user_id, row.norm_id)
-        for row in session.execute(
-            select(Response.user_id, Response.norm_id)
-            .join(NormVersion, NormVersion.id == Response.version_id)
-            .join(Norm, Norm.id == Response.norm_id)
-            .where(
-                in_ids(Response.user_id, user_ids),
-                Norm.community_id.in_(sorted(community_ids)),
-                Norm.status.in_(("open", "in_force")),
-                NormVersion.number >= Norm.last_material_version_number,
-            )
-            .distinct()
-        )
+        for row in session.execute(_answered_current_statement(), parameters)
     }
+
+
+@cache
+def _answered_current_statement():
+    # Built once, with bound parameters, as ``_stale_responses_statement``.
+    return (
+        select(Response.user_id, Response.norm_id)
+        .join(NormVersion, NormVersion.id == Response.version_id)
+        .join(Norm, Norm.id == Response.norm_id)
+        .where(
+            in_ids(Response.user_id, id_list("user_ids")),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
+            Norm.status.in_(("open", "in_force")),
+            NormVersion.number >= Norm.last_material_version_number,
+        )
+        .distinct()
+    )
 
 
 def revisions_of(session: Session, norm_ids: set[int]) -> dict[int, list[VersionChange]]:
@@ -313,6 +339,38 @@ class ResponseAggregate:
         )
 
 
+@cache
+def _tally_statements():
+    """The two statements of ``aggregate_responses``, built once with bound parameters
+    (``norm_id``, ``counted_from``): building and cache-keying them cost more CPU than
+    SQLite needs to run them, on every view of a norm page."""
+    counted = (
+        select(Response.id)
+        .join(NormVersion, NormVersion.id == Response.version_id)
+        .where(
+            Response.id.in_(latest_response_ids(Response.norm_id == bindparam("norm_id"))),
+            NormVersion.number >= bindparam("counted_from"),
+        )
+    )
+    overall = (
+        select(Response.understood, Response.endorsement, func.count())
+        .where(Response.id.in_(counted))
+        .group_by(Response.understood, Response.endorsement)
+    )
+    by_assumption = (
+        select(
+            Assumption.key,
+            AssumptionResponse.understood,
+            AssumptionResponse.agreement,
+            func.count(),
+        )
+        .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
+        .where(AssumptionResponse.response_id.in_(counted))
+        .group_by(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
+    )
+    return overall, by_assumption
+
+
 def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     """Tallies over each member's latest response *on the current material text*.
 
@@ -322,37 +380,17 @@ def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     by their cross-version key. Two queries.
     """
     version = session.get(NormVersion, norm.current_version_id)
-    counted = (
-        select(Response.id)
-        .join(NormVersion, NormVersion.id == Response.version_id)
-        .where(
-            Response.id.in_(latest_response_ids(Response.norm_id == norm.id)),
-            NormVersion.number >= norm.last_material_version_number,
-        )
-    )
+    overall, by_assumption = _tally_statements()
+    counted = {"norm_id": norm.id, "counted_from": norm.last_material_version_number}
     # Counted by the database: a thread read on every visit to the norm, with
     # hundreds of respondents, took a fifth of the page's time tallied in Python.
     understood, endorsement = Counter(), Counter()
-    for row in session.execute(
-        select(Response.understood, Response.endorsement, func.count())
-        .where(Response.id.in_(counted))
-        .group_by(Response.understood, Response.endorsement)
-    ):
+    for row in session.execute(overall, counted):
         understood[row.understood] += row[2]
         endorsement[row.endorsement] += row[2]
     tallies = {a.key: AssumptionTally(a) for a in version.assumptions}
     if understood:
-        for key, answered, agreement, count in session.execute(
-            select(
-                Assumption.key,
-                AssumptionResponse.understood,
-                AssumptionResponse.agreement,
-                func.count(),
-            )
-            .join(Assumption, Assumption.id == AssumptionResponse.assumption_id)
-            .where(AssumptionResponse.response_id.in_(counted))
-            .group_by(Assumption.key, AssumptionResponse.understood, AssumptionResponse.agreement)
-        ):
+        for key, answered, agreement, count in session.execute(by_assumption, counted):
             tally = tallies.get(key)
             if tally is not None:
                 tally.understood[answered] += count

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from normhub import events, policy
@@ -23,7 +24,7 @@ from normhub.accounts.models import User
 from normhub.communities.services import active_membership, is_steward
 from normhub.db import utcnow
 from normhub.errors import Forbidden, NotFound, ValidationFailed
-from normhub.idlist import in_ids
+from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.norms.services import change_status
@@ -362,28 +363,34 @@ def waiting_reviews(session: Session, user_ids: list[int], community_ids) -> lis
     ``NORM_REF_COLUMNS``. One query for a batch of members."""
     if not user_ids or not community_ids:
         return []
+    parameters = {"user_ids": user_ids, "community_ids": sorted(community_ids)}
+    return list(session.execute(_waiting_reviews_statement(), parameters))
+
+
+@cache
+def _waiting_reviews_statement():
+    # Built once, with bound parameters (``user_ids``, ``community_ids``): building it
+    # cost more CPU than running it, on every digest preview.
     answered = (
         select(ReviewAnswer.id)
         .where(ReviewAnswer.review_id == NormReview.id, ReviewAnswer.user_id == Response.user_id)
         .exists()
     )
-    return list(
-        session.execute(
-            select(
-                Response.user_id,
-                NormReview.id.label("review_id"),
-                NormReview.opened_at,
-                *NORM_REF_COLUMNS,
-            )
-            .join(NormReview, NormReview.norm_id == Response.norm_id)
-            .join(Norm, Norm.id == NormReview.norm_id)
-            .where(
-                in_ids(Response.user_id, user_ids),
-                Norm.community_id.in_(sorted(community_ids)),
-                NormReview.closed_at.is_(None),
-                ~answered,
-            )
-            .distinct()
-            .order_by(Response.user_id, NormReview.id)
+    return (
+        select(
+            Response.user_id,
+            NormReview.id.label("review_id"),
+            NormReview.opened_at,
+            *NORM_REF_COLUMNS,
         )
+        .join(NormReview, NormReview.norm_id == Response.norm_id)
+        .join(Norm, Norm.id == NormReview.norm_id)
+        .where(
+            in_ids(Response.user_id, id_list("user_ids")),
+            Norm.community_id.in_(bindparam("community_ids", expanding=True)),
+            NormReview.closed_at.is_(None),
+            ~answered,
+        )
+        .distinct()
+        .order_by(Response.user_id, NormReview.id)
     )
