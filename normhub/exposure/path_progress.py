@@ -22,6 +22,7 @@ from normhub.exposure.levels import READ, UNDERSTOOD
 from normhub.exposure.models import ExposureSummary
 from normhub.idlist import in_ids
 from normhub.norms.path import NewcomerPath, PathStep
+from normhub.planner import unindexed_number
 
 STATE_LABELS = {
     "understood": "Read and understood",
@@ -76,8 +77,9 @@ def summaries_for(
             ExposureSummary.material_base,
         ).where(
             in_ids(ExposureSummary.user_id, user_ids),
-            # One parameter, not one a norm: a path holds hundreds of norms.
-            in_ids(ExposureSummary.norm_id, norm_ids),
+            # One parameter, not one a norm: a path holds hundreds of norms. The members'
+            # rows are found by the members; the norms only filter them.
+            in_ids(unindexed_number(ExposureSummary.norm_id), norm_ids),
         )
     )
     return {(row.user_id, row.norm_id): (row.level, row.material_base) for row in rows}
