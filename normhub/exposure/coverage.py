@@ -261,13 +261,16 @@ def gate_counts(session: Session, norms: ColumnElement[bool]) -> dict[int, GateC
         # norms' tallies by four columns took SQLite twice as long.
         .group_by(Norm.id, Community.id)
     )
-    active_members = (
-        select(literal(-1), Membership.community_id, func.count(), *[literal(0)] * 4)
-        .where(
-            Membership.community_id.in_(select(Norm.community_id).where(norms)),
-            Membership.left_at.is_(None),
-        )
-        .group_by(Membership.community_id)
+    # Counted per community in a subquery: grouped over all memberships of an IN list,
+    # PostgreSQL guessed ten times the rows and started parallel workers (7 ms, not 1).
+    member_count = (
+        select(func.count())
+        .where(Membership.community_id == Community.id, Membership.left_at.is_(None))
+        .correlate(Community)
+        .scalar_subquery()
+    )
+    active_members = select(literal(-1), Community.id, member_count, *[literal(0)] * 4).where(
+        Community.id.in_(select(Norm.community_id).where(norms))
     )
     # One statement, two kinds of row: active members per community (-1), then per
     # norm (1) how many on its current text understood it and how many responded.
