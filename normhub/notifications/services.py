@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from normhub.accounts.models import User
 from normhub.communities.models import Community, Membership
-from normhub.communities.services import visible_communities_clause, visible_to_clause
+from normhub.communities.services import visible_to_clause
 from normhub.db import utcnow
 from normhub.errors import NotFound, ValidationFailed
 from normhub.mail.addresses import is_deliverable
@@ -177,8 +177,14 @@ def _add(session: Session, user: User, notice: Notice, settings: MemberSettings)
 def _seen_now(user: User):
     """Notices from communities the member may still see: one they left that is members-only
     says nothing more to them, not even a count."""
+    return _seen_by(bool(user.is_admin), user.id)
+
+
+def _seen_by(is_admin: bool, user_id):
+    """``_seen_now`` for a member given as whether they are a site admin and their id: a
+    value, or a bound parameter in a statement built once."""
     return Notification.community_id.in_(
-        select(Community.id).where(visible_communities_clause(user))
+        select(Community.id).where(visible_to_clause(is_admin, user_id))
     )
 
 
@@ -195,9 +201,7 @@ def _unread_count_statement(is_admin: bool):
     return select(func.count(Notification.id)).where(
         Notification.user_id == bindparam("user_id"),
         Notification.read_at.is_(None),
-        Notification.community_id.in_(
-            select(Community.id).where(visible_to_clause(is_admin, bindparam("user_id")))
-        ),
+        _seen_by(is_admin, bindparam("user_id")),
     )
 
 
