@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
+import io
 import json
+import os
 import random
 import secrets
 import shutil
@@ -275,36 +278,95 @@ def describe(name: str, result: LoadResult, server_times: list[float], statuses:
 CPU_PASSES = 3
 
 
-def cpu_per_request(url: str, instance: Path, entries, requests: int = 500) -> dict[str, float]:
-    """CPU milliseconds per request of each app, in-process (Flask test client, no HTTP).
+def _wsgi_environ(path: str, authorization: str | None) -> dict:
+    """A request as gunicorn hands it to the app: no test client in between."""
+    path_info, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "RAW_URI": path,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "wrk",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if authorization:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    return environ
+
+
+def _served_app(server: Server, name: str):
+    """The module ``server`` serves, imported afresh in this process under the server's
+    environment (the apps read it when imported: database, settings, rate limits off)."""
+    module_name, _, attribute = server.app_spec.partition(":")
+    saved = {key: os.environ.get(key) for key in server.env}
+    os.environ.update(server.env)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            f"bench_in_process_{name}", Path(server.chdir) / f"{module_name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(server.chdir))
+        spec.loader.exec_module(module)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return module, getattr(module, attribute)
+
+
+def _serve(app, environs: list[dict]) -> None:
+    def start_response(_status, _headers, _exc_info=None):
+        return None
+
+    for environ in environs:
+        environ = dict(environ, **{"wsgi.input": io.BytesIO()})
+        body = app(environ, start_response)
+        for _chunk in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+
+
+def cpu_per_request(servers: dict[str, Server], entries, requests: int = 500) -> dict[str, float]:
+    """CPU milliseconds per request of each app, in-process: its WSGI callable called as
+    gunicorn calls it, configured as its server is (no HTTP server, no load generator).
 
     Unlike req/s and latencies, CPU time hardly depends on what else the machine
-    is running, so this ratio stays meaningful on a busy or shared box.
+    is running, so these ratios stay meaningful on a busy or shared box.
     """
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bare_app import app as bare_app
-
-    from normhub import create_app
     from normhub.db import dispose_engines
 
-    normhub_app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}, instance_path=str(instance)
-    )
+    warm_up = [_wsgi_environ(path, auth) for path, auth in entries[:50]]
+    measured = [_wsgi_environ(path, auth) for path, auth in entries[50 : 50 + requests]]
     figures = {}
-    for name, app in (("exposure check", normhub_app), ("bare Flask", bare_app)):
-        client = app.test_client()
-        for path, auth in entries[:50]:  # warm-up
-            client.get(path, headers={"Authorization": auth})
+    for index, (name, server) in enumerate(servers.items()):
+        module, app = _served_app(server, f"app{index}")
+        _serve(app, warm_up)
         passes = []
         for _ in range(CPU_PASSES):
             started = time.process_time()
-            for path, auth in entries[50 : 50 + requests]:
-                client.get(path, headers={"Authorization": auth})
-            passes.append((time.process_time() - started) / requests * 1000)
+            _serve(app, measured)
+            passes.append((time.process_time() - started) / len(measured) * 1000)
         # Other processes only ever add to a pass (cache and core contention): the
         # fastest pass is the closest to the code's own cost.
         figures[name] = min(passes)
-    dispose_engines(normhub_app)
+        if hasattr(app, "extensions"):
+            dispose_engines(app)
+        elif hasattr(module, "engine"):
+            module.engine.dispose()
     return figures
 
 
@@ -364,8 +426,11 @@ def write_report(
             f"one check reaches **{ceiling:.1%}** of bare.",
         ]
     )
-    cpu = in_process_cpu
-    work_ratio = cpu["exposure check"] / cpu["bare Flask"] if cpu["bare Flask"] else 0.0
+    reference_cpu = in_process_cpu[READ_AND_RECORD]
+    in_process_rows = "\n".join(
+        f"| {name} | {ms:.3f} | {reference_cpu / ms if ms else 0:.0%} |"
+        for name, ms in in_process_cpu.items()
+    )
     text = f"""# Exposure check API benchmark ({backend})
 
 Run: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {machine_description()}.
@@ -415,12 +480,16 @@ time stolen by the hypervisor.
 
 ## CPU per request (in-process)
 
-The same URLs through Flask's test client in this process (no HTTP server, no load
-generator), CPU time only, fastest of {CPU_PASSES} passes of 500 requests: exposure check
-**{cpu["exposure check"]:.2f} ms**, bare Flask **{cpu["bare Flask"]:.2f} ms** per request
-(the check does {work_ratio:.0f}x the work). These figures depend less on how busy the
-machine is than req/s do, though a loaded machine still inflates them; the database
-server's own CPU (PostgreSQL) is not included.
+Each app imported in this process with its server's environment and called as gunicorn
+calls it (its WSGI callable; no HTTP server, no access log, no load generator), on the
+same URLs and headers, CPU time only, fastest of {CPU_PASSES} passes of 500 requests. These
+figures depend less on how busy the machine is than req/s do; the database server's own
+CPU (PostgreSQL) is not included. The last column is what the throughput ratio would be
+if each request cost only this (the read-and-record reference's CPU over the app's).
+
+| app | CPU ms per request | reference / app |
+|---|---|---|
+{in_process_rows}
 
 ## Against the floors
 
@@ -520,7 +589,7 @@ def main() -> int:
                 server.start(ready_path="/api/v1/openapi.json")
             figures = measure_alternating(servers, entries, script, args)
             log("Measuring CPU per request in-process")
-            cpu = cpu_per_request(url, instance, entries)
+            cpu = cpu_per_request(servers, entries)
             log(f"CPU ms/request: {cpu}")
         finally:
             for server in servers.values():
