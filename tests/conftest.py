@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from normhub import create_app
 from normhub.cli import upgrade_database
 from normhub.db import Base, dispose_engines, make_engine, set_write_intent
+from tests import two_processes
 from tests.browser_helpers import chromium, running
 from tests.factories import Factory
 from tests.smtp import Collector, SMTPServer
@@ -270,3 +271,13 @@ def browser():
     """Debian's Chromium, driven by Playwright."""
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def other_app(app):
+    """Another process of the same machine: same database, same instance folder
+    (``tests.two_processes``)."""
+    settings = {name: app.config[name] for name in two_processes.SHARED_SETTINGS}
+    other = create_app(settings, instance_path=app.instance_path)
+    yield other
+    dispose_engines(other)

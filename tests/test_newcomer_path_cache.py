@@ -11,10 +11,8 @@ write committed, a write that changes no path, and a members-only community.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
-import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from normhub import create_app
 from normhub.db import dispose_engines, set_write_intent
@@ -25,39 +23,7 @@ from normhub.norms.path import _build_facts, community_path, load_paths, path_fa
 from normhub.norms.services import change_status, revise_norm, set_prerequisites
 from tests.conftest import login, new_client
 from tests.test_newcomer_path import in_force, small_world, step_titles
-
-SHARED_SETTINGS = (
-    "TESTING",
-    "DATABASE_URL",
-    "WTF_CSRF_ENABLED",
-    "SEARCH_INDEX_DIR",
-    "OUTBOX_DIR",
-    "SERVER_NAME",
-    "BASE_URL",
-    "SEARCH_BACKEND",
-    "PAGE_CACHE_URL",
-)
-
-
-@pytest.fixture
-def other_app(app):
-    """Another process of the same machine: same database, same instance folder."""
-    other = create_app(
-        {name: app.config[name] for name in SHARED_SETTINGS}, instance_path=app.instance_path
-    )
-    yield other
-    dispose_engines(other)
-
-
-@contextmanager
-def session_of(app):
-    with app.app_context():
-        session = app.extensions["normhub.sessionmaker"]()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
+from tests.two_processes import SHARED_SETTINGS, counted, session_of
 
 
 def kept_path(app, community_id: int):
@@ -67,21 +33,6 @@ def kept_path(app, community_id: int):
     with session_of(app) as session:
         fresh = _build_facts(session, [community_id], {})[community_id]
     return served, fresh
-
-
-@contextmanager
-def counted(app):
-    statements: list[str] = []
-
-    def listener(*args):
-        statements.append(args[2])
-
-    engine = app.extensions["normhub.engine"]
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def titles(app, community_id: int) -> list[str]:

@@ -9,6 +9,7 @@ from flask import Flask
 from normhub.norms import path_cache
 from normhub.pagecache import serving, tags
 from normhub.pagecache.stores import EPOCH, LocalStore, RedisStore
+from normhub.responses import kept_tallies
 
 
 def make_store(app: Flask) -> LocalStore | RedisStore:
@@ -31,6 +32,10 @@ def init_app(app: Flask) -> None:
     paths = path_cache.PathCache(store.versions, store.bump, EPOCH)
     paths.follow(app.extensions["normhub.sessionmaker"])
     app.extensions[path_cache.EXTENSION] = paths
+    # So are the norms' response tallies, which change only when someone answers.
+    tallies = kept_tallies.TallyCache(store.versions, store.bump, EPOCH)
+    tallies.follow(app.extensions["normhub.sessionmaker"])
+    app.extensions[kept_tallies.EXTENSION] = tallies
     if not app.config["PAGE_CACHE"]:
         return
     missing = sorted(set(tags.PAGE_LISTS) - set(app.view_functions))

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -21,6 +22,7 @@ from normhub.errors import Forbidden, ValidationFailed
 from normhub.idlist import id_list, in_ids
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
+from normhub.responses import kept_tallies
 from normhub.responses.models import (
     AGREEMENTS,
     ENDORSEMENTS,
@@ -378,30 +380,56 @@ def _tally_statements():
     return overall, by_assumption
 
 
+class CountedAnswers(NamedTuple):
+    """What the database counted for a norm's tallies: plain rows, kept between requests."""
+
+    answers: tuple  # (understood, endorsement, count)
+    by_assumption: tuple  # (assumption key, understood, agreement, count)
+
+
+def _count_answers(session: Session, keys: list[tuple[int, int]]) -> dict:
+    """Counted answers by (norm id, oldest counted version): two queries each, one when
+    nobody answered."""
+    overall, by_assumption = _tally_statements()
+    counted = {}
+    for norm_id, counted_from in keys:
+        # Counted by the database: a thread read on every visit to the norm, with
+        # hundreds of respondents, took a fifth of the page's time tallied in Python.
+        params = {"norm_id": norm_id, "counted_from": counted_from}
+        answers = tuple(tuple(row) for row in session.execute(overall, params))
+        assumptions = (
+            tuple(tuple(row) for row in session.execute(by_assumption, params)) if answers else ()
+        )
+        counted[(norm_id, counted_from)] = CountedAnswers(answers, assumptions)
+    return counted
+
+
 def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     """Tallies over each member's latest response *on the current material text*.
 
     A minor revision changes only wording, so an answer to any version since
     the latest material one counts, as the exposure check counts it; its
     answers on assumptions are carried to the current version's assumptions
-    by their cross-version key. Two queries.
+    by their cross-version key. Two queries, none while the counts are kept
+    (``kept_tallies``: until someone answers).
     """
     version = session.get(NormVersion, norm.current_version_id)
-    overall, by_assumption = _tally_statements()
-    counted = {"norm_id": norm.id, "counted_from": norm.last_material_version_number}
-    # Counted by the database: a thread read on every visit to the norm, with
-    # hundreds of respondents, took a fifth of the page's time tallied in Python.
+    key = (norm.id, norm.last_material_version_number)
+    kept = kept_tallies.of_app()
+    if kept is None:
+        counted = _count_answers(session, [key])
+    else:
+        counted = kept.values(session, [key], _count_answers)
     understood, endorsement = Counter(), Counter()
-    for row in session.execute(overall, counted):
-        understood[row.understood] += row[2]
-        endorsement[row.endorsement] += row[2]
+    for answered, endorsed, count in counted[key].answers:
+        understood[answered] += count
+        endorsement[endorsed] += count
     tallies = {a.key: AssumptionTally(a) for a in version.assumptions}
-    if understood:
-        for key, answered, agreement, count in session.execute(by_assumption, counted):
-            tally = tallies.get(key)
-            if tally is not None:
-                tally.understood[answered] += count
-                tally.agreement[agreement] += count
+    for key_of_assumption, answered, agreement, count in counted[key].by_assumption:
+        tally = tallies.get(key_of_assumption)
+        if tally is not None:
+            tally.understood[answered] += count
+            tally.agreement[agreement] += count
     return ResponseAggregate(
         respondents=understood.total(),
         understood=understood,
