@@ -17,6 +17,7 @@ from normhub.db import set_write_intent
 from normhub.discussion.services import post_comment
 from normhub.norms.models import Norm, NormVersion
 from normhub.norms.services import revise_norm
+from normhub.pagecache.serving import STORE
 from normhub.responses import kept_tallies
 from normhub.responses.models import Response
 from normhub.responses.services import (
@@ -112,6 +113,20 @@ def test_a_material_revision_counts_afresh(app, other_app, session, factory):
     assert tallies(other_app, norm.id)[0] == 0  # nobody answered the new text yet
     answer(session, norm, factory.member(community, name="Nia"))
     assert tallies(other_app, norm.id)[0] == 1
+
+
+def test_a_deleted_norms_tallies_are_never_served_again(app, session, factory):
+    community, author, norm = answered_norm(factory, session)
+    norm_id = norm.id
+    assert tallies(app, norm_id)[0] == 2
+    store = app.extensions[STORE]
+    before = store.versions([kept_tallies.tallies_tag(norm_id)])
+    session.delete(norm)  # its answers go by the database's cascade
+    session.commit()
+    assert store.versions([kept_tallies.tallies_tag(norm_id)]) != before
+    # SQLite gives the highest id again: the next norm may be this one's namesake.
+    successor = factory.norm(community, author, title="A new one")
+    assert tallies(app, successor.id)[0] == 0
 
 
 def test_a_transaction_sees_its_own_answer_and_a_rolled_back_one_leaves_no_trace(

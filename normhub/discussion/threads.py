@@ -195,16 +195,16 @@ def _comments(session: Session, ids: list[int]) -> dict[int, Comment]:
     return {comment.id: comment for comment in comments}
 
 
-def _names(session: Session, comments: dict[int, Comment], author_ids: set[int]) -> dict:
+def _names(session: Session, comments: dict[int, Comment], author_ids: set[int]) -> dict[int, str]:
     """The display names of ``author_ids``: from the page's own comments, one query for
     the authors of none of them (what a page's first reply answers on an earlier page)."""
     names = {
-        c.author.id: c.author.display_name for c in comments.values() if c.author_id in author_ids
+        c.author_id: c.author.display_name for c in comments.values() if c.author_id in author_ids
     }
     missing = author_ids - names.keys()  # usually none
     if missing:
         rows = session.execute(
-            select(User.id, User.display_name).where(User.id.in_(sorted(missing)))
+            select(User.id, User.display_name).where(in_ids(User.id, sorted(missing)))
         )
         names.update(dict(rows.all()))
     return names
@@ -218,8 +218,9 @@ def load_thread(
     per_page: int = COMMENTS_PER_PAGE,
     max_depth: int = MAX_DISPLAY_DEPTH,
 ) -> Thread:
-    """Page ``page`` of ``norm``'s thread (NotFound past the last). Two queries, and a
-    third when a comment on the page is about an assumption."""
+    """Page ``page`` of ``norm``'s thread (NotFound past the last). Two queries; one more
+    when a comment on the page is about an assumption, and one when a reply on it answers
+    someone with no comment on the page (a later page's first reply, say)."""
     order = _reading_order(session, norm, max_depth)
     pages = _pages(len(order), per_page)
     if not 1 <= page <= pages:

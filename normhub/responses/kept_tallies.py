@@ -14,6 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from normhub.kept import Bump, KeptValues, Versions
+from normhub.norms.models import Norm
 from normhub.responses.models import AssumptionResponse, Response
 
 EXTENSION = "normhub.responses.kept_tallies"
@@ -33,6 +34,10 @@ def tallies_written(session: Session, obj) -> set[str]:
         # Written with its response (which counts), unless added to one already stored.
         response = session.get(Response, obj.response_id) if obj.response_id else None
         return {tallies_tag(response.norm_id)} if response is not None else set()
+    if isinstance(obj, Norm) and obj in session.deleted:
+        # Its answers go by the database's cascade, unseen here; and SQLite may give its
+        # id to the next norm, which must not be served them.
+        return {tallies_tag(obj.id)}
     return set()
 
 
