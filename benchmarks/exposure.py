@@ -316,7 +316,8 @@ def _served_app(server: Server, name: str):
             f"bench_in_process_{name}", Path(server.chdir) / f"{module_name}.py"
         )
         module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(server.chdir))
+        if str(server.chdir) not in sys.path:
+            sys.path.insert(0, str(server.chdir))
         spec.loader.exec_module(module)
     finally:
         for key, value in saved.items():

@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -166,3 +167,15 @@ class KeptValues:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def kept_or_built(
+    extension: str,
+    session: Session,
+    keys: Sequence[Hashable],
+    build: Callable[[Session, list], dict[Hashable, Any]],
+) -> dict[Hashable, Any]:
+    """``build(session, keys)``, through the app's cache set up under ``extension`` when
+    there is one (outside an app, as in a bare script, there is none)."""
+    cache = current_app.extensions.get(extension) if has_app_context() else None
+    return build(session, list(keys)) if cache is None else cache.values(session, keys, build)

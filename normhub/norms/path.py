@@ -45,6 +45,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from normhub.communities.models import Community
+from normhub.kept import kept_or_built
 from normhub.norms import path_cache
 from normhub.norms.models import Assumption, Norm, NormPrerequisite, NormVersion
 
@@ -380,8 +381,7 @@ def path_facts(
     def build(build_session: Session, missing: list[int]) -> dict[int, PathFacts]:
         return _build_facts(build_session, missing, loaded)
 
-    cache = path_cache.of_app()
-    return build(session, ids) if cache is None else cache.values(session, ids, build)
+    return kept_or_built(path_cache.EXTENSION, session, ids, build)
 
 
 def _norms_in_force(session: Session, facts: dict[int, PathFacts], loaded: dict[int, Norm]):

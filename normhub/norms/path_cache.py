@@ -11,7 +11,6 @@ the paths it built, as plain values, under the version of the community's tag
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
@@ -74,10 +73,3 @@ class PathCache(KeptValues):
 
     def __init__(self, versions: Versions, bump: Bump, epoch_tag: str, kept: int = KEPT_PATHS):
         super().__init__("paths", path_tag, paths_written, versions, bump, epoch_tag, kept)
-
-
-def of_app() -> PathCache | None:
-    """The app's path cache (None outside an app, as in a bare script)."""
-    if not has_app_context():
-        return None
-    return current_app.extensions.get(EXTENSION)

@@ -10,7 +10,6 @@ kept per norm and oldest counted version, so a material revision starts afresh.
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from normhub.kept import Bump, KeptValues, Versions
@@ -50,10 +49,3 @@ class TallyCache(KeptValues):
 
     def __init__(self, versions: Versions, bump: Bump, epoch_tag: str, kept: int = KEPT_NORMS):
         super().__init__("tallies", _tag_of_key, tallies_written, versions, bump, epoch_tag, kept)
-
-
-def of_app() -> TallyCache | None:
-    """The app's tallies cache (None outside an app, as in a bare script)."""
-    if not has_app_context():
-        return None
-    return current_app.extensions.get(EXTENSION)

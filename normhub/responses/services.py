@@ -20,6 +20,7 @@ from normhub.accounts.models import User
 from normhub.communities.services import active_membership
 from normhub.errors import Forbidden, ValidationFailed
 from normhub.idlist import id_list, in_ids
+from normhub.kept import kept_or_built
 from normhub.norms.models import Assumption, Norm, NormVersion
 from normhub.norms.refs import NORM_REF_COLUMNS
 from normhub.responses import kept_tallies
@@ -415,11 +416,7 @@ def aggregate_responses(session: Session, norm: Norm) -> ResponseAggregate:
     """
     version = session.get(NormVersion, norm.current_version_id)
     key = (norm.id, norm.last_material_version_number)
-    kept = kept_tallies.of_app()
-    if kept is None:
-        counted = _count_answers(session, [key])
-    else:
-        counted = kept.values(session, [key], _count_answers)
+    counted = kept_or_built(kept_tallies.EXTENSION, session, [key], _count_answers)
     understood, endorsement = Counter(), Counter()
     for answered, endorsed, count in counted[key].answers:
         understood[answered] += count
